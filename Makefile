@@ -1,0 +1,86 @@
+# SPDX-FileCopyrightText: 2026 The ASIOS Authors
+# SPDX-License-Identifier: Apache-2.0
+#
+# ASIOS: the single entry point. `make help` lists the targets.
+
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+SHELL := /bin/bash
+
+# Build output (out of tree; `make clean` removes it). O= picks another folder.
+O ?= build
+# Base profile of image builds and of `make show-base` (config/bases/<BASE>.conf); ARCH defaults to the host's.
+BASE ?= bookworm
+ARCH ?= $(shell dpkg --print-architecture 2>/dev/null || uname -m)
+# Seconds each libFuzzer harness runs in `make check` (longer runs: `make fuzz FUZZ_SECONDS=600`).
+FUZZ_SECONDS ?= 15
+V ?= 0
+ifeq ($(V),0)
+Q := @
+msg = @printf '  %-8s %s\n' '$(1)' '$(2)';
+else
+Q :=
+msg :=
+endif
+
+include packages/build.mk
+# every shell script (by its #! line) of the build tooling, tests and CI
+SH_SCRIPTS := $(shell grep -rlE --exclude-dir=data '^\#!/bin/(ba)?sh' tools tests .ci benchmarks 2>/dev/null | sort)
+
+##@ Build
+.PHONY: all
+all: $(PROGRAMS) ## Build libasios and the programs (into $(O)/)
+
+.PHONY: deps
+deps: ## Install the build dependencies with apt (only what is missing; needs root then)
+	$(Q)tools/deps.sh
+
+##@ Test
+.PHONY: check
+check: lint ## The test command: static checks, then sanitizer unit tests, golden tests and fuzz smoke runs
+	$(Q)$(MAKE) --no-print-directory O=$(O)/asan SANITIZE=1 test-programs
+	$(Q)$(MAKE) --no-print-directory O=$(O)/fuzz fuzzers
+	$(Q)O=$(O)/asan FUZZ_O=$(O)/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run-tests
+
+.PHONY: lint
+lint: cppcheck shellcheck reuse ## Static checks only: cppcheck, shellcheck, reuse lint
+
+.PHONY: cppcheck
+cppcheck:
+	$(call msg,CPPCHECK,packages tests)
+	$(Q)cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,performance,portability \
+		--inline-suppr --suppress=missingIncludeSystem --suppress=readdirCalled --library=posix \
+		-I packages/libasios/include packages tests/unit tests/fuzz
+
+.PHONY: shellcheck
+shellcheck:
+	$(call msg,SHCHECK,tools tests .ci)
+	$(Q)shellcheck -s sh tests/lib.sh
+	$(Q)shellcheck -x $(SH_SCRIPTS)
+
+.PHONY: reuse
+reuse:
+	$(call msg,REUSE,lint)
+	$(Q)reuse lint --quiet || reuse lint
+
+.PHONY: fuzz
+fuzz: fuzzers ## Run every libFuzzer harness for FUZZ_SECONDS (default 15) each
+	$(Q)for f in $(FUZZERS); do tests/fuzz/run-fuzzer $$f $(FUZZ_SECONDS) || exit 1; done
+
+##@ Base profiles
+.PHONY: show-base
+show-base: ## Print the resolved base profile (BASE=bookworm|noble, ARCH=, MIRROR= overrides the host's apt mirror)
+	$(Q)tools/base-profile --arch $(ARCH) $(BASE)
+
+##@ Housekeeping
+.PHONY: clean
+clean: ## Remove the build output
+	rm -rf $(O)
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN { FS = ":.*## " } \
+		/^##@/ { printf "\n%s\n", substr($$0, 5); next } \
+		/^[a-zA-Z0-9_-]+:.*## / { printf "  make %-14s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@echo
+	@echo "Variables: O=$(O) BASE=$(BASE) ARCH=$(ARCH) FUZZ_SECONDS=$(FUZZ_SECONDS) V=1 (show commands)"

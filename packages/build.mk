@@ -1,0 +1,69 @@
+# SPDX-FileCopyrightText: 2026 The ASIOS Authors
+# SPDX-License-Identifier: Apache-2.0
+#
+# C build of packages/ (plain make, included by the top Makefile). Everything lands under $(O)/.
+# SANITIZE=1 builds with ASan+UBSan (what `make check` uses).
+
+CC ?= cc
+PKGS := hwloc json-c zlib
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes -Wvla \
+	-Wno-missing-field-initializers
+BASE_CFLAGS := -std=c11 $(WARN) -Ipackages/libasios/include $(PKG_CFLAGS) -MMD -MP
+ifeq ($(SANITIZE),1)
+OPT_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+OPT_LDFLAGS := -fsanitize=address,undefined
+else
+OPT_CFLAGS := -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+OPT_LDFLAGS :=
+endif
+ALL_CFLAGS = $(BASE_CFLAGS) $(OPT_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(OPT_LDFLAGS) $(LDFLAGS)
+
+LIBASIOS_SRCS := $(sort $(wildcard packages/libasios/src/*.c))
+LIBASIOS_OBJS := $(LIBASIOS_SRCS:%.c=$(O)/%.o)
+LIBASIOS := $(O)/libasios.a
+
+ASIOSCTL_SRCS := $(sort $(wildcard packages/asiosctl/*.c))
+ASIOSCTL_OBJS := $(ASIOSCTL_SRCS:%.c=$(O)/%.o)
+PROGRAMS := $(if $(ASIOSCTL_SRCS),$(O)/asiosctl)
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
+
+# libFuzzer harnesses: clang only, always with ASan+UBSan
+FUZZ_CC ?= clang
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz-*.c))
+FUZZERS := $(FUZZ_SRCS:tests/fuzz/%.c=$(O)/fuzz/%)
+FUZZ_CFLAGS := -std=c11 -g -O1 $(WARN) -Ipackages/libasios/include $(PKG_CFLAGS) \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+$(O)/%.o: %.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBASIOS): $(LIBASIOS_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(O)/asiosctl: $(ASIOSCTL_OBJS) $(LIBASIOS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(O)/tests/%: tests/unit/%.c $(LIBASIOS)
+	@mkdir -p $(@D)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) -o $@ $< $(LIBASIOS) $(PKG_LIBS) -lcmocka
+
+$(O)/fuzz/%: tests/fuzz/%.c $(LIBASIOS_SRCS)
+	@mkdir -p $(@D)
+	$(call msg,FUZZCC,$<)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(LIBASIOS_SRCS) $(PKG_LIBS)
+
+.PHONY: test-programs fuzzers
+test-programs: $(UNIT_BINS) $(PROGRAMS)
+fuzzers: $(FUZZERS)
+
+-include $(LIBASIOS_OBJS:.o=.d) $(ASIOSCTL_OBJS:.o=.d) $(UNIT_BINS:=.d)

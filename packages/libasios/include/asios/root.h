@@ -1,0 +1,43 @@
+/* SPDX-FileCopyrightText: 2026 The ASIOS Authors
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+/*
+ * The root prefix: every read of /sys, /proc, /dev, the cgroup tree and /boot goes through one of these
+ * helpers, relative to a root directory ("/" on the live machine, an unpacked capture in tests). Paths are
+ * resolved with openat2(RESOLVE_IN_ROOT), so a symlink inside a capture can never escape it.
+ *
+ * All functions return 0 (or a non-negative count) on success and a negative errno on failure; none logs.
+ */
+
+#include <dirent.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct asios_root;
+
+/* Largest file the helpers will read: /proc/interrupts of a 1,152-CPU machine is ~13 MiB. */
+#define ASIOS_READ_MAX (64u << 20)
+
+int asios_root_open(const char *path, struct asios_root **ret);
+void asios_root_free(struct asios_root *root);
+const char *asios_root_path(const struct asios_root *root);
+bool asios_root_is_host(const struct asios_root *root);
+
+/* open(2) of PATH (absolute or relative, taken under the root); returns an fd or -errno. */
+int asios_root_open_file(const struct asios_root *root, const char *path, int flags);
+/* Whole file into a NUL-terminated buffer; *len (may be NULL) excludes the NUL. */
+int asios_read_file(const struct asios_root *root, const char *path, char **ret, size_t *len);
+/* First line without its newline and surrounding blanks. */
+int asios_read_line(const struct asios_root *root, const char *path, char **ret);
+/* A whole-file decimal integer (trailing newline allowed); -EINVAL when it is not one. */
+int asios_read_long(const struct asios_root *root, const char *path, long *ret);
+/* Target of a symlink, as stored (relative links stay relative). */
+int asios_read_link(const struct asios_root *root, const char *path, char **ret);
+int asios_opendir(const struct asios_root *root, const char *path, DIR **ret);
+bool asios_exists(const struct asios_root *root, const char *path);
+/* Sorted names of a directory's entries (no "." or ".."), NULL-terminated; free with asios_strv_free(). */
+int asios_list_dir(const struct asios_root *root, const char *path, char ***ret);
+
+void asios_strv_free(char **v);
+size_t asios_strv_length(char *const *v);

@@ -1,0 +1,295 @@
+/* SPDX-FileCopyrightText: 2026 The ASIOS Authors
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#define _GNU_SOURCE
+#include "asios/root.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+struct asios_root {
+	int dirfd;
+	bool host;
+	char *path;
+};
+
+int asios_root_open(const char *path, struct asios_root **ret)
+{
+	struct asios_root *r;
+	char *real;
+
+	if (!path || !*path)
+		path = "/";
+	real = realpath(path, NULL);
+	if (!real)
+		return -errno;
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		free(real);
+		return -ENOMEM;
+	}
+	r->path = real;
+	r->host = strcmp(real, "/") == 0;
+	r->dirfd = open(real, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (r->dirfd < 0) {
+		int e = -errno;
+
+		asios_root_free(r);
+		return e;
+	}
+	*ret = r;
+	return 0;
+}
+
+void asios_root_free(struct asios_root *root)
+{
+	if (!root)
+		return;
+	if (root->dirfd >= 0)
+		close(root->dirfd);
+	free(root->path);
+	free(root);
+}
+
+const char *asios_root_path(const struct asios_root *root)
+{
+	return root->path;
+}
+
+bool asios_root_is_host(const struct asios_root *root)
+{
+	return root->host;
+}
+
+static const char *relative(const char *path)
+{
+	while (*path == '/')
+		path++;
+	return *path ? path : ".";
+}
+
+int asios_root_open_file(const struct asios_root *root, const char *path, int flags)
+{
+	struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT };
+	int fd;
+
+	if (root->host) {
+		fd = openat(root->dirfd, relative(path), flags | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		return fd;
+	}
+	fd = (int)syscall(SYS_openat2, root->dirfd, relative(path), &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS) /* kernels before 5.6: plain openat, links may point outside */
+		fd = openat(root->dirfd, relative(path), flags | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return fd;
+}
+
+int asios_read_file(const struct asios_root *root, const char *path, char **ret, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *buf;
+	int fd;
+
+	fd = asios_root_open_file(root, path, O_RDONLY);
+	if (fd < 0)
+		return fd;
+	buf = malloc(cap);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (;;) {
+		ssize_t k;
+
+		if (cap - n < 2) {
+			char *nb;
+
+			if (cap >= ASIOS_READ_MAX) {
+				free(buf);
+				close(fd);
+				return -EFBIG;
+			}
+			nb = realloc(buf, cap * 2);
+			if (!nb) {
+				free(buf);
+				close(fd);
+				return -ENOMEM;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		k = read(fd, buf + n, cap - n - 1);
+		if (k < 0) {
+			int e = -errno;
+
+			if (errno == EINTR)
+				continue;
+			free(buf);
+			close(fd);
+			return e;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	close(fd);
+	buf[n] = '\0';
+	*ret = buf;
+	if (len)
+		*len = n;
+	return 0;
+}
+
+int asios_read_line(const struct asios_root *root, const char *path, char **ret)
+{
+	char *buf, *s, *e;
+	int r;
+
+	r = asios_read_file(root, path, &buf, NULL);
+	if (r < 0)
+		return r;
+	s = buf + strspn(buf, " \t");
+	e = s + strcspn(s, "\n");
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		e--;
+	memmove(buf, s, (size_t)(e - s));
+	buf[e - s] = '\0';
+	*ret = buf;
+	return 0;
+}
+
+int asios_read_long(const struct asios_root *root, const char *path, long *ret)
+{
+	char *line, *end;
+	long v;
+	int r;
+
+	r = asios_read_line(root, path, &line);
+	if (r < 0)
+		return r;
+	errno = 0;
+	v = strtol(line, &end, 10);
+	r = (errno || end == line || *end) ? -EINVAL : 0;
+	free(line);
+	if (r == 0)
+		*ret = v;
+	return r;
+}
+
+int asios_read_link(const struct asios_root *root, const char *path, char **ret)
+{
+	char buf[PATH_MAX];
+	ssize_t n;
+
+	n = readlinkat(root->dirfd, relative(path), buf, sizeof(buf) - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	*ret = strdup(buf);
+	return *ret ? 0 : -ENOMEM;
+}
+
+int asios_opendir(const struct asios_root *root, const char *path, DIR **ret)
+{
+	int fd = asios_root_open_file(root, path, O_RDONLY | O_DIRECTORY);
+	DIR *d;
+
+	if (fd < 0)
+		return fd;
+	d = fdopendir(fd);
+	if (!d) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	*ret = d;
+	return 0;
+}
+
+bool asios_exists(const struct asios_root *root, const char *path)
+{
+	int fd = asios_root_open_file(root, path, O_PATH);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strverscmp(*(char *const *)a, *(char *const *)b);
+}
+
+int asios_list_dir(const struct asios_root *root, const char *path, char ***ret)
+{
+	size_t n = 0, cap = 16;
+	struct dirent *de;
+	char **v;
+	DIR *d;
+	int r;
+
+	r = asios_opendir(root, path, &d);
+	if (r < 0)
+		return r;
+	v = malloc(cap * sizeof(*v));
+	if (!v) {
+		closedir(d);
+		return -ENOMEM;
+	}
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (n + 1 >= cap) {
+			char **nv = realloc(v, cap * 2 * sizeof(*v));
+
+			if (!nv)
+				goto oom;
+			v = nv;
+			cap *= 2;
+		}
+		v[n] = strdup(de->d_name);
+		if (!v[n])
+			goto oom;
+		n++;
+	}
+	closedir(d);
+	v[n] = NULL;
+	qsort(v, n, sizeof(*v), cmp_str);
+	*ret = v;
+	return (int)n;
+oom:
+	v[n] = NULL;
+	asios_strv_free(v);
+	closedir(d);
+	return -ENOMEM;
+}
+
+void asios_strv_free(char **v)
+{
+	if (!v)
+		return;
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
+}
+
+size_t asios_strv_length(char *const *v)
+{
+	size_t n = 0;
+
+	while (v && v[n])
+		n++;
+	return n;
+}

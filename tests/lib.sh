@@ -1,0 +1,21 @@
+# SPDX-FileCopyrightText: 2026 The ASIOS Authors
+# SPDX-License-Identifier: MIT
+#
+# Tiny TAP helpers for shell tests. Source it; call check/check_eq/check_fail; end with `done_testing`.
+# Output: "ok N - name" / "not ok N - name" lines, which tests/run-tests counts.
+_n=0
+_failed=0
+_report() { _n=$((_n + 1)); if [ "$1" = 0 ]; then echo "ok $_n - $2"; else echo "not ok $_n - $2"; _failed=$((_failed + 1)); fi; }
+# check NAME CMD...: passes when CMD succeeds
+check() { _name=$1; shift; if "$@" >/dev/null 2>&1; then _report 0 "$_name"; else _report 1 "$_name"; fi; }
+# check_eq NAME EXPECTED ACTUAL
+check_eq() {
+	if [ "$2" = "$3" ]; then _report 0 "$1"; else _report 1 "$1"; printf '#   expected: %s\n#   actual:   %s\n' "$2" "$3"; fi
+}
+# check_fail NAME PATTERN CMD...: passes when CMD fails and its stderr matches the grep -E PATTERN
+check_fail() {
+	_name=$1; _pat=$2; shift 2
+	if _err=$("$@" 2>&1 >/dev/null); then _report 1 "$_name"; echo "#   command succeeded, expected failure"; return; fi
+	if printf '%s\n' "$_err" | grep -qE -- "$_pat"; then _report 0 "$_name"; else _report 1 "$_name"; printf '#   stderr: %s\n' "$_err"; fi
+}
+done_testing() { echo "1..$_n"; [ "$_failed" = 0 ]; }
