@@ -24,8 +24,9 @@ msg :=
 endif
 
 include packages/build.mk
+-include kernel/kernel.mk
 # every shell script (by its #! line) of the build tooling, tests and CI
-SH_SCRIPTS := $(shell grep -rlE --exclude-dir=data '^\#!/bin/(ba)?sh' tools tests .ci benchmarks 2>/dev/null | sort)
+SH_SCRIPTS := $(shell grep -rlE --exclude-dir=data '^\#!/bin/(ba)?sh' tools tests .ci benchmarks kernel 2>/dev/null | sort)
 
 ##@ Build
 .PHONY: all

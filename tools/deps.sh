@@ -2,7 +2,7 @@
 # SPDX-FileCopyrightText: 2026 The ASIOS Authors
 # SPDX-License-Identifier: Apache-2.0
 #
-# Install the packages named in a dependency list (default: tools/deps.list) with apt-get,
+# Install the packages named in dependency lists (default: every tools/deps*.list) with apt-get,
 # only those that are missing. Idempotent; refuses clearly when something is missing and we are not root.
 #   tools/deps.sh [--check] [LIST...]
 set -eu
@@ -10,7 +10,7 @@ set -eu
 check_only=0
 if [ "${1:-}" = "--check" ]; then check_only=1; shift; fi
 here=$(dirname "$0")
-[ $# -gt 0 ] || set -- "$here/deps.list"
+[ $# -gt 0 ] || set -- "$here"/deps*.list
 
 # libclang-rt-N-dev for the clang that `clang` points to (14 on bookworm, 18 on noble)
 clang_rt() {
