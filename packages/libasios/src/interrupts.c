@@ -1,0 +1,360 @@
+/* SPDX-FileCopyrightText: 2026 The ASIOS Authors
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#define _GNU_SOURCE
+#include "asios/interrupts.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define MAX_TOKENS_TAIL 64
+
+struct cursor {
+	const char *p, *end;
+};
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* next blank-separated token within [p, eol) */
+static bool next_token(const char **p, const char *eol, const char **tok, size_t *tlen)
+{
+	const char *s = *p;
+
+	while (s < eol && is_blank(*s))
+		s++;
+	if (s >= eol)
+		return false;
+	*tok = s;
+	while (s < eol && !is_blank(*s))
+		s++;
+	*tlen = (size_t)(s - *tok);
+	*p = s;
+	return true;
+}
+
+static bool all_digits(const char *s, size_t n)
+{
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+static bool parse_u64(const char *s, size_t n, uint64_t *v)
+{
+	uint64_t x = 0;
+
+	if (!all_digits(s, n) || n > 20)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t d = (uint64_t)(s[i] - '0');
+
+		if (x > (UINT64_MAX - d) / 10)
+			return false;
+		x = x * 10 + d;
+	}
+	*v = x;
+	return true;
+}
+
+static const char *const triggers[] = { "edge", "level", "fasteoi", "simple", "percpu", "none", NULL };
+
+static const char *trigger_name(const char *s, size_t n)
+{
+	for (size_t i = 0; triggers[i]; i++)
+		if (strlen(triggers[i]) == n && strncasecmp(s, triggers[i], n) == 0)
+			return triggers[i];
+	return NULL;
+}
+
+static int warn(struct asios_interrupts *in, const char *origin, size_t line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int warn(struct asios_interrupts *in, const char *origin, size_t line, const char *fmt, ...)
+{
+	char *msg = NULL, *full = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (!msg)
+		return -ENOMEM;
+	if (asprintf(&full, "%s:%zu: %s", origin, line, msg) < 0)
+		full = NULL;
+	free(msg);
+	if (!full)
+		return -ENOMEM;
+	return asios_strv_push(&in->warnings, &in->n_warnings, full);
+}
+
+/* The tail of a numbered row: "<chip…> [hwirq[-trigger] | hwirq Trigger] name…", or old "chip-trigger name…". */
+static int parse_tail(struct asios_irq_row *row, const char *p, const char *eol)
+{
+	const char *tok[MAX_TOKENS_TAIL];
+	size_t len[MAX_TOKENS_TAIL], n = 0, k;
+	const char *name_from = NULL;
+
+	while (n < MAX_TOKENS_TAIL && next_token(&p, eol, &tok[n], &len[n]))
+		n++;
+	if (n == MAX_TOKENS_TAIL) /* very long action lists: the rest belongs to the name */
+		name_from = tok[n - 1];
+	if (n == 0)
+		return 0;
+	/* the first token that is a hardware IRQ number, with or without "-trigger" */
+	for (k = 1; k < n; k++) {
+		const char *dash = memchr(tok[k], '-', len[k]);
+
+		if (all_digits(tok[k], len[k]))
+			break;
+		if (dash && all_digits(tok[k], (size_t)(dash - tok[k])) &&
+		    trigger_name(dash + 1, len[k] - (size_t)(dash + 1 - tok[k])))
+			break;
+	}
+	if (k < n) {
+		const char *dash = memchr(tok[k], '-', len[k]);
+		size_t next = k + 1;
+
+		row->chip = strndup(tok[0], (size_t)(tok[k - 1] + len[k - 1] - tok[0]));
+		if (dash) {
+			row->hwirq = strndup(tok[k], (size_t)(dash - tok[k]));
+			row->trigger = strdup(trigger_name(dash + 1, len[k] - (size_t)(dash + 1 - tok[k])));
+		} else {
+			row->hwirq = strndup(tok[k], len[k]);
+			if (next < n && trigger_name(tok[next], len[next]))
+				row->trigger = strdup(trigger_name(tok[next], len[next])), next++;
+		}
+		if (!row->chip || !row->hwirq)
+			return -ENOMEM;
+		if (next < n)
+			name_from = tok[next];
+		else
+			name_from = NULL;
+	} else {
+		/* old x86: "IR-PCI-MSI-edge name" */
+		const char *dash = NULL;
+
+		for (const char *c = tok[0]; c < tok[0] + len[0]; c++)
+			if (*c == '-')
+				dash = c;
+		if (dash && trigger_name(dash + 1, (size_t)(tok[0] + len[0] - dash - 1))) {
+			row->chip = strndup(tok[0], (size_t)(dash - tok[0]));
+			row->trigger = strdup(trigger_name(dash + 1, (size_t)(tok[0] + len[0] - dash - 1)));
+		} else {
+			row->chip = strndup(tok[0], len[0]);
+		}
+		if (!row->chip)
+			return -ENOMEM;
+		name_from = n > 1 ? tok[1] : NULL;
+	}
+	if (name_from) {
+		const char *e = eol;
+
+		while (e > name_from && is_blank(e[-1]))
+			e--;
+		row->name = strndup(name_from, (size_t)(e - name_from));
+		if (!row->name)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void row_free(struct asios_irq_row *r)
+{
+	free(r->id);
+	free(r->counts);
+	free(r->chip);
+	free(r->hwirq);
+	free(r->trigger);
+	free(r->name);
+}
+
+static int set_error(char **error, const char *origin, size_t line, const char *what)
+{
+	if (error && asprintf(error, "%s:%zu: %s", origin, line, what) < 0)
+		*error = NULL;
+	return -EINVAL;
+}
+
+int asios_interrupts_parse(const char *text, size_t len, const char *origin, struct asios_interrupts **ret,
+			   char **error)
+{
+	const char *p = text, *end = text + len, *eol, *t;
+	struct asios_interrupts *in;
+	size_t line = 1, cap = 0, tl;
+	int r;
+
+	if (error)
+		*error = NULL;
+	in = calloc(1, sizeof(*in));
+	if (!in)
+		return -ENOMEM;
+	/* header: "           CPU0       CPU1 …" */
+	eol = memchr(p, '\n', (size_t)(end - p));
+	if (!eol)
+		eol = end;
+	while (next_token(&p, eol, &t, &tl)) {
+		uint64_t id;
+		unsigned *nc;
+
+		if (tl < 4 || strncmp(t, "CPU", 3) != 0 || !parse_u64(t + 3, tl - 3, &id) || id >= 65536) {
+			asios_interrupts_free(in);
+			return set_error(error, origin, 1, "the first line is not a CPU header (\"CPU0 CPU1 …\")");
+		}
+		nc = realloc(in->cpus, (in->n_cpus + 1) * sizeof(*nc));
+		if (!nc)
+			goto oom;
+		in->cpus = nc;
+		in->cpus[in->n_cpus++] = (unsigned)id;
+	}
+	if (in->n_cpus == 0) {
+		asios_interrupts_free(in);
+		return set_error(error, origin, 1, "no CPU columns in the header");
+	}
+	p = eol < end ? eol + 1 : end;
+
+	for (line = 2; p < end; line++, p = eol < end ? eol + 1 : end) {
+		struct asios_irq_row row = { .irq = -1 };
+		const char *colon, *q;
+		bool truncated;
+
+		eol = memchr(p, '\n', (size_t)(end - p));
+		truncated = !eol;
+		if (!eol)
+			eol = end;
+		q = p;
+		if (!next_token(&q, eol, &t, &tl))
+			continue; /* blank line */
+		colon = memchr(t, ':', tl);
+		if (!colon || colon != t + tl - 1 || tl == 1) {
+			if (warn(in, origin, line, "not an interrupt row (no \"ID:\"), ignoring") < 0)
+				goto oom;
+			continue;
+		}
+		row.id = strndup(t, tl - 1);
+		if (!row.id)
+			goto oom;
+		if (all_digits(t, tl - 1)) {
+			uint64_t v;
+
+			if (!parse_u64(t, tl - 1, &v) || v > 0x7fffffff) {
+				row_free(&row);
+				if (warn(in, origin, line, "IRQ number out of range, ignoring") < 0)
+					goto oom;
+				continue;
+			}
+			row.irq = (long)v;
+		}
+		row.counts = malloc(in->n_cpus * sizeof(*row.counts));
+		if (!row.counts) {
+			row_free(&row);
+			goto oom;
+		}
+		/* counts: up to one per column */
+		while (row.n_counts < in->n_cpus) {
+			const char *save = q;
+			uint64_t v;
+
+			if (!next_token(&q, eol, &t, &tl))
+				break;
+			if (!parse_u64(t, tl, &v)) {
+				q = save;
+				break;
+			}
+			row.counts[row.n_counts++] = v;
+			row.total += v;
+		}
+		if (row.irq >= 0 && row.n_counts < in->n_cpus) {
+			r = warn(in, origin, line, "IRQ %ld has %zu of %zu per-CPU counts%s, ignoring", row.irq,
+				 row.n_counts, in->n_cpus, truncated ? " (truncated file)" : "");
+			row_free(&row);
+			if (r < 0)
+				goto oom;
+			continue;
+		}
+		if (row.irq >= 0) {
+			r = parse_tail(&row, q, eol);
+		} else {
+			while (q < eol && is_blank(*q))
+				q++;
+			r = 0;
+			if (q < eol) {
+				const char *e = eol;
+
+				while (e > q && is_blank(e[-1]))
+					e--;
+				row.name = strndup(q, (size_t)(e - q));
+				if (!row.name)
+					r = -ENOMEM;
+			}
+		}
+		if (r < 0) {
+			row_free(&row);
+			goto oom;
+		}
+		if (in->n_rows == cap) {
+			struct asios_irq_row *nr;
+
+			cap = cap ? cap * 2 : 64;
+			nr = realloc(in->rows, cap * sizeof(*nr));
+			if (!nr) {
+				row_free(&row);
+				goto oom;
+			}
+			in->rows = nr;
+		}
+		in->rows[in->n_rows++] = row;
+		if (row.irq >= 0)
+			in->n_numbered++;
+	}
+	*ret = in;
+	return 0;
+oom:
+	asios_interrupts_free(in);
+	return -ENOMEM;
+}
+
+void asios_interrupts_free(struct asios_interrupts *in)
+{
+	if (!in)
+		return;
+	for (size_t i = 0; i < in->n_rows; i++)
+		row_free(&in->rows[i]);
+	free(in->rows);
+	free(in->cpus);
+	asios_strv_free(in->warnings);
+	free(in);
+}
+
+const struct asios_irq_row *asios_interrupts_find(const struct asios_interrupts *in, long irq)
+{
+	/* rows are in IRQ order in /proc/interrupts: binary search over numbered rows, which come first */
+	size_t lo = 0, hi = in->n_numbered;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (in->rows[mid].irq == irq)
+			return &in->rows[mid];
+		if (in->rows[mid].irq < irq && in->rows[mid].irq >= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = 0; i < in->n_rows; i++) /* out-of-order or interleaved input */
+		if (in->rows[i].irq == irq)
+			return &in->rows[i];
+	return NULL;
+}
