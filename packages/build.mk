@@ -8,8 +8,9 @@ CC ?= cc
 PKGS := hwloc json-c zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# (-Wno-format-truncation: paths are built in PATH_MAX buffers; a longer one is cut and then not found)
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes -Wvla \
-	-Wno-missing-field-initializers
+	-Wno-missing-field-initializers -Wno-format-truncation
 BASE_CFLAGS := -std=c11 $(WARN) -Ipackages/libasios/include $(PKG_CFLAGS) -MMD -MP
 ifeq ($(SANITIZE),1)
 OPT_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

@@ -18,7 +18,29 @@ struct asios_root {
 	int dirfd;
 	bool host;
 	char *path;
+	void (*record)(void *userdata, const char *path);
+	void *userdata;
 };
+
+void asios_root_set_recorder(struct asios_root *root, void (*fn)(void *userdata, const char *path), void *userdata)
+{
+	root->record = fn;
+	root->userdata = userdata;
+}
+
+static void record(const struct asios_root *root, const char *path)
+{
+	char buf[PATH_MAX];
+
+	if (!root->record)
+		return;
+	if (path[0] == '/') {
+		root->record(root->userdata, path);
+	} else {
+		snprintf(buf, sizeof(buf), "/%s", path);
+		root->record(root->userdata, buf);
+	}
+}
 
 int asios_root_open(const char *path, struct asios_root **ret)
 {
@@ -80,6 +102,7 @@ int asios_root_open_file(const struct asios_root *root, const char *path, int fl
 	struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT };
 	int fd;
 
+	record(root, path);
 	if (root->host) {
 		fd = openat(root->dirfd, relative(path), flags | O_CLOEXEC);
 		if (fd < 0)
@@ -191,6 +214,7 @@ int asios_read_link(const struct asios_root *root, const char *path, char **ret)
 	char buf[PATH_MAX];
 	ssize_t n;
 
+	record(root, path);
 	n = readlinkat(root->dirfd, relative(path), buf, sizeof(buf) - 1);
 	if (n < 0)
 		return -errno;

@@ -39,5 +39,9 @@ bool asios_exists(const struct asios_root *root, const char *path);
 /* Sorted names of a directory's entries (no "." or ".."), NULL-terminated; free with asios_strv_free(). */
 int asios_list_dir(const struct asios_root *root, const char *path, char ***ret);
 
+/* Call FN(USERDATA, "/absolute/path") for every path opened, listed or read as a link through ROOT
+ * (asiosctl snapshot records what a snapshot reads this way). NULL FN stops recording. */
+void asios_root_set_recorder(struct asios_root *root, void (*fn)(void *userdata, const char *path), void *userdata);
+
 void asios_strv_free(char **v);
 size_t asios_strv_length(char *const *v);

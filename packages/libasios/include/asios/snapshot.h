@@ -63,6 +63,8 @@ struct asios_node {
 	uint64_t memory_bytes;
 	int *distances;           /* SLIT row, indexed like snapshot nodes[]; NULL when the kernel gave none */
 	bool allowed;             /* in the allowed memory nodes of this process */
+	char *kind;               /* hwloc's subtype: "GPUMemory", "HBM", "NVM", "SPM", "CXL-DRAM"…; NULL for plain DRAM */
+	char pci[16];             /* for GPU memory: the GPU's PCI address, else "" */
 };
 
 struct asios_cache {

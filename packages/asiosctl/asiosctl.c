@@ -1,0 +1,85 @@
+/* SPDX-FileCopyrightText: 2026 The ASIOS Authors
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asiosctl.h"
+
+#ifndef ASIOS_VERSION
+#define ASIOS_VERSION "0.1"
+#endif
+
+static const struct verb verbs[] = {
+	{ "topology", "[--root DIR] [--json]", "show CPUs, NUMA nodes, devices, IRQs and isolation", verb_topology },
+	{ "snapshot", "-o FILE [--root DIR]", "capture what a snapshot reads into a tarball usable as --root",
+	  verb_snapshot },
+};
+
+void log_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("asiosctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+struct asios_snapshot *load_snapshot(const char *root_path, struct asios_root **root_ret)
+{
+	struct asios_snapshot *s = NULL;
+	struct asios_root *root = NULL;
+	int r;
+
+	r = asios_root_open(root_path, &root);
+	if (r < 0) {
+		log_error("cannot open root %s: %s", root_path, strerror(-r));
+		return NULL;
+	}
+	r = asios_snapshot_load(root, &s);
+	if (r < 0) {
+		log_error("cannot read the machine under %s: %s", root_path,
+			  r == -ENODATA ? "no CPU topology found (is it a /sys and /proc tree?)" : strerror(-r));
+		asios_root_free(root);
+		return NULL;
+	}
+	if (root_ret)
+		*root_ret = root;
+	else
+		asios_root_free(root);
+	return s;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: asiosctl [--version] [--help] VERB [ARGS]\n\nObserve and tune an AI server.\n\nVerbs:\n");
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		fprintf(f, "  %-9s %-24s %s\n", verbs[i].name, verbs[i].args, verbs[i].help);
+	fprintf(f, "\n`asiosctl VERB --help` tells more; see asiosctl(1).\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("asiosctl %s\n", ASIOS_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (!strcmp(argv[1], verbs[i].name))
+			return verbs[i].run(argc - 1, argv + 1);
+	log_error("unknown verb '%s' (try --help)", argv[1]);
+	return 2;
+}

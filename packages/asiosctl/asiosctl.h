@@ -1,0 +1,23 @@
+/* SPDX-FileCopyrightText: 2026 The ASIOS Authors
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+/* asiosctl: one verb per file, registered in the table of asiosctl.c. */
+
+#include "asios/snapshot.h"
+
+struct verb {
+	const char *name;
+	const char *args;
+	const char *help;
+	int (*run)(int argc, char **argv);
+};
+
+/* Open ROOT_PATH and load its snapshot; logs the error and returns NULL on failure. */
+struct asios_snapshot *load_snapshot(const char *root_path, struct asios_root **root_ret);
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+int verb_topology(int argc, char **argv);
+int verb_snapshot(int argc, char **argv);
+
+void topology_print_text(const struct asios_snapshot *s);

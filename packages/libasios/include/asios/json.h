@@ -1,0 +1,14 @@
+/* SPDX-FileCopyrightText: 2026 The ASIOS Authors
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+/* The snapshot as JSON, schema "asios.topology/1" (docs/topology-json.md). */
+
+#include <json-c/json.h>
+
+#include "asios/snapshot.h"
+
+/* New reference, NULL on allocation failure. */
+struct json_object *asios_snapshot_to_json(const struct asios_snapshot *s);
+/* CPU set as a JSON array of integers. */
+struct json_object *asios_json_cpuset(hwloc_const_bitmap_t set);

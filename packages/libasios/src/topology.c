@@ -1,0 +1,323 @@
+/* SPDX-FileCopyrightText: 2026 The ASIOS Authors
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asios/cpulist.h"
+#include "snapshot-internal.h"
+
+/*
+ * CPU, cache and NUMA topology from hwloc, pointed at the same root as everything else. hwloc takes its
+ * root from the environment (HWLOC_FSROOT), so the variables are set around the load and restored after.
+ * Disallowed CPUs and nodes are kept (HWLOC_TOPOLOGY_FLAG_INCLUDE_DISALLOWED) and flagged; GPU memory nodes
+ * are kept too (HWLOC_KEEP_NVIDIA_GPU_NUMA_NODES) because the NUMA planner places work next to them.
+ * Which CPUs a node holds is read from sysfs: hwloc attaches CPU-less nodes to a parent's cpuset.
+ */
+
+struct saved_env {
+	const char *name;
+	char *old;
+	bool had;
+};
+
+static void env_set(struct saved_env *e, const char *name, const char *value)
+{
+	const char *old = getenv(name);
+
+	e->name = name;
+	e->had = old != NULL;
+	e->old = old ? strdup(old) : NULL;
+	if (value)
+		setenv(name, value, 1);
+	else
+		unsetenv(name);
+}
+
+static void env_restore(struct saved_env *e)
+{
+	if (e->had)
+		setenv(e->name, e->old ? e->old : "", 1);
+	else
+		unsetenv(e->name);
+	free(e->old);
+}
+
+int asios_read_cpuset(struct asios_root *root, struct asios_snapshot *s, const char *path, bool mask,
+		      hwloc_bitmap_t set)
+{
+	const char *err = NULL;
+	char *line;
+	int r;
+
+	r = asios_read_line(root, path, &line);
+	if (r < 0)
+		return r;
+	if (!strcmp(line, "(null)")) { /* nohz_full of a NO_HZ_FULL kernel booted without the parameter */
+		hwloc_bitmap_zero(set);
+		free(line);
+		return 0;
+	}
+	r = mask ? asios_cpumask_parse(line, set, &err) : asios_cpulist_parse(line, set, &err);
+	if (r < 0)
+		asios_snapshot_warn(s, "%s: not a CPU %s at column %td (\"%s\"), ignoring", path, mask ? "mask" : "list",
+				    err ? err - line + 1 : 0, line);
+	free(line);
+	return r;
+}
+
+static hwloc_obj_t ancestor(hwloc_obj_t o, hwloc_obj_type_t t)
+{
+	while (o && o->type != t)
+		o = o->parent;
+	return o;
+}
+
+static int load_nodes(struct asios_root *root, struct asios_snapshot *s, hwloc_topology_t topo)
+{
+	hwloc_const_nodeset_t allowed = hwloc_topology_get_allowed_nodeset(topo);
+	int n = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE);
+	hwloc_bitmap_t online, possible;
+	char path[128];
+
+	if (n <= 0)
+		return 0;
+	s->nodes = calloc((size_t)n, sizeof(*s->nodes));
+	if (!s->nodes)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		hwloc_obj_t o = hwloc_get_obj_by_type(topo, HWLOC_OBJ_NUMANODE, (unsigned)i);
+		struct asios_node *nd = &s->nodes[s->n_nodes++];
+
+		nd->id = o->os_index;
+		nd->memory_bytes = o->attr ? o->attr->numanode.local_memory : 0;
+		nd->allowed = hwloc_bitmap_isset(allowed, o->os_index);
+		nd->cpus = hwloc_bitmap_alloc();
+		if (!nd->cpus)
+			return -ENOMEM;
+		snprintf(path, sizeof(path), "/sys/devices/system/node/node%u/cpulist", nd->id);
+		if (asios_read_cpuset(root, s, path, false, nd->cpus) == -ENOENT) {
+			snprintf(path, sizeof(path), "/sys/devices/system/node/node%u/cpumap", nd->id);
+			if (asios_read_cpuset(root, s, path, true, nd->cpus) == -ENOENT) {
+				/* no sysfs node at all (kernel without NUMA): the single node holds every CPU */
+				if (n == 1)
+					hwloc_bitmap_copy(nd->cpus, s->online);
+				else
+					hwloc_bitmap_and(nd->cpus, o->cpuset, s->online);
+			}
+		}
+		/* old kernels list every possible CPU of a node */
+		hwloc_bitmap_and(nd->cpus, nd->cpus, s->present);
+		if (o->subtype && !(nd->kind = strdup(o->subtype)))
+			return -ENOMEM;
+		if (hwloc_obj_get_info_by_name(o, "PCIBusID"))
+			snprintf(nd->pci, sizeof(nd->pci), "%s", hwloc_obj_get_info_by_name(o, "PCIBusID"));
+	}
+	/* sorted by id, as hwloc's logical order need not be */
+	for (size_t i = 1; i < s->n_nodes; i++)
+		for (size_t j = i; j > 0 && s->nodes[j - 1].id > s->nodes[j].id; j--) {
+			struct asios_node t = s->nodes[j];
+
+			s->nodes[j] = s->nodes[j - 1];
+			s->nodes[j - 1] = t;
+		}
+	/* SLIT rows: "10 21 …", one value per online node in id order (node/online), which may name nodes that
+	 * have no directory left (an offlined node) */
+	online = hwloc_bitmap_alloc();
+	if (!online)
+		return -ENOMEM;
+	if (asios_read_cpuset(root, s, "/sys/devices/system/node/online", false, online) < 0)
+		hwloc_bitmap_zero(online);
+	possible = hwloc_bitmap_alloc();
+	if (!possible || asios_read_cpuset(root, s, "/sys/devices/system/node/possible", false, possible) < 0)
+		hwloc_bitmap_zero(possible);
+	for (size_t i = 0; i < s->n_nodes; i++) {
+		int row[1024];
+		char *line, *p, *end;
+		size_t k = 0;
+		int *d;
+
+		snprintf(path, sizeof(path), "/sys/devices/system/node/node%u/distance", s->nodes[i].id);
+		if (asios_read_line(root, path, &line) < 0)
+			continue;
+		for (p = line; *p && k < 1024; p = end) {
+			long v = strtol(p, &end, 10);
+
+			if (end == p || v <= 0 || v > 255)
+				break;
+			row[k++] = (int)v;
+		}
+		p += strspn(p, " \t");
+		d = calloc(s->n_nodes, sizeof(*d));
+		if (!d) {
+			free(line);
+			hwloc_bitmap_free(online);
+			hwloc_bitmap_free(possible);
+			return -ENOMEM;
+		}
+		if (!*p && k == s->n_nodes) {
+			memcpy(d, row, k * sizeof(*d));
+		} else if (!*p && (k == (size_t)hwloc_bitmap_weight(online) || k == (size_t)hwloc_bitmap_weight(possible))) {
+			hwloc_const_bitmap_t ids = k == (size_t)hwloc_bitmap_weight(online) ? online : possible;
+
+			for (size_t j = 0; j < s->n_nodes; j++) {
+				int pos = 0;
+				unsigned id;
+
+				hwloc_bitmap_foreach_begin(id, ids) {
+					if (id == s->nodes[j].id)
+						break;
+					pos++;
+				} hwloc_bitmap_foreach_end();
+				d[j] = pos < (int)k ? row[pos] : 0;
+			}
+		} else {
+			asios_snapshot_warn(s, "%s: expected %zu distances, got \"%s\", ignoring", path, s->n_nodes, line);
+			free(d);
+			d = NULL;
+		}
+		s->nodes[i].distances = d;
+		free(line);
+	}
+	hwloc_bitmap_free(online);
+	hwloc_bitmap_free(possible);
+	return 0;
+}
+
+static int load_cpus(struct asios_snapshot *s, hwloc_topology_t topo)
+{
+	hwloc_bitmap_t all = hwloc_bitmap_dup(s->present);
+	int max_depth = -1;
+	unsigned id, k = 0;
+	hwloc_obj_t *llcs = NULL;
+	size_t n_llcs = 0;
+
+	if (!all)
+		return -ENOMEM;
+	hwloc_bitmap_or(all, all, s->online);
+	s->cpus = calloc((size_t)hwloc_bitmap_weight(all) + 1, sizeof(*s->cpus));
+	if (!s->cpus) {
+		hwloc_bitmap_free(all);
+		return -ENOMEM;
+	}
+	hwloc_bitmap_foreach_begin(id, all) {
+		struct asios_cpu *c = &s->cpus[k++];
+		hwloc_obj_t pu = hwloc_get_pu_obj_by_os_index(topo, id), o, llc = NULL;
+
+		c->id = id;
+		c->core = c->core_id = c->package = c->node = c->llc = -1;
+		c->online = hwloc_bitmap_isset(s->online, id);
+		c->allowed = hwloc_bitmap_isset(s->allowed, id);
+		for (size_t i = 0; i < s->n_nodes; i++)
+			if (hwloc_bitmap_isset(s->nodes[i].cpus, id)) {
+				c->node = (int)s->nodes[i].id;
+				break;
+			}
+		if (!pu)
+			continue;
+		if ((o = ancestor(pu, HWLOC_OBJ_CORE))) {
+			c->core = (int)o->logical_index;
+			c->core_id = (int)o->os_index;
+		}
+		if ((o = ancestor(pu, HWLOC_OBJ_PACKAGE)))
+			c->package = (int)o->os_index;
+		for (o = pu->parent; o; o = o->parent)
+			if (hwloc_obj_type_is_dcache(o->type) && (!llc || o->attr->cache.depth > llc->attr->cache.depth))
+				llc = o;
+		if (llc) {
+			size_t i;
+
+			if ((int)llc->attr->cache.depth > max_depth)
+				max_depth = (int)llc->attr->cache.depth;
+			for (i = 0; i < n_llcs && llcs[i] != llc; i++)
+				;
+			if (i == n_llcs) {
+				hwloc_obj_t *nl = realloc(llcs, (n_llcs + 1) * sizeof(*nl));
+
+				if (!nl) {
+					free(llcs);
+					hwloc_bitmap_free(all);
+					return -ENOMEM;
+				}
+				llcs = nl;
+				llcs[n_llcs++] = llc;
+			}
+			c->llc = (int)i;
+		}
+	} hwloc_bitmap_foreach_end();
+	s->n_cpus = k;
+	hwloc_bitmap_free(all);
+
+	s->caches = calloc(n_llcs + 1, sizeof(*s->caches));
+	if (!s->caches) {
+		free(llcs);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n_llcs; i++) {
+		s->caches[i].level = llcs[i]->attr->cache.depth;
+		s->caches[i].size = llcs[i]->attr->cache.size;
+		s->caches[i].cpus = hwloc_bitmap_dup(llcs[i]->cpuset);
+		if (!s->caches[i].cpus) {
+			free(llcs);
+			return -ENOMEM;
+		}
+		s->n_caches++;
+	}
+	free(llcs);
+	s->n_packages = (unsigned)hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PACKAGE);
+	s->n_cores = (unsigned)hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE);
+	return 0;
+}
+
+int asios_topology_load(struct asios_root *root, struct asios_snapshot *s)
+{
+	struct saved_env env[4];
+	bool host = asios_root_is_host(root);
+	hwloc_topology_t topo;
+	int r;
+
+	env_set(&env[0], "HWLOC_FSROOT", host ? NULL : asios_root_path(root));
+	/* only the Linux backend (sysfs), on the host too: the x86 one would read this machine's CPUID into a
+	 * capture's topology, and a capture must describe its machine exactly as the live snapshot does */
+	env_set(&env[1], "HWLOC_COMPONENTS", "linux,stop");
+	env_set(&env[2], "HWLOC_THISSYSTEM", host ? NULL : "0");
+	env_set(&env[3], "HWLOC_KEEP_NVIDIA_GPU_NUMA_NODES", "1");
+	r = hwloc_topology_init(&topo) < 0 ? -ENOMEM : 0;
+	if (r == 0) {
+		hwloc_topology_set_flags(topo, HWLOC_TOPOLOGY_FLAG_INCLUDE_DISALLOWED);
+		hwloc_topology_set_io_types_filter(topo, HWLOC_TYPE_FILTER_KEEP_NONE);
+		if (hwloc_topology_load(topo) < 0) {
+			r = errno ? -errno : -EIO;
+			hwloc_topology_destroy(topo);
+		}
+	}
+	for (int i = 3; i >= 0; i--)
+		env_restore(&env[i]);
+	if (r < 0)
+		return r;
+
+	s->present = hwloc_bitmap_dup(hwloc_topology_get_complete_cpuset(topo));
+	s->online = hwloc_bitmap_dup(hwloc_topology_get_topology_cpuset(topo));
+	s->allowed = hwloc_bitmap_dup(hwloc_topology_get_allowed_cpuset(topo));
+	s->offline = hwloc_bitmap_alloc();
+	s->possible = hwloc_bitmap_alloc();
+	if (!s->present || !s->online || !s->allowed || !s->offline || !s->possible) {
+		hwloc_topology_destroy(topo);
+		return -ENOMEM;
+	}
+	hwloc_bitmap_andnot(s->offline, s->present, s->online);
+	if (asios_read_cpuset(root, s, "/sys/devices/system/cpu/possible", false, s->possible) < 0)
+		hwloc_bitmap_copy(s->possible, s->present);
+	hwloc_bitmap_or(s->possible, s->possible, s->present);
+	hwloc_bitmap_and(s->allowed, s->allowed, s->online);
+
+	r = load_nodes(root, s, topo);
+	if (r >= 0)
+		r = load_cpus(s, topo);
+	hwloc_topology_destroy(topo);
+	if (r >= 0 && s->n_cpus == 0)
+		r = -ENODATA;
+	return r;
+}
