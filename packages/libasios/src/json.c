@@ -85,6 +85,7 @@ static struct json_object *cpus_json(struct ctx *c, const struct asios_snapshot 
 		add(c, o, "core", json_object_new_int(cpu->core));
 		add(c, o, "core_id", json_object_new_int(cpu->core_id));
 		add(c, o, "package", json_object_new_int(cpu->package));
+		add(c, o, "package_id", json_object_new_int(cpu->package_id));
 		add(c, o, "node", json_object_new_int(cpu->node));
 		add(c, o, "llc", json_object_new_int(cpu->llc));
 		add(c, o, "online", json_object_new_boolean(cpu->online));

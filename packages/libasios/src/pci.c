@@ -69,7 +69,8 @@ static enum asios_dev_class classify(uint32_t cc, uint16_t vendor)
 			return (sub == 0x00 || sub == 0x02 || sub == 0x80) ? ASIOS_DEV_GPU : ASIOS_DEV_OTHER;
 		}
 	case 0x06:
-		return (sub == 0x00 || sub == 0x04 || sub == 0x09) ? ASIOS_DEV_BRIDGE : ASIOS_DEV_OTHER;
+		/* PCI-to-PCI bridges (switch ports, root ports); a host bridge function (0600) is an endpoint */
+		return (sub == 0x04 || sub == 0x09) ? ASIOS_DEV_BRIDGE : ASIOS_DEV_OTHER;
 	case 0x0b:
 		return sub == 0x40 ? ASIOS_DEV_ACCEL : ASIOS_DEV_OTHER; /* co-processor */
 	case 0x0c:

@@ -207,7 +207,7 @@ static int load_cpus(struct asios_snapshot *s, hwloc_topology_t topo)
 		hwloc_obj_t pu = hwloc_get_pu_obj_by_os_index(topo, id), o, llc = NULL;
 
 		c->id = id;
-		c->core = c->core_id = c->package = c->node = c->llc = -1;
+		c->core = c->core_id = c->package = c->package_id = c->node = c->llc = -1;
 		c->online = hwloc_bitmap_isset(s->online, id);
 		c->allowed = hwloc_bitmap_isset(s->allowed, id);
 		for (size_t i = 0; i < s->n_nodes; i++)
@@ -219,10 +219,12 @@ static int load_cpus(struct asios_snapshot *s, hwloc_topology_t topo)
 			continue;
 		if ((o = ancestor(pu, HWLOC_OBJ_CORE))) {
 			c->core = (int)o->logical_index;
-			c->core_id = (int)o->os_index;
+			c->core_id = o->os_index == HWLOC_UNKNOWN_INDEX ? -1 : (int)o->os_index;
 		}
-		if ((o = ancestor(pu, HWLOC_OBJ_PACKAGE)))
-			c->package = (int)o->os_index;
+		if ((o = ancestor(pu, HWLOC_OBJ_PACKAGE))) {
+			c->package = (int)o->logical_index;
+			c->package_id = o->os_index == HWLOC_UNKNOWN_INDEX ? -1 : (int)o->os_index;
+		}
 		for (o = pu->parent; o; o = o->parent)
 			if (hwloc_obj_type_is_dcache(o->type) && (!llc || o->attr->cache.depth > llc->attr->cache.depth))
 				llc = o;

@@ -50,7 +50,8 @@ struct asios_cpu {
 	unsigned id;     /* OS index */
 	int core;        /* unique core index (hwloc logical); SMT siblings share it; -1 when offline */
 	int core_id;     /* core id within its package (sysfs core_id) */
-	int package;     /* package OS index (physical_package_id) */
+	int package;     /* unique package index (hwloc logical), -1 when offline */
+	int package_id;  /* physical_package_id, -1 when the kernel does not tell */
 	int node;        /* NUMA node, -1 unknown */
 	int llc;         /* index into snapshot caches[] of its last-level cache, -1 none */
 	bool online;
