@@ -1,0 +1,71 @@
+#!/bin/bash
+# SPDX-FileCopyrightText: 2026 The ASIOS Authors
+# SPDX-License-Identifier: MIT
+#
+# The kernel config fragments: annotated, complete per flavour, and every requested option survives
+# olddefconfig on every flavour x architecture (tools/kconfig-audit). Config only, no build.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
+kout=build/kernel
+frags=config/kernel
+
+# every option line belongs to a block that starts with a comment (the reason)
+annotated() {
+	awk 'FNR == 1 { prev = "" }
+	     /^CONFIG_|^# CONFIG_.* is not set$/ { if (prev == "" ) { print FILENAME ":" FNR ": no reason given"; bad = 1 } }
+	     { prev = ($0 ~ /^[[:space:]]*$/) ? "" : $0 }
+	     END { exit bad }' "$frags"/*.config "$frags"/*/*.config
+}
+check "every fragment option is annotated" annotated
+check "every fragment has the GPL-2.0-only SPDX header" \
+	bash -c "! grep -L 'SPDX-License-Identifier: GPL-2.0-only' $frags/*.config $frags/*/*.config | grep ."
+check "generic starts from Debian's configuration" grep -q '^#@start amd64 debian:config.amd64_none_amd64' $frags/flavour/generic.config
+check "rt states the PREEMPT_RT trade-off" bash -c "grep -q 'TRADE-OFF' $frags/flavour/rt.config && grep -q 'TRANSPARENT_HUGEPAGE' $frags/flavour/rt.config && grep -q 'NUMA_BALANCING' $frags/flavour/rt.config"
+for f in generic virt rt; do
+	check "$f includes base, latency, net, security and its arch" bash -c \
+		"for x in base latency net security arch/%ARCH%; do grep -qx \"#@include \$x.config\" $frags/flavour/$f.config || exit 1; done"
+done
+
+if ! tools/kernel-source --out "$kout" --debian-config amd64 >"$kout.source.log" 2>&1; then
+	sed 's/^/# /' "$kout.source.log"
+fi
+check "kernel source ready" test -f "$kout/tree/linux-$(. kernel/source.conf; echo "$KERNEL_VERSION")/Makefile"
+
+# the audit itself, one line per flavour x arch (two at a time)
+mkdir -p "$kout/audit"
+flavours=$(find $frags/flavour -name '*.config' ! -name '*-*' -printf '%f\n' | sed 's/\.config$//' | sort)
+pids=""
+for f in $flavours; do
+	for a in amd64 arm64 riscv64; do
+		tools/kconfig-audit --out "$kout" --flavour "$f" --arch "$a" >"$kout/audit/$f-$a.log" 2>&1 &
+		pids="$pids $!:$f-$a"
+		if [ "$(jobs -rp | wc -l)" -ge 2 ]; then wait -n 2>/dev/null || true; fi
+	done
+done
+for p in $pids; do
+	pid=${p%%:*} name=${p#*:}
+	wait "$pid"
+	rc=$?
+	if [ $rc = 0 ]; then _report 0 "audit $name"; else _report 1 "audit $name"; sed 's/^/#   /' "$kout/audit/$name.log"; fi
+done
+
+cfg=$kout/audit/test-amd64/.config
+for o in NO_HZ_FULL DEBUG_INFO_BTF SCHED_CLASS_EXT CPUSETS NUMA BPF_JIT OSNOISE_TRACER; do
+	check "test flavour has $o" grep -qx "CONFIG_$o=y" "$cfg"
+done
+check_eq "test flavour release suffix" 'CONFIG_LOCALVERSION="-asios-test"' "$(grep '^CONFIG_LOCALVERSION=' "$cfg")"
+check "rt flavour has PREEMPT_RT" grep -qx 'CONFIG_PREEMPT_RT=y' "$kout/audit/rt-amd64/.config"
+check "rt flavour lost THP as stated" bash -c "! grep -qx 'CONFIG_TRANSPARENT_HUGEPAGE=y' $kout/audit/rt-amd64/.config"
+check "virt flavour has sched_ext (Debian's kernels do not)" grep -qx 'CONFIG_SCHED_CLASS_EXT=y' "$kout/audit/virt-amd64/.config"
+
+# the audit must fail, naming the option and the unmet dependency, when a fragment asks for too much
+bad=$(mktemp -d)
+trap 'rm -rf "$bad"' EXIT
+mkdir -p "$bad/flavour"
+cp $frags/flavour/test-amd64.config "$bad/flavour/"
+printf '# SPDX-FileCopyrightText: 2026 The ASIOS Authors\n#@start allnoconfig\n#@include flavour/test-%%ARCH%%.config\n# r\nCONFIG_SMP=y\nCONFIG_BPF_SYSCALL=y\nCONFIG_SCHED_CLASS_EXT=y\n' >"$bad/flavour/bad.config"
+check_fail "audit names a dropped option and its unmet dependency" \
+	'unmet dependency: depends on BPF_SYSCALL && BPF_JIT && DEBUG_INFO_BTF' \
+	env ASIOS_KCONFIG_FRAGMENTS="$bad" tools/kconfig-audit --out "$kout" --flavour bad --arch amd64
+done_testing

@@ -1,0 +1,94 @@
+#!/bin/sh
+# SPDX-FileCopyrightText: 2026 The ASIOS Authors
+# SPDX-License-Identifier: MIT
+#
+# /init of the boot-test initramfs (busybox). Runs the in-guest checks and powers off.
+# Every result is one console line "ASIOS: ok|fail|value NAME [DETAIL]"; the last is "ASIOS: done".
+# Kernel command line knobs: asios.tick_secs=N (default 10), asios.expect_release=STRING,
+# asios.tick_workloads="busy osnoise sleepwake" (which workloads the tick test runs on CPU 1).
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev 2>/dev/null
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+mkdir -p /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
+
+arg() { # arg NAME DEFAULT: value of NAME=... on the kernel command line
+	read -r cmdline </proc/cmdline
+	for w in $cmdline; do
+		case $w in "$1="*) echo "${w#*=}"; return ;; esac
+	done
+	echo "$2"
+}
+ok() { echo "ASIOS: ok $1"; }
+fail() { echo "ASIOS: fail $1 $2"; }
+val() { echo "ASIOS: value $1 $2"; }
+expect() { # expect NAME CMD...
+	n=$1; shift
+	if "$@" >/dev/null 2>&1; then ok "$n"; else fail "$n" "($*)"; fi
+}
+
+echo "ASIOS: start $(uname -r) $(uname -m)"
+val release "$(uname -r)"
+want=$(arg asios.expect_release "")
+if [ -n "$want" ]; then
+	if [ "$(uname -r)" = "$want" ]; then ok release; else fail release "got $(uname -r), want $want"; fi
+fi
+expect version-string grep -q -- '-asios-' /proc/version
+expect btf test -s /sys/kernel/btf/vmlinux
+expect sched-ext-sysfs test -r /sys/kernel/sched_ext/state
+val sched_ext_state "$(cat /sys/kernel/sched_ext/state 2>/dev/null)"
+expect sched-ext-btf grep -q sched_ext_ops /proc/kallsyms
+expect cgroup2-cpuset grep -qw cpuset /sys/fs/cgroup/cgroup.controllers
+expect numa-two-nodes test -d /sys/devices/system/node/node1
+expect nohz-full-cpu1 grep -qx 1 /sys/devices/system/cpu/nohz_full
+expect psi test -r /proc/pressure/cpu
+expect osnoise-tracer grep -qw osnoise /sys/kernel/tracing/available_tracers
+expect timerlat-tracer grep -qw timerlat /sys/kernel/tracing/available_tracers
+
+# --- tick test: local timer interrupts on the nohz_full CPU 1 while a workload runs there ---
+loc1() { awk '$1 == "LOC:" { print $3 }' /proc/interrupts; }
+secs=$(arg asios.tick_secs 10)
+measure() { # measure NAME: LOC count of CPU 1 over $secs seconds
+	sleep 1
+	a=$(loc1)
+	sleep "$secs"
+	b=$(loc1)
+	val "ticks_$1" "$((b - a))"
+}
+for w in $(arg asios.tick_workloads "busy osnoise sleepwake" | tr , ' '); do
+	case $w in
+	busy) # one CPU-bound user task
+		taskset -c 1 sh -c 'while :; do :; done' &
+		pid=$!
+		measure busy
+		kill $pid; wait $pid 2>/dev/null
+		;;
+	osnoise) # the osnoise tracer's workload: a kernel thread busy on CPU 1 for the whole period
+		t=/sys/kernel/tracing
+		echo 1 >$t/osnoise/cpus
+		echo 1000000 >$t/osnoise/period_us
+		echo 1000000 >$t/osnoise/runtime_us
+		echo 0 >$t/osnoise/stop_tracing_us
+		echo 0 >$t/osnoise/stop_tracing_total_us
+		echo osnoise >$t/current_tracer
+		measure osnoise
+		echo nop >$t/current_tracer
+		;;
+	sleepwake) # a task that sleeps and wakes (1 ms) next to nothing else: dl_server start/stop
+		taskset -c 1 sh -c 'while :; do usleep 1000; done' &
+		pid=$!
+		measure sleepwake
+		kill $pid; wait $pid 2>/dev/null
+		;;
+	esac
+done
+if [ -r /sys/kernel/debug/sched/fair_server/cpu1/runtime ]; then
+	val fair_server_cpu1 "$(cat /sys/kernel/debug/sched/fair_server/cpu1/runtime)/$(cat /sys/kernel/debug/sched/fair_server/cpu1/period)"
+fi
+val loc_all "$(grep LOC: /proc/interrupts | tr -s ' ')"
+echo "ASIOS: done"
+sync
+poweroff -f
