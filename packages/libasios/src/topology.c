@@ -291,7 +291,7 @@ int asios_topology_load(struct asios_root *root, struct asios_snapshot *s)
 		hwloc_topology_set_flags(topo, HWLOC_TOPOLOGY_FLAG_INCLUDE_DISALLOWED);
 		hwloc_topology_set_io_types_filter(topo, HWLOC_TYPE_FILTER_KEEP_NONE);
 		if (hwloc_topology_load(topo) < 0) {
-			r = errno ? -errno : -EIO;
+			r = errno == ENOMEM ? -ENOMEM : -ENODATA; /* hwloc fails with EINVAL on a tree without CPUs */
 			hwloc_topology_destroy(topo);
 		}
 	}
