@@ -59,13 +59,16 @@ static void on_read(void *userdata, const char *path)
 
 static bool excluded(const char *path)
 {
-	static const char *const words[] = { "environ", "serial", "uuid", "kcore", "kmsg", "/mem", "/pagemap",
-					     "/cpuidle", "/power/", "/uevent", NULL };
+	/* secrets and noise: whole components that are never copied */
+	static const char *const names[] = { "environ", "mem", "pagemap", "kcore", "kmsg", "cpuidle", "power", "uevent",
+					     "product_serial", "board_serial", "chassis_serial", "product_uuid", NULL };
+	const char *base = strrchr(path, '/');
 
-	for (size_t i = 0; words[i]; i++)
-		if (strstr(path, words[i]))
+	base = base ? base + 1 : path;
+	for (size_t i = 0; names[i]; i++)
+		if (!strcmp(base, names[i]) || strstr(path, names[i]) == path + 1)
 			return true;
-	return false;
+	return strstr(path, "serial") || strstr(path, "uuid") || strstr(path, "/cpuidle/") || strstr(path, "/power/");
 }
 
 static void live(const struct capture *c, const char *path, char *out, size_t n)

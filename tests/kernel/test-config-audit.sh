@@ -30,7 +30,7 @@ done
 if ! tools/kernel-source --out "$kout" --debian-config amd64 >"$kout.source.log" 2>&1; then
 	sed 's/^/# /' "$kout.source.log"
 fi
-check "kernel source ready" test -f "$kout/tree/linux-$(. kernel/source.conf; echo "$KERNEL_VERSION")/Makefile"
+check "kernel source ready" test -f "$kout/src/linux-$(. kernel/source.conf; echo "$KERNEL_VERSION")/Makefile"
 
 # the audit itself, one line per flavour x arch (two at a time)
 mkdir -p "$kout/audit"

@@ -29,8 +29,10 @@ if [ "$arch" != "$(dpkg --print-architecture)" ]; then
 fi
 
 boot() { # boot VARIANT(""|-unpatched)
-	local v=$1 obj release
-	obj=$kout/obj/test-$arch$v
+	local v=$1 obj img rel
+	obj=$kout/obj/test-$arch
+	img=$obj/$KIMAGE rel=$obj/include/config/kernel.release
+	if [ -n "$v" ]; then img=$obj/unpatched/${KIMAGE##*/} rel=$obj/unpatched/kernel.release; fi
 	if [ "$build" = 1 ]; then
 		if [ -n "$v" ]; then
 			tools/kernel-build --out "$kout" --flavour test --arch "$arch" --unpatched
@@ -38,8 +40,7 @@ boot() { # boot VARIANT(""|-unpatched)
 			tools/kernel-build --out "$kout" --flavour test --arch "$arch"
 		fi
 	fi
-	release=$(cat "$obj/include/config/kernel.release")
-	tools/qemu-boot --arch "$arch" --kernel "$obj/$KIMAGE" --release "$release" \
+	tools/qemu-boot --arch "$arch" --kernel "$img" --release "$(cat "$rel")" \
 		--busybox "$busybox" --timeout 600 --log "$kout/boot/$arch$v.log"
 }
 rc=0
