@@ -37,7 +37,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
 FUZZ_CC ?= clang
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz-*.c))
 FUZZERS := $(FUZZ_SRCS:tests/fuzz/%.c=$(O)/fuzz/%)
-FUZZ_CFLAGS := -std=c11 -g -O1 $(WARN) -Ipackages/libasios/include $(PKG_CFLAGS) \
+FUZZ_CFLAGS := -std=c11 -g -O1 $(WARN) -Wno-unknown-warning-option -Ipackages/libasios/include $(PKG_CFLAGS) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 $(O)/%.o: %.c
