@@ -25,6 +25,7 @@ endif
 
 include packages/build.mk
 -include kernel/kernel.mk
+MAN_PAGES := $(sort $(wildcard packages/*/*.[1-8]))
 # every shell script (by its #! line) of the build tooling, tests and CI
 SH_SCRIPTS := $(shell grep -rlE --exclude-dir=data '^\#!/bin/(ba)?sh' tools tests .ci benchmarks kernel 2>/dev/null | sort)
 
@@ -36,6 +37,12 @@ all: $(PROGRAMS) ## Build libasios and the programs (into $(O)/)
 deps: ## Install the build dependencies with apt (only what is missing; needs root then)
 	$(Q)tools/deps.sh
 
+.PHONY: topology
+topology: ## Install missing build deps, build, and show this machine as ASIOS sees it (ROOT= a capture)
+	$(Q)tools/deps.sh >/dev/null
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(O)/asiosctl topology --root $(or $(ROOT),/)
+
 ##@ Test
 .PHONY: check
 check: lint ## The test command: static checks, then sanitizer unit tests, golden tests and fuzz smoke runs
@@ -44,7 +51,7 @@ check: lint ## The test command: static checks, then sanitizer unit tests, golde
 	$(Q)O=$(O)/asan FUZZ_O=$(O)/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run-tests
 
 .PHONY: lint
-lint: cppcheck shellcheck reuse ## Static checks only: cppcheck, shellcheck, reuse lint
+lint: cppcheck shellcheck reuse manlint ## Static checks only: cppcheck, shellcheck, reuse lint, man pages
 
 .PHONY: cppcheck
 cppcheck:
@@ -58,6 +65,12 @@ shellcheck:
 	$(call msg,SHCHECK,tools tests .ci)
 	$(Q)shellcheck -s sh tests/lib.sh
 	$(Q)shellcheck -x $(SH_SCRIPTS)
+
+.PHONY: manlint
+manlint:
+	$(call msg,MANLINT,$(MAN_PAGES))
+	$(Q)for m in $(MAN_PAGES); do w=$$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l $$m 2>&1 >/dev/null); \
+		[ -z "$$w" ] || { echo "$$m: $$w"; exit 1; }; done
 
 .PHONY: reuse
 reuse:
