@@ -45,7 +45,7 @@ topology: ## Install missing build deps, build, and show this machine as ASIOS s
 
 ##@ Test
 .PHONY: check
-check: lint ## The test command: static checks, then sanitizer unit tests, golden tests and fuzz smoke runs
+check: lint all ## The test command: static checks, then sanitizer unit tests, golden tests and fuzz smoke runs
 	$(Q)$(MAKE) --no-print-directory O=$(O)/asan SANITIZE=1 test-programs
 	$(Q)$(MAKE) --no-print-directory O=$(O)/fuzz fuzzers
 	$(Q)O=$(O)/asan FUZZ_O=$(O)/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run-tests
@@ -55,10 +55,10 @@ lint: cppcheck shellcheck reuse manlint ## Static checks only: cppcheck, shellch
 
 .PHONY: cppcheck
 cppcheck:
-	$(call msg,CPPCHECK,packages tests)
+	$(call msg,CPPCHECK,packages tests benchmarks)
 	$(Q)cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,performance,portability \
 		--inline-suppr --suppress=missingIncludeSystem --suppress=readdirCalled --library=posix \
-		-I packages/libasios/include packages tests/unit tests/fuzz
+		-I packages/libasios/include packages tests/unit tests/fuzz benchmarks
 
 .PHONY: shellcheck
 shellcheck:
@@ -80,6 +80,11 @@ reuse:
 .PHONY: fuzz
 fuzz: fuzzers ## Run every libFuzzer harness for FUZZ_SECONDS (default 15) each
 	$(Q)for f in $(FUZZERS); do tests/fuzz/run-fuzzer $$f $(FUZZ_SECONDS) || exit 1; done
+
+##@ Benchmarks
+.PHONY: bench-observe
+bench-observe: $(O)/bench-observe ## Observe-layer speed: /proc/interrupts of 1,152 CPUs, snapshots of big machines
+	$(Q)benchmarks/observe/run.sh $(O)
 
 ##@ Base profiles
 .PHONY: show-base

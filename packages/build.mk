@@ -63,6 +63,10 @@ $(O)/fuzz/%: tests/fuzz/%.c $(LIBASIOS_SRCS)
 	$(call msg,FUZZCC,$<)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(LIBASIOS_SRCS) $(PKG_LIBS)
 
+$(O)/bench-observe: benchmarks/observe/bench-observe.c $(LIBASIOS)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBASIOS) $(PKG_LIBS)
+
 .PHONY: test-programs fuzzers
 test-programs: $(UNIT_BINS) $(PROGRAMS)
 fuzzers: $(FUZZERS)

@@ -226,7 +226,7 @@ int asios_read_link(const struct asios_root *root, const char *path, char **ret)
 int asios_opendir(const struct asios_root *root, const char *path, DIR **ret)
 {
 	int fd = asios_root_open_file(root, path, O_RDONLY | O_DIRECTORY);
-	DIR *d;
+	DIR *d = NULL;
 
 	if (fd < 0)
 		return fd;
@@ -261,7 +261,7 @@ int asios_list_dir(const struct asios_root *root, const char *path, char ***ret)
 	size_t n = 0, cap = 16;
 	struct dirent *de;
 	char **v;
-	DIR *d;
+	DIR *d = NULL;
 	int r;
 
 	r = asios_opendir(root, path, &d);
