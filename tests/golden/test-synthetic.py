@@ -96,6 +96,8 @@ def gh200(topo):
     nic = by_class(topo, "nic")[0]
     eq("gh200: ITS-MSI vectors of the NIC", 9, len(nic["irqs"]))
     eq("gh200: GIC chip parsed", "GICv3", next(q["chip"] for q in topo["irqs"] if q["irq"] == 11))
+    eq("gh200: action missing from /proc/interrupts taken from /sys/kernel/irq", "arm-pmu",
+       next(q["name"] for q in topo["irqs"] if q["irq"] == 12))
 
 
 def ws_2g_iso(topo):

@@ -16,6 +16,8 @@
  *   2. the device's irq file (legacy INTx line), when no other device shares the line
  *   3. the action name: "…@pci:0000:18:00.0" (mlx5), "[0000:00:1f.2]" (ahci), "i40e-0000:c3:00.3:…", a netdev
  *      name ("eth0-TxRx-3", "i40e-enp195s0f3-TxRx-59") or an NVMe controller ("nvme0q1")
+ * When a row of /proc/interrupts lacks its action, chip or hardware IRQ (older layouts, an IRQ without an
+ * action), /sys/kernel/irq/N/{actions,chip_name,hwirq} fill them in.
  * Kernel-managed affinity (a write to smp_affinity fails with EIO) is read from debugfs when it is mounted;
  * otherwise `managed_known` stays false.
  */
@@ -63,6 +65,27 @@ static int owner_by_name(const struct asios_snapshot *s, const char *name)
 			}
 	}
 	return best;
+}
+
+/* a line of /sys/kernel/irq/N/FILE into *dst when *dst is unset; the string is owned by the snapshot */
+static int fill_from_sysfs(struct asios_root *root, struct asios_snapshot *s, unsigned irq, const char *file,
+			   char **dst)
+{
+	char path[96], *line;
+
+	if (*dst)
+		return 0;
+	snprintf(path, sizeof(path), "/sys/kernel/irq/%u/%s", irq, file);
+	if (asios_read_line(root, path, &line) < 0)
+		return 0;
+	if (!*line) {
+		free(line);
+		return 0;
+	}
+	if (asios_strv_push(&s->irq_strings, &s->n_irq_strings, line) < 0)
+		return -ENOMEM;
+	*dst = line;
+	return 0;
 }
 
 static void read_managed(struct asios_root *root, struct asios_irq *irq)
@@ -138,6 +161,13 @@ int asios_irq_load(struct asios_root *root, struct asios_snapshot *s)
 		q->hwirq = row->hwirq;
 		q->counts = row->counts;
 		q->total = row->total;
+		if (fill_from_sysfs(root, s, q->irq, "actions", &q->name) < 0 ||
+		    fill_from_sysfs(root, s, q->irq, "chip_name", &q->chip) < 0 ||
+		    fill_from_sysfs(root, s, q->irq, "hwirq", &q->hwirq) < 0) {
+			free(by_msi);
+			free(by_line);
+			return -ENOMEM;
+		}
 		q->device = by_msi[row->irq];
 		if (q->device < 0 && by_line[row->irq] >= 0)
 			q->device = by_line[row->irq];

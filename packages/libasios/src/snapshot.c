@@ -109,6 +109,7 @@ void asios_snapshot_free(struct asios_snapshot *s)
 	}
 	free(s->irqs);
 	asios_interrupts_free(s->interrupts);
+	asios_strv_free(s->irq_strings);
 	hwloc_bitmap_free(s->isolation.isolated);
 	hwloc_bitmap_free(s->isolation.nohz_full);
 	hwloc_bitmap_free(s->isolation.housekeeping);

@@ -156,6 +156,8 @@ struct asios_snapshot {
 	struct asios_interrupts *interrupts; /* /proc/interrupts as parsed, NULL if unreadable */
 	struct asios_irq *irqs;      /* numbered IRQs */
 	size_t n_irqs;
+	char **irq_strings;          /* owns the names taken from /sys/kernel/irq (others point into interrupts) */
+	size_t n_irq_strings;
 
 	struct asios_isolation isolation;
 	struct asios_cgroup cgroup;
