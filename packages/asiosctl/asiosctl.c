@@ -17,6 +17,7 @@ static const struct verb verbs[] = {
 	{ "topology", "[--root DIR] [--json]", "show CPUs, NUMA nodes, devices, IRQs and isolation", verb_topology },
 	{ "snapshot", "-o FILE [--root DIR]", "capture what a snapshot reads into a tarball usable as --root",
 	  verb_snapshot },
+	{ "irq", "plan|explain|apply|revert", "IRQ affinity: plan with reasons, apply with undo, revert", verb_irq },
 };
 
 void log_error(const char *fmt, ...)

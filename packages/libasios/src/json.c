@@ -326,3 +326,46 @@ struct json_object *asios_snapshot_to_json(const struct asios_snapshot *s)
 	}
 	return o;
 }
+
+struct json_object *asios_plan_to_json(const struct asios_plan *p)
+{
+	struct ctx c = { .ok = true };
+	struct json_object *o = json_object_new_object(), *acts, *skips;
+
+	if (!o)
+		return NULL;
+	acts = chk(&c, json_object_new_array());
+	for (size_t i = 0; acts && i < p->n_actions; i++) {
+		const struct asios_action *a = &p->actions[i];
+		struct json_object *x = chk(&c, json_object_new_object());
+
+		if (!x)
+			break;
+		if (a->irq >= 0)
+			add(&c, x, "irq", json_object_new_int(a->irq));
+		add(&c, x, "device", a->device[0] ? json_object_new_string(a->device) : NULL);
+		add(&c, x, "from", a->from ? chk(&c, asios_json_cpuset(a->from)) : NULL);
+		add(&c, x, "to", a->to ? chk(&c, asios_json_cpuset(a->to)) : NULL);
+		add(&c, x, "reason", str_or_null(&c, a->reason));
+		add(&c, x, "path", str_or_null(&c, a->path));
+		push(&c, acts, x);
+	}
+	add(&c, o, "actions", acts);
+	skips = chk(&c, json_object_new_array());
+	for (size_t i = 0; skips && i < p->n_skipped; i++) {
+		struct json_object *x = chk(&c, json_object_new_object());
+
+		if (!x)
+			break;
+		add(&c, x, "irq", json_object_new_int(p->skipped[i].irq));
+		add(&c, x, "reason", str_or_null(&c, p->skipped[i].reason));
+		push(&c, skips, x);
+	}
+	add(&c, o, "skipped", skips);
+	add(&c, o, "notes", strv(&c, p->notes));
+	if (!c.ok) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -99,19 +100,20 @@ static const char *relative(const char *path)
 
 int asios_root_open_file(const struct asios_root *root, const char *path, int flags)
 {
-	struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT };
+	struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT,
+				.mode = (flags & O_CREAT) ? 0600 : 0 };
 	int fd;
 
 	record(root, path);
 	if (root->host) {
-		fd = openat(root->dirfd, relative(path), flags | O_CLOEXEC);
+		fd = openat(root->dirfd, relative(path), flags | O_CLOEXEC, 0600);
 		if (fd < 0)
 			return -errno;
 		return fd;
 	}
 	fd = (int)syscall(SYS_openat2, root->dirfd, relative(path), &how, sizeof(how));
 	if (fd < 0 && errno == ENOSYS) /* kernels before 5.6: plain openat, links may point outside */
-		fd = openat(root->dirfd, relative(path), flags | O_CLOEXEC);
+		fd = openat(root->dirfd, relative(path), flags | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	return fd;
@@ -249,6 +251,75 @@ bool asios_exists(const struct asios_root *root, const char *path)
 		return false;
 	close(fd);
 	return true;
+}
+
+static int injected_fault(const struct asios_root *root, const char *path)
+{
+	static const struct {
+		const char *name;
+		int err;
+	} names[] = { { "EIO", EIO }, { "EINVAL", EINVAL }, { "EPERM", EPERM }, { "ENOSPC", ENOSPC }, { "EBUSY", EBUSY } };
+	const char *spec = getenv("ASIOS_FAULT_INJECT"), *p;
+	size_t n = strlen(path);
+
+	if (root->host || !spec)
+		return 0;
+	for (p = spec; (p = strstr(p, path)); p += n) {
+		if ((p != spec && p[-1] != ',') || p[n] != '=')
+			continue;
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (!strncmp(p + n + 1, names[i].name, strlen(names[i].name)))
+				return -names[i].err;
+	}
+	return 0;
+}
+
+int asios_write_file(const struct asios_root *root, const char *path, const char *value)
+{
+	size_t n = strlen(value);
+	char *buf;
+	ssize_t k;
+	int fd, r;
+
+	r = injected_fault(root, path);
+	if (r < 0)
+		return r;
+	fd = asios_root_open_file(root, path, O_WRONLY | O_TRUNC);
+	if (fd < 0)
+		return fd;
+	buf = malloc(n + 2);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	memcpy(buf, value, n);
+	buf[n] = '\n';
+	k = write(fd, buf, n + 1);
+	r = k < 0 ? -errno : (size_t)k != n + 1 ? -EIO : 0;
+	free(buf);
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	return r;
+}
+
+int asios_mkdirs(const struct asios_root *root, const char *path, unsigned mode)
+{
+	char buf[PATH_MAX], *p;
+
+	snprintf(buf, sizeof(buf), "%s", relative(path));
+	for (p = buf;; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+
+			*p = '\0';
+			if (mkdirat(root->dirfd, buf, mode) < 0 && errno != EEXIST)
+				return -errno;
+			if (!c)
+				break;
+			*p = c;
+		}
+	}
+	return 0;
 }
 
 static int cmp_str(const void *a, const void *b)

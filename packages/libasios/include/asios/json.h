@@ -6,9 +6,13 @@
 
 #include <json-c/json.h>
 
+#include "asios/plan.h"
 #include "asios/snapshot.h"
 
 /* New reference, NULL on allocation failure. */
 struct json_object *asios_snapshot_to_json(const struct asios_snapshot *s);
+/* A plan: {"actions": [{"irq", "device", "from", "to", "reason", "path"}], "skipped": [{"irq", "reason"}],
+ * "notes": [...]}. */
+struct json_object *asios_plan_to_json(const struct asios_plan *p);
 /* CPU set as a JSON array of integers. */
 struct json_object *asios_json_cpuset(hwloc_const_bitmap_t set);

@@ -39,6 +39,15 @@ bool asios_exists(const struct asios_root *root, const char *path);
 /* Sorted names of a directory's entries (no "." or ".."), NULL-terminated; free with asios_strv_free(). */
 int asios_list_dir(const struct asios_root *root, const char *path, char ***ret);
 
+/*
+ * Write VALUE (a newline is added) to the existing file PATH, as sysfs and procfs want it: one write(2).
+ * On a root other than "/", ASIOS_FAULT_INJECT="PATH=ERRNO[,PATH=ERRNO…]" (ERRNO a name such as EIO)
+ * makes the write of PATH fail: tests use it to drive the failure paths of apply.
+ */
+int asios_write_file(const struct asios_root *root, const char *path, const char *value);
+/* mkdir -p under the root */
+int asios_mkdirs(const struct asios_root *root, const char *path, unsigned mode);
+
 /* Call FN(USERDATA, "/absolute/path") for every path opened, listed or read as a link through ROOT
  * (asiosctl snapshot records what a snapshot reads this way). NULL FN stops recording. */
 void asios_root_set_recorder(struct asios_root *root, void (*fn)(void *userdata, const char *path), void *userdata);

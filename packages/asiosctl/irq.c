@@ -1,0 +1,220 @@
+/* SPDX-FileCopyrightText: 2026 The ASIOS Authors
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asios/apply.h"
+#include "asios/cpulist.h"
+#include "asios/irq-plan.h"
+#include "asios/json.h"
+#include "asiosctl.h"
+
+#define IRQD_JOURNAL "/run/asios/irqd.journal"
+
+static void usage(void)
+{
+	printf("Usage: asiosctl irq plan|explain|apply|revert [--root DIR] [--config FILE] [--config-dir DIR]\n"
+	       "                  [--json] [--dry-run]\n\n"
+	       "  plan     the IRQ affinity changes asios-irqd would make, each with its reason\n"
+	       "  explain  every IRQ: where it is, where it goes and why, or why it is left alone\n"
+	       "  apply    make the changes, with an undo journal in " IRQD_JOURNAL " (--dry-run: show only)\n"
+	       "  revert   restore what the journal recorded\n\n"
+	       "The policy is read from " ASIOS_IRQD_CONF " and " ASIOS_IRQD_CONF_D "/NAME.conf (under --root\n"
+	       "when one is given). See asiosctl(1) and asios-irqd(8).\n");
+}
+
+static void print_set(hwloc_const_bitmap_t set)
+{
+	char *l = asios_cpulist_format(set);
+
+	fputs(l && *l ? l : "-", stdout);
+	free(l);
+}
+
+int load_irq_policy(const char *root, const char *conf, const char *conf_d, struct asios_irq_policy *pol)
+{
+	char conf_buf[4096], dir_buf[4096], *error = NULL;
+	bool host = !root || !strcmp(root, "/");
+	int r;
+
+	if (!conf) {
+		snprintf(conf_buf, sizeof(conf_buf), "%s%s", host ? "" : root, ASIOS_IRQD_CONF);
+		conf = conf_buf;
+	}
+	if (!conf_d) {
+		snprintf(dir_buf, sizeof(dir_buf), "%s%s", host ? "" : root, ASIOS_IRQD_CONF_D);
+		conf_d = dir_buf;
+	}
+	r = asios_irq_policy_init(pol);
+	if (r < 0)
+		return r;
+	r = asios_irq_policy_load(pol, conf, conf_d, &error);
+	if (r < 0) {
+		log_error("%s; nothing applied", error ? error : strerror(-r));
+		free(error);
+		asios_irq_policy_clear(pol);
+	}
+	return r;
+}
+
+static void print_plan(const struct asios_snapshot *s, const struct asios_plan *p, bool explain, bool would)
+{
+	for (size_t i = 0; i < p->n_notes; i++)
+		printf("note: %s\n", p->notes[i]);
+	if (!explain) {
+		for (size_t i = 0; i < p->n_actions; i++) {
+			const struct asios_action *a = &p->actions[i];
+
+			printf("%sirq %-5d %-13s ", would ? "would move " : "", a->irq, a->device[0] ? a->device : "-");
+			print_set(a->from);
+			fputs(" -> ", stdout);
+			print_set(a->to);
+			printf("  # %s\n", a->reason);
+		}
+		for (size_t i = 0; i < p->n_skipped; i++)
+			printf("leave irq %-5d  # %s\n", p->skipped[i].irq, p->skipped[i].reason);
+		printf("%zu change%s, %zu left alone\n", p->n_actions, p->n_actions == 1 ? "" : "s", p->n_skipped);
+		return;
+	}
+	for (size_t k = 0; k < s->n_irqs; k++) {
+		const struct asios_irq *q = &s->irqs[k];
+		const char *what = NULL;
+		size_t i;
+
+		printf("irq %-5u %-28.28s %-13s on ", q->irq, q->name ? q->name : "-",
+		       q->device >= 0 ? s->pci[q->device].addr : "-");
+		print_set(q->affinity);
+		for (i = 0; i < p->n_actions; i++)
+			if (p->actions[i].irq == (int)q->irq) {
+				fputs(" -> ", stdout);
+				print_set(p->actions[i].to);
+				what = p->actions[i].reason;
+			}
+		for (i = 0; !what && i < p->n_skipped; i++)
+			if (p->skipped[i].irq == (int)q->irq)
+				what = p->skipped[i].reason;
+		printf("  # %s\n", what ? what : "already where the policy puts it");
+	}
+}
+
+int verb_irq(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "root", required_argument, NULL, 'r' },   { "config", required_argument, NULL, 'c' },
+		{ "config-dir", required_argument, NULL, 'd' }, { "json", no_argument, NULL, 'j' },
+		{ "dry-run", no_argument, NULL, 'n' },      { "help", no_argument, NULL, 'h' },
+		{},
+	};
+	const char *root_path = "/", *conf = NULL, *conf_d = NULL, *cmd;
+	struct asios_irq_policy pol;
+	struct asios_apply_report rep = { 0 };
+	struct asios_snapshot *s = NULL;
+	struct asios_root *root = NULL;
+	struct asios_plan *plan = NULL;
+	bool json = false, dry = false;
+	int c, r, ret = 1;
+
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage();
+		return argc < 2 ? 2 : 0;
+	}
+	cmd = argv[1];
+	argc--, argv++;
+	while ((c = getopt_long(argc, argv, "r:c:d:jnh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			root_path = optarg;
+			break;
+		case 'c':
+			conf = optarg;
+			break;
+		case 'd':
+			conf_d = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'n':
+			dry = true;
+			break;
+		case 'h':
+			usage();
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (optind != argc || (strcmp(cmd, "plan") && strcmp(cmd, "explain") && strcmp(cmd, "apply") && strcmp(cmd, "revert"))) {
+		log_error("irq: unknown command or argument (try asiosctl irq --help)");
+		return 2;
+	}
+	if (!strcmp(cmd, "revert")) {
+		r = asios_root_open(root_path, &root);
+		if (r < 0) {
+			log_error("cannot open root %s: %s", root_path, strerror(-r));
+			return 1;
+		}
+		r = asios_revert(root, IRQD_JOURNAL, &rep);
+		for (size_t i = 0; i < rep.n_messages; i++)
+			log_error("%s", rep.messages[i]);
+		if (r == -ENOENT)
+			printf("nothing to revert (no %s)\n", IRQD_JOURNAL);
+		else if (r == 0)
+			printf("restored %zu IRQ affinities\n", rep.applied);
+		asios_apply_report_clear(&rep);
+		asios_root_free(root);
+		return r < 0 && r != -ENOENT ? 1 : 0;
+	}
+	if (load_irq_policy(root_path, conf, conf_d, &pol) < 0)
+		return 1;
+	s = load_snapshot(root_path, &root);
+	if (!s)
+		goto out;
+	r = asios_irq_plan(s, &pol, &plan);
+	if (r < 0) {
+		log_error("planning failed: %s", strerror(-r));
+		goto out;
+	}
+	if (json && strcmp(cmd, "apply")) {
+		struct json_object *o = asios_plan_to_json(plan);
+
+		if (!o)
+			goto out;
+		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+							      JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
+		ret = 0;
+		goto out;
+	}
+	if (!strcmp(cmd, "plan") || !strcmp(cmd, "explain") || dry) {
+		print_plan(s, plan, !strcmp(cmd, "explain"), dry);
+		ret = 0;
+		goto out;
+	}
+	{
+		char *error = NULL;
+
+		r = asios_apply(root, plan, IRQD_JOURNAL, &rep, &error);
+		for (size_t i = 0; i < rep.n_messages; i++)
+			log_error("%s", rep.messages[i]);
+		if (r < 0) {
+			log_error("%s; every change of this apply was rolled back", error ? error : strerror(-r));
+			free(error);
+			goto out;
+		}
+		printf("applied %zu, refused by the kernel %zu, left alone %zu (undo: asiosctl irq revert)\n", rep.applied,
+		       rep.refused, plan->n_skipped);
+		ret = 0;
+	}
+out:
+	asios_apply_report_clear(&rep);
+	asios_plan_free(plan);
+	asios_snapshot_free(s);
+	asios_root_free(root);
+	asios_irq_policy_clear(&pol);
+	return ret;
+}

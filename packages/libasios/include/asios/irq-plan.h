@@ -1,0 +1,47 @@
+/* SPDX-FileCopyrightText: 2026 The ASIOS Authors
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+/*
+ * IRQ affinity planning (asios-irqd, asiosctl irq). The policy comes from /etc/asios/irqd.conf and
+ * irqd.conf.d/NAME.conf; the planner is pure: snapshot + policy → plan.
+ */
+
+#include <stdbool.h>
+
+#include "asios/plan.h"
+#include "asios/snapshot.h"
+
+struct asios_irq_override {
+	int irq;                 /* -1 for a device override */
+	char device[16];         /* PCI address for a device override */
+	bool ignore;             /* leave alone */
+	hwloc_bitmap_t cpus;     /* NULL: not set */
+};
+
+struct asios_irq_policy {
+	hwloc_bitmap_t banned_cpus;   /* never given an IRQ (besides isolated and nohz_full CPUs) */
+	int *banned_irqs;
+	size_t n_banned_irqs;
+	bool gpu_aware;               /* NIC queues start on the cores of the GPU they are paired with */
+	bool take_over;               /* run even while irqbalance is active (the daemon stops honouring it) */
+	unsigned interval;            /* daemon: seconds between checks for new IRQs */
+	struct asios_irq_override *overrides;
+	size_t n_overrides;
+};
+
+#define ASIOS_IRQD_CONF "/etc/asios/irqd.conf"
+#define ASIOS_IRQD_CONF_D "/etc/asios/irqd.conf.d"
+
+int asios_irq_policy_init(struct asios_irq_policy *p);
+void asios_irq_policy_clear(struct asios_irq_policy *p);
+/*
+ * Read CONF and then every CONF_D/NAME.conf in name order (either may be missing). On a bad line returns -EINVAL and
+ * *error = "FILE:LINE: what" (free it); the policy is then unusable and must not be applied.
+ */
+int asios_irq_policy_load(struct asios_irq_policy *p, const char *conf, const char *conf_d, char **error);
+/* The same from a string (for tests); ORIGIN names it in errors. */
+int asios_irq_policy_parse(struct asios_irq_policy *p, const char *text, const char *origin, char **error);
+
+/* The plan. Only -ENOMEM fails; everything else is an action, a skip or a note. */
+int asios_irq_plan(const struct asios_snapshot *s, const struct asios_irq_policy *p, struct asios_plan **ret);

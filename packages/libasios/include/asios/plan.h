@@ -1,0 +1,46 @@
+/* SPDX-FileCopyrightText: 2026 The ASIOS Authors
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+/*
+ * A plan: the ordered list of writes a planner wants, each with its reason, and the objects it decided to
+ * leave alone, each with its reason. Planners are pure functions from a snapshot and a policy to a plan;
+ * apply.h writes a plan.
+ */
+
+#include <hwloc.h>
+#include <stddef.h>
+
+struct asios_action {
+	char *object;           /* "irq 130" */
+	char *path;             /* "/proc/irq/130/smp_affinity_list" */
+	char *old_value;        /* as read when planning ("0-31") */
+	char *new_value;        /* what to write ("4-7") */
+	char *reason;
+	int irq;                /* -1 when not an IRQ action */
+	char device[16];        /* PCI address or "" */
+	hwloc_bitmap_t from, to; /* CPU sets of CPU actions, else NULL */
+};
+
+struct asios_skip {
+	char *object;
+	int irq;
+	char *reason;
+};
+
+struct asios_plan {
+	struct asios_action *actions;
+	size_t n_actions;
+	struct asios_skip *skipped;
+	size_t n_skipped;
+	char **notes;           /* plan-wide remarks (fallbacks, nothing to do…), NULL-terminated */
+	size_t n_notes;
+};
+
+struct asios_plan *asios_plan_new(void);
+void asios_plan_free(struct asios_plan *p);
+/* Takes copies of everything; REASON is printf-style. 0 or -ENOMEM. */
+int asios_plan_add_cpus(struct asios_plan *p, int irq, const char *device, const char *path, hwloc_const_bitmap_t from,
+			hwloc_const_bitmap_t to, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+int asios_plan_skip(struct asios_plan *p, int irq, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int asios_plan_note(struct asios_plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,0 +1,380 @@
+/* SPDX-FileCopyrightText: 2026 The ASIOS Authors
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asios/cpulist.h"
+#include "asios/irq-plan.h"
+
+/*
+ * The IRQ planner. Pure: it reads only the snapshot and the policy, and the same input gives the same plan.
+ *
+ * 1. Housekeeping CPUs = online − isolated − nohz_full − banned_cpus. No IRQ is ever planned outside them.
+ * 2. Kernel-managed IRQs (NVMe queues, managed MSI-X) cannot be moved: skipped and reported. Banned IRQs and
+ *    ignored IRQs/devices are skipped too.
+ * 3. A device's IRQs go to the housekeeping CPUs of the device's NUMA node; when that node has none (all
+ *    isolated, or a CPU-less node), to the nearest node by SLIT distance that has some, with a note.
+ * 4. Queue vectors of a device (mlx5 comp, i40e/ice TxRx, virtio queues, nvmeNqM…) get one CPU each, spread over
+ *    that CPU set one physical core at a time (SMT siblings only after every core has one), continuing where
+ *    the previous device on the node stopped, so that queues of different devices do not pile onto the same
+ *    cores. Other vectors (async, misc, admin, single-vector devices) get the whole set.
+ * 5. GPU-aware: a NIC paired with a GPU (the nearest by PCIe distance, through at most the host bridge) starts
+ *    its queues on the housekeeping CPUs local to that GPU.
+ * 6. IRQs of no device, or of a device whose node is unknown, are only taken off isolated or banned CPUs.
+ * 7. An IRQ whose affinity already equals its target produces no action: planning again after an apply gives
+ *    an empty plan.
+ */
+
+struct planner {
+	const struct asios_snapshot *s;
+	const struct asios_irq_policy *p;
+	struct asios_plan *plan;
+	hwloc_bitmap_t hk;        /* housekeeping */
+	hwloc_bitmap_t excluded;  /* isolated ∪ nohz_full ∪ banned */
+	size_t *next;             /* per node (index in s->nodes): next position of the queue spread */
+};
+
+static bool banned_irq(const struct asios_irq_policy *p, unsigned irq)
+{
+	for (size_t i = 0; i < p->n_banned_irqs; i++)
+		if (p->banned_irqs[i] == (int)irq)
+			return true;
+	return false;
+}
+
+static const struct asios_irq_override *find_override(const struct asios_irq_policy *p, int irq, const char *dev)
+{
+	for (size_t i = 0; i < p->n_overrides; i++) {
+		const struct asios_irq_override *o = &p->overrides[i];
+
+		if ((irq >= 0 && o->irq == irq) || (dev && o->irq < 0 && !strcmp(o->device, dev)))
+			return o;
+	}
+	return NULL;
+}
+
+static bool is_queue_vector(const char *name)
+{
+	static const char *const words[] = { "comp", "TxRx", "txrx", "-rx-", "-tx-", "-rx", "-tx", "-fp-", "queue",
+					     "-input.", "-output.", "req.", "ring", NULL };
+	const char *q;
+
+	if (!name)
+		return false;
+	for (size_t i = 0; words[i]; i++)
+		if (strstr(name, words[i]))
+			return true;
+	/* nvme0q3 (q0 is the admin queue) */
+	if (!strncmp(name, "nvme", 4) && (q = strchr(name, 'q')) && q[1] >= '1' && q[1] <= '9')
+		return true;
+	return false;
+}
+
+static size_t node_index(const struct asios_snapshot *s, int id)
+{
+	for (size_t i = 0; i < s->n_nodes; i++)
+		if ((int)s->nodes[i].id == id)
+			return i;
+	return (size_t)-1;
+}
+
+/* CPUs of SET ordered one per core first: the first sibling of every core, then the second… */
+static size_t order_by_core(const struct asios_snapshot *s, hwloc_const_bitmap_t set, unsigned *out)
+{
+	size_t n = 0;
+
+	for (int round = 0; round < 8; round++) {
+		for (size_t i = 0; i < s->n_cpus; i++) {
+			const struct asios_cpu *c = &s->cpus[i];
+			int rank = 0;
+
+			if (!hwloc_bitmap_isset(set, c->id))
+				continue;
+			for (size_t j = 0; j < i; j++)
+				rank += s->cpus[j].core == c->core && c->core >= 0 && hwloc_bitmap_isset(set, s->cpus[j].id);
+			if (rank == round)
+				out[n++] = c->id;
+		}
+	}
+	return n;
+}
+
+/* Housekeeping CPUs for a device on NODE (falling back to the nearest node); *used gets the node used. */
+static int node_target(struct planner *pl, int node, hwloc_bitmap_t out, int *used)
+{
+	const struct asios_snapshot *s = pl->s;
+	size_t ni = node_index(s, node), best = (size_t)-1;
+	int best_d = 1 << 30;
+
+	*used = node;
+	if (ni != (size_t)-1) {
+		hwloc_bitmap_and(out, s->nodes[ni].cpus, pl->hk);
+		if (!hwloc_bitmap_iszero(out))
+			return 0;
+	}
+	for (size_t j = 0; j < s->n_nodes; j++) {
+		int d;
+
+		hwloc_bitmap_and(out, s->nodes[j].cpus, pl->hk);
+		if (hwloc_bitmap_iszero(out))
+			continue;
+		d = (ni != (size_t)-1 && s->nodes[ni].distances) ? s->nodes[ni].distances[j] : 255;
+		if (d < best_d) {
+			best_d = d;
+			best = j;
+		}
+	}
+	if (best == (size_t)-1) {
+		hwloc_bitmap_zero(out);
+		return -ENOENT;
+	}
+	hwloc_bitmap_and(out, s->nodes[best].cpus, pl->hk);
+	*used = (int)s->nodes[best].id;
+	return 1; /* fell back */
+}
+
+/* the GPU or accelerator nearest to NIC D (through at most the host bridge), or -1 */
+static int paired_gpu(const struct asios_snapshot *s, size_t d, enum asios_pci_distance *dist)
+{
+	int best = -1;
+
+	*dist = ASIOS_PCI_SYS;
+	for (size_t g = 0; g < s->n_pci; g++) {
+		enum asios_pci_distance x;
+
+		if (s->pci[g].cls != ASIOS_DEV_GPU && s->pci[g].cls != ASIOS_DEV_ACCEL)
+			continue;
+		x = asios_pci_distance(s, d, g);
+		if (x <= ASIOS_PCI_PHB && x < *dist) {
+			*dist = x;
+			best = (int)g;
+		}
+	}
+	return best;
+}
+
+static int emit(struct planner *pl, const struct asios_irq *q, const char *dev, hwloc_const_bitmap_t to,
+		const char *why)
+{
+	char path[64], *list;
+	int r;
+
+	if (hwloc_bitmap_isequal(q->affinity, to))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/irq/%u/smp_affinity_list", q->irq);
+	list = asios_cpulist_format(to);
+	r = asios_plan_add_cpus(pl->plan, (int)q->irq, dev, path, q->affinity, to, "%s", why);
+	free(list);
+	return r;
+}
+
+/* IRQs with no device placement: only taken off excluded CPUs */
+static int plan_loose(struct planner *pl, const struct asios_irq *q, const char *dev, const char *what)
+{
+	hwloc_bitmap_t to;
+	char why[256];
+	int r;
+
+	if (!hwloc_bitmap_intersects(q->affinity, pl->excluded))
+		return 0;
+	to = hwloc_bitmap_dup(q->affinity);
+	if (!to)
+		return -ENOMEM;
+	hwloc_bitmap_andnot(to, to, pl->excluded);
+	hwloc_bitmap_and(to, to, pl->s->online);
+	if (hwloc_bitmap_iszero(to))
+		hwloc_bitmap_copy(to, pl->hk);
+	snprintf(why, sizeof(why), "%s: taken off isolated or banned CPUs", what);
+	r = emit(pl, q, dev, to, why);
+	hwloc_bitmap_free(to);
+	return r;
+}
+
+static int plan_device(struct planner *pl, size_t d, const size_t *irqs, size_t n_irqs)
+{
+	const struct asios_snapshot *s = pl->s;
+	const struct asios_pci_device *dev = &s->pci[d];
+	const struct asios_irq_override *dov = find_override(pl->p, -1, dev->addr);
+	hwloc_bitmap_t target = hwloc_bitmap_alloc(), pref = hwloc_bitmap_alloc(), one = hwloc_bitmap_alloc();
+	unsigned *order = NULL;
+	size_t n_order = 0, ni, n_queues = 0;
+	char where[160] = "", pair[96] = "";
+	int used = dev->node, r = 0;
+
+	if (!target || !pref || !one) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (dov && dov->ignore) {
+		for (size_t k = 0; k < n_irqs && r >= 0; k++)
+			r = asios_plan_skip(pl->plan, (int)s->irqs[irqs[k]].irq, "device %s is ignored in the configuration",
+					    dev->addr);
+		goto out;
+	}
+	if (dov && dov->cpus) {
+		hwloc_bitmap_and(target, dov->cpus, pl->hk);
+		snprintf(where, sizeof(where), "configured CPUs of device %s", dev->addr);
+		if (hwloc_bitmap_iszero(target)) {
+			for (size_t k = 0; k < n_irqs && r >= 0; k++)
+				r = asios_plan_skip(pl->plan, (int)s->irqs[irqs[k]].irq,
+						    "the CPUs configured for device %s are all isolated, banned or offline", dev->addr);
+			goto out;
+		}
+	} else if (dev->node < 0) {
+		for (size_t k = 0; k < n_irqs && r >= 0; k++)
+			r = plan_loose(pl, &s->irqs[irqs[k]], dev->addr, "device NUMA node unknown");
+		goto out;
+	} else {
+		int fb = node_target(pl, dev->node, target, &used);
+
+		if (fb < 0) {
+			for (size_t k = 0; k < n_irqs && r >= 0; k++)
+				r = asios_plan_skip(pl->plan, (int)s->irqs[irqs[k]].irq, "no node has a housekeeping CPU");
+			goto out;
+		}
+		if (fb)
+			snprintf(where, sizeof(where), "node %d has no housekeeping CPU: nearest node %d", dev->node, used);
+		else
+			snprintf(where, sizeof(where), "%s %s on node %d", asios_dev_class_name(dev->cls), dev->addr, used);
+	}
+	if (pl->p->gpu_aware && dev->cls == ASIOS_DEV_NIC) {
+		enum asios_pci_distance dist;
+		int g = paired_gpu(s, d, &dist);
+
+		if (g >= 0) {
+			hwloc_bitmap_and(pref, s->pci[g].local_cpus, target);
+			if (!hwloc_bitmap_iszero(pref) && !hwloc_bitmap_isequal(pref, target))
+				snprintf(pair, sizeof(pair), ", starting on the CPUs of paired GPU %s (%s)", s->pci[g].addr,
+					 asios_pci_distance_name(dist));
+			else if (!hwloc_bitmap_iszero(pref))
+				snprintf(pair, sizeof(pair), ", paired GPU %s (%s) is local to the same CPUs", s->pci[g].addr,
+					 asios_pci_distance_name(dist));
+			if (hwloc_bitmap_isequal(pref, target))
+				hwloc_bitmap_zero(pref); /* nothing to prefer: follow the node's spread */
+		}
+	}
+	order = calloc((size_t)hwloc_bitmap_weight(target) + 1, sizeof(*order));
+	if (!order) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (!hwloc_bitmap_iszero(pref) && !hwloc_bitmap_isequal(pref, target)) {
+		hwloc_bitmap_t rest = hwloc_bitmap_dup(target);
+
+		if (!rest) {
+			r = -ENOMEM;
+			goto out;
+		}
+		hwloc_bitmap_andnot(rest, rest, pref);
+		n_order = order_by_core(s, pref, order);
+		n_order += order_by_core(s, rest, order + n_order);
+		hwloc_bitmap_free(rest);
+	} else {
+		n_order = order_by_core(s, target, order);
+	}
+	for (size_t k = 0; k < n_irqs; k++)
+		n_queues += is_queue_vector(s->irqs[irqs[k]].name);
+	ni = node_index(s, used);
+	for (size_t k = 0, qi = 0; k < n_irqs && r >= 0; k++) {
+		const struct asios_irq *q = &s->irqs[irqs[k]];
+		char why[512];
+
+		if (n_queues > 1 && is_queue_vector(q->name) && n_order) {
+			/* a GPU-paired NIC starts at its GPU's cores; other devices continue the node's spread */
+			size_t pos = (!hwloc_bitmap_iszero(pref) || ni == (size_t)-1) ? qi : pl->next[ni]++;
+
+			hwloc_bitmap_only(one, order[pos % n_order]);
+			qi++;
+			snprintf(why, sizeof(why), "%s: queue %zu of %zu, one core each%s", where, qi, n_queues, pair);
+			r = emit(pl, q, dev->addr, one, why);
+		} else {
+			snprintf(why, sizeof(why), "%s%s", where, pair);
+			r = emit(pl, q, dev->addr, target, why);
+		}
+	}
+out:
+	free(order);
+	hwloc_bitmap_free(target);
+	hwloc_bitmap_free(pref);
+	hwloc_bitmap_free(one);
+	return r;
+}
+
+int asios_irq_plan(const struct asios_snapshot *s, const struct asios_irq_policy *p, struct asios_plan **ret)
+{
+	struct planner pl = { .s = s, .p = p };
+	size_t *by_dev = NULL, n_by_dev;
+	int r = -ENOMEM;
+
+	pl.plan = asios_plan_new();
+	pl.hk = hwloc_bitmap_dup(s->online);
+	pl.excluded = hwloc_bitmap_alloc();
+	pl.next = calloc(s->n_nodes + 1, sizeof(*pl.next));
+	by_dev = calloc(s->n_irqs + 1, sizeof(*by_dev));
+	if (!pl.plan || !pl.hk || !pl.excluded || !pl.next || !by_dev)
+		goto out;
+	hwloc_bitmap_or(pl.excluded, s->isolation.isolated, s->isolation.nohz_full);
+	hwloc_bitmap_or(pl.excluded, pl.excluded, p->banned_cpus);
+	hwloc_bitmap_andnot(pl.hk, pl.hk, pl.excluded);
+	r = 0;
+	if (hwloc_bitmap_iszero(pl.hk)) {
+		r = asios_plan_note(pl.plan, "no housekeeping CPU (every online CPU is isolated or banned): nothing planned");
+		goto out;
+	}
+
+	/* IRQs that are not the devices' to place: managed, banned, overridden, device-less */
+	for (size_t i = 0; i < s->n_irqs && r >= 0; i++) {
+		const struct asios_irq *q = &s->irqs[i];
+		const struct asios_irq_override *o = find_override(p, (int)q->irq, NULL);
+		const char *dev = q->device >= 0 ? s->pci[q->device].addr : NULL;
+
+		if (banned_irq(p, q->irq))
+			r = asios_plan_skip(pl.plan, (int)q->irq, "banned in the configuration");
+		else if (q->managed)
+			r = asios_plan_skip(pl.plan, (int)q->irq, "kernel-managed affinity (the kernel refuses writes); left to the kernel");
+		else if (o && o->ignore)
+			r = asios_plan_skip(pl.plan, (int)q->irq, "ignored in the configuration");
+		else if (o && o->cpus) {
+			hwloc_bitmap_t to = hwloc_bitmap_dup(o->cpus);
+
+			if (!to) {
+				r = -ENOMEM;
+				break;
+			}
+			hwloc_bitmap_and(to, to, pl.hk);
+			if (hwloc_bitmap_iszero(to))
+				r = asios_plan_skip(pl.plan, (int)q->irq, "the configured CPUs are all isolated, banned or offline");
+			else
+				r = emit(&pl, q, dev, to, "configured for this IRQ");
+			hwloc_bitmap_free(to);
+		} else if (q->device < 0) {
+			r = plan_loose(&pl, q, NULL, "no owning device");
+		}
+	}
+	/* device IRQs, device by device in address order */
+	for (size_t d = 0; d < s->n_pci && r >= 0; d++) {
+		n_by_dev = 0;
+		for (size_t i = 0; i < s->n_irqs; i++) {
+			const struct asios_irq *q = &s->irqs[i];
+
+			if (q->device == (int)d && !banned_irq(p, q->irq) && !q->managed && !find_override(p, (int)q->irq, NULL))
+				by_dev[n_by_dev++] = i;
+		}
+		if (n_by_dev)
+			r = plan_device(&pl, d, by_dev, n_by_dev);
+	}
+out:
+	free(by_dev);
+	free(pl.next);
+	hwloc_bitmap_free(pl.hk);
+	hwloc_bitmap_free(pl.excluded);
+	if (r < 0) {
+		asios_plan_free(pl.plan);
+		return r;
+	}
+	*ret = pl.plan;
+	return 0;
+}

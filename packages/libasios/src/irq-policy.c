@@ -1,0 +1,247 @@
+/* SPDX-FileCopyrightText: 2026 The ASIOS Authors
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asios/cpulist.h"
+#include "asios/irq-plan.h"
+#include "util.h"
+
+/*
+ * irqd.conf: INI sections
+ *   [irqd]                 banned_cpus = LIST, banned_irqs = N,N…, gpu_aware = yes|no, take_over_irqbalance = yes|no,
+ *                          interval = SECONDS
+ *   [irq N]                cpus = LIST | ignore = yes
+ *   [device 0000:18:00.0]  cpus = LIST | ignore = yes
+ * Anything else is an error naming file and line, and nothing is applied.
+ */
+
+struct ctx {
+	struct asios_irq_policy *p;
+	char *error;   /* first error, without the location */
+};
+
+static int bool_value(const char *v, bool *ret)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "on"))
+		*ret = true;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "off"))
+		*ret = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int fail(struct ctx *c, const char *fmt, const char *a, const char *b) __attribute__((format(printf, 2, 0)));
+
+static int fail(struct ctx *c, const char *fmt, const char *a, const char *b)
+{
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	if (!c->error && asprintf(&c->error, fmt, a, b) < 0) /* fmt: one of the literals of handler() */
+		c->error = NULL;
+#pragma GCC diagnostic pop
+	return 0; /* inih: 0 = error on this line */
+}
+
+static struct asios_irq_override *override_for(struct asios_irq_policy *p, int irq, const char *dev)
+{
+	struct asios_irq_override *o;
+
+	for (size_t i = 0; i < p->n_overrides; i++)
+		if (p->overrides[i].irq == irq && !strcmp(p->overrides[i].device, dev))
+			return &p->overrides[i];
+	o = realloc(p->overrides, (p->n_overrides + 1) * sizeof(*o));
+	if (!o)
+		return NULL;
+	p->overrides = o;
+	o = &p->overrides[p->n_overrides++];
+	memset(o, 0, sizeof(*o));
+	o->irq = irq;
+	snprintf(o->device, sizeof(o->device), "%s", dev);
+	return o;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct ctx *c = user;
+	struct asios_irq_policy *p = c->p;
+	const char *err = NULL;
+
+	if (!strcmp(section, "irqd")) {
+		if (!strcmp(name, "banned_cpus")) {
+			if (asios_cpulist_parse(value, p->banned_cpus, &err) < 0)
+				return fail(c, "banned_cpus: not a CPU list: \"%s\"%s", value, "");
+		} else if (!strcmp(name, "banned_irqs")) {
+			char *copy = strdup(value), *tok, *save = NULL;
+
+			if (!copy)
+				return fail(c, "out of memory%s%s", "", "");
+			for (tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+				char *end;
+				long v = strtol(tok, &end, 10);
+				int *nb;
+
+				if (*end || v < 0 || v > 0x7fffffff) {
+					free(copy);
+					return fail(c, "banned_irqs: not an IRQ number: \"%s\"%s", value, "");
+				}
+				nb = realloc(p->banned_irqs, (p->n_banned_irqs + 1) * sizeof(*nb));
+				if (!nb) {
+					free(copy);
+					return fail(c, "out of memory%s%s", "", "");
+				}
+				p->banned_irqs = nb;
+				p->banned_irqs[p->n_banned_irqs++] = (int)v;
+			}
+			free(copy);
+		} else if (!strcmp(name, "gpu_aware")) {
+			if (bool_value(value, &p->gpu_aware) < 0)
+				return fail(c, "gpu_aware: expected yes or no, got \"%s\"%s", value, "");
+		} else if (!strcmp(name, "take_over_irqbalance")) {
+			if (bool_value(value, &p->take_over) < 0)
+				return fail(c, "take_over_irqbalance: expected yes or no, got \"%s\"%s", value, "");
+		} else if (!strcmp(name, "interval")) {
+			char *end;
+			long v = strtol(value, &end, 10);
+
+			if (*end || v < 1 || v > 3600)
+				return fail(c, "interval: expected seconds between 1 and 3600, got \"%s\"%s", value, "");
+			p->interval = (unsigned)v;
+		} else {
+			return fail(c, "unknown key \"%s\" in [%s]", name, section);
+		}
+		return 1;
+	}
+	if (!strncmp(section, "irq ", 4) || !strncmp(section, "device ", 7)) {
+		bool is_irq = section[0] == 'i';
+		const char *id = section + (is_irq ? 4 : 7);
+		struct asios_irq_override *o;
+		int irq = -1;
+
+		if (is_irq) {
+			char *end;
+			long v = strtol(id, &end, 10);
+
+			if (*end || end == id || v < 0 || v > 0x7fffffff)
+				return fail(c, "[%s]: not an IRQ number%s", section, "");
+			irq = (int)v;
+		} else {
+			unsigned d, b, dv, f;
+			char tail;
+
+			if (strlen(id) != 12 || sscanf(id, "%4x:%2x:%2x.%1x%c", &d, &b, &dv, &f, &tail) != 4)
+				return fail(c, "[%s]: not a PCI address (0000:18:00.0)%s", section, "");
+		}
+		o = override_for(p, irq, is_irq ? "" : id);
+		if (!o)
+			return fail(c, "out of memory%s%s", "", "");
+		if (!strcmp(name, "cpus")) {
+			if (!o->cpus && !(o->cpus = hwloc_bitmap_alloc()))
+				return fail(c, "out of memory%s%s", "", "");
+			if (asios_cpulist_parse(value, o->cpus, &err) < 0 || hwloc_bitmap_iszero(o->cpus))
+				return fail(c, "cpus: not a non-empty CPU list: \"%s\"%s", value, "");
+		} else if (!strcmp(name, "ignore")) {
+			if (bool_value(value, &o->ignore) < 0)
+				return fail(c, "ignore: expected yes or no, got \"%s\"%s", value, "");
+		} else {
+			return fail(c, "unknown key \"%s\" in [%s]", name, section);
+		}
+		return 1;
+	}
+	return fail(c, "unknown section [%s]%s", section, "");
+}
+
+int asios_irq_policy_init(struct asios_irq_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->gpu_aware = true;
+	p->interval = 10;
+	p->banned_cpus = hwloc_bitmap_alloc();
+	return p->banned_cpus ? 0 : -ENOMEM;
+}
+
+void asios_irq_policy_clear(struct asios_irq_policy *p)
+{
+	hwloc_bitmap_free(p->banned_cpus);
+	free(p->banned_irqs);
+	for (size_t i = 0; i < p->n_overrides; i++)
+		hwloc_bitmap_free(p->overrides[i].cpus);
+	free(p->overrides);
+	memset(p, 0, sizeof(*p));
+}
+
+static int finish(struct ctx *c, int line, const char *origin, char **error)
+{
+	if (line == 0 && !c->error)
+		return 0;
+	if (error && asprintf(error, "%s:%d: %s", origin, line, c->error ? c->error : "syntax error") < 0)
+		*error = NULL;
+	free(c->error);
+	c->error = NULL;
+	return line < 0 ? -ENOMEM : -EINVAL;
+}
+
+int asios_irq_policy_parse(struct asios_irq_policy *p, const char *text, const char *origin, char **error)
+{
+	struct ctx c = { .p = p };
+
+	return finish(&c, ini_parse_string(text, handler, &c), origin, error);
+}
+
+static int parse_file(struct asios_irq_policy *p, const char *path, char **error)
+{
+	struct ctx c = { .p = p };
+	FILE *f = fopen(path, "re");
+	int line;
+
+	if (!f) {
+		if (errno == ENOENT)
+			return 0;
+		if (error && asprintf(error, "%s: %s", path, strerror(errno)) < 0)
+			*error = NULL;
+		return -errno;
+	}
+	line = ini_parse_file(f, handler, &c);
+	fclose(f);
+	return finish(&c, line, path, error);
+}
+
+static int conf_filter(const struct dirent *de)
+{
+	size_t n = strlen(de->d_name);
+
+	return de->d_name[0] != '.' && n > 5 && !strcmp(de->d_name + n - 5, ".conf");
+}
+
+int asios_irq_policy_load(struct asios_irq_policy *p, const char *conf, const char *conf_d, char **error)
+{
+	struct dirent **list = NULL;
+	int r, n;
+
+	if (error)
+		*error = NULL;
+	if (conf && (r = parse_file(p, conf, error)) < 0)
+		return r;
+	if (!conf_d)
+		return 0;
+	n = scandir(conf_d, &list, conf_filter, alphasort);
+	if (n < 0)
+		return errno == ENOENT ? 0 : -errno;
+	r = 0;
+	for (int i = 0; i < n; i++) {
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s/%s", conf_d, list[i]->d_name);
+		if (r == 0)
+			r = parse_file(p, path, error);
+		free(list[i]);
+	}
+	free(list);
+	return r;
+}

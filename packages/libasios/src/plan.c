@@ -1,0 +1,110 @@
+/* SPDX-FileCopyrightText: 2026 The ASIOS Authors
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#define _GNU_SOURCE
+#include "asios/plan.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asios/cpulist.h"
+#include "util.h"
+
+struct asios_plan *asios_plan_new(void)
+{
+	return calloc(1, sizeof(struct asios_plan));
+}
+
+void asios_plan_free(struct asios_plan *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n_actions; i++) {
+		struct asios_action *a = &p->actions[i];
+
+		free(a->object);
+		free(a->path);
+		free(a->old_value);
+		free(a->new_value);
+		free(a->reason);
+		hwloc_bitmap_free(a->from);
+		hwloc_bitmap_free(a->to);
+	}
+	free(p->actions);
+	for (size_t i = 0; i < p->n_skipped; i++) {
+		free(p->skipped[i].object);
+		free(p->skipped[i].reason);
+	}
+	free(p->skipped);
+	asios_strv_free(p->notes);
+	free(p);
+}
+
+int asios_plan_add_cpus(struct asios_plan *p, int irq, const char *device, const char *path, hwloc_const_bitmap_t from,
+			hwloc_const_bitmap_t to, const char *fmt, ...)
+{
+	struct asios_action *na, *a;
+	va_list ap;
+	int r;
+
+	na = realloc(p->actions, (p->n_actions + 1) * sizeof(*na));
+	if (!na)
+		return -ENOMEM;
+	p->actions = na;
+	a = &p->actions[p->n_actions];
+	memset(a, 0, sizeof(*a));
+	a->irq = irq;
+	snprintf(a->device, sizeof(a->device), "%s", device ? device : "");
+	va_start(ap, fmt);
+	r = vasprintf(&a->reason, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		a->reason = NULL;
+	if (asprintf(&a->object, "irq %d", irq) < 0)
+		a->object = NULL;
+	a->path = strdup(path);
+	a->old_value = asios_cpulist_format(from);
+	a->new_value = asios_cpulist_format(to);
+	a->from = hwloc_bitmap_dup(from);
+	a->to = hwloc_bitmap_dup(to);
+	p->n_actions++; /* counted first so that asios_plan_free() releases a half-made action */
+	if (!a->reason || !a->object || !a->path || !a->old_value || !a->new_value || !a->from || !a->to)
+		return -ENOMEM;
+	return 0;
+}
+
+int asios_plan_skip(struct asios_plan *p, int irq, const char *fmt, ...)
+{
+	struct asios_skip *ns, *s;
+	va_list ap;
+	int r;
+
+	ns = realloc(p->skipped, (p->n_skipped + 1) * sizeof(*ns));
+	if (!ns)
+		return -ENOMEM;
+	p->skipped = ns;
+	s = &p->skipped[p->n_skipped++];
+	s->irq = irq;
+	if (asprintf(&s->object, "irq %d", irq) < 0)
+		s->object = NULL;
+	va_start(ap, fmt);
+	r = vasprintf(&s->reason, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		s->reason = NULL;
+	return s->object && s->reason ? 0 : -ENOMEM;
+}
+
+int asios_plan_note(struct asios_plan *p, const char *fmt, ...)
+{
+	char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	return asios_strv_push(&p->notes, &p->n_notes, msg);
+}
