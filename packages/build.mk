@@ -5,7 +5,7 @@
 # SANITIZE=1 builds with ASan+UBSan (what `make check` uses).
 
 CC ?= cc
-PKGS := hwloc json-c zlib inih
+PKGS := hwloc json-c zlib inih libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # (-Wno-format-truncation: paths are built in PATH_MAX buffers; a longer one is cut and then not found)
@@ -28,7 +28,9 @@ LIBASIOS := $(O)/libasios.a
 
 ASIOSCTL_SRCS := $(sort $(wildcard packages/asiosctl/*.c))
 ASIOSCTL_OBJS := $(ASIOSCTL_SRCS:%.c=$(O)/%.o)
-PROGRAMS := $(if $(ASIOSCTL_SRCS),$(O)/asiosctl)
+IRQD_SRCS := $(sort $(wildcard packages/asios-irqd/*.c))
+IRQD_OBJS := $(IRQD_SRCS:%.c=$(O)/%.o)
+PROGRAMS := $(O)/asiosctl $(O)/asios-irqd
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
@@ -53,6 +55,10 @@ $(O)/asiosctl: $(ASIOSCTL_OBJS) $(LIBASIOS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+$(O)/asios-irqd: $(IRQD_OBJS) $(LIBASIOS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 $(O)/tests/%: tests/unit/%.c $(LIBASIOS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$<)
@@ -71,4 +77,4 @@ $(O)/bench-observe: benchmarks/observe/bench-observe.c $(LIBASIOS)
 test-programs: $(UNIT_BINS) $(PROGRAMS)
 fuzzers: $(FUZZERS)
 
--include $(LIBASIOS_OBJS:.o=.d) $(ASIOSCTL_OBJS:.o=.d) $(UNIT_BINS:=.d)
+-include $(LIBASIOS_OBJS:.o=.d) $(ASIOSCTL_OBJS:.o=.d) $(IRQD_OBJS:.o=.d) $(UNIT_BINS:=.d)

@@ -1,0 +1,381 @@
+/* SPDX-FileCopyrightText: 2026 The ASIOS Authors
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * asios-irqd: keeps IRQ affinities where the IRQ planner puts them.
+ *
+ * Skeleton: parse arguments → load irqd.conf (+ drop-ins) → refuse to run beside irqbalance unless told to
+ * take over → manager_new() → first plan + apply → sd_notify(READY=1) → sd_event_loop(). It re-plans on PCI
+ * and MSI hotplug (kernel uevents on NETLINK_KOBJECT_UEVENT, debounced), when the set of IRQs in
+ * /proc/interrupts changes (checked every `interval` seconds), and on SIGHUP after reloading the
+ * configuration (a bad configuration is logged with file:line and the old one kept). The watchdog is fed by
+ * sd-event. Every change is applied with the undo journal of `asiosctl irq revert`; stopping the daemon
+ * leaves the affinities as they are.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <linux/netlink.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+#include <unistd.h>
+
+#include "asios/apply.h"
+#include "asios/cpulist.h"
+#include "asios/irq-plan.h"
+#include "asios/snapshot.h"
+
+#define JOURNAL "/run/asios/irqd.journal"
+#ifndef ASIOS_VERSION
+#define ASIOS_VERSION "0.1"
+#endif
+
+struct manager {
+	sd_event *event;
+	sd_event_source *uevent_source, *timer, *debounce;
+	int uevent_fd;
+	const char *root_path, *conf, *conf_d;
+	struct asios_root *root;
+	struct asios_irq_policy policy;
+	hwloc_bitmap_t irqs_seen;    /* IRQ numbers of the last plan */
+	bool dry_run;
+	unsigned replans;
+};
+
+static void manager_free(struct manager *m)
+{
+	if (!m)
+		return;
+	sd_event_source_unref(m->uevent_source);
+	sd_event_source_unref(m->timer);
+	sd_event_source_unref(m->debounce);
+	sd_event_unref(m->event);
+	if (m->uevent_fd >= 0)
+		close(m->uevent_fd);
+	asios_root_free(m->root);
+	asios_irq_policy_clear(&m->policy);
+	hwloc_bitmap_free(m->irqs_seen);
+	free(m);
+}
+
+static int load_policy(struct manager *m, struct asios_irq_policy *out)
+{
+	char *error = NULL;
+	int r;
+
+	r = asios_irq_policy_init(out);
+	if (r < 0)
+		return r;
+	r = asios_irq_policy_load(out, m->conf, m->conf_d, &error);
+	if (r < 0) {
+		fprintf(stderr, SD_ERR "%s\n", error ? error : strerror(-r));
+		free(error);
+		asios_irq_policy_clear(out);
+	}
+	return r;
+}
+
+/* Plan and apply once. Errors are logged; the daemon goes on. */
+static int replan(struct manager *m, const char *why)
+{
+	struct asios_apply_report rep = { 0 };
+	struct asios_snapshot *s = NULL;
+	struct asios_plan *p = NULL;
+	char *error = NULL;
+	int r;
+
+	m->replans++;
+	r = asios_snapshot_load(m->root, &s);
+	if (r < 0) {
+		fprintf(stderr, SD_ERR "cannot read the machine: %s\n", strerror(-r));
+		return r;
+	}
+	hwloc_bitmap_zero(m->irqs_seen);
+	for (size_t i = 0; i < s->n_irqs; i++)
+		hwloc_bitmap_set(m->irqs_seen, s->irqs[i].irq);
+	r = asios_irq_plan(s, &m->policy, &p);
+	if (r < 0) {
+		fprintf(stderr, SD_ERR "planning failed: %s\n", strerror(-r));
+		asios_snapshot_free(s);
+		return r;
+	}
+	for (size_t i = 0; i < p->n_notes; i++)
+		fprintf(stderr, SD_WARNING "%s\n", p->notes[i]);
+	for (size_t i = 0; i < p->n_actions; i++)
+		fprintf(stderr, SD_INFO "%sirq %d (%s): %s -> %s: %s\n", m->dry_run ? "would move " : "", p->actions[i].irq,
+			p->actions[i].device[0] ? p->actions[i].device : "no device", p->actions[i].old_value,
+			p->actions[i].new_value, p->actions[i].reason);
+	if (!m->dry_run && p->n_actions) {
+		r = asios_apply(m->root, p, JOURNAL, &rep, &error);
+		for (size_t i = 0; i < rep.n_messages; i++)
+			fprintf(stderr, SD_WARNING "%s\n", rep.messages[i]);
+		if (r < 0)
+			fprintf(stderr, SD_ERR "%s; every change of this apply was rolled back\n", error ? error : strerror(-r));
+		free(error);
+	}
+	fprintf(stderr, SD_NOTICE "%s: %zu IRQs, %zu moved, %zu refused by the kernel, %zu left alone\n", why, s->n_irqs,
+		m->dry_run ? 0 : rep.applied, rep.refused, p->n_skipped);
+	asios_apply_report_clear(&rep);
+	asios_plan_free(p);
+	asios_snapshot_free(s);
+	return r;
+}
+
+static int on_debounce(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	(void)src, (void)usec;
+	return replan(userdata, "hotplug"), 0;
+}
+
+static int schedule_replan(struct manager *m)
+{
+	uint64_t now;
+
+	sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+	if (m->debounce)
+		return sd_event_source_set_time(m->debounce, now + 1000000) < 0 ? -1 :
+		       sd_event_source_set_enabled(m->debounce, SD_EVENT_ONESHOT);
+	return sd_event_add_time(m->event, &m->debounce, CLOCK_MONOTONIC, now + 1000000, 0, on_debounce, m);
+}
+
+/* kernel uevents: "ACTION@DEVPATH\0KEY=VALUE\0…"; PCI and MSI adds/removes/binds matter */
+static int on_uevent(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	struct manager *m = userdata;
+	char buf[8192];
+	ssize_t n;
+	bool relevant = false;
+
+	(void)src, (void)revents;
+	n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	for (char *p = buf; p < buf + n; p += strlen(p) + 1)
+		if (!strcmp(p, "SUBSYSTEM=pci") || !strcmp(p, "SUBSYSTEM=msi") || !strcmp(p, "SUBSYSTEM=net") ||
+		    !strcmp(p, "SUBSYSTEM=nvme") || !strcmp(p, "SUBSYSTEM=infiniband"))
+			relevant = true;
+	if (relevant && (strstr(buf, "add@") == buf || strstr(buf, "remove@") == buf || strstr(buf, "bind@") == buf ||
+			 strstr(buf, "unbind@") == buf))
+		schedule_replan(m);
+	return 0;
+}
+
+/* every interval: has the set of IRQs changed (a driver loaded, vectors reallocated)? */
+static int on_timer(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct manager *m = userdata;
+	hwloc_bitmap_t now = hwloc_bitmap_alloc();
+	struct asios_interrupts *in = NULL;
+	char *text = NULL;
+	size_t len;
+
+	if (now && asios_read_file(m->root, "/proc/interrupts", &text, &len) >= 0 &&
+	    asios_interrupts_parse(text, len, "/proc/interrupts", &in, NULL) >= 0) {
+		for (size_t i = 0; i < in->n_rows; i++)
+			if (in->rows[i].irq >= 0)
+				hwloc_bitmap_set(now, (unsigned)in->rows[i].irq);
+		if (!hwloc_bitmap_isequal(now, m->irqs_seen))
+			replan(m, "IRQs changed");
+	}
+	asios_interrupts_free(in);
+	free(text);
+	hwloc_bitmap_free(now);
+	sd_event_source_set_time(src, usec + (uint64_t)m->policy.interval * 1000000);
+	return 0;
+}
+
+static int on_sighup(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct manager *m = userdata;
+	struct asios_irq_policy fresh;
+
+	(void)src, (void)si;
+	sd_notify(0, "RELOADING=1");
+	if (load_policy(m, &fresh) < 0) {
+		fprintf(stderr, SD_ERR "configuration not reloaded; keeping the previous one\n");
+	} else {
+		asios_irq_policy_clear(&m->policy);
+		m->policy = fresh;
+		replan(m, "configuration reloaded");
+	}
+	sd_notify(0, "READY=1");
+	return 0;
+}
+
+/* the pid of a running irqbalance, or 0 */
+static long irqbalance_pid(struct manager *m)
+{
+	char **pids = NULL;
+	long found = 0;
+	int n = asios_list_dir(m->root, "/proc", &pids);
+
+	for (int i = 0; i < n && !found; i++) {
+		char path[64], *comm = NULL;
+
+		if (pids[i][0] < '0' || pids[i][0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", pids[i]);
+		if (asios_read_line(m->root, path, &comm) >= 0 && !strcmp(comm, "irqbalance"))
+			found = strtol(pids[i], NULL, 10);
+		free(comm);
+	}
+	asios_strv_free(pids);
+	return found;
+}
+
+static int manager_new(const char *root, const char *conf, const char *conf_d, bool dry_run, struct manager **ret)
+{
+	struct manager *m = calloc(1, sizeof(*m));
+	struct sockaddr_nl addr = { .nl_family = AF_NETLINK, .nl_groups = 1 };
+	uint64_t now;
+	sigset_t mask;
+	int r;
+
+	if (!m)
+		return -ENOMEM;
+	m->uevent_fd = -1;
+	m->root_path = root;
+	m->conf = conf;
+	m->conf_d = conf_d;
+	m->dry_run = dry_run;
+	m->irqs_seen = hwloc_bitmap_alloc();
+	if (!m->irqs_seen) {
+		manager_free(m);
+		return -ENOMEM;
+	}
+	if ((r = asios_root_open(root, &m->root)) < 0 || (r = load_policy(m, &m->policy)) < 0 ||
+	    (r = sd_event_default(&m->event)) < 0) {
+		manager_free(m);
+		return r;
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	if ((r = sd_event_add_signal(m->event, NULL, SIGTERM, NULL, NULL)) < 0 ||
+	    (r = sd_event_add_signal(m->event, NULL, SIGINT, NULL, NULL)) < 0 ||
+	    (r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m)) < 0 ||
+	    (r = sd_event_set_watchdog(m->event, true)) < 0) {
+		manager_free(m);
+		return r;
+	}
+	/* hotplug: kernel uevents; unavailable (e.g. in a container without the netlink family) is not fatal */
+	m->uevent_fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT);
+	if (m->uevent_fd < 0 || bind(m->uevent_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		fprintf(stderr, SD_WARNING "kernel uevents unavailable (%m); hotplug is noticed by the periodic check only\n");
+		if (m->uevent_fd >= 0)
+			close(m->uevent_fd);
+		m->uevent_fd = -1;
+	} else if ((r = sd_event_add_io(m->event, &m->uevent_source, m->uevent_fd, EPOLLIN, on_uevent, m)) < 0) {
+		manager_free(m);
+		return r;
+	}
+	sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+	r = sd_event_add_time(m->event, &m->timer, CLOCK_MONOTONIC, now + (uint64_t)m->policy.interval * 1000000, 0,
+			      on_timer, m);
+	if (r < 0 || (r = sd_event_source_set_enabled(m->timer, SD_EVENT_ON)) < 0) {
+		manager_free(m);
+		return r;
+	}
+	*ret = m;
+	return 0;
+}
+
+static void usage(void)
+{
+	printf("Usage: asios-irqd [--root DIR] [--config FILE] [--config-dir DIR] [--once] [--dry-run]\n\n"
+	       "Place device interrupts on the CPUs of their device's NUMA node, off isolated CPUs, and keep them\n"
+	       "there across hotplug and configuration reloads (SIGHUP). See asios-irqd(8).\n\n"
+	       "  --once      plan and apply once, then exit\n"
+	       "  --dry-run   log what would change, change nothing\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "root", required_argument, NULL, 'r' }, { "config", required_argument, NULL, 'c' },
+		{ "config-dir", required_argument, NULL, 'd' }, { "once", no_argument, NULL, '1' },
+		{ "dry-run", no_argument, NULL, 'n' },   { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },   {},
+	};
+	const char *root = "/", *conf = ASIOS_IRQD_CONF, *conf_d = ASIOS_IRQD_CONF_D;
+	bool once = false, dry = false;
+	struct manager *m = NULL;
+	long pid;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "r:c:d:nh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			root = optarg;
+			break;
+		case 'c':
+			conf = optarg;
+			break;
+		case 'd':
+			conf_d = optarg;
+			break;
+		case '1':
+			once = true;
+			break;
+		case 'n':
+			dry = true;
+			break;
+		case 'h':
+			usage();
+			return 0;
+		case 'V':
+			printf("asios-irqd %s\n", ASIOS_VERSION);
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "asios-irqd: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	r = manager_new(root, conf, conf_d, dry, &m);
+	if (r < 0) {
+		if (r != -EINVAL) /* a bad configuration was already reported with its file and line */
+			fprintf(stderr, SD_ERR "asios-irqd: cannot start: %s\n", strerror(-r));
+		else
+			fprintf(stderr, SD_ERR "asios-irqd: not started: fix the configuration\n");
+		return 1;
+	}
+	if (!asios_exists(m->root, "/proc/irq")) {
+		fprintf(stderr, SD_ERR "asios-irqd: %s/proc/irq is missing: no IRQ affinity to manage\n",
+			strcmp(root, "/") ? root : "");
+		manager_free(m);
+		return 1;
+	}
+	pid = irqbalance_pid(m);
+	if (pid && !m->policy.take_over) {
+		fprintf(stderr, SD_ERR "asios-irqd: irqbalance is running (pid %ld) and would undo every placement; stop it "
+			"(systemctl disable --now irqbalance) or set take_over_irqbalance = yes in %s\n", pid, conf);
+		manager_free(m);
+		return 1;
+	}
+	if (pid)
+		fprintf(stderr, SD_WARNING "taking over from irqbalance (pid %ld) as configured: it still runs and may move "
+			"IRQs back until it is stopped\n", pid);
+	replan(m, "start");
+	if (once) {
+		manager_free(m);
+		return 0;
+	}
+	sd_notify(0, "READY=1\nSTATUS=placing IRQs");
+	r = sd_event_loop(m->event);
+	sd_notify(0, "STOPPING=1");
+	fprintf(stderr, SD_NOTICE "stopping after %u plans; affinities stay as they are (asiosctl irq revert restores)\n",
+		m->replans);
+	manager_free(m);
+	return r < 0 ? 1 : 0;
+}
