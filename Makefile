@@ -26,6 +26,7 @@ endif
 include packages/build.mk
 -include kernel/kernel.mk
 MAN_PAGES := $(sort $(wildcard packages/*/*.[1-8]))
+UNITS := $(sort $(wildcard packages/*/*.service))
 # every shell script (by its #! line) of the build tooling, tests and CI
 SH_SCRIPTS := $(shell grep -rlE --exclude-dir=data '^\#!/bin/(ba)?sh' tools tests .ci benchmarks kernel 2>/dev/null | sort)
 
@@ -51,7 +52,7 @@ check: lint all ## The test command: static checks, then sanitizer unit tests, g
 	$(Q)O=$(O)/asan FUZZ_O=$(O)/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run-tests
 
 .PHONY: lint
-lint: cppcheck shellcheck reuse manlint ## Static checks only: cppcheck, shellcheck, reuse lint, man pages
+lint: cppcheck shellcheck reuse manlint unitlint ## Static checks: cppcheck, shellcheck, reuse, man pages, systemd units
 
 .PHONY: cppcheck
 cppcheck:
@@ -71,6 +72,14 @@ manlint:
 	$(call msg,MANLINT,$(MAN_PAGES))
 	$(Q)for m in $(MAN_PAGES); do w=$$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l $$m 2>&1 >/dev/null); \
 		[ -z "$$w" ] || { echo "$$m: $$w"; exit 1; }; done
+
+.PHONY: unitlint
+unitlint:
+	$(call msg,UNITLINT,$(UNITS))
+	$(Q)out=$$(systemd-analyze verify --man=no $(UNITS) 2>&1 | grep -v -e 'Cannot find unit for notify-reload' -e 'is not executable: No such file' -e 'Command /usr/sbin/' ); \
+		[ -z "$$out" ] || { echo "$$out"; exit 1; }
+	$(Q)for u in $(UNITS); do systemd-analyze security --offline=true --threshold=30 $$u >/dev/null || \
+		{ systemd-analyze security --offline=true $$u | tail -n 1; echo "$$u: exposure above 3.0"; exit 1; }; done
 
 .PHONY: reuse
 reuse:
