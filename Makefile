@@ -95,6 +95,10 @@ fuzz: fuzzers ## Run every libFuzzer harness for FUZZ_SECONDS (default 15) each
 bench-observe: $(O)/bench-observe ## Observe-layer speed: /proc/interrupts of 1,152 CPUs, snapshots of big machines
 	$(Q)benchmarks/observe/run.sh $(O)
 
+.PHONY: bench-irqd
+bench-irqd: all ## asios-irqd vs irqbalance: placement on fixtures, reaction, idle cost (root, irqbalance installed)
+	$(Q)benchmarks/daemons/irqd-vs-irqbalance.py $(O) $(or $(SECONDS),60)
+
 ##@ Base profiles
 .PHONY: show-base
 show-base: ## Print the resolved base profile (BASE=bookworm|noble, ARCH=, MIRROR= overrides the host's apt mirror)
