@@ -66,17 +66,11 @@ static void manager_free(struct manager *m)
 static int load_policy(struct manager *m, struct asios_irq_policy *out)
 {
 	char *error = NULL;
-	int r;
+	int r = asios_irq_policy_read(out, m->conf, m->conf_d, &error);
 
-	r = asios_irq_policy_init(out);
 	if (r < 0)
-		return r;
-	r = asios_irq_policy_load(out, m->conf, m->conf_d, &error);
-	if (r < 0) {
 		fprintf(stderr, SD_ERR "%s\n", error ? error : strerror(-r));
-		free(error);
-		asios_irq_policy_clear(out);
-	}
+	free(error);
 	return r;
 }
 

@@ -49,15 +49,10 @@ int load_irq_policy(const char *root, const char *conf, const char *conf_d, stru
 		snprintf(dir_buf, sizeof(dir_buf), "%s%s", host ? "" : root, ASIOS_IRQD_CONF_D);
 		conf_d = dir_buf;
 	}
-	r = asios_irq_policy_init(pol);
+	r = asios_irq_policy_read(pol, conf, conf_d, &error);
 	if (r < 0)
-		return r;
-	r = asios_irq_policy_load(pol, conf, conf_d, &error);
-	if (r < 0) {
 		log_error("%s; nothing applied", error ? error : strerror(-r));
-		free(error);
-		asios_irq_policy_clear(pol);
-	}
+	free(error);
 	return r;
 }
 

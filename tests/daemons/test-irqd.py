@@ -13,22 +13,12 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from taplib import ASIOSCTL, BUILD, FIXTURES, check, done, need  # noqa: E402
+
+IRQD = os.path.join(BUILD, "asios-irqd")
 import time
-
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = os.path.join(TOP, os.environ.get("ASIOS_BUILD", "build"))
-IRQD, ASIOSCTL = os.path.join(BUILD, "asios-irqd"), os.path.join(BUILD, "asiosctl")
-n = failed = 0
-
-
-def check(ok, name, detail=""):
-    global n, failed
-    n += 1
-    print(("ok %d - %s" if ok else "not ok %d - %s") % (n, name))
-    if not ok:
-        failed += 1
-        for line in str(detail).splitlines()[-30:]:
-            print("#   " + line)
 
 
 def wait_for(pred, seconds):
@@ -46,9 +36,11 @@ def read(path):
 
 
 def main():
+    if not need(IRQD) or not need(ASIOSCTL):
+        return 1
     tmp = tempfile.mkdtemp()
     try:
-        with tarfile.open(os.path.join(TOP, "tests/fixtures/ws-2g-iso.tar.gz")) as tf:
+        with tarfile.open(os.path.join(FIXTURES, "ws-2g-iso.tar.gz")) as tf:
             tf.extractall(tmp)
         root = os.path.join(tmp, "ws-2g-iso")
         conf = os.path.join(tmp, "irqd.conf")
@@ -142,8 +134,7 @@ def main():
         check(p.returncode == 0 and after == before, "this machine: revert restores every affinity", p.stderr)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("1..%d" % n)
-    return 1 if failed else 0
+    return done()
 
 
 if __name__ == "__main__":

@@ -14,29 +14,10 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from taplib import ASIOSCTL, SHARED, check, done, eq, need  # noqa: E402
 import xml.etree.ElementTree as ET
-
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SHARED = os.environ.get("ASIOS_SHARED") or os.path.join(TOP, "..", "shared")
-BUILD = os.environ.get("ASIOS_BUILD", "build")
-ASIOSCTL = os.path.join(TOP, BUILD, "asiosctl")
-
-n = 0
-failed = 0
-
-
-def check(ok, name, detail=""):
-    global n, failed
-    n += 1
-    print(("ok %d - %s" if ok else "not ok %d - %s") % (n, name))
-    if not ok:
-        failed += 1
-        if detail:
-            print("#   " + str(detail).replace("\n", "\n#   "))
-
-
-def eq(name, expected, actual):
-    check(expected == actual, name, "expected %r, got %r" % (expected, actual))
 
 
 def mask_to_set(mask):
@@ -181,8 +162,7 @@ def invariants(name, topo):
 
 
 def main():
-    if not os.access(ASIOSCTL, os.X_OK):
-        print("Bail out! %s not built" % ASIOSCTL)
+    if not need(ASIOSCTL):
         return 1
     folders = [os.path.join(SHARED, "fixtures", d) for d in ("hwloc-linux", "hwloc-x86+linux")]
     for folder in folders:
@@ -222,8 +202,7 @@ def main():
                             wrong = {k: (v, ournodes.get(k)) for k, v in e["pci_node"].items() if ournodes.get(k) != v}
                             check(not wrong and e["pci_node"], "%s vs %s: PCI NUMA nodes (%d devices)" % (
                                 name, target, len(e["pci_node"])), wrong)
-    print("1..%d" % n)
-    return 1 if failed else 0
+    return done()
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ planning twice gives the same plan, and after applying to a writable copy the pl
 an injected EIO (refused, skipped) and an injected EINVAL (full rollback) run on copies of the synthetic trees.
 Goldens: tests/golden/NAME.irq-plan.json (ASIOS_REGEN=1 rewrites). TAP output.
 """
-import difflib
 import glob
 import json
 import os
@@ -19,22 +18,8 @@ import sys
 import tarfile
 import tempfile
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SHARED = os.environ.get("ASIOS_SHARED") or os.path.join(TOP, "..", "shared")
-ASIOSCTL = os.path.join(TOP, os.environ.get("ASIOS_BUILD", "build"), "asiosctl")
-GOLDEN = os.path.join(TOP, "tests", "golden")
-REGEN = os.environ.get("ASIOS_REGEN") == "1"
-n = failed = 0
-
-
-def check(ok, name, detail=""):
-    global n, failed
-    n += 1
-    print(("ok %d - %s" if ok else "not ok %d - %s") % (n, name))
-    if not ok:
-        failed += 1
-        for line in str(detail).splitlines()[:40]:
-            print("#   " + line)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from taplib import ASIOSCTL, SHARED, TOP, check, done, golden, need  # noqa: E402
 
 
 def ctl(*args, env=None):
@@ -79,16 +64,6 @@ def invariants(name, root, t, pl):
           "%s: every action and skip has a reason" % name)
     rc, again, _ = plan(root)
     check(again == pl, "%s: deterministic" % name)
-
-
-def golden(name, text):
-    path = os.path.join(GOLDEN, name)
-    if REGEN or not os.path.exists(path):
-        with open(path, "w") as f:
-            f.write(text)
-    want = open(path).read()
-    diff = "".join(difflib.unified_diff(want.splitlines(True), text.splitlines(True), path, "actual"))
-    check(not diff, "golden %s" % name, diff)
 
 
 def synthetic(tmp):
@@ -223,8 +198,7 @@ def live_tests(tmp):
 
 
 def main():
-    if not os.access(ASIOSCTL, os.X_OK):
-        print("Bail out! %s not built" % ASIOSCTL)
+    if not need(ASIOSCTL):
         return 1
     with tempfile.TemporaryDirectory() as tmp:
         syn = synthetic(tmp)
@@ -243,8 +217,7 @@ def main():
                 invariants(name, root, topo(root), pl)
         config_tests(syn["ws-2g-iso"], tmp)
         live_tests(tmp)
-    print("1..%d" % n)
-    return 1 if failed else 0
+    return done()
 
 
 if __name__ == "__main__":

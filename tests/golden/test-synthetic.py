@@ -6,7 +6,6 @@
 The generator must reproduce the committed tarballs byte for byte. `asiosctl topology` text and JSON of each
 machine are diffed against tests/golden/NAME.topology.{txt,json}; ASIOS_REGEN=1 rewrites them. TAP output.
 """
-import difflib
 import json
 import os
 import subprocess
@@ -14,38 +13,8 @@ import sys
 import tarfile
 import tempfile
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = os.environ.get("ASIOS_BUILD", "build")
-ASIOSCTL = os.path.join(TOP, BUILD, "asiosctl")
-FIXTURES = os.path.join(TOP, "tests", "fixtures")
-GOLDEN = os.path.join(TOP, "tests", "golden")
-REGEN = os.environ.get("ASIOS_REGEN") == "1"
-
-n = failed = 0
-
-
-def check(ok, name, detail=""):
-    global n, failed
-    n += 1
-    print(("ok %d - %s" if ok else "not ok %d - %s") % (n, name))
-    if not ok:
-        failed += 1
-        for line in str(detail).splitlines()[:60]:
-            print("#   " + line)
-
-
-def eq(name, expected, actual):
-    check(expected == actual, name, "expected %r, got %r" % (expected, actual))
-
-
-def golden(name, text):
-    path = os.path.join(GOLDEN, name)
-    if REGEN or not os.path.exists(path):
-        with open(path, "w") as f:
-            f.write(text)
-    want = open(path).read()
-    diff = "".join(difflib.unified_diff(want.splitlines(True), text.splitlines(True), path, "actual"))
-    check(not diff, "golden %s" % name, diff + "\n(ASIOS_REGEN=1 rewrites goldens)")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from taplib import ASIOSCTL, FIXTURES, check, done, eq, golden, need  # noqa: E402
 
 
 def run(root, *args):
@@ -122,8 +91,7 @@ CHECKS = {"ai-2s8g": ai_2s8g, "gh200": gh200, "ws-2g-iso": ws_2g_iso}
 
 
 def main():
-    if not os.access(ASIOSCTL, os.X_OK):
-        print("Bail out! %s not built" % ASIOSCTL)
+    if not need(ASIOSCTL):
         return 1
     with tempfile.TemporaryDirectory() as regen:
         p = subprocess.run([os.path.join(FIXTURES, "gen-fixtures.py"), regen], capture_output=True, text=True)
@@ -146,8 +114,7 @@ def main():
             topo = json.loads(js)
             eq("%s: no warnings" % name, [], topo["warnings"])
             CHECKS[name](topo)
-    print("1..%d" % n)
-    return 1 if failed else 0
+    return done()
 
 
 if __name__ == "__main__":

@@ -20,14 +20,11 @@ static void report(struct asios_apply_report *rep, const char *fmt, ...) __attri
 
 static void report(struct asios_apply_report *rep, const char *fmt, ...)
 {
-	char *msg = NULL;
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	(void)asios_strv_pushv(&rep->messages, &rep->n_messages, fmt, ap);
 	va_end(ap);
-	(void)asios_strv_push(&rep->messages, &rep->n_messages, msg);
 }
 
 void asios_apply_report_clear(struct asios_apply_report *r)

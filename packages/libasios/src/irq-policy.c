@@ -245,3 +245,16 @@ int asios_irq_policy_load(struct asios_irq_policy *p, const char *conf, const ch
 	free(list);
 	return r;
 }
+
+int asios_irq_policy_read(struct asios_irq_policy *p, const char *conf, const char *conf_d, char **error)
+{
+	int r = asios_irq_policy_init(p);
+
+	if (error)
+		*error = NULL;
+	if (r >= 0)
+		r = asios_irq_policy_load(p, conf, conf_d, error);
+	if (r < 0)
+		asios_irq_policy_clear(p);
+	return r;
+}

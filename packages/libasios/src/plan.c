@@ -99,12 +99,11 @@ int asios_plan_skip(struct asios_plan *p, int irq, const char *fmt, ...)
 
 int asios_plan_note(struct asios_plan *p, const char *fmt, ...)
 {
-	char *msg = NULL;
 	va_list ap;
+	int r;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	r = asios_strv_pushv(&p->notes, &p->n_notes, fmt, ap);
 	va_end(ap);
-	return asios_strv_push(&p->notes, &p->n_notes, msg);
+	return r;
 }

@@ -13,14 +13,11 @@
 
 void asios_snapshot_warn(struct asios_snapshot *s, const char *fmt, ...)
 {
-	char *msg = NULL;
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	(void)asios_strv_pushv(&s->warnings, &s->n_warnings, fmt, ap); /* a lost warning on OOM is acceptable */
 	va_end(ap);
-	(void)asios_strv_push(&s->warnings, &s->n_warnings, msg); /* a lost warning on OOM is acceptable */
 }
 
 /* The architecture of the machine under the root: this one's uname on the host, else guessed from cpuinfo. */

@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,4 +28,13 @@ int asios_strv_push(char ***v, size_t *n, char *s)
 int asios_strv_push_dup(char ***v, size_t *n, const char *s)
 {
 	return asios_strv_push(v, n, strdup(s));
+}
+
+int asios_strv_pushv(char ***v, size_t *n, const char *fmt, va_list ap)
+{
+	char *msg = NULL;
+
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	return asios_strv_push(v, n, msg);
 }

@@ -4,11 +4,14 @@
 
 /* Small helpers private to libasios. */
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #include "asios/root.h" /* asios_strv_free() */
 
 /* Append S (taken over, freed on failure) to the NULL-terminated vector *V of *N entries. */
 int asios_strv_push(char ***v, size_t *n, char *s);
+/* Append a printf-formatted string (va_list form). */
+int asios_strv_pushv(char ***v, size_t *n, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 /* Append a copy of S. */
 int asios_strv_push_dup(char ***v, size_t *n, const char *s);

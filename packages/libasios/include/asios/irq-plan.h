@@ -40,6 +40,8 @@ void asios_irq_policy_clear(struct asios_irq_policy *p);
  * *error = "FILE:LINE: what" (free it); the policy is then unusable and must not be applied.
  */
 int asios_irq_policy_load(struct asios_irq_policy *p, const char *conf, const char *conf_d, char **error);
+/* init + load; on failure the policy is cleared again. */
+int asios_irq_policy_read(struct asios_irq_policy *p, const char *conf, const char *conf_d, char **error);
 /* The same from a string (for tests); ORIGIN names it in errors. */
 int asios_irq_policy_parse(struct asios_irq_policy *p, const char *text, const char *origin, char **error);
 
