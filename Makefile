@@ -34,6 +34,25 @@ SH_SCRIPTS := $(shell grep -rlE --exclude-dir=data '^\#!/bin/(ba)?sh' tools test
 .PHONY: all
 all: $(PROGRAMS) ## Build libasios and the programs (into $(O)/)
 
+# Installation layout (Debian's); DESTDIR= stages it for packaging.
+PREFIX ?= /usr
+SBINDIR ?= $(PREFIX)/sbin
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= /lib/systemd/system
+SYSCONFDIR ?= /etc
+
+.PHONY: install
+install: all ## Install programs, man pages, units and commented default configs (DESTDIR=, PREFIX=/usr)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/asios/irqd.conf.d
+	install -m 0755 $(O)/asiosctl $(DESTDIR)$(BINDIR)/asiosctl
+	install -m 0755 $(O)/asios-irqd $(DESTDIR)$(SBINDIR)/asios-irqd
+	install -m 0644 packages/asiosctl/asiosctl.1 $(DESTDIR)$(MANDIR)/man1/asiosctl.1
+	install -m 0644 packages/asios-irqd/asios-irqd.8 $(DESTDIR)$(MANDIR)/man8/asios-irqd.8
+	install -m 0644 packages/asios-irqd/asios-irqd.service $(DESTDIR)$(UNITDIR)/asios-irqd.service
+	install -m 0644 packages/asios-irqd/irqd.conf $(DESTDIR)$(SYSCONFDIR)/asios/irqd.conf
+
 .PHONY: deps
 deps: ## Install the build dependencies with apt (only what is missing; needs root then)
 	$(Q)tools/deps.sh
