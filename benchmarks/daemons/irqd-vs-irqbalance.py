@@ -190,15 +190,18 @@ def main():
     out_dir = os.path.join(build, "bench", "irqd")
     os.makedirs(out_dir, exist_ok=True)
     res = {"irqbalance_version": subprocess.run(["irqbalance", "--version"], capture_output=True, text=True).stdout.strip()}
+    only = os.environ.get("BENCH_ONLY", "")  # "placement" skips the slower parts
     with tempfile.TemporaryDirectory() as tmp:
         print("== placement quality on the fixture machines", flush=True)
         res["placement"] = placement(build, tmp)
-        print("== reaction to a new IRQ", flush=True)
-        res["reaction"] = {t: reaction(build, tmp, t) for t in ("asios-irqd", "irqbalance")}
-    print("== idle cost on this machine, %d s each" % seconds, flush=True)
+        if only != "placement":
+            print("== reaction to a new IRQ", flush=True)
+            res["reaction"] = {t: reaction(build, tmp, t) for t in ("asios-irqd", "irqbalance")}
     before = {f: open(f).read() for f in glob.glob("/proc/irq/*/smp_affinity_list")}
-    res["idle"] = {"asios-irqd": idle_cost([os.path.join(build, "asios-irqd")], seconds),
-                   "irqbalance": idle_cost(["irqbalance", "--foreground"], seconds)}
+    if only != "placement":
+        print("== idle cost on this machine, %d s each" % seconds, flush=True)
+        res["idle"] = {"asios-irqd": idle_cost([os.path.join(build, "asios-irqd")], seconds),
+                       "irqbalance": idle_cost(["irqbalance", "--foreground"], seconds)}
     subprocess.run([os.path.join(build, "asiosctl"), "irq", "revert"], capture_output=True)
     for f, v in before.items():  # put back what irqbalance changed too
         try:
@@ -217,6 +220,11 @@ def main():
             md.append("| %s | %s | %s/%s | %d | %d | %s |" % (name, tool, s["on_local_node"], s["device_irqs"],
                                                            s["irqs_on_isolated_cpus"], s["managed_irqs_on_isolated_cpus"],
                                                            sum(s["distinct_single_cpu_queue_targets"].values())))
+    if "idle" not in res:
+        with open(os.path.join(out_dir, "report.md"), "w") as f:
+            f.write("\n".join(md) + "\n")
+        print("\n".join(md))
+        return
     md += ["", "| | asios-irqd | irqbalance |", "|---|---|---|"]
     md.append("| new IRQ placed after (s) | %s | %s |" % (res["reaction"]["asios-irqd"]["seconds_to_place_new_irq"],
                                                          res["reaction"]["irqbalance"]["seconds_to_place_new_irq"]))

@@ -87,7 +87,17 @@ def ws_2g_iso(topo):
        next(d["class"] for d in topo["devices"] if d["pci"] == "0000:01:00.1"))
 
 
-CHECKS = {"ai-2s8g": ai_2s8g, "gh200": gh200, "ws-2g-iso": ws_2g_iso}
+def ai_2s8g_nopxm(topo):
+    devs = [d for d in topo["devices"] if d["class"] in ("gpu", "nic", "nvme")]
+    eq("ai-2s8g-nopxm: every device placed by its local CPUs (nvme3, without them, by its switch)",
+       ["parent"] + ["local_cpus"] * 16, sorted(d["node_source"] for d in devs)[::-1])
+    eq("ai-2s8g-nopxm: 8 GPUs per node 4+4", [4, 4], [sum(1 for d in devs if d["class"] == "gpu" and d["node"] == n)
+                                                     for n in (0, 1)])
+    eq("ai-2s8g-nopxm: ConnectX on their sockets", [0, 0, 1, 1],
+       [d["node"] for d in devs if d["vendor_name"] == "mellanox"])
+
+
+CHECKS = {"ai-2s8g": ai_2s8g, "ai-2s8g-nopxm": ai_2s8g_nopxm, "gh200": gh200, "ws-2g-iso": ws_2g_iso}
 
 
 def main():
