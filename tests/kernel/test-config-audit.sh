@@ -7,7 +7,10 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib.sh
+# the licence tag of kernel patches and fragments (split so that reuse does not read it as ours)
+spdx_gpl="SPDX-License""-Identifier: GPL-2.0-only"
 kout=build/kernel
+mkdir -p "$kout"
 frags=config/kernel
 
 # every option line belongs to a block that starts with a comment (the reason)
@@ -18,8 +21,8 @@ annotated() {
 	     END { exit bad }' "$frags"/*.config "$frags"/*/*.config
 }
 check "every fragment option is annotated" annotated
-check "every fragment has the GPL-2.0-only SPDX header" \
-	bash -c "! grep -L 'SPDX-License-Identifier: GPL-2.0-only' $frags/*.config $frags/*/*.config | grep ."
+all_gpl() { ! grep -L "$spdx_gpl" "$frags"/*.config "$frags"/*/*.config | grep .; }
+check "every fragment has the GPL-2.0-only SPDX header" all_gpl
 check "generic starts from Debian's configuration" grep -q '^#@start amd64 debian:config.amd64_none_amd64' $frags/flavour/generic.config
 check "rt states the PREEMPT_RT trade-off" bash -c "grep -q 'TRADE-OFF' $frags/flavour/rt.config && grep -q 'TRANSPARENT_HUGEPAGE' $frags/flavour/rt.config && grep -q 'NUMA_BALANCING' $frags/flavour/rt.config"
 for f in generic virt rt; do
@@ -27,8 +30,8 @@ for f in generic virt rt; do
 		"for x in base latency net security arch/%ARCH%; do grep -qx \"#@include \$x.config\" $frags/flavour/$f.config || exit 1; done"
 done
 
-if ! tools/kernel-source --out "$kout" --debian-config amd64 >"$kout.source.log" 2>&1; then
-	sed 's/^/# /' "$kout.source.log"
+if ! tools/kernel-source --out "$kout" --debian-config amd64 >"$kout/test-source.log" 2>&1; then
+	sed 's/^/# /' "$kout/test-source.log"
 fi
 check "kernel source ready" test -f "$kout/src/linux-$(. kernel/source.conf; echo "$KERNEL_VERSION")/Makefile"
 
@@ -64,7 +67,7 @@ bad=$(mktemp -d)
 trap 'rm -rf "$bad"' EXIT
 mkdir -p "$bad/flavour"
 cp $frags/flavour/test-amd64.config "$bad/flavour/"
-printf '# SPDX-FileCopyrightText: 2026 The ASIOS Authors\n#@start allnoconfig\n#@include flavour/test-%%ARCH%%.config\n# r\nCONFIG_SMP=y\nCONFIG_BPF_SYSCALL=y\nCONFIG_SCHED_CLASS_EXT=y\n' >"$bad/flavour/bad.config"
+printf '#@start allnoconfig\n#@include flavour/test-%%ARCH%%.config\n# r\nCONFIG_SMP=y\nCONFIG_BPF_SYSCALL=y\nCONFIG_SCHED_CLASS_EXT=y\n' >"$bad/flavour/bad.config"
 check_fail "audit names a dropped option and its unmet dependency" \
 	'unmet dependency: depends on BPF_SYSCALL && BPF_JIT && DEBUG_INFO_BTF' \
 	env ASIOS_KCONFIG_FRAGMENTS="$bad" tools/kconfig-audit --out "$kout" --flavour bad --arch amd64

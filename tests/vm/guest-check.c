@@ -111,6 +111,12 @@ int main(void)
 	char buf[256];
 	FILE *f;
 
+	cpu_set_t cpu0;
+
+	/* this process stays on the housekeeping CPU 0; the tick test pins its workload to CPU 1 */
+	CPU_ZERO(&cpu0);
+	CPU_SET(0, &cpu0);
+	sched_setaffinity(0, sizeof(cpu0), &cpu0);
 	mount("proc", "/proc", "proc", 0, NULL);
 	mount("sys", "/sys", "sysfs", 0, NULL);
 	mount("dev", "/dev", "devtmpfs", 0, NULL);

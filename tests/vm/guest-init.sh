@@ -30,6 +30,9 @@ expect() { # expect NAME CMD...
 	if "$@" >/dev/null 2>&1; then ok "$n"; else fail "$n" "($*)"; fi
 }
 
+# this shell and everything it starts stay on the housekeeping CPU 0; workloads pin themselves
+taskset -p 1 $$ >/dev/null 2>&1
+
 echo "ASIOS: start $(uname -r) $(uname -m)"
 val release "$(uname -r)"
 want=$(arg asios.expect_release "")
@@ -51,12 +54,21 @@ expect timerlat-tracer grep -qw timerlat /sys/kernel/tracing/available_tracers
 # --- tick test: local timer interrupts on the nohz_full CPU 1 while a workload runs there ---
 loc1() { awk '$1 == "LOC:" { print $3 }' /proc/interrupts; }
 secs=$(arg asios.tick_secs 10)
+# why the tick stayed on: the tick_stop trace events of CPU 1 (dependency SCHED, RCU,
+# CLOCK_UNSTABLE...), recorded in a tracing instance of its own
+ti=/sys/kernel/tracing/instances/asios
+if mkdir $ti 2>/dev/null; then
+	echo 2 >$ti/tracing_cpumask
+	echo 1 >$ti/events/timer/tick_stop/enable
+fi
 measure() { # measure NAME: LOC count of CPU 1 over $secs seconds
 	sleep 1
+	[ ! -d $ti ] || echo >$ti/trace
 	a=$(loc1)
 	sleep "$secs"
 	b=$(loc1)
 	val "ticks_$1" "$((b - a))"
+	[ ! -d $ti ] || val "tickdep_$1" "$(sed -n 's/.*tick_stop: success=0 dependency=//p' $ti/trace | sort | uniq -c | tr -s ' \n' ' ')"
 }
 for w in $(arg asios.tick_workloads "busy osnoise osnoise1" | tr , ' '); do
 	case $w in

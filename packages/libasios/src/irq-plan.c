@@ -159,16 +159,12 @@ static int paired_gpu(const struct asios_snapshot *s, size_t d, enum asios_pci_d
 static int emit(struct planner *pl, const struct asios_irq *q, const char *dev, hwloc_const_bitmap_t to,
 		const char *why)
 {
-	char path[64], *list;
-	int r;
+	char path[64];
 
 	if (hwloc_bitmap_isequal(q->affinity, to))
 		return 0;
 	snprintf(path, sizeof(path), "/proc/irq/%u/smp_affinity_list", q->irq);
-	list = asios_cpulist_format(to);
-	r = asios_plan_add_cpus(pl->plan, (int)q->irq, dev, path, q->affinity, to, "%s", why);
-	free(list);
-	return r;
+	return asios_plan_add_cpus(pl->plan, (int)q->irq, dev, path, q->affinity, to, "%s", why);
 }
 
 /* IRQs with no device placement: only taken off excluded CPUs */
