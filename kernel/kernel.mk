@@ -1,0 +1,48 @@
+# SPDX-FileCopyrightText: 2026 The ASIOS Authors
+# SPDX-License-Identifier: Apache-2.0
+#
+# Kernel rules, included by the top-level Makefile (which defines O, ARCH, Q and msg).
+# docs/kernel.md describes the flavours, fragments, patches and tests.
+
+# kernel flavour of `make kernel` (generic, virt, rt, test; config/kernel/flavour/)
+FLAVOUR ?= virt
+KERNEL_O = $(O)/kernel
+# another kernel tree for `make kernel-rebase-check`
+KERNEL_REBASE_SRC ?=
+
+##@ Kernel
+.PHONY: kernel-source
+kernel-source: ## Fetch, verify (sha256) and unpack the pinned kernel source, apply patches/series
+	$(call msg,KSOURCE,$(KERNEL_O))
+	$(Q)tools/kernel-source --out $(KERNEL_O) --debian-config amd64
+
+.PHONY: kernel-audit
+kernel-audit: kernel-source ## Audit the config fragments of every flavour x arch (olddefconfig; lists what did not survive)
+	$(call msg,KAUDIT,all flavours x amd64 arm64 riscv64)
+	$(Q)tools/kconfig-audit --out $(KERNEL_O) --jobs 2
+
+.PHONY: kernel
+kernel: ## Build linux-image/linux-headers .debs of FLAVOUR (default virt) for ARCH into $(O)/kernel/deb/
+	$(call msg,KERNEL,$(FLAVOUR)/$(ARCH))
+	$(Q)tools/kernel-build --out $(KERNEL_O) --flavour $(FLAVOUR) --arch $(ARCH) --deb
+
+.PHONY: kernel-test
+kernel-test: ## Build the small `test` flavour kernel for ARCH (boot image only)
+	$(call msg,KERNEL,test/$(ARCH))
+	$(Q)tools/kernel-build --out $(KERNEL_O) --flavour test --arch $(ARCH)
+
+.PHONY: check-vm
+check-vm: ## Build the test kernel and boot it under qemu (x86_64, TCG) with the in-guest checks
+	$(Q)O=$(O) tests/vm/test-boot-x86_64.sh
+
+.PHONY: check-vm-all
+check-vm-all: ## Boot tests for amd64, arm64 and riscv64 (cross-built test kernels; slow under TCG)
+	$(Q)for a in amd64 arm64 riscv64; do O=$(O) tests/vm/boot.sh $$a || exit 1; done
+
+.PHONY: check-vm-ticks
+check-vm-ticks: ## Tick counts on the nohz_full CPU with and without patches/series (x86_64 test kernel, rebuilt without the series too)
+	$(Q)O=$(O) tests/vm/boot.sh --compare-unpatched amd64
+
+.PHONY: kernel-rebase-check
+kernel-rebase-check: ## Report per patch applies/fuzz/fails against KERNEL_REBASE_SRC (another kernel tree or tarball)
+	$(Q)tools/patch-rebase-check $(KERNEL_REBASE_SRC)
