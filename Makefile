@@ -65,7 +65,7 @@ topology: ## Install missing build deps, build, and show this machine as ASIOS s
 
 ##@ Test
 .PHONY: check
-check: lint all ## The test command: static checks, then sanitizer unit tests, golden tests and fuzz smoke runs
+check: lint all ## The test command: static checks, sanitizer unit/golden/daemon tests, fuzz runs, kernel audit, patch check, qemu boot
 	$(Q)$(MAKE) --no-print-directory O=$(O)/asan SANITIZE=1 test-programs
 	$(Q)$(MAKE) --no-print-directory O=$(O)/fuzz fuzzers
 	$(Q)O=$(O)/asan FUZZ_O=$(O)/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run-tests
