@@ -103,13 +103,32 @@ static int read_first(struct asios_root *root, struct asios_snapshot *s, const c
 	return -ENOENT;
 }
 
+/* Read the effective sets under MOUNT/PATH; on success the snapshot takes both strings over. */
+static bool try_hierarchy(struct asios_root *root, struct asios_snapshot *s, int version, char **mount, char **path,
+			  const char *const *cpus, const char *const *mems)
+{
+	struct asios_cgroup *cg = &s->cgroup;
+	char dir[2048];
+
+	if (!*mount || !*path)
+		return false;
+	snprintf(dir, sizeof(dir), "%s%s", *mount, *path);
+	if (read_first(root, s, dir, cpus, cg->cpus) < 0)
+		return false;
+	(void)read_first(root, s, dir, mems, cg->mems);
+	cg->version = version;
+	cg->mount = *mount, *mount = NULL;
+	cg->path = *path, *path = NULL;
+	return true;
+}
+
 int asios_cgroup_load(struct asios_root *root, struct asios_snapshot *s)
 {
 	static const char *const v1_cpus[] = { "cpuset.effective_cpus", "cpuset.cpus", "effective_cpus", "cpus", NULL };
 	static const char *const v1_mems[] = { "cpuset.effective_mems", "cpuset.mems", "effective_mems", "mems", NULL };
 	static const char *const v2_cpus[] = { "cpuset.cpus.effective", NULL };
 	static const char *const v2_mems[] = { "cpuset.mems.effective", NULL };
-	char *m1 = NULL, *m2 = NULL, *p1 = NULL, *p2 = NULL, dir[2048];
+	char *m1 = NULL, *m2 = NULL, *p1 = NULL, *p2 = NULL;
 	struct asios_cgroup *cg = &s->cgroup;
 
 	cg->cpus = hwloc_bitmap_alloc();
@@ -118,24 +137,9 @@ int asios_cgroup_load(struct asios_root *root, struct asios_snapshot *s)
 		return -ENOMEM;
 	find_mounts(root, s, &m1, &m2);
 	find_paths(root, &p1, &p2);
-	if (m1 && p1) {
-		snprintf(dir, sizeof(dir), "%s%s", m1, p1);
-		if (read_first(root, s, dir, v1_cpus, cg->cpus) >= 0) {
-			(void)read_first(root, s, dir, v1_mems, cg->mems);
-			cg->version = 1;
-			cg->mount = m1, m1 = NULL;
-			cg->path = p1, p1 = NULL;
-		}
-	}
-	if (!cg->version && m2 && p2) {
-		snprintf(dir, sizeof(dir), "%s%s", m2, p2);
-		if (read_first(root, s, dir, v2_cpus, cg->cpus) >= 0) {
-			(void)read_first(root, s, dir, v2_mems, cg->mems);
-			cg->version = 2;
-			cg->mount = m2, m2 = NULL;
-			cg->path = p2, p2 = NULL;
-		}
-	}
+	/* v1 first: a cpuset controller mounted there is the one that restricts this process */
+	if (!try_hierarchy(root, s, 1, &m1, &p1, v1_cpus, v1_mems))
+		try_hierarchy(root, s, 2, &m2, &p2, v2_cpus, v2_mems);
 	free(m1);
 	free(m2);
 	free(p1);

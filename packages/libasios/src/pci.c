@@ -195,16 +195,17 @@ static int load_device(struct asios_root *root, struct asios_snapshot *s, const 
 		asios_strv_free(msi);
 		return -ENOMEM;
 	}
-	for (size_t i = 0, k = 0; i < d->n_msi_irqs; i++) {
+	size_t n_names = d->n_msi_irqs;
+
+	d->n_msi_irqs = 0;
+	for (size_t i = 0; i < n_names; i++) {
 		char *end;
 		unsigned long irq = strtoul(msi[i], &end, 10);
 
 		if (*end || end == msi[i])
 			asios_snapshot_warn(s, "%s/msi_irqs/%s: not an IRQ number, ignoring", dir, msi[i]);
 		else
-			d->msi_irqs[k++] = (unsigned)irq;
-		if (i + 1 == d->n_msi_irqs)
-			d->n_msi_irqs = k;
+			d->msi_irqs[d->n_msi_irqs++] = (unsigned)irq;
 	}
 	asios_strv_free(msi);
 	return 0;
