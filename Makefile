@@ -52,6 +52,19 @@ install: all ## Install programs, man pages, units and commented default configs
 	install -m 0644 packages/asios-irqd/asios-irqd.8 $(DESTDIR)$(MANDIR)/man8/asios-irqd.8
 	install -m 0644 packages/asios-irqd/asios-irqd.service $(DESTDIR)$(UNITDIR)/asios-irqd.service
 	install -m 0644 packages/asios-irqd/irqd.conf $(DESTDIR)$(SYSCONFDIR)/asios/irqd.conf
+	install -D -m 0644 packages/asiosctl/asiosctl.bash-completion \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/asiosctl
+
+.PHONY: install-base
+install-base: ## Install the asios-base defaults (sysctl.d, udev, limits, grub.d, modprobe.d, presets, sshd) (DESTDIR=)
+	install -D -m 0644 packages/asios-base/sysctl.conf $(DESTDIR)/usr/lib/sysctl.d/60-asios.conf
+	install -D -m 0644 packages/asios-base/system.conf $(DESTDIR)/usr/lib/systemd/system.conf.d/60-asios.conf
+	install -D -m 0644 packages/asios-base/asios.preset $(DESTDIR)/usr/lib/systemd/system-preset/60-asios.preset
+	install -D -m 0644 packages/asios-base/block.rules $(DESTDIR)/lib/udev/rules.d/60-asios-block.rules
+	install -D -m 0644 packages/asios-base/modprobe.conf $(DESTDIR)/lib/modprobe.d/asios.conf
+	install -D -m 0644 packages/asios-base/limits.conf $(DESTDIR)$(SYSCONFDIR)/security/limits.d/60-asios.conf
+	install -D -m 0644 packages/asios-base/grub.cfg $(DESTDIR)$(SYSCONFDIR)/default/grub.d/asios.cfg
+	install -D -m 0644 packages/asios-base/sshd.conf $(DESTDIR)$(SYSCONFDIR)/ssh/sshd_config.d/asios.conf
 
 .PHONY: deps
 deps: ## Install the build dependencies with apt (only what is missing; needs root then)

@@ -11,7 +11,9 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # (-Wno-format-truncation: paths are built in PATH_MAX buffers; a longer one is cut and then not found)
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes -Wvla \
 	-Wno-missing-field-initializers -Wno-format-truncation
-BASE_CFLAGS := -std=c11 $(WARN) -Ipackages/libasios/include $(PKG_CFLAGS) -MMD -MP
+# the version programs print: the top entry of debian/changelog (the .debs pass their own)
+ASIOS_VERSION ?= $(shell dpkg-parsechangelog -l debian/changelog -SVersion 2>/dev/null)
+BASE_CFLAGS := -std=c11 $(WARN) -Ipackages/libasios/include $(PKG_CFLAGS) -MMD -MP -DASIOS_VERSION='"$(ASIOS_VERSION)"'
 ifeq ($(SANITIZE),1)
 OPT_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 OPT_LDFLAGS := -fsanitize=address,undefined
@@ -19,7 +21,8 @@ else
 OPT_CFLAGS := -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 OPT_LDFLAGS :=
 endif
-ALL_CFLAGS = $(BASE_CFLAGS) $(OPT_CFLAGS) $(CFLAGS)
+# CPPFLAGS/CFLAGS/LDFLAGS from the environment come last (dpkg-buildflags: hardening, -ffile-prefix-map)
+ALL_CFLAGS = $(BASE_CFLAGS) $(OPT_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(OPT_LDFLAGS) $(LDFLAGS)
 
 LIBASIOS_SRCS := $(sort $(wildcard packages/libasios/src/*.c))

@@ -1,0 +1,64 @@
+#!/bin/bash
+# SPDX-FileCopyrightText: 2026 The ASIOS Authors
+# SPDX-License-Identifier: MIT
+#
+# The .debs: built from the tree (tools/build-debs), lintian clean, the expected files in each package,
+# conffiles, and reproducible: a second build in another folder gives byte-identical .debs.
+# Work folder: ${ASIOS_PACKAGING:-build/packaging} (debs-a/ is reused by test-repo.sh).
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/lib.sh"
+work=${ASIOS_PACKAGING:-$top/build/packaging}
+mkdir -p "$work"
+arch=$(dpkg --print-architecture)
+version=$(cd "$top" && dpkg-parsechangelog -SVersion)
+
+echo "# build 1 (with lintian)"
+check "tools/build-debs builds and lintian reports no error or warning" "$top/tools/build-debs" "$work/debs-a"
+sed 's/^/#   /' "$work/debs-a/lintian.log"
+a=$work/debs-a
+for p in asios-tuning_${version}_$arch asios-base_${version}_all asios-server_${version}_all \
+	asios-cloud_${version}_all linux-asios-generic_${version}_$arch linux-asios-virt_${version}_$arch \
+	linux-asios-rt_${version}_$arch; do
+	check "$p.deb built" test -f "$a/$p.deb"
+done
+contents() { dpkg-deb -c "$a/$1_${version}_$2.deb" | awk '{ print $6 }' | sed 's|^\./|/|'; }
+tuning=$(contents asios-tuning "$arch")
+for f in /usr/bin/asiosctl /usr/sbin/asios-irqd /usr/share/man/man1/asiosctl.1.gz /usr/share/man/man8/asios-irqd.8.gz \
+	/lib/systemd/system/asios-irqd.service /etc/asios/irqd.conf /usr/share/bash-completion/completions/asiosctl \
+	/usr/share/doc/asios-tuning/copyright; do
+	check "asios-tuning ships $f" grep -qx -- "$f" <<<"$tuning"
+done
+base=$(contents asios-base all)
+for f in /usr/lib/sysctl.d/60-asios.conf /usr/lib/systemd/system.conf.d/60-asios.conf \
+	/usr/lib/systemd/system-preset/60-asios.preset /lib/udev/rules.d/60-asios-block.rules /lib/modprobe.d/asios.conf \
+	/etc/security/limits.d/60-asios.conf /etc/default/grub.d/asios.cfg /etc/ssh/sshd_config.d/asios.conf; do
+	check "asios-base ships $f" grep -qx -- "$f" <<<"$base"
+done
+conff() { dpkg-deb --ctrl-tarfile "$a/$1" | tar -xOf - ./conffiles 2>/dev/null | sort | tr '\n' ' '; }
+check_eq "asios-tuning conffiles" "/etc/asios/irqd.conf " "$(conff "asios-tuning_${version}_$arch.deb")"
+check_eq "asios-base conffiles" "/etc/default/grub.d/asios.cfg /etc/security/limits.d/60-asios.conf /etc/ssh/sshd_config.d/asios.conf " \
+	"$(conff "asios-base_${version}_all.deb")"
+check "asios-tuning postinst enables asios-irqd and restarts it on upgrade" \
+	sh -c "dpkg-deb --ctrl-tarfile '$a/asios-tuning_${version}_$arch.deb' | tar -xOf - ./postinst | grep -q '_dh_action=restart'"
+check_eq "linux-asios-virt depends on the kernel of kernel/source.conf" \
+	"linux-image-$(sed -n 's/^KERNEL_VERSION=//p' "$top/kernel/source.conf")-asios-virt" \
+	"$(dpkg-deb -f "$a/linux-asios-virt_${version}_$arch.deb" Depends)"
+check "the packaged asiosctl prints the package version" \
+	sh -c "dpkg-deb --fsys-tarfile '$a/asios-tuning_${version}_$arch.deb' | tar -xOf - ./usr/bin/asiosctl > '$work/asiosctl' &&
+		chmod +x '$work/asiosctl' && '$work/asiosctl' --version | grep -qx 'asiosctl $version'"
+echo "# package sizes (bytes): $(cd "$a" && stat -c '%n=%s' -- *.deb | tr '\n' ' ')"
+
+echo "# build 2 (another folder, same source): reproducibility"
+check "second build" "$top/tools/build-debs" --no-lintian "$work/debs-b"
+same=0 differ=()
+for f in "$a"/*.deb; do
+	b=$work/debs-b/${f##*/}
+	if cmp -s "$f" "$b"; then same=$((same + 1)); else differ+=("${f##*/}"); fi
+done
+check_eq "every .deb is byte-identical across the two builds (differing: ${differ[*]:-none})" 0 "${#differ[@]}"
+echo "# $same .debs identical"
+if [ "${#differ[@]}" -gt 0 ] && command -v diffoscope >/dev/null; then
+	for d in "${differ[@]}"; do diffoscope --text - "$a/$d" "$work/debs-b/$d" | head -n 40 | sed 's/^/#   /'; done
+fi
+done_testing
