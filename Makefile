@@ -28,7 +28,7 @@ include packages/build.mk
 MAN_PAGES := $(sort $(wildcard packages/*/*.[1-8]))
 UNITS := $(sort $(wildcard packages/*/*.service))
 # every shell script (by its #! line) of the build tooling, tests and CI
-SH_SCRIPTS := $(shell grep -rlE --exclude-dir=data '^\#!/bin/(ba)?sh' tools tests .ci benchmarks kernel 2>/dev/null | sort)
+SH_SCRIPTS := $(shell grep -rlE --exclude-dir=data '^\#!/bin/(ba)?sh' tools tests .ci benchmarks kernel debian 2>/dev/null | sort)
 
 ##@ Build
 .PHONY: all
@@ -121,6 +121,29 @@ reuse:
 .PHONY: fuzz
 fuzz: fuzzers ## Run every libFuzzer harness for FUZZ_SECONDS (default 15) each
 	$(Q)for f in $(FUZZERS); do tests/fuzz/run-fuzzer $$f $(FUZZ_SECONDS) || exit 1; done
+
+##@ Packages
+# the signing key of `make repo`: a GnuPG home (default a throwaway one from `make repo-key`) and optionally
+# the key's fingerprint when the home holds several
+REPO_GNUPGHOME ?= $(O)/repo-gnupg
+REPO_KEY ?=
+
+.PHONY: debs
+debs: ## Build the .debs (asios-tuning, asios-base, meta packages) into $(O)/debs; lintian must be clean
+	$(Q)tools/build-debs $(O)/debs
+
+.PHONY: repo-key
+repo-key: ## Create a throwaway repository signing key in REPO_GNUPGHOME (default $(O)/repo-gnupg)
+	$(Q)GNUPGHOME=$(abspath $(REPO_GNUPGHOME)) tools/repo-key
+
+.PHONY: repo
+repo: debs ## Signed apt repository in $(O)/repo (BASE suite) with the .debs and any built kernel .debs
+	$(Q)GNUPGHOME=$(abspath $(REPO_GNUPGHOME)) tools/repo-publish --repo $(O)/repo --codename $(BASE) \
+		$(if $(REPO_KEY),--key $(REPO_KEY)) $(O)/debs/asios_*.changes $(wildcard $(O)/kernel/deb/*.deb)
+
+.PHONY: check-packaging
+check-packaging: ## Only the packaging tests: build, lintian, reproducibility, chroot install/upgrade/purge from the repository
+	$(Q)O=$(O)/asan tests/run-tests packaging/
 
 ##@ Benchmarks
 .PHONY: bench-observe
