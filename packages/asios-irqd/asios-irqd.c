@@ -6,8 +6,9 @@
  * Skeleton: parse arguments → load irqd.conf (+ drop-ins) → refuse to run beside irqbalance unless told to
  * take over → manager_new() → first plan + apply → sd_notify(READY=1) → sd_event_loop(). It re-plans on PCI
  * and MSI hotplug (kernel uevents on NETLINK_KOBJECT_UEVENT, debounced), when the set of IRQs in
- * /proc/interrupts changes (checked every `interval` seconds), and on SIGHUP after reloading the
- * configuration (a bad configuration is logged with file:line and the old one kept). The watchdog is fed by
+ * /proc/interrupts changes (checked every `interval` seconds), on a lopsided interrupt load measured from
+ * /proc/interrupts deltas (see check_rates()), and on SIGHUP after reloading the configuration (a bad
+ * configuration is logged with file:line and the old one kept). The watchdog is fed by
  * sd-event. Every change is applied with the undo journal of `asiosctl irq revert`; stopping the daemon
  * leaves the affinities as they are.
  */
@@ -45,6 +46,17 @@ struct manager {
 	hwloc_bitmap_t irqs_seen;    /* IRQ numbers of the last plan */
 	bool dry_run;
 	unsigned replans;
+	/* rate measurement: interrupt totals by IRQ number at prev_usec */
+	uint64_t *prev_totals;
+	size_t n_prev;
+	uint64_t prev_usec;
+	/* the rates the current layout was planned with (NULL: the plain spread); kept until the next rebalance so
+	 * that hotplug and reload re-plans do not undo it */
+	double *layout_rates;
+	size_t n_layout;
+	unsigned streak;             /* consecutive checks in which a rebalance paid */
+	uint64_t last_rebalance_usec;
+	unsigned rebalances;
 };
 
 static void manager_free(struct manager *m)
@@ -60,6 +72,8 @@ static void manager_free(struct manager *m)
 	asios_root_free(m->root);
 	asios_irq_policy_clear(&m->policy);
 	hwloc_bitmap_free(m->irqs_seen);
+	free(m->prev_totals);
+	free(m->layout_rates);
 	free(m);
 }
 
@@ -92,7 +106,7 @@ static int replan(struct manager *m, const char *why)
 	hwloc_bitmap_zero(m->irqs_seen);
 	for (size_t i = 0; i < s->n_irqs; i++)
 		hwloc_bitmap_set(m->irqs_seen, s->irqs[i].irq);
-	r = asios_irq_plan(s, &m->policy, &p);
+	r = asios_irq_plan_rated(s, &m->policy, m->layout_rates, m->n_layout, &p);
 	if (r < 0) {
 		fprintf(stderr, SD_ERR "planning failed: %s\n", strerror(-r));
 		asios_snapshot_free(s);
@@ -160,6 +174,82 @@ static int on_uevent(sd_event_source *src, int fd, uint32_t revents, void *userd
 	return 0;
 }
 
+/*
+ * Rebalance by measured rate, only when it pays: the busiest CPU takes at least rebalance_min_rate device
+ * interrupts per second, the rate-aware plan lowers that peak by at least rebalance_gain percent, in
+ * rebalance_checks consecutive checks, and rebalance_holdoff seconds have passed since the last rebalance.
+ * A short burst or a small gain moves nothing; IRQs are not chased back and forth.
+ */
+static void check_rates(struct manager *m, double *rates, size_t n, uint64_t now)
+{
+	struct asios_snapshot *s = NULL;
+	struct asios_plan *p = NULL;
+	double peak_now, peak_plan;
+
+	if (asios_snapshot_load(m->root, &s) < 0)
+		return;
+	if (asios_irq_plan_rated(s, &m->policy, rates, n, &p) < 0) {
+		asios_snapshot_free(s);
+		return;
+	}
+	peak_now = asios_irq_peak_load(s, NULL, rates, n);
+	peak_plan = asios_irq_peak_load(s, p, rates, n);
+	asios_plan_free(p);
+	asios_snapshot_free(s);
+	if (!asios_irq_rebalance_pays(&m->policy, peak_now, peak_plan)) {
+		m->streak = 0;
+		return;
+	}
+	m->streak++;
+	fprintf(stderr, SD_INFO "interrupt load: busiest CPU %.0f/s, %.0f/s after a rate-aware spread (check %u of %u)\n",
+		peak_now, peak_plan, m->streak, m->policy.rebalance_checks);
+	if (m->streak < m->policy.rebalance_checks)
+		return;
+	if (m->rebalances && now - m->last_rebalance_usec < (uint64_t)m->policy.rebalance_holdoff * 1000000) {
+		fprintf(stderr, SD_INFO "rebalance held off: the last one was less than %u s ago\n", m->policy.rebalance_holdoff);
+		return;
+	}
+	free(m->layout_rates);
+	m->layout_rates = rates;
+	m->n_layout = n;
+	m->streak = 0;
+	m->last_rebalance_usec = now;
+	m->rebalances++;
+	fprintf(stderr, SD_NOTICE "rebalancing: busiest CPU %.0f/s -> %.0f/s (-%.0f%%)\n", peak_now, peak_plan,
+		peak_now > 0 ? 100.0 * (peak_now - peak_plan) / peak_now : 0.0);
+	replan(m, "rate rebalance");
+}
+
+/* interrupt totals by IRQ number; the rates since the previous reading go to check_rates() */
+static void measure(struct manager *m, const struct asios_interrupts *in, uint64_t now)
+{
+	size_t n = 0;
+	uint64_t *totals;
+	double *rates = NULL, dt = m->prev_usec ? (double)(now - m->prev_usec) / 1e6 : 0;
+
+	for (size_t i = 0; i < in->n_rows; i++)
+		if (in->rows[i].irq >= 0 && (size_t)in->rows[i].irq + 1 > n)
+			n = (size_t)in->rows[i].irq + 1;
+	totals = calloc(n + 1, sizeof(*totals));
+	if (!totals)
+		return;
+	for (size_t i = 0; i < in->n_rows; i++)
+		if (in->rows[i].irq >= 0)
+			totals[in->rows[i].irq] = in->rows[i].total;
+	if (m->policy.rebalance && m->prev_totals && dt > 0 && (rates = calloc(n + 1, sizeof(*rates)))) {
+		for (size_t q = 0; q < n && q < m->n_prev; q++)
+			if (totals[q] >= m->prev_totals[q])  /* a counter going back (CPU offlined) reads as idle */
+				rates[q] = (double)(totals[q] - m->prev_totals[q]) / dt;
+		check_rates(m, rates, n, now);
+		if (m->layout_rates != rates)
+			free(rates);
+	}
+	free(m->prev_totals);
+	m->prev_totals = totals;
+	m->n_prev = n;
+	m->prev_usec = now;
+}
+
 /* every interval: has the set of IRQs changed (a driver loaded, vectors reallocated)? */
 static int on_timer(sd_event_source *src, uint64_t usec, void *userdata)
 {
@@ -174,8 +264,11 @@ static int on_timer(sd_event_source *src, uint64_t usec, void *userdata)
 		for (size_t i = 0; i < in->n_rows; i++)
 			if (in->rows[i].irq >= 0)
 				hwloc_bitmap_set(now, (unsigned)in->rows[i].irq);
-		if (!hwloc_bitmap_isequal(now, m->irqs_seen))
+		if (!hwloc_bitmap_isequal(now, m->irqs_seen)) {
 			replan(m, "IRQs changed");
+			m->streak = 0;
+		}
+		measure(m, in, usec);
 	}
 	asios_interrupts_free(in);
 	free(text);

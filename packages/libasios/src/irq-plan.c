@@ -26,6 +26,10 @@
  * 6. IRQs of no device, or of a device whose node is unknown, are only taken off isolated or banned CPUs.
  * 7. An IRQ whose affinity already equals its target produces no action: planning again after an apply gives
  *    an empty plan.
+ * 8. Rate-aware (asios_irq_plan_rated, used by the daemon when measured rates show a lopsided load): the
+ *    queue vectors of a device are taken busiest first, each to the least-loaded CPU of the order of step 4
+ *    (load = the rates of every IRQ already placed there; ties go to the CPU with fewer queues, then to the
+ *    order of step 4), so two hot queues never share a core while a cold one is alone.
  */
 
 struct planner {
@@ -35,7 +39,32 @@ struct planner {
 	hwloc_bitmap_t hk;        /* housekeeping */
 	hwloc_bitmap_t excluded;  /* isolated ∪ nohz_full ∪ banned */
 	size_t *next;             /* per node (index in s->nodes): next position of the queue spread */
+	const double *rates;      /* rate-aware: interrupts/s by IRQ number, or NULL */
+	size_t n_rates;
+	double *load;             /* rate-aware: per CPU (OS index), the rates of the IRQs placed there */
+	unsigned *nq;             /* rate-aware: per CPU, queue vectors placed there */
+	size_t n_slots;
 };
+
+static double rate_of(const double *rates, size_t n_rates, unsigned irq)
+{
+	return rates && irq < n_rates ? rates[irq] : 0.0;
+}
+
+/* add the rate of IRQ to the CPUs of TO, spread evenly */
+static void account(double *load, size_t n_slots, double rate, hwloc_const_bitmap_t to)
+{
+	int w = hwloc_bitmap_weight(to), c;
+
+	if (w <= 0 || rate <= 0)
+		return;
+	hwloc_bitmap_foreach_begin(c, to)
+	{
+		if ((size_t)c < n_slots)
+			load[c] += rate / w;
+	}
+	hwloc_bitmap_foreach_end();
+}
 
 static bool banned_irq(const struct asios_irq_policy *p, unsigned irq)
 {
@@ -161,6 +190,8 @@ static int emit(struct planner *pl, const struct asios_irq *q, const char *dev, 
 {
 	char path[64];
 
+	if (pl->load)
+		account(pl->load, pl->n_slots, rate_of(pl->rates, pl->n_rates, q->irq), to);
 	if (hwloc_bitmap_isequal(q->affinity, to))
 		return 0;
 	snprintf(path, sizeof(path), "/proc/irq/%u/smp_affinity_list", q->irq);
@@ -174,8 +205,11 @@ static int plan_loose(struct planner *pl, const struct asios_irq *q, const char 
 	char why[256];
 	int r;
 
-	if (!hwloc_bitmap_intersects(q->affinity, pl->excluded))
+	if (!hwloc_bitmap_intersects(q->affinity, pl->excluded)) {
+		if (pl->load)
+			account(pl->load, pl->n_slots, rate_of(pl->rates, pl->n_rates, q->irq), q->affinity);
 		return 0;
+	}
 	to = hwloc_bitmap_dup(q->affinity);
 	if (!to)
 		return -ENOMEM;
@@ -189,16 +223,90 @@ static int plan_loose(struct planner *pl, const struct asios_irq *q, const char 
 	return r;
 }
 
+/*
+ * Rate-aware spread of the queue vectors among IRQS[0..N): busiest first (ties: IRQ number), each to the CPU of
+ * ORDER with the least load, then the fewest queues, then the earliest position counted from START (where the
+ * plain spread would continue). *RET[k] is the CPU of IRQS[k] (queue vectors only).
+ */
+static int assign_by_rate(struct planner *pl, const size_t *irqs, size_t n, const unsigned *order, size_t n_order,
+			  size_t start, unsigned **ret)
+{
+	const struct asios_snapshot *s = pl->s;
+	unsigned *cpu = calloc(n + 1, sizeof(*cpu));
+	size_t *todo = calloc(n + 1, sizeof(*todo)), n_todo = 0;
+
+	if (!cpu || !todo) {
+		free(cpu);
+		free(todo);
+		return -ENOMEM;
+	}
+	for (size_t k = 0; k < n; k++)
+		if (is_queue_vector(s->irqs[irqs[k]].name))
+			todo[n_todo++] = k;
+	/* insertion sort, busiest first: a device has at most a few hundred vectors */
+	for (size_t i = 1; i < n_todo; i++) {
+		size_t k = todo[i], j = i;
+		double rk = rate_of(pl->rates, pl->n_rates, s->irqs[irqs[k]].irq);
+
+		while (j > 0) {
+			const struct asios_irq *p = &s->irqs[irqs[todo[j - 1]]];
+			double rp = rate_of(pl->rates, pl->n_rates, p->irq);
+
+			if (rp > rk || (rp == rk && p->irq < s->irqs[irqs[k]].irq))
+				break;
+			todo[j] = todo[j - 1];
+			j--;
+		}
+		todo[j] = k;
+	}
+	for (size_t i = 0; i < n_todo; i++) {
+		const struct asios_irq *q = &s->irqs[irqs[todo[i]]];
+		size_t best = (size_t)-1;
+
+		for (size_t t = 0; t < n_order; t++) {
+			unsigned c = order[(start + t) % n_order], b;
+
+			if (c >= pl->n_slots)
+				continue;
+			if (best == (size_t)-1) {
+				best = c;
+				continue;
+			}
+			b = (unsigned)best;
+			if (pl->load[c] < pl->load[b] || (pl->load[c] == pl->load[b] && pl->nq[c] < pl->nq[b]))
+				best = c;
+		}
+		if (best == (size_t)-1)
+			best = order[start % n_order];
+		cpu[todo[i]] = (unsigned)best;
+		if (best < pl->n_slots) {
+			pl->load[best] += rate_of(pl->rates, pl->n_rates, q->irq);
+			pl->nq[best]++;
+		}
+	}
+	/* emit() accounts every IRQ again at its target: take the queue rates back out so they count once */
+	for (size_t i = 0; i < n_todo; i++) {
+		unsigned c = cpu[todo[i]];
+
+		if (c < pl->n_slots)
+			pl->load[c] -= rate_of(pl->rates, pl->n_rates, s->irqs[irqs[todo[i]]].irq);
+	}
+	free(todo);
+	*ret = cpu;
+	return 0;
+}
+
 static int plan_device(struct planner *pl, size_t d, const size_t *irqs, size_t n_irqs)
 {
 	const struct asios_snapshot *s = pl->s;
 	const struct asios_pci_device *dev = &s->pci[d];
 	const struct asios_irq_override *dov = find_override(pl->p, -1, dev->addr);
 	hwloc_bitmap_t target = hwloc_bitmap_alloc(), pref = hwloc_bitmap_alloc(), one = hwloc_bitmap_alloc();
-	unsigned *order = NULL;
+	unsigned *order = NULL, *assigned = NULL;
 	size_t n_order = 0, ni, n_queues = 0;
 	char where[160] = "", pair[96] = "";
 	int used = dev->node, r = 0;
+	bool rated;
 
 	if (!target || !pref || !one) {
 		r = -ENOMEM;
@@ -274,11 +382,21 @@ static int plan_device(struct planner *pl, size_t d, const size_t *irqs, size_t 
 	for (size_t k = 0; k < n_irqs; k++)
 		n_queues += is_queue_vector(s->irqs[irqs[k]].name);
 	ni = node_index(s, used);
+	rated = pl->load && n_queues > 1 && n_order && hwloc_bitmap_iszero(pref) && ni != (size_t)-1;
+	if (rated && (r = assign_by_rate(pl, irqs, n_irqs, order, n_order, pl->next[ni], &assigned)) < 0)
+		goto out;
 	for (size_t k = 0, qi = 0; k < n_irqs && r >= 0; k++) {
 		const struct asios_irq *q = &s->irqs[irqs[k]];
 		char why[512];
 
-		if (n_queues > 1 && is_queue_vector(q->name) && n_order) {
+		if (n_queues > 1 && is_queue_vector(q->name) && n_order && rated) {
+			pl->next[ni]++;
+			hwloc_bitmap_only(one, assigned[k]);
+			qi++;
+			snprintf(why, sizeof(why), "%s: queue %zu of %zu, one core each, by measured rate (%.0f/s) to the least-loaded CPU",
+				 where, qi, n_queues, rate_of(pl->rates, pl->n_rates, q->irq));
+			r = emit(pl, q, dev->addr, one, why);
+		} else if (n_queues > 1 && is_queue_vector(q->name) && n_order) {
 			/* a GPU-paired NIC starts at its GPU's cores; other devices continue the node's spread */
 			size_t pos = (!hwloc_bitmap_iszero(pref) || ni == (size_t)-1) ? qi : pl->next[ni]++;
 
@@ -293,6 +411,7 @@ static int plan_device(struct planner *pl, size_t d, const size_t *irqs, size_t 
 	}
 out:
 	free(order);
+	free(assigned);
 	hwloc_bitmap_free(target);
 	hwloc_bitmap_free(pref);
 	hwloc_bitmap_free(one);
@@ -301,10 +420,25 @@ out:
 
 int asios_irq_plan(const struct asios_snapshot *s, const struct asios_irq_policy *p, struct asios_plan **ret)
 {
-	struct planner pl = { .s = s, .p = p };
+	return asios_irq_plan_rated(s, p, NULL, 0, ret);
+}
+
+int asios_irq_plan_rated(const struct asios_snapshot *s, const struct asios_irq_policy *p, const double *rates,
+			 size_t n_rates, struct asios_plan **ret)
+{
+	struct planner pl = { .s = s, .p = p, .rates = rates, .n_rates = n_rates };
 	size_t *by_dev = NULL, n_by_dev;
 	int r = -ENOMEM;
 
+	if (rates) {
+		int last = hwloc_bitmap_last(s->online);
+
+		pl.n_slots = last < 0 ? 0 : (size_t)last + 1;
+		pl.load = calloc(pl.n_slots + 1, sizeof(*pl.load));
+		pl.nq = calloc(pl.n_slots + 1, sizeof(*pl.nq));
+		if (!pl.load || !pl.nq)
+			goto out;
+	}
 	pl.plan = asios_plan_new();
 	pl.hk = hwloc_bitmap_dup(s->online);
 	pl.excluded = hwloc_bitmap_alloc();
@@ -327,6 +461,8 @@ int asios_irq_plan(const struct asios_snapshot *s, const struct asios_irq_policy
 		const struct asios_irq_override *o = find_override(p, (int)q->irq, NULL);
 		const char *dev = q->device >= 0 ? s->pci[q->device].addr : NULL;
 
+		if (pl.load && (banned_irq(p, q->irq) || q->managed || (o && o->ignore)))
+			account(pl.load, pl.n_slots, rate_of(rates, n_rates, q->irq), q->affinity);
 		if (banned_irq(p, q->irq))
 			r = asios_plan_skip(pl.plan, (int)q->irq, "banned in the configuration");
 		else if (q->managed)
@@ -365,6 +501,8 @@ int asios_irq_plan(const struct asios_snapshot *s, const struct asios_irq_policy
 out:
 	free(by_dev);
 	free(pl.next);
+	free(pl.load);
+	free(pl.nq);
 	hwloc_bitmap_free(pl.hk);
 	hwloc_bitmap_free(pl.excluded);
 	if (r < 0) {
@@ -373,4 +511,35 @@ out:
 	}
 	*ret = pl.plan;
 	return 0;
+}
+
+double asios_irq_peak_load(const struct asios_snapshot *s, const struct asios_plan *plan, const double *rates,
+			   size_t n_rates)
+{
+	int last = hwloc_bitmap_last(s->online);
+	size_t n = last < 0 ? 0 : (size_t)last + 1;
+	double *load = calloc(n + 1, sizeof(*load)), peak = 0;
+
+	if (!load)
+		return -1;
+	for (size_t i = 0; i < s->n_irqs; i++) {
+		const struct asios_irq *q = &s->irqs[i];
+		hwloc_const_bitmap_t to = q->affinity;
+
+		for (size_t a = 0; plan && a < plan->n_actions; a++)
+			if (plan->actions[a].irq == (int)q->irq && plan->actions[a].to)
+				to = plan->actions[a].to;
+		account(load, n, rate_of(rates, n_rates, q->irq), to);
+	}
+	for (size_t c = 0; c < n; c++)
+		if (load[c] > peak)
+			peak = load[c];
+	free(load);
+	return peak;
+}
+
+bool asios_irq_rebalance_pays(const struct asios_irq_policy *p, double peak_now, double peak_planned)
+{
+	return p->rebalance && peak_now >= p->rebalance_min_rate &&
+	       peak_planned <= peak_now * (100.0 - p->rebalance_gain) / 100.0;
 }

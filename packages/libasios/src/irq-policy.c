@@ -15,7 +15,8 @@
 /*
  * irqd.conf: INI sections
  *   [irqd]                 banned_cpus = LIST, banned_irqs = N,N…, gpu_aware = yes|no, take_over_irqbalance = yes|no,
- *                          interval = SECONDS
+ *                          interval = SECONDS, rebalance = yes|no, rebalance_min_rate = N, rebalance_gain = PERCENT,
+ *                          rebalance_checks = N, rebalance_holdoff = SECONDS
  *   [irq N]                cpus = LIST | ignore = yes
  *   [device 0000:18:00.0]  cpus = LIST | ignore = yes
  * Anything else is an error naming file and line, and nothing is applied.
@@ -67,6 +68,19 @@ static struct asios_irq_override *override_for(struct asios_irq_policy *p, int i
 	return o;
 }
 
+static int uint_value(const char *value, long min, long max, unsigned *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(value, &end, 10);
+	if (errno || end == value || *end || v < min || v > max)
+		return -EINVAL;
+	*out = (unsigned)v;
+	return 0;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct ctx *c = user;
@@ -107,12 +121,23 @@ static int handler(void *user, const char *section, const char *name, const char
 			if (bool_value(value, &p->take_over) < 0)
 				return fail(c, "take_over_irqbalance: expected yes or no, got \"%s\"%s", value, "");
 		} else if (!strcmp(name, "interval")) {
-			char *end;
-			long v = strtol(value, &end, 10);
-
-			if (*end || v < 1 || v > 3600)
+			if (uint_value(value, 1, 3600, &p->interval) < 0)
 				return fail(c, "interval: expected seconds between 1 and 3600, got \"%s\"%s", value, "");
-			p->interval = (unsigned)v;
+		} else if (!strcmp(name, "rebalance")) {
+			if (bool_value(value, &p->rebalance) < 0)
+				return fail(c, "rebalance: expected yes or no, got \"%s\"%s", value, "");
+		} else if (!strcmp(name, "rebalance_min_rate")) {
+			if (uint_value(value, 1, 100000000, &p->rebalance_min_rate) < 0)
+				return fail(c, "rebalance_min_rate: expected interrupts per second (1-100000000), got \"%s\"%s", value, "");
+		} else if (!strcmp(name, "rebalance_gain")) {
+			if (uint_value(value, 1, 99, &p->rebalance_gain) < 0)
+				return fail(c, "rebalance_gain: expected a percentage between 1 and 99, got \"%s\"%s", value, "");
+		} else if (!strcmp(name, "rebalance_checks")) {
+			if (uint_value(value, 1, 100, &p->rebalance_checks) < 0)
+				return fail(c, "rebalance_checks: expected a count between 1 and 100, got \"%s\"%s", value, "");
+		} else if (!strcmp(name, "rebalance_holdoff")) {
+			if (uint_value(value, 0, 86400, &p->rebalance_holdoff) < 0)
+				return fail(c, "rebalance_holdoff: expected seconds between 0 and 86400, got \"%s\"%s", value, "");
 		} else {
 			return fail(c, "unknown key \"%s\" in [%s]", name, section);
 		}
@@ -162,6 +187,11 @@ int asios_irq_policy_init(struct asios_irq_policy *p)
 	memset(p, 0, sizeof(*p));
 	p->gpu_aware = true;
 	p->interval = 10;
+	p->rebalance = true;
+	p->rebalance_min_rate = 2000;
+	p->rebalance_gain = 25;
+	p->rebalance_checks = 3;
+	p->rebalance_holdoff = 300;
 	p->banned_cpus = hwloc_bitmap_alloc();
 	return p->banned_cpus ? 0 : -ENOMEM;
 }

@@ -25,7 +25,13 @@ struct asios_irq_policy {
 	size_t n_banned_irqs;
 	bool gpu_aware;               /* NIC queues start on the cores of the GPU they are paired with */
 	bool take_over;               /* run even while irqbalance is active (the daemon stops honouring it) */
-	unsigned interval;            /* daemon: seconds between checks for new IRQs */
+	unsigned interval;            /* daemon: seconds between checks for new IRQs and of interrupt rates */
+	/* daemon: re-spread queue IRQs by measured rate when it pays (asios_irq_rebalance_pays) */
+	bool rebalance;
+	unsigned rebalance_min_rate;  /* the busiest CPU takes at least this many device interrupts per second */
+	unsigned rebalance_gain;      /* and the rate-aware plan lowers that peak by at least this many percent */
+	unsigned rebalance_checks;    /* in this many consecutive checks */
+	unsigned rebalance_holdoff;   /* seconds after a rebalance before the next one */
 	struct asios_irq_override *overrides;
 	size_t n_overrides;
 };
@@ -47,3 +53,22 @@ int asios_irq_policy_parse(struct asios_irq_policy *p, const char *text, const c
 
 /* The plan. Only -ENOMEM fails; everything else is an action, a skip or a note. */
 int asios_irq_plan(const struct asios_snapshot *s, const struct asios_irq_policy *p, struct asios_plan **ret);
+
+/*
+ * Rate-aware planning. RATES[irq] is the measured interrupts per second of IRQ number irq (N_RATES entries;
+ * IRQs beyond are taken as 0). The queue vectors of a device are then placed busiest first, each on the
+ * least-loaded CPU of the same CPU order the plain planner uses (ties: fewest queues, then the plain order), so
+ * hot queues no longer share a core. Devices whose NIC starts on its paired GPU's CPUs keep the plain order.
+ * RATES NULL gives asios_irq_plan().
+ */
+int asios_irq_plan_rated(const struct asios_snapshot *s, const struct asios_irq_policy *p, const double *rates,
+			 size_t n_rates, struct asios_plan **ret);
+/*
+ * The interrupt load of the busiest housekeeping CPU, in interrupts per second: each IRQ's rate counted on the
+ * CPU it is bound to (its target in PLAN when PLAN moves it, its affinity otherwise; spread evenly when bound
+ * to several CPUs). Pure.
+ */
+double asios_irq_peak_load(const struct asios_snapshot *s, const struct asios_plan *plan, const double *rates,
+			   size_t n_rates);
+/* The hysteresis of one check: the peak is high enough and the rate-aware plan lowers it enough. */
+bool asios_irq_rebalance_pays(const struct asios_irq_policy *p, double peak_now, double peak_planned);
