@@ -128,6 +128,11 @@ fuzz: fuzzers ## Run every libFuzzer harness for FUZZ_SECONDS (default 15) each
 REPO_GNUPGHOME ?= $(O)/repo-gnupg
 REPO_KEY ?=
 
+# kernel images and headers of `make kernel` (not linux-libc-dev, which would replace the base's, nor the
+# debug symbols or the qemu-only test flavour)
+REPO_KERNEL_DEBS = $(foreach f,$(wildcard $(O)/kernel/deb/*/linux-*.deb),\
+	$(if $(findstring -dbg_,$(f))$(findstring /linux-libc-dev_,$(f))$(findstring -asios-test_,$(f)),,$(f)))
+
 .PHONY: debs
 debs: ## Build the .debs (asios-tuning, asios-base, meta packages) into $(O)/debs; lintian must be clean
 	$(Q)tools/build-debs $(O)/debs
@@ -139,7 +144,7 @@ repo-key: ## Create a throwaway repository signing key in REPO_GNUPGHOME (defaul
 .PHONY: repo
 repo: debs ## Signed apt repository in $(O)/repo (BASE suite) with the .debs and any built kernel .debs
 	$(Q)GNUPGHOME=$(abspath $(REPO_GNUPGHOME)) tools/repo-publish --repo $(O)/repo --codename $(BASE) \
-		$(if $(REPO_KEY),--key $(REPO_KEY)) $(O)/debs/asios_*.changes $(wildcard $(O)/kernel/deb/*.deb)
+		$(if $(REPO_KEY),--key $(REPO_KEY)) $(O)/debs/asios_*.changes $(REPO_KERNEL_DEBS)
 
 .PHONY: check-packaging
 check-packaging: ## Only the packaging tests: build, lintian, reproducibility, chroot install/upgrade/purge from the repository
