@@ -5,7 +5,7 @@
 # SANITIZE=1 builds with ASan+UBSan (what `make check` uses).
 
 CC ?= cc
-PKGS := hwloc json-c zlib inih libsystemd
+PKGS := hwloc json-c zlib inih libsystemd numa
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # (-Wno-format-truncation: paths are built in PATH_MAX buffers; a longer one is cut and then not found)
