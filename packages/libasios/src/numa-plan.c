@@ -356,7 +356,7 @@ static int place(struct planner *pl, size_t k, struct migration *mig)
 		for (size_t n = 0; n < pr->n_node_kb; n++) {
 			const struct asios_node *node = asios_snapshot_node(s, (int)n);
 
-			if (!pr->node_kb[n] || hwloc_bitmap_isset(mem, (unsigned)n))
+			if (!pr->node_kb[n] || hwloc_bitmap_isset(mem, (unsigned)n) || !node)
 				continue;
 			if (node && hwloc_bitmap_iszero(node->cpus)) {
 				kept += pr->node_kb[n];
@@ -370,12 +370,13 @@ static int place(struct planner *pl, size_t k, struct migration *mig)
 		a = fmt_set(from);
 		b = fmt_set(mem);
 		if (kept)
-			cat(&c, "; %llu MiB on CPU-less nodes stays there", kept / 1024);
+			cat(&c, "; %llu %s on CPU-less memory nodes stays there", kept >= 1024 ? kept / 1024 : kept,
+			    kept >= 1024 ? "MiB" : "KiB");
 		mig->proc = k;
 		mig->from = hwloc_bitmap_dup(from);
 		mig->to = hwloc_bitmap_dup(mem);
-		if (asprintf(&mig->reason, "%llu MiB resident on node%s %s, away from its CPUs: move to node%s %s (%s)%s",
-			     moved / 1024, hwloc_bitmap_weight(from) > 1 ? "s" : "", a, hwloc_bitmap_weight(mem) > 1 ? "s" : "", b,
+		if (asprintf(&mig->reason, "%llu %s resident on node%s %s, away from its CPUs: move to node%s %s (%s)%s",
+			     moved >= 1024 ? moved / 1024 : moved, moved >= 1024 ? "MiB" : "KiB", hwloc_bitmap_weight(from) > 1 ? "s" : "", a, hwloc_bitmap_weight(mem) > 1 ? "s" : "", b,
 			     devs, c ? c : "") < 0)
 			mig->reason = NULL;
 		if (!mig->from || !mig->to || !mig->reason)
@@ -431,9 +432,10 @@ static int autonuma(struct planner *pl)
 	snprintf(new, sizeof(new), "%d", want);
 	if (pl->p->autonuma == ASIOS_AUTONUMA_AUTO)
 		return asios_plan_add_write(pl->plan, "AutoNUMA", "/proc/sys/kernel/numa_balancing", old, new,
-					    "autonuma = auto: all %u placed workload%s want AutoNUMA %s (%s)", pl->placed,
-					    pl->placed == 1 ? "" : "s", want ? "on" : "off",
-					    want ? "as configured" : "their memory is placed; its hinting faults only cost");
+					    "autonuma = auto: %s %u placed workload%s want%s AutoNUMA %s (%s)",
+					    pl->placed == 1 ? "the" : "all", pl->placed, pl->placed == 1 ? "" : "s",
+					    pl->placed == 1 ? "s" : "", want ? "on" : "off",
+					    want ? "as configured" : "placed memory gains nothing from its hinting faults");
 	return asios_plan_add_write(pl->plan, "AutoNUMA", "/proc/sys/kernel/numa_balancing", old, new,
 				    "autonuma = %s in numad.conf", want ? "on" : "off");
 }
