@@ -45,13 +45,17 @@ SYSCONFDIR ?= /etc
 .PHONY: install
 install: all ## Install programs, man pages, units and commented default configs (DESTDIR=, PREFIX=/usr)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
-		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/asios/irqd.conf.d
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/asios/irqd.conf.d $(DESTDIR)$(SYSCONFDIR)/asios/numad.conf.d
 	install -m 0755 $(O)/asiosctl $(DESTDIR)$(BINDIR)/asiosctl
 	install -m 0755 $(O)/asios-irqd $(DESTDIR)$(SBINDIR)/asios-irqd
 	install -m 0644 packages/asiosctl/asiosctl.1 $(DESTDIR)$(MANDIR)/man1/asiosctl.1
 	install -m 0644 packages/asios-irqd/asios-irqd.8 $(DESTDIR)$(MANDIR)/man8/asios-irqd.8
 	install -m 0644 packages/asios-irqd/asios-irqd.service $(DESTDIR)$(UNITDIR)/asios-irqd.service
 	install -m 0644 packages/asios-irqd/irqd.conf $(DESTDIR)$(SYSCONFDIR)/asios/irqd.conf
+	install -m 0755 $(O)/asios-numad $(DESTDIR)$(SBINDIR)/asios-numad
+	install -m 0644 packages/asios-numad/asios-numad.8 $(DESTDIR)$(MANDIR)/man8/asios-numad.8
+	install -m 0644 packages/asios-numad/asios-numad.service $(DESTDIR)$(UNITDIR)/asios-numad.service
+	install -m 0644 packages/asios-numad/numad.conf $(DESTDIR)$(SYSCONFDIR)/asios/numad.conf
 
 .PHONY: deps
 deps: ## Install the build dependencies with apt (only what is missing; needs root then)

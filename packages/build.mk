@@ -30,7 +30,9 @@ ASIOSCTL_SRCS := $(sort $(wildcard packages/asiosctl/*.c))
 ASIOSCTL_OBJS := $(ASIOSCTL_SRCS:%.c=$(O)/%.o)
 IRQD_SRCS := $(sort $(wildcard packages/asios-irqd/*.c))
 IRQD_OBJS := $(IRQD_SRCS:%.c=$(O)/%.o)
-PROGRAMS := $(O)/asiosctl $(O)/asios-irqd
+NUMAD_SRCS := $(sort $(wildcard packages/asios-numad/*.c))
+NUMAD_OBJS := $(NUMAD_SRCS:%.c=$(O)/%.o)
+PROGRAMS := $(O)/asiosctl $(O)/asios-irqd $(O)/asios-numad
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
@@ -59,6 +61,10 @@ $(O)/asios-irqd: $(IRQD_OBJS) $(LIBASIOS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+$(O)/asios-numad: $(NUMAD_OBJS) $(LIBASIOS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 $(O)/tests/%: tests/unit/%.c $(LIBASIOS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$<)
@@ -77,4 +83,4 @@ $(O)/bench-observe: benchmarks/observe/bench-observe.c $(LIBASIOS)
 test-programs: $(UNIT_BINS) $(PROGRAMS)
 fuzzers: $(FUZZERS)
 
--include $(LIBASIOS_OBJS:.o=.d) $(ASIOSCTL_OBJS:.o=.d) $(IRQD_OBJS:.o=.d) $(UNIT_BINS:=.d)
+-include $(LIBASIOS_OBJS:.o=.d) $(ASIOSCTL_OBJS:.o=.d) $(IRQD_OBJS:.o=.d) $(NUMAD_OBJS:.o=.d) $(UNIT_BINS:=.d)

@@ -22,7 +22,7 @@ import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, SHARED, TOP, check, done, golden, need  # noqa: E402
+from taplib import ASIOSCTL, SHARED, TOP, add_proc, check, cpulist, done, golden, need, write  # noqa: E402
 
 SHARED_MACHINES = ["nvidiagpunumanodes", "offline-cpu0-node0", "32amd64-4s2n4c-cgroup2"]
 
@@ -40,43 +40,6 @@ def plan(root, *extra):
 
 def topo(root):
     return json.loads(ctl("topology", "--json", "--root", root).stdout)
-
-
-def write(path, text):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        f.write(text)
-
-
-def cpulist(ids):
-    ids = sorted(ids)
-    out, i = [], 0
-    while i < len(ids):
-        j = i
-        while j + 1 < len(ids) and ids[j + 1] == ids[j] + 1:
-            j += 1
-        out.append(str(ids[i]) if i == j else "%d-%d" % (ids[i], ids[j]))
-        i = j + 1
-    return ",".join(out)
-
-
-def add_proc(root, pid, comm, cmdline, devices, cpus, mems, pages, cgroup="0::/\n"):
-    """A process as the kernel shows it: fd links, status, stat, cmdline, cgroup, numa_maps."""
-    d = os.path.join(root, "proc", str(pid))
-    os.makedirs(os.path.join(d, "fd"), exist_ok=True)
-    for i, dev in enumerate(["/dev/null"] + devices):
-        os.symlink(dev, os.path.join(d, "fd", str(i + 3)))
-    write(os.path.join(d, "comm"), comm + "\n")
-    write(os.path.join(d, "cmdline"), "\0".join(cmdline.split()) + "\0")
-    write(os.path.join(d, "stat"), "%d (%s) S 1 %d %d 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 %d 0 0\n"
-          % (pid, comm, pid, pid, 1000 + pid))
-    write(os.path.join(d, "status"), "Name:\t%s\nPid:\t%d\nCpus_allowed_list:\t%s\nMems_allowed_list:\t%s\n"
-          "voluntary_ctxt_switches:\t1\n" % (comm, pid, cpulist(cpus), cpulist(mems)))
-    write(os.path.join(d, "cgroup"), cgroup)
-    lines = ["7f0000000000 default anon=%d dirty=%d %s kernelpagesize_kB=4" % (
-        sum(pages.values()), sum(pages.values()), " ".join("N%d=%d" % (n, p) for n, p in sorted(pages.items())))]
-    lines.append("7f1000000000 default file=/usr/lib/libc.so.6 mapped=10 N%d=10 kernelpagesize_kB=4" % min(pages))
-    write(os.path.join(d, "numa_maps"), "\n".join(lines) + "\n")
 
 
 def machine_info(t):
