@@ -18,6 +18,8 @@
 #include <linux/connector.h>
 #include <linux/netlink.h>
 #include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,11 +160,13 @@ static int on_proc_event(sd_event_source *src, int fd, uint32_t revents, void *u
 	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
 		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
 			struct cn_msg *cn = NLMSG_DATA(h);
-			struct proc_event *ev = (struct proc_event *)cn->data;
+			uint32_t what; /* proc_event.what, copied out: the payload sits at a 4-byte offset */
 
-			if (h->nlmsg_type == NLMSG_ERROR || h->nlmsg_type == NLMSG_NOOP)
+			if (h->nlmsg_type == NLMSG_ERROR || h->nlmsg_type == NLMSG_NOOP ||
+			    cn->len < offsetof(struct proc_event, what) + sizeof(what))
 				continue;
-			if (ev->what == PROC_EVENT_EXEC) {
+			memcpy(&what, cn->data + offsetof(struct proc_event, what), sizeof(what));
+			if (what == PROC_EVENT_EXEC) {
 				m->execs++;
 				schedule_replan(m);
 			}
