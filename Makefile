@@ -118,6 +118,14 @@ fuzz: fuzzers ## Run every libFuzzer harness for FUZZ_SECONDS (default 15) each
 bench-observe: $(O)/bench-observe ## Observe-layer speed: /proc/interrupts of 1,152 CPUs, snapshots of big machines
 	$(Q)benchmarks/observe/run.sh $(O)
 
+.PHONY: bench-numad
+bench-numad: all ## asios-numad vs numad: RSS and CPU of each over the same load, SECONDS each (root; apt-get install numad)
+	$(Q)benchmarks/numa/numad-vs-asios.py $(O) $(or $(SECONDS),120)
+
+.PHONY: bench-numa
+bench-numa: ## STREAM-style triad in a 2-node qemu guest: pinned local, remote, ASIOS-placed (needs make kernel-test)
+	$(Q)O=$(O) tests/vm/numa.sh --bench
+
 .PHONY: bench-irqd
 bench-irqd: all ## asios-irqd vs irqbalance: placement on fixtures, reaction, idle cost (root, irqbalance installed)
 	$(Q)benchmarks/daemons/irqd-vs-irqbalance.py $(O) $(or $(SECONDS),60)

@@ -79,7 +79,26 @@ $(O)/bench-observe: benchmarks/observe/bench-observe.c $(LIBASIOS)
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBASIOS) $(PKG_LIBS)
 
-.PHONY: test-programs fuzzers
+# Static programs for the busybox qemu guest (tests/vm/numa.sh): asiosctl linked against the static hwloc,
+# json-c, inih, libnuma and zlib (libudev stubbed: Debian ships no libudev.a), the workload and the triad.
+STATIC_LIBS := -lhwloc -ljson-c -linih -lnuma -lz -lm -lpthread
+GUEST_PROGRAMS := $(O)/guest/asiosctl $(O)/guest/numa-hog $(O)/guest/triad
+$(O)/guest/asiosctl: $(ASIOSCTL_SRCS) $(LIBASIOS_SRCS) tests/vm/udev-stub.c
+	@mkdir -p $(@D)
+	$(call msg,STATIC,$@)
+	$(Q)$(CC) -std=c11 $(WARN) -Ipackages/libasios/include $(PKG_CFLAGS) -O2 -static -o $@ $^ $(STATIC_LIBS)
+$(O)/guest/numa-hog: tests/vm/numa-hog.c
+	@mkdir -p $(@D)
+	$(call msg,STATIC,$@)
+	$(Q)$(CC) -std=c11 $(WARN) -O2 -static -o $@ $<
+$(O)/guest/triad: benchmarks/numa/triad.c
+	@mkdir -p $(@D)
+	$(call msg,STATIC,$@)
+	$(Q)$(CC) -std=c11 $(WARN) -O2 -static -o $@ $<
+
+.PHONY: test-programs fuzzers guest-programs
+guest-programs: $(GUEST_PROGRAMS)
+
 test-programs: $(UNIT_BINS) $(PROGRAMS)
 fuzzers: $(FUZZERS)
 

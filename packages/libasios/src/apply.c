@@ -271,15 +271,19 @@ int asios_apply(struct asios_root *root, const struct asios_plan *plan, const ch
 					     rb ? rb : "") < 0)
 					*error = NULL;
 			} else if (a->kind != ASIOS_ACTION_WRITE) {
-				if (asprintf(error, "%s: %s %s failed: %s", a->object,
+				if (asprintf(error, "%s: %s %s failed: %s%s", a->object,
 					     a->kind == ASIOS_ACTION_AFFINITY ? "setting the CPU affinity to" : "moving its pages to node",
-					     a->new_value, strerror(-r)) < 0)
+					     a->new_value, strerror(-r),
+					     r == -ENOSYS ? " (a kernel without page migration, CONFIG_MIGRATION)" : "") < 0)
 					*error = NULL;
 			} else if (asprintf(error, "%s: writing \"%s\" to %s failed: %s", a->object, a->new_value, a->path,
 					    strerror(-r)) < 0) {
 				*error = NULL;
 			}
-			old[i] = cur; /* a partial write may have happened: restore it too */
+			if (a->kind == ASIOS_ACTION_MIGRATE)
+				free(cur); /* nothing to restore, and nothing to claim as moved */
+			else
+				old[i] = cur; /* a partial write may have happened: restore it too */
 			free(rb);
 			i++;
 			break;

@@ -255,31 +255,31 @@ static int place(struct planner *pl, size_t k, struct migration *mig)
 					   devs);
 		goto out;
 	}
-	/* CPUs */
-	hwloc_bitmap_foreach_begin(id, homes) {
-		int cn = cpu_node_for(pl, id);
-
-		if (cn < 0) {
-			r = asios_plan_skip_object(pl->plan, object, "no node has housekeeping CPUs: left alone");
-			goto out;
-		}
-		hwloc_bitmap_set(cpu_nodes, (unsigned)cn);
-		if (cn != (int)id) {
-			const struct asios_node *n = asios_snapshot_node(s, (int)id);
-
-			cat(&why, "%snode %u has no housekeeping CPUs (%s), so node %d's", why ? "; " : "", id,
-			    hwloc_bitmap_iszero(n->cpus) ? (n->kind ? n->kind : "CPU-less memory node") : "all isolated", cn);
-		}
-	}
-	hwloc_bitmap_foreach_end();
+	/* CPUs: the ones the workload owns, or the housekeeping CPUs of its nodes (the nearest with some) */
 	if (w && w->cpus) {
 		hwloc_bitmap_and(target, w->cpus, s->online);
-		if (hwloc_bitmap_iszero(homes)) /* placed by its CPUs alone: their nodes hold its memory */
-			for (size_t i = 0; i < s->n_nodes; i++)
-				if (hwloc_bitmap_intersects(s->nodes[i].cpus, target))
-					hwloc_bitmap_set(cpu_nodes, s->nodes[i].id);
-		cat(&why, "%sthe CPUs [workload %s] owns", why ? "; " : "", w->name);
+		for (size_t i = 0; i < s->n_nodes; i++)
+			if (hwloc_bitmap_intersects(s->nodes[i].cpus, target))
+				hwloc_bitmap_set(cpu_nodes, s->nodes[i].id);
+		cat(&why, "the CPUs [workload %s] owns", w->name);
 	} else {
+		hwloc_bitmap_foreach_begin(id, homes) {
+			int cn = cpu_node_for(pl, id);
+
+			if (cn < 0) {
+				r = asios_plan_skip_object(pl->plan, object, "no node has housekeeping CPUs: left alone");
+				goto out;
+			}
+			hwloc_bitmap_set(cpu_nodes, (unsigned)cn);
+			if (cn != (int)id) {
+				const struct asios_node *n = asios_snapshot_node(s, (int)id);
+
+				cat(&why, "%snode %u has no housekeeping CPUs (%s), so node %d's", why ? "; " : "", id,
+				    hwloc_bitmap_iszero(n->cpus) ? (n->kind ? n->kind : "CPU-less memory node") : "all isolated",
+				    cn);
+			}
+		}
+		hwloc_bitmap_foreach_end();
 		for (size_t i = 0; i < s->n_nodes; i++)
 			if (hwloc_bitmap_isset(cpu_nodes, s->nodes[i].id))
 				hwloc_bitmap_or(target, target, s->nodes[i].cpus);
@@ -335,7 +335,7 @@ static int place(struct planner *pl, size_t k, struct migration *mig)
 		goto out;
 	if (hwloc_bitmap_weight(homes) > 1 && multi == ASIOS_NUMA_MULTI_INTERLEAVE)
 		goto out;
-	if (w && w->node >= 0 && hwloc_bitmap_iszero(asios_snapshot_node(s, w->node)->cpus))
+	if (w && w->node >= 0) /* named in the configuration: its memory goes there, CPU-less or not */
 		hwloc_bitmap_only(mem, (unsigned)w->node);
 	else
 		hwloc_bitmap_copy(mem, cpu_nodes);
