@@ -7,8 +7,8 @@
  * over → manager_new() → first plan + apply → sd_notify(READY=1) → sd_event_loop(). New processes are learnt
  * from the kernel's proc connector (NETLINK_CONNECTOR, PROC_EVENT_EXEC/EXIT): an exec schedules a re-plan
  * `settle` seconds later (a process opens its GPU after it starts). A full rescan every `interval` seconds
- * catches what an event cannot tell (a running process opening a GPU late); SIGHUP reloads the configuration
- * (a bad one is logged with file:line and the old one kept). The watchdog is fed by sd-event. Changes go
+ * catches what an event cannot tell (a running process opening a GPU late) and re-reads the machine; SIGHUP
+ * reloads the configuration (a bad one is logged with file:line and the old one kept). The watchdog is fed by sd-event. Changes go
  * through the undo journal of `asiosctl numa revert`; stopping leaves the placement as it is.
  */
 #define _GNU_SOURCE
@@ -42,6 +42,7 @@ struct manager {
 	int cn_fd;
 	const char *root_path, *conf, *conf_d;
 	struct asios_root *root;
+	struct asios_snapshot *snap; /* the machine as of the last start, rescan or reload; exec events reuse it */
 	struct asios_numa_policy policy;
 	bool dry_run;
 	unsigned replans, execs;
@@ -57,6 +58,7 @@ static void manager_free(struct manager *m)
 	sd_event_unref(m->event);
 	if (m->cn_fd >= 0)
 		close(m->cn_fd);
+	asios_snapshot_free(m->snap);
 	asios_root_free(m->root);
 	asios_numa_policy_clear(&m->policy);
 	free(m);
@@ -73,29 +75,37 @@ static int load_policy(struct manager *m, struct asios_numa_policy *out)
 	return r;
 }
 
-/* Observe, plan and apply once. Errors are logged; the daemon goes on. */
-static int replan(struct manager *m, const char *why)
+/*
+ * Observe, plan and apply once. Errors are logged; the daemon goes on. The machine (CPUs, nodes, devices,
+ * isolation: the costly hwloc part) is re-read when FRESH, that is at start, on rescans and reloads; a re-plan
+ * for new processes reads only the processes.
+ */
+static int replan(struct manager *m, const char *why, bool fresh)
 {
 	struct asios_apply_report rep = { 0 };
 	struct asios_numa_state *st = NULL;
-	struct asios_snapshot *s = NULL;
+	struct asios_snapshot *s;
 	struct asios_plan *p = NULL;
 	char *error = NULL;
 	int r;
 
 	m->replans++;
-	r = asios_snapshot_load(m->root, &s);
-	if (r < 0) {
-		fprintf(stderr, SD_ERR "cannot read the machine: %s\n", strerror(-r));
-		return r;
+	if (fresh || !m->snap) {
+		r = asios_snapshot_load(m->root, &s);
+		if (r < 0) {
+			fprintf(stderr, SD_ERR "cannot read the machine: %s\n", strerror(-r));
+			return r;
+		}
+		asios_snapshot_free(m->snap);
+		m->snap = s;
 	}
+	s = m->snap;
 	r = asios_numa_observe(m->root, s, &m->policy, &st);
 	if (r >= 0)
 		r = asios_numa_plan(s, st, &m->policy, &p);
 	if (r < 0) {
 		fprintf(stderr, SD_ERR "planning failed: %s\n", strerror(-r));
 		asios_numa_state_free(st);
-		asios_snapshot_free(s);
 		return r;
 	}
 	for (size_t i = 0; i < p->n_actions; i++)
@@ -115,7 +125,6 @@ static int replan(struct manager *m, const char *why)
 	asios_apply_report_clear(&rep);
 	asios_plan_free(p);
 	asios_numa_state_free(st);
-	asios_snapshot_free(s);
 	return r;
 }
 
@@ -124,7 +133,7 @@ static int on_settle(sd_event_source *src, uint64_t usec, void *userdata)
 	struct manager *m = userdata;
 
 	(void)src, (void)usec;
-	replan(m, "new processes");
+	replan(m, "new processes", false);
 	m->execs = 0;
 	return 0;
 }
@@ -213,7 +222,7 @@ static int on_timer(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	struct manager *m = userdata;
 
-	replan(m, "rescan");
+	replan(m, "rescan", true);
 	sd_event_source_set_time(src, usec + (uint64_t)m->policy.interval * 1000000);
 	return 0;
 }
@@ -230,7 +239,7 @@ static int on_sighup(sd_event_source *src, const struct signalfd_siginfo *si, vo
 	} else {
 		asios_numa_policy_clear(&m->policy);
 		m->policy = fresh;
-		replan(m, "configuration reloaded");
+		replan(m, "configuration reloaded", true);
 	}
 	sd_notify(0, "READY=1");
 	return 0;
@@ -393,7 +402,7 @@ int main(int argc, char **argv)
 		manager_free(m);
 		return 1;
 	}
-	replan(m, "start");
+	replan(m, "start", true);
 	if (once) {
 		manager_free(m);
 		return 0;

@@ -332,10 +332,10 @@ static void cgroup_cpus(struct asios_root *root, const struct asios_snapshot *s,
 }
 
 static int read_proc(struct asios_root *root, const struct asios_snapshot *s, const struct asios_numa_policy *pol,
-		     struct asios_numa_state *st, const char *pid)
+		     struct asios_numa_state *st, const char *pid, const char *comm_line)
 {
 	struct asios_numa_proc p = { 0 };
-	char path[128], *status = NULL, *stat = NULL, *maps = NULL, *cmd = NULL, *comm = NULL;
+	char path[128], *status = NULL, *stat = NULL, *maps = NULL, *cmd = NULL;
 	size_t len = 0;
 	bool want = false;
 	int r;
@@ -346,11 +346,9 @@ static int read_proc(struct asios_root *root, const struct asios_snapshot *s, co
 	if (r < 0 && r != -ENOENT && r != -ESRCH && r != -EACCES && r != -EPERM)
 		return 0;
 	want = p.n_devices > 0 && pol->accelerators;
-	snprintf(path, sizeof(path), "/proc/%s/comm", pid);
-	if (asios_read_line(root, path, &comm) < 0)
+	if (!want && !pol->n_workloads) /* nothing else could make it a workload: spare the other reads */
 		goto skip;
-	snprintf(p.comm, sizeof(p.comm), "%s", comm);
-	free(comm);
+	snprintf(p.comm, sizeof(p.comm), "%s", comm_line);
 	snprintf(path, sizeof(path), "/proc/%s/cmdline", pid);
 	if (asios_read_file(root, path, &cmd, &len) < 0)
 		cmd = strdup(""), len = 0;
@@ -490,10 +488,12 @@ int asios_numa_observe(struct asios_root *root, const struct asios_snapshot *s, 
 		if (!all_digits(pids[i]))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%s/comm", pids[i]);
-		if (!st->numad_pid && asios_read_line(root, path, &comm) >= 0 && !strcmp(comm, "numad"))
+		if (asios_read_line(root, path, &comm) < 0)
+			continue; /* gone meanwhile */
+		if (!st->numad_pid && !strcmp(comm, "numad"))
 			st->numad_pid = strtol(pids[i], NULL, 10);
+		r = read_proc(root, s, policy, st, pids[i], comm);
 		free(comm);
-		r = read_proc(root, s, policy, st, pids[i]);
 		if (r < 0)
 			break;
 	}
