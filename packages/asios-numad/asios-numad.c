@@ -5,8 +5,9 @@
  *
  * Skeleton: parse arguments → load numad.conf (+ drop-ins) → stand down while numad runs unless told to take
  * over → manager_new() → first plan + apply → sd_notify(READY=1) → sd_event_loop(). New processes are learnt
- * from the kernel's proc connector (NETLINK_CONNECTOR, PROC_EVENT_EXEC/EXIT): an exec schedules a re-plan
- * `settle` seconds later (a process opens its GPU after it starts). A full rescan every `interval` seconds
+ * from the kernel's proc connector (NETLINK_CONNECTOR, PROC_EVENT_EXEC): `settle` seconds after an exec (a
+ * process opens its GPU after it starts) the processes that started are looked at, and the machine is
+ * re-planned when one of them is a workload. A full rescan every `interval` seconds
  * catches what an event cannot tell (a running process opening a GPU late) and re-reads the machine; SIGHUP
  * reloads the configuration (a bad one is logged with file:line and the old one kept). The watchdog is fed by sd-event. Changes go
  * through the undo journal of `asiosctl numa revert`; stopping leaves the placement as it is.
@@ -45,7 +46,10 @@ struct manager {
 	struct asios_snapshot *snap; /* the machine as of the last start, rescan or reload; exec events reuse it */
 	struct asios_numa_policy policy;
 	bool dry_run;
-	unsigned replans, execs;
+	unsigned replans;
+	int pending[256];            /* processes that started since the last re-plan */
+	size_t n_pending;
+	bool overflow;               /* more than fit: look at all of them */
 };
 
 static void manager_free(struct manager *m)
@@ -128,13 +132,19 @@ static int replan(struct manager *m, const char *why, bool fresh)
 	return r;
 }
 
+/* `settle` seconds after processes started: re-plan when one of them is a workload (or there were too many) */
 static int on_settle(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	struct manager *m = userdata;
+	bool any = m->overflow || !m->snap;
 
 	(void)src, (void)usec;
-	replan(m, "new processes", false);
-	m->execs = 0;
+	for (size_t i = 0; i < m->n_pending && !any; i++)
+		any = asios_numa_proc_wanted(m->root, m->snap, &m->policy, m->pending[i]);
+	m->n_pending = 0;
+	m->overflow = false;
+	if (any)
+		replan(m, "new processes", false);
 	return 0;
 }
 
@@ -169,16 +179,22 @@ static int on_proc_event(sd_event_source *src, int fd, uint32_t revents, void *u
 	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
 		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
 			struct cn_msg *cn = NLMSG_DATA(h);
-			uint32_t what; /* proc_event.what, copied out: the payload sits at a 4-byte offset */
+			/* proc_event fields copied out: the payload sits at a 4-byte offset */
+			const size_t at_pid = offsetof(struct proc_event, event_data.exec.process_pid);
+			uint32_t what;
+			int32_t pid;
 
-			if (h->nlmsg_type == NLMSG_ERROR || h->nlmsg_type == NLMSG_NOOP ||
-			    cn->len < offsetof(struct proc_event, what) + sizeof(what))
+			if (h->nlmsg_type == NLMSG_ERROR || h->nlmsg_type == NLMSG_NOOP || cn->len < at_pid + sizeof(pid))
 				continue;
 			memcpy(&what, cn->data + offsetof(struct proc_event, what), sizeof(what));
-			if (what == PROC_EVENT_EXEC) {
-				m->execs++;
-				schedule_replan(m);
-			}
+			if (what != PROC_EVENT_EXEC)
+				continue;
+			memcpy(&pid, cn->data + at_pid, sizeof(pid));
+			if (m->n_pending < sizeof(m->pending) / sizeof(m->pending[0]))
+				m->pending[m->n_pending++] = pid;
+			else
+				m->overflow = true;
+			schedule_replan(m);
 		}
 	}
 	return 0;

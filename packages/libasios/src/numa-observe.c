@@ -422,6 +422,37 @@ oom:
 	return -ENOMEM;
 }
 
+bool asios_numa_proc_wanted(struct asios_root *root, const struct asios_snapshot *s, const struct asios_numa_policy *pol,
+			    int pid)
+{
+	char id[16], path[64], **devs = NULL, *comm = NULL, *cmd = NULL, *cg = NULL;
+	size_t n = 0, len = 0;
+	bool want = false;
+
+	snprintf(id, sizeof(id), "%d", pid);
+	if (held_devices(root, id, &devs, &n) >= 0 && n && pol->accelerators)
+		want = true;
+	asios_strv_free(devs);
+	if (want || !pol->n_workloads)
+		return want;
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	if (asios_read_line(root, path, &comm) < 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	if (asios_read_file(root, path, &cmd, &len) < 0)
+		cmd = NULL, len = 0;
+	for (size_t i = 0; cmd && len && i < len - 1; i++)
+		if (cmd[i] == '\0')
+			cmd[i] = ' ';
+	cg = proc_cgroup(root, s, id);
+	for (size_t i = 0; i < pol->n_workloads && !want; i++)
+		want = workload_matches(&pol->workloads[i], comm, cmd ? cmd : "", cg);
+	free(comm);
+	free(cmd);
+	free(cg);
+	return want;
+}
+
 static int read_pools(struct asios_root *root, const struct asios_snapshot *s, struct asios_numa_state *st)
 {
 	for (size_t i = 0; i < s->n_nodes; i++) {

@@ -122,6 +122,9 @@ struct asios_numa_state {
 int asios_numa_observe(struct asios_root *root, const struct asios_snapshot *s, const struct asios_numa_policy *policy,
 		       struct asios_numa_state **ret);
 void asios_numa_state_free(struct asios_numa_state *st);
+/* Would process PID be a workload (an accelerator open, or a [workload] match)? For the daemon's new processes. */
+bool asios_numa_proc_wanted(struct asios_root *root, const struct asios_snapshot *s, const struct asios_numa_policy *pol,
+			    int pid);
 /* Resident KiB per node from numa_maps TEXT into a new array (*n = highest node + 1). 0, -EINVAL or -ENOMEM. */
 int asios_numa_maps_parse(const char *text, uint64_t **ret, size_t *n);
 
