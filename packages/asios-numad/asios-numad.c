@@ -7,10 +7,10 @@
  * over → manager_new() → first plan + apply → sd_notify(READY=1) → sd_event_loop(). New processes are learnt
  * from the kernel's proc connector (NETLINK_CONNECTOR, PROC_EVENT_EXEC): `settle` seconds after an exec (a
  * process opens its GPU after it starts) the processes that started are looked at, and the machine is
- * re-planned when one of them is a workload. A full rescan every `interval` seconds
- * catches what an event cannot tell (a running process opening a GPU late) and re-reads the machine; SIGHUP
- * reloads the configuration (a bad one is logged with file:line and the old one kept). The watchdog is fed by sd-event. Changes go
- * through the undo journal of `asiosctl numa revert`; stopping leaves the placement as it is.
+ * re-planned when one of them is a workload. A full rescan every `interval` seconds catches what no event
+ * tells (a running process opening a GPU late) and re-reads the machine; SIGHUP reloads the configuration (a
+ * bad one is logged with file:line and the old one kept). The watchdog is fed by sd-event. Changes go through
+ * the undo journal of `asiosctl numa revert`; stopping leaves the placement as it is.
  */
 #define _GNU_SOURCE
 #include <errno.h>
