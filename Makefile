@@ -45,7 +45,7 @@ SYSCONFDIR ?= /etc
 .PHONY: install
 install: all ## Install programs, man pages, units and commented default configs (DESTDIR=, PREFIX=/usr)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
-		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/asios/irqd.conf.d
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/asios/irqd.conf.d $(DESTDIR)$(SYSCONFDIR)/asios/numad.conf.d
 	install -m 0755 $(O)/asiosctl $(DESTDIR)$(BINDIR)/asiosctl
 	install -m 0755 $(O)/asios-irqd $(DESTDIR)$(SBINDIR)/asios-irqd
 	install -m 0644 packages/asiosctl/asiosctl.1 $(DESTDIR)$(MANDIR)/man1/asiosctl.1
@@ -54,6 +54,10 @@ install: all ## Install programs, man pages, units and commented default configs
 	install -m 0644 packages/asios-irqd/irqd.conf $(DESTDIR)$(SYSCONFDIR)/asios/irqd.conf
 	install -D -m 0644 packages/asiosctl/asiosctl.bash-completion \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/asiosctl
+	install -m 0755 $(O)/asios-numad $(DESTDIR)$(SBINDIR)/asios-numad
+	install -m 0644 packages/asios-numad/asios-numad.8 $(DESTDIR)$(MANDIR)/man8/asios-numad.8
+	install -m 0644 packages/asios-numad/asios-numad.service $(DESTDIR)$(UNITDIR)/asios-numad.service
+	install -m 0644 packages/asios-numad/numad.conf $(DESTDIR)$(SYSCONFDIR)/asios/numad.conf
 
 .PHONY: install-base
 install-base: ## Install the asios-base defaults (sysctl.d, udev, limits, grub.d, modprobe.d, presets, sshd) (DESTDIR=)
@@ -154,6 +158,14 @@ check-packaging: ## Only the packaging tests: build, lintian, reproducibility, c
 .PHONY: bench-observe
 bench-observe: $(O)/bench-observe ## Observe-layer speed: /proc/interrupts of 1,152 CPUs, snapshots of big machines
 	$(Q)benchmarks/observe/run.sh $(O)
+
+.PHONY: bench-numad
+bench-numad: all ## asios-numad vs numad: RSS and CPU of each over the same load, SECONDS each (root; apt-get install numad)
+	$(Q)benchmarks/numa/numad-vs-asios.py $(O) $(or $(SECONDS),120)
+
+.PHONY: bench-numa
+bench-numa: ## STREAM-style triad in a 2-node qemu guest: pinned local, remote, ASIOS-placed (needs make kernel-test)
+	$(Q)O=$(O) tests/vm/numa.sh --bench
 
 .PHONY: bench-irqd
 bench-irqd: all ## asios-irqd vs irqbalance: placement on fixtures, reaction, idle cost (root, irqbalance installed)

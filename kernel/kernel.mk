@@ -35,6 +35,10 @@ kernel-test: ## Build the small `test` flavour kernel for ARCH (boot image only)
 check-vm: ## Build the test kernel and boot it under qemu (x86_64, TCG) with the in-guest checks
 	$(Q)O=$(O) tests/vm/test-boot-x86_64.sh
 
+.PHONY: check-vm-numa
+check-vm-numa: ## Page migration in the test kernel: a process's pages moved to its node by asiosctl numa apply (qemu, 2 nodes)
+	$(Q)O=$(O) tests/vm/numa.sh
+
 .PHONY: check-vm-all
 check-vm-all: ## Boot tests for amd64, arm64 and riscv64 (cross-built test kernels; slow under TCG)
 	$(Q)for a in amd64 arm64 riscv64; do O=$(O) tests/vm/boot.sh $$a || exit 1; done

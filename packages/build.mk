@@ -5,7 +5,7 @@
 # SANITIZE=1 builds with ASan+UBSan (what `make check` uses).
 
 CC ?= cc
-PKGS := hwloc json-c zlib inih libsystemd
+PKGS := hwloc json-c zlib inih libsystemd numa
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # (-Wno-format-truncation: paths are built in PATH_MAX buffers; a longer one is cut and then not found)
@@ -33,7 +33,9 @@ ASIOSCTL_SRCS := $(sort $(wildcard packages/asiosctl/*.c))
 ASIOSCTL_OBJS := $(ASIOSCTL_SRCS:%.c=$(O)/%.o)
 IRQD_SRCS := $(sort $(wildcard packages/asios-irqd/*.c))
 IRQD_OBJS := $(IRQD_SRCS:%.c=$(O)/%.o)
-PROGRAMS := $(O)/asiosctl $(O)/asios-irqd
+NUMAD_SRCS := $(sort $(wildcard packages/asios-numad/*.c))
+NUMAD_OBJS := $(NUMAD_SRCS:%.c=$(O)/%.o)
+PROGRAMS := $(O)/asiosctl $(O)/asios-irqd $(O)/asios-numad
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
@@ -62,6 +64,10 @@ $(O)/asios-irqd: $(IRQD_OBJS) $(LIBASIOS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+$(O)/asios-numad: $(NUMAD_OBJS) $(LIBASIOS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 $(O)/tests/%: tests/unit/%.c $(LIBASIOS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$<)
@@ -76,8 +82,27 @@ $(O)/bench-observe: benchmarks/observe/bench-observe.c $(LIBASIOS)
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBASIOS) $(PKG_LIBS)
 
-.PHONY: test-programs fuzzers
+# Static programs for the busybox qemu guest (tests/vm/numa.sh): asiosctl linked against the static hwloc,
+# json-c, inih, libnuma and zlib (libudev stubbed: Debian ships no libudev.a), the workload and the triad.
+STATIC_LIBS := -lhwloc -ljson-c -linih -lnuma -lz -lm -lpthread
+GUEST_PROGRAMS := $(O)/guest/asiosctl $(O)/guest/numa-hog $(O)/guest/triad
+$(O)/guest/asiosctl: $(ASIOSCTL_SRCS) $(LIBASIOS_SRCS) tests/vm/udev-stub.c
+	@mkdir -p $(@D)
+	$(call msg,STATIC,$@)
+	$(Q)$(CC) -std=c11 $(WARN) -Ipackages/libasios/include $(PKG_CFLAGS) -O2 -static -o $@ $^ $(STATIC_LIBS)
+$(O)/guest/numa-hog: tests/vm/numa-hog.c
+	@mkdir -p $(@D)
+	$(call msg,STATIC,$@)
+	$(Q)$(CC) -std=c11 $(WARN) -O2 -static -o $@ $<
+$(O)/guest/triad: benchmarks/numa/triad.c
+	@mkdir -p $(@D)
+	$(call msg,STATIC,$@)
+	$(Q)$(CC) -std=c11 $(WARN) -O2 -static -o $@ $<
+
+.PHONY: test-programs fuzzers guest-programs
+guest-programs: $(GUEST_PROGRAMS)
+
 test-programs: $(UNIT_BINS) $(PROGRAMS)
 fuzzers: $(FUZZERS)
 
--include $(LIBASIOS_OBJS:.o=.d) $(ASIOSCTL_OBJS:.o=.d) $(IRQD_OBJS:.o=.d) $(UNIT_BINS:=.d)
+-include $(LIBASIOS_OBJS:.o=.d) $(ASIOSCTL_OBJS:.o=.d) $(IRQD_OBJS:.o=.d) $(NUMAD_OBJS:.o=.d) $(UNIT_BINS:=.d)

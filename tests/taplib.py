@@ -1,6 +1,6 @@
 # SPDX-FileCopyrightText: 2026 The ASIOS Authors
 # SPDX-License-Identifier: MIT
-"""Shared helpers of the Python tests: paths, TAP output, golden files. Import after
+"""Shared helpers of the Python tests: paths, TAP output, golden files, synthetic /proc entries. Import after
 `sys.path.insert(0, <tests folder>)`."""
 import difflib
 import os
@@ -52,3 +52,40 @@ def need(path):
 def done():
     print("1..%d" % _count["n"])
     return 1 if _count["failed"] else 0
+
+
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def cpulist(ids):
+    ids = sorted(ids)
+    out, i = [], 0
+    while i < len(ids):
+        j = i
+        while j + 1 < len(ids) and ids[j + 1] == ids[j] + 1:
+            j += 1
+        out.append(str(ids[i]) if i == j else "%d-%d" % (ids[i], ids[j]))
+        i = j + 1
+    return ",".join(out)
+
+
+def add_proc(root, pid, comm, cmdline, devices, cpus, mems, pages, cgroup="0::/\n"):
+    """A process as the kernel shows it: fd links, status, stat, cmdline, cgroup, numa_maps."""
+    d = os.path.join(root, "proc", str(pid))
+    os.makedirs(os.path.join(d, "fd"), exist_ok=True)
+    for i, dev in enumerate(["/dev/null"] + devices):
+        os.symlink(dev, os.path.join(d, "fd", str(i + 3)))
+    write(os.path.join(d, "comm"), comm + "\n")
+    write(os.path.join(d, "cmdline"), "\0".join(cmdline.split()) + "\0")
+    write(os.path.join(d, "stat"), "%d (%s) S 1 %d %d 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 %d 0 0\n"
+          % (pid, comm, pid, pid, 1000 + pid))
+    write(os.path.join(d, "status"), "Name:\t%s\nPid:\t%d\nCpus_allowed_list:\t%s\nMems_allowed_list:\t%s\n"
+          "voluntary_ctxt_switches:\t1\n" % (comm, pid, cpulist(cpus), cpulist(mems)))
+    write(os.path.join(d, "cgroup"), cgroup)
+    lines = ["7f0000000000 default anon=%d dirty=%d %s kernelpagesize_kB=4" % (
+        sum(pages.values()), sum(pages.values()), " ".join("N%d=%d" % (n, p) for n, p in sorted(pages.items())))]
+    lines.append("7f1000000000 default file=/usr/lib/libc.so.6 mapped=10 N%d=10 kernelpagesize_kB=4" % min(pages))
+    write(os.path.join(d, "numa_maps"), "\n".join(lines) + "\n")

@@ -18,6 +18,8 @@ static const struct verb verbs[] = {
 	{ "snapshot", "-o FILE [--root DIR]", "capture what a snapshot reads into a tarball usable as --root",
 	  verb_snapshot },
 	{ "irq", "plan|explain|apply|revert", "IRQ affinity: plan with reasons, apply with undo, revert", verb_irq },
+	{ "numa", "plan|explain|apply|revert", "NUMA placement of accelerator workloads: plan, apply with undo, revert",
+	  verb_numa },
 };
 
 void log_error(const char *fmt, ...)

@@ -20,9 +20,14 @@ void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int verb_topology(int argc, char **argv);
 int verb_snapshot(int argc, char **argv);
 int verb_irq(int argc, char **argv);
+int verb_numa(int argc, char **argv);
 
 struct asios_irq_policy;
 /* Policy from CONF and CONF_D (defaults under ROOT); logs "FILE:LINE: …" and fails on a bad line. */
 int load_irq_policy(const char *root, const char *conf, const char *conf_d, struct asios_irq_policy *pol);
+
+struct asios_numa_policy;
+/* The same for numad.conf. */
+int load_numa_policy(const char *root, const char *conf, const char *conf_d, struct asios_numa_policy *pol);
 
 void topology_print_text(const struct asios_snapshot *s);

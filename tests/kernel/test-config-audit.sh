@@ -54,7 +54,7 @@ for p in $pids; do
 done
 
 cfg=$kout/audit/test-amd64/.config
-for o in NO_HZ_FULL DEBUG_INFO_BTF SCHED_CLASS_EXT CPUSETS NUMA BPF_JIT OSNOISE_TRACER; do
+for o in NO_HZ_FULL DEBUG_INFO_BTF SCHED_CLASS_EXT CPUSETS NUMA MIGRATION NUMA_BALANCING HUGETLBFS BPF_JIT OSNOISE_TRACER; do
 	check "test flavour has $o" grep -qx "CONFIG_$o=y" "$cfg"
 done
 check_eq "test flavour release suffix" 'CONFIG_LOCALVERSION="-asios-test"' "$(grep '^CONFIG_LOCALVERSION=' "$cfg")"

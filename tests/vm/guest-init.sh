@@ -5,7 +5,8 @@
 # /init of the boot-test initramfs (busybox). Runs the in-guest checks and powers off.
 # Every result is one console line "ASIOS: ok|fail|value NAME [DETAIL]"; the last is "ASIOS: done".
 # Kernel command line knobs: asios.tick_secs=N (default 10), asios.expect_release=STRING,
-# asios.tick_workloads="busy osnoise osnoise1 sleepwake" (which workloads the tick test runs on CPU 1).
+# asios.tick_workloads="busy osnoise osnoise1 sleepwake" (which workloads the tick test runs on CPU 1),
+# asios.run=PROGRAM (run it instead of these checks, e.g. /numa/numa-guest.sh).
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -32,6 +33,16 @@ expect() { # expect NAME CMD...
 
 # this shell and everything it starts stay on the housekeeping CPU 0; workloads pin themselves
 taskset -p 1 $$ >/dev/null 2>&1
+
+# asios.run=PROGRAM: another test's in-guest part (files added with tools/qemu-boot --extra) instead of these
+run=$(arg asios.run "")
+if [ -n "$run" ]; then
+	echo "ASIOS: start $(uname -r) $(uname -m)"
+	"$run"
+	echo "ASIOS: done"
+	sync
+	poweroff -f
+fi
 
 echo "ASIOS: start $(uname -r) $(uname -m)"
 val release "$(uname -r)"

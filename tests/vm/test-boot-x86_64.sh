@@ -4,7 +4,7 @@
 #
 # Build the `test` flavour kernel (x86_64) and boot it under qemu (TCG) with the in-guest checks:
 # release string, BTF, sched_ext, cgroup v2 cpusets, NUMA, tracers, and the tick test on the
-# nohz_full CPU. Fails on BUG:/WARNING:/Oops/panic/hung boot (tools/qemu-boot).
+# nohz_full CPU; then the NUMA placement test (tests/vm/numa.sh) on the same kernel. Fails on BUG:/WARNING:/Oops/panic/hung boot (tools/qemu-boot).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib.sh
@@ -63,4 +63,12 @@ for w in busy osnoise osnoise1; do
 		_report 1 "tick test ($w): scheduler kept the tick on $s times in ${secs}s (max $max_sched_deps; the fair server fix missing?)"
 	fi
 done
+# the same kernel: a process's pages moved to its node by asiosctl numa apply (tests/vm/numa.sh, ~20 s)
+while read -r line; do
+	case $line in
+	"ok "*) _report 0 "numa: ${line#ok * - }" ;;
+	"not ok "*) _report 1 "numa: ${line#not ok * - }" ;;
+	"#"*) echo "$line" ;;
+	esac
+done < <(O=${O:-build} NUMA_KERNEL="$obj/arch/x86/boot/bzImage" tests/vm/numa.sh 2>&1)
 done_testing

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "asios/cpulist.h"
+#include "asios/numa-plan.h"
 #include "util.h"
 
 static void report(struct asios_apply_report *rep, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -61,6 +62,86 @@ static int write_verified(struct asios_root *root, const char *path, const char 
 	return same_value(value, *readback) ? 0 : -EILSEQ;
 }
 
+/*
+ * The three kinds of action. WRITE: a file (read, write, read back). AFFINITY: every thread of a process
+ * (asios_proc_*), read back from the main thread. MIGRATE: pages between node sets; recorded in the journal,
+ * never undone (migrate_pages(2) moves node sets, it cannot tell the pages it moved from those already there,
+ * so moving "back" would also move pages that were local before). A process that is gone, or whose pid now
+ * belongs to another process (start time differs), is skipped like a refused write.
+ */
+static int check_process(struct asios_root *root, const struct asios_action *a)
+{
+	unsigned long long start;
+	int r = asios_proc_starttime(root, a->pid, &start);
+
+	if (r < 0)
+		return r;
+	return a->starttime && start != a->starttime ? -ESRCH : 0;
+}
+
+static int read_current(struct asios_root *root, const struct asios_action *a, char **cur)
+{
+	int r;
+
+	*cur = NULL;
+	if (a->kind == ASIOS_ACTION_WRITE)
+		return asios_read_line(root, a->path, cur);
+	r = check_process(root, a);
+	if (r < 0)
+		return r;
+	if (a->kind == ASIOS_ACTION_AFFINITY)
+		return asios_proc_get_affinity(root, a->pid, cur);
+	*cur = strdup(a->old_value);
+	return *cur ? 0 : -ENOMEM;
+}
+
+static int affinity_verified(struct asios_root *root, int pid, const char *value, char **readback)
+{
+	int r = asios_proc_set_affinity(root, pid, value);
+
+	*readback = NULL;
+	if (r < 0)
+		return r;
+	r = asios_proc_get_affinity(root, pid, readback);
+	if (r < 0)
+		return r;
+	return same_value(value, *readback) ? 0 : -EILSEQ;
+}
+
+static int perform(struct asios_root *root, const struct asios_action *a, const char *value, char **readback,
+		   struct asios_apply_report *rep)
+{
+	long not_moved = 0;
+	int r;
+
+	*readback = NULL;
+	switch (a->kind) {
+	case ASIOS_ACTION_AFFINITY:
+		return affinity_verified(root, a->pid, value, readback);
+	case ASIOS_ACTION_MIGRATE:
+		r = asios_proc_migrate(root, a->pid, a->old_value, value, &not_moved);
+		if (r == 0 && not_moved > 0)
+			report(rep, "%s: %ld pages could not be moved to node %s (in use, pinned or locked), left where they are",
+			       a->object, not_moved, value);
+		return r;
+	case ASIOS_ACTION_WRITE:
+		break;
+	}
+	return write_verified(root, a->path, value, readback);
+}
+
+/* the journal key: the file, or "affinity:PID:START", "migrate:PID:START" */
+static char *journal_key(const struct asios_action *a)
+{
+	char *k = NULL;
+
+	if (a->kind == ASIOS_ACTION_WRITE)
+		return strdup(a->path);
+	if (asprintf(&k, "%s:%d:%llu", a->kind == ASIOS_ACTION_AFFINITY ? "affinity" : "migrate", a->pid, a->starttime) < 0)
+		return NULL;
+	return k;
+}
+
 static int journal_open(struct asios_root *root, const char *journal, off_t *size)
 {
 	char dir[4096];
@@ -93,7 +174,13 @@ static void rollback(struct asios_root *root, const struct asios_plan *plan, cha
 
 		if (!old[n])
 			continue;
-		r = write_verified(root, a->path, old[n], &rb);
+		if (a->kind == ASIOS_ACTION_MIGRATE) {
+			report(rep, "%s: pages already moved to node %s stay there (page migration is not undone)", a->object,
+			       a->new_value);
+			continue;
+		}
+		r = a->kind == ASIOS_ACTION_AFFINITY ? affinity_verified(root, a->pid, old[n], &rb) :
+						       write_verified(root, a->path, old[n], &rb);
 		if (r < 0)
 			report(rep, "%s: rollback of %s to \"%s\" failed: %s", a->object, a->path, old[n],
 			       r == -EILSEQ ? "reads back differently" : strerror(-r));
@@ -126,17 +213,27 @@ int asios_apply(struct asios_root *root, const struct asios_plan *plan, const ch
 	}
 	for (i = 0; i < plan->n_actions; i++) {
 		const struct asios_action *a = &plan->actions[i];
-		char *cur = NULL, *rb = NULL, *line = NULL;
+		char *cur = NULL, *rb = NULL, *line = NULL, *key = NULL;
 		off_t mark = lseek(jfd, 0, SEEK_END);
 
-		r = asios_read_line(root, a->path, &cur);
+		r = read_current(root, a, &cur);
+		if (r == -ESRCH) {
+			report(rep, "%s: the process has exited, skipped", a->object);
+			rep->refused++;
+			r = 0;
+			continue;
+		}
 		if (r < 0) {
 			if (asprintf(error, "%s: cannot read %s: %s", a->object, a->path, strerror(-r)) < 0)
 				*error = NULL;
 			break;
 		}
-		if (asprintf(&line, "%s\t%s\n", a->path, cur) < 0 || write(jfd, line, strlen(line)) != (ssize_t)strlen(line) ||
-		    fdatasync(jfd) < 0) {
+		key = journal_key(a);
+		if (!key || asprintf(&line, "%s\t%s%s%s\n", key, cur, a->kind == ASIOS_ACTION_MIGRATE ? ">" : "",
+				     a->kind == ASIOS_ACTION_MIGRATE ? a->new_value : "") < 0)
+			line = NULL;
+		free(key);
+		if (!line || write(jfd, line, strlen(line)) != (ssize_t)strlen(line) || fdatasync(jfd) < 0) {
 			r = -EIO;
 			if (asprintf(error, "%s: cannot write the undo journal %s", a->object, journal) < 0)
 				*error = NULL;
@@ -145,8 +242,18 @@ int asios_apply(struct asios_root *root, const struct asios_plan *plan, const ch
 			break;
 		}
 		free(line);
-		r = write_verified(root, a->path, a->new_value, &rb);
-		if (r == -EIO) {
+		r = perform(root, a, a->new_value, &rb, rep);
+		if (r == -ESRCH && a->kind != ASIOS_ACTION_WRITE) {
+			report(rep, "%s: the process has exited, skipped", a->object);
+			rep->refused++;
+			if (mark >= 0 && ftruncate(jfd, mark) < 0)
+				report(rep, "undo journal %s: cannot truncate: %s", journal, strerror(errno));
+			free(cur);
+			free(rb);
+			r = 0;
+			continue;
+		}
+		if (r == -EIO && a->kind == ASIOS_ACTION_WRITE) {
 			/* the kernel refuses to move this one (managed, per-CPU or chained IRQ): skip it */
 			report(rep, "%s: the kernel refused \"%s\" for %s (%s), left as it is", a->object, a->new_value, a->path,
 			       strerror(EIO));
@@ -163,11 +270,20 @@ int asios_apply(struct asios_root *root, const struct asios_plan *plan, const ch
 				if (asprintf(error, "%s: wrote \"%s\" to %s but it reads back \"%s\"", a->object, a->new_value, a->path,
 					     rb ? rb : "") < 0)
 					*error = NULL;
+			} else if (a->kind != ASIOS_ACTION_WRITE) {
+				if (asprintf(error, "%s: %s %s failed: %s%s", a->object,
+					     a->kind == ASIOS_ACTION_AFFINITY ? "setting the CPU affinity to" : "moving its pages to node",
+					     a->new_value, strerror(-r),
+					     r == -ENOSYS ? " (a kernel without page migration, CONFIG_MIGRATION)" : "") < 0)
+					*error = NULL;
 			} else if (asprintf(error, "%s: writing \"%s\" to %s failed: %s", a->object, a->new_value, a->path,
 					    strerror(-r)) < 0) {
 				*error = NULL;
 			}
-			old[i] = cur; /* a partial write may have happened: restore it too */
+			if (a->kind == ASIOS_ACTION_MIGRATE)
+				free(cur); /* nothing to restore, and nothing to claim as moved */
+			else
+				old[i] = cur; /* a partial write may have happened: restore it too */
 			free(rb);
 			i++;
 			break;
@@ -216,7 +332,28 @@ int asios_revert(struct asios_root *root, const char *journal, struct asios_appl
 			continue;
 		}
 		*tab = '\0';
-		r = write_verified(root, lines[n], tab + 1, &rb);
+		if (!strncmp(lines[n], "migrate:", 8) || !strncmp(lines[n], "affinity:", 9)) {
+			int pid = 0;
+			unsigned long long start = 0, now = 0;
+
+			sscanf(strchr(lines[n], ':') + 1, "%d:%llu", &pid, &start);
+			if (lines[n][0] == 'm') {
+				char *gt = strchr(tab + 1, '>');
+
+				if (gt)
+					*gt = '\0';
+				report(rep, "pid %d: its pages moved from node %s to node %s stay there (page migration is not "
+					    "undone)", pid, tab + 1, gt ? gt + 1 : "?");
+				continue;
+			}
+			if (asios_proc_starttime(root, pid, &now) < 0 || (start && now != start)) {
+				report(rep, "pid %d has exited: its CPU affinity needs no restoring", pid);
+				continue;
+			}
+			r = affinity_verified(root, pid, tab + 1, &rb);
+		} else {
+			r = write_verified(root, lines[n], tab + 1, &rb);
+		}
 		if (r < 0) {
 			report(rep, "%s: restoring \"%s\" failed: %s", lines[n], tab + 1,
 			       r == -EILSEQ ? "reads back differently" : strerror(-r));

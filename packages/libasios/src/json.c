@@ -341,11 +341,25 @@ struct json_object *asios_plan_to_json(const struct asios_plan *p)
 
 		if (!x)
 			break;
-		if (a->irq >= 0)
+		if (a->irq >= 0) {
 			add(&c, x, "irq", json_object_new_int(a->irq));
-		add(&c, x, "device", a->device[0] ? json_object_new_string(a->device) : NULL);
-		add(&c, x, "from", a->from ? chk(&c, asios_json_cpuset(a->from)) : NULL);
-		add(&c, x, "to", a->to ? chk(&c, asios_json_cpuset(a->to)) : NULL);
+			add(&c, x, "device", a->device[0] ? json_object_new_string(a->device) : NULL);
+		} else {
+			static const char *const kinds[] = { "write", "affinity", "migrate" };
+
+			add(&c, x, "object", str_or_null(&c, a->object));
+			add(&c, x, "kind", json_object_new_string(kinds[a->kind]));
+			if (a->kind != ASIOS_ACTION_WRITE)
+				add(&c, x, "pid", json_object_new_int(a->pid));
+		}
+		if (a->irq >= 0 || a->kind != ASIOS_ACTION_WRITE) {
+			/* CPU sets; node sets for migrations */
+			add(&c, x, "from", a->from ? chk(&c, asios_json_cpuset(a->from)) : NULL);
+			add(&c, x, "to", a->to ? chk(&c, asios_json_cpuset(a->to)) : NULL);
+		} else {
+			add(&c, x, "old", str_or_null(&c, a->old_value));
+			add(&c, x, "new", str_or_null(&c, a->new_value));
+		}
 		add(&c, x, "reason", str_or_null(&c, a->reason));
 		add(&c, x, "path", str_or_null(&c, a->path));
 		push(&c, acts, x);
@@ -357,7 +371,10 @@ struct json_object *asios_plan_to_json(const struct asios_plan *p)
 
 		if (!x)
 			break;
-		add(&c, x, "irq", json_object_new_int(p->skipped[i].irq));
+		if (p->skipped[i].irq >= 0)
+			add(&c, x, "irq", json_object_new_int(p->skipped[i].irq));
+		else
+			add(&c, x, "object", str_or_null(&c, p->skipped[i].object));
 		add(&c, x, "reason", str_or_null(&c, p->skipped[i].reason));
 		push(&c, skips, x);
 	}

@@ -55,6 +55,7 @@ int asios_plan_add_cpus(struct asios_plan *p, int irq, const char *device, const
 	p->actions = na;
 	a = &p->actions[p->n_actions];
 	memset(a, 0, sizeof(*a));
+	a->kind = ASIOS_ACTION_WRITE;
 	a->irq = irq;
 	snprintf(a->device, sizeof(a->device), "%s", device ? device : "");
 	va_start(ap, fmt);
@@ -106,4 +107,112 @@ int asios_plan_note(struct asios_plan *p, const char *fmt, ...)
 	r = asios_strv_pushv(&p->notes, &p->n_notes, fmt, ap);
 	va_end(ap);
 	return r;
+}
+
+/* a new zeroed action at the end (counted at once so that asios_plan_free() releases a half-made one) */
+static struct asios_action *new_action(struct asios_plan *p)
+{
+	struct asios_action *na = realloc(p->actions, (p->n_actions + 1) * sizeof(*na));
+
+	if (!na)
+		return NULL;
+	p->actions = na;
+	na = &p->actions[p->n_actions++];
+	memset(na, 0, sizeof(*na));
+	na->irq = -1;
+	return na;
+}
+
+int asios_plan_add_write(struct asios_plan *p, const char *object, const char *path, const char *old_value,
+			 const char *new_value, const char *fmt, ...)
+{
+	struct asios_action *a = new_action(p);
+	va_list ap;
+	int r;
+
+	if (!a)
+		return -ENOMEM;
+	a->kind = ASIOS_ACTION_WRITE;
+	va_start(ap, fmt);
+	r = vasprintf(&a->reason, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		a->reason = NULL;
+	a->object = strdup(object);
+	a->path = strdup(path);
+	a->old_value = strdup(old_value);
+	a->new_value = strdup(new_value);
+	return a->reason && a->object && a->path && a->old_value && a->new_value ? 0 : -ENOMEM;
+}
+
+static int add_process(struct asios_plan *p, enum asios_action_kind kind, int pid, unsigned long long starttime,
+		       const char *comm, hwloc_const_bitmap_t from, hwloc_const_bitmap_t to, const char *fmt, va_list ap)
+	__attribute__((format(printf, 8, 0)));
+
+static int add_process(struct asios_plan *p, enum asios_action_kind kind, int pid, unsigned long long starttime,
+		       const char *comm, hwloc_const_bitmap_t from, hwloc_const_bitmap_t to, const char *fmt, va_list ap)
+{
+	struct asios_action *a = new_action(p);
+
+	if (!a)
+		return -ENOMEM;
+	a->kind = kind;
+	a->pid = pid;
+	a->starttime = starttime;
+	if (vasprintf(&a->reason, fmt, ap) < 0)
+		a->reason = NULL;
+	if (asprintf(&a->object, "pid %d (%s)", pid, comm) < 0)
+		a->object = NULL;
+	if (asprintf(&a->path, kind == ASIOS_ACTION_AFFINITY ? "/proc/%d/task" : "/proc/%d/numa_maps", pid) < 0)
+		a->path = NULL;
+	a->old_value = asios_cpulist_format(from);
+	a->new_value = asios_cpulist_format(to);
+	a->from = hwloc_bitmap_dup(from);
+	a->to = hwloc_bitmap_dup(to);
+	return a->reason && a->object && a->path && a->old_value && a->new_value && a->from && a->to ? 0 : -ENOMEM;
+}
+
+int asios_plan_add_affinity(struct asios_plan *p, int pid, unsigned long long starttime, const char *comm,
+			    hwloc_const_bitmap_t from, hwloc_const_bitmap_t to, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = add_process(p, ASIOS_ACTION_AFFINITY, pid, starttime, comm, from, to, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int asios_plan_add_migrate(struct asios_plan *p, int pid, unsigned long long starttime, const char *comm,
+			   hwloc_const_bitmap_t from_nodes, hwloc_const_bitmap_t to_nodes, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = add_process(p, ASIOS_ACTION_MIGRATE, pid, starttime, comm, from_nodes, to_nodes, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int asios_plan_skip_object(struct asios_plan *p, const char *object, const char *fmt, ...)
+{
+	struct asios_skip *ns, *s;
+	va_list ap;
+	int r;
+
+	ns = realloc(p->skipped, (p->n_skipped + 1) * sizeof(*ns));
+	if (!ns)
+		return -ENOMEM;
+	p->skipped = ns;
+	s = &p->skipped[p->n_skipped++];
+	s->irq = -1;
+	s->object = strdup(object);
+	va_start(ap, fmt);
+	r = vasprintf(&s->reason, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		s->reason = NULL;
+	return s->object && s->reason ? 0 : -ENOMEM;
 }

@@ -11,6 +11,11 @@
  * order and truncates the journal to where it was. The journal (under the root, e.g. /run/asios/irqd.journal)
  * keeps "PATH<TAB>OLD" lines across applies; revert writes them back newest first, so every file ends with the
  * value it had before the first apply, and removes the journal.
+ *
+ * Process actions (plan.h): an affinity is journalled as "affinity:PID:STARTTIME<TAB>OLD-CPUS" and restored by
+ * revert unless the process has gone; a page migration as "migrate:PID:STARTTIME<TAB>FROM>TO" and never undone
+ * (migrate_pages(2) moves whole node sets and cannot tell the pages it moved from those already there), which
+ * rollback and revert report. A process that has exited is skipped like a refused write.
  */
 
 #include "asios/plan.h"

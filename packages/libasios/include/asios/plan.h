@@ -11,8 +11,15 @@
 #include <hwloc.h>
 #include <stddef.h>
 
+enum asios_action_kind {
+	ASIOS_ACTION_WRITE,     /* write new_value to the file path (IRQ affinity, sysfs, sysctl) */
+	ASIOS_ACTION_AFFINITY,  /* CPU affinity of every thread of process pid: old_value → new_value (CPU lists) */
+	ASIOS_ACTION_MIGRATE,   /* pages of process pid on nodes old_value moved to nodes new_value (node lists) */
+};
+
 struct asios_action {
-	char *object;           /* "irq 130" */
+	enum asios_action_kind kind;
+	char *object;           /* "irq 130", "pid 4242 (python3)", "node 1 hugepages-2048kB" */
 	char *path;             /* "/proc/irq/130/smp_affinity_list" */
 	char *old_value;        /* as read when planning ("0-31") */
 	char *new_value;        /* what to write ("4-7") */
@@ -20,11 +27,13 @@ struct asios_action {
 	int irq;                /* -1 when not an IRQ action */
 	char device[16];        /* PCI address or "" */
 	hwloc_bitmap_t from, to; /* CPU sets of CPU actions, else NULL */
+	int pid;                /* process actions: the process and its start time (a reused pid is not it) */
+	unsigned long long starttime;
 };
 
 struct asios_skip {
 	char *object;
-	int irq;
+	int irq;                /* -1 when not an IRQ */
 	char *reason;
 };
 
@@ -43,4 +52,18 @@ void asios_plan_free(struct asios_plan *p);
 int asios_plan_add_cpus(struct asios_plan *p, int irq, const char *device, const char *path, hwloc_const_bitmap_t from,
 			hwloc_const_bitmap_t to, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 int asios_plan_skip(struct asios_plan *p, int irq, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A file write (OBJECT names what it tunes). */
+int asios_plan_add_write(struct asios_plan *p, const char *object, const char *path, const char *old_value,
+			 const char *new_value, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* CPU affinity of a process (path: its /proc/PID/task). */
+int asios_plan_add_affinity(struct asios_plan *p, int pid, unsigned long long starttime, const char *comm,
+			    hwloc_const_bitmap_t from, hwloc_const_bitmap_t to, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+/* Page migration of a process between node sets. */
+int asios_plan_add_migrate(struct asios_plan *p, int pid, unsigned long long starttime, const char *comm,
+			   hwloc_const_bitmap_t from_nodes, hwloc_const_bitmap_t to_nodes, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+/* A skipped object that is not an IRQ. */
+int asios_plan_skip_object(struct asios_plan *p, const char *object, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 int asios_plan_note(struct asios_plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,0 +1,433 @@
+/* SPDX-FileCopyrightText: 2026 The ASIOS Authors
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * asios-numad: keeps accelerator workloads on the CPUs and memory of their accelerators' NUMA nodes.
+ *
+ * Skeleton: parse arguments → load numad.conf (+ drop-ins) → stand down while numad runs unless told to take
+ * over → manager_new() → first plan + apply → sd_notify(READY=1) → sd_event_loop(). New processes are learnt
+ * from the kernel's proc connector (NETLINK_CONNECTOR, PROC_EVENT_EXEC): `settle` seconds after an exec (a
+ * process opens its GPU after it starts) the processes that started are looked at, and the machine is
+ * re-planned when one of them is a workload. A full rescan every `interval` seconds catches what no event
+ * tells (a running process opening a GPU late) and re-reads the machine; SIGHUP reloads the configuration (a
+ * bad one is logged with file:line and the old one kept). The watchdog is fed by sd-event. Changes go through
+ * the undo journal of `asiosctl numa revert`; stopping leaves the placement as it is.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <linux/cn_proc.h>
+#include <linux/connector.h>
+#include <linux/netlink.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+#include <unistd.h>
+
+#include "asios/apply.h"
+#include "asios/numa-plan.h"
+#include "asios/snapshot.h"
+
+#ifndef ASIOS_VERSION
+#define ASIOS_VERSION "0.1"
+#endif
+
+struct manager {
+	sd_event *event;
+	sd_event_source *cn_source, *timer, *settle;
+	int cn_fd;
+	const char *root_path, *conf, *conf_d;
+	struct asios_root *root;
+	struct asios_snapshot *snap; /* the machine as of the last start, rescan or reload; exec events reuse it */
+	struct asios_numa_policy policy;
+	bool dry_run;
+	unsigned replans;
+	int pending[256];            /* processes that started since the last re-plan */
+	size_t n_pending;
+	bool overflow;               /* more than fit: look at all of them */
+};
+
+static void manager_free(struct manager *m)
+{
+	if (!m)
+		return;
+	sd_event_source_unref(m->cn_source);
+	sd_event_source_unref(m->timer);
+	sd_event_source_unref(m->settle);
+	sd_event_unref(m->event);
+	if (m->cn_fd >= 0)
+		close(m->cn_fd);
+	asios_snapshot_free(m->snap);
+	asios_root_free(m->root);
+	asios_numa_policy_clear(&m->policy);
+	free(m);
+}
+
+static int load_policy(struct manager *m, struct asios_numa_policy *out)
+{
+	char *error = NULL;
+	int r = asios_numa_policy_read(out, m->conf, m->conf_d, &error);
+
+	if (r < 0)
+		fprintf(stderr, SD_ERR "%s\n", error ? error : strerror(-r));
+	free(error);
+	return r;
+}
+
+/*
+ * Observe, plan and apply once. Errors are logged; the daemon goes on. The machine (CPUs, nodes, devices,
+ * isolation: the costly hwloc part) is re-read when FRESH, that is at start, on rescans and reloads; a re-plan
+ * for new processes reads only the processes.
+ */
+static int replan(struct manager *m, const char *why, bool fresh)
+{
+	struct asios_apply_report rep = { 0 };
+	struct asios_numa_state *st = NULL;
+	struct asios_snapshot *s;
+	struct asios_plan *p = NULL;
+	char *error = NULL;
+	int r;
+
+	m->replans++;
+	if (fresh || !m->snap) {
+		r = asios_snapshot_load(m->root, &s);
+		if (r < 0) {
+			fprintf(stderr, SD_ERR "cannot read the machine: %s\n", strerror(-r));
+			return r;
+		}
+		asios_snapshot_free(m->snap);
+		m->snap = s;
+	}
+	s = m->snap;
+	r = asios_numa_observe(m->root, s, &m->policy, &st);
+	if (r >= 0)
+		r = asios_numa_plan(s, st, &m->policy, &p);
+	if (r < 0) {
+		fprintf(stderr, SD_ERR "planning failed: %s\n", strerror(-r));
+		asios_numa_state_free(st);
+		return r;
+	}
+	for (size_t i = 0; i < p->n_actions; i++)
+		fprintf(stderr, SD_INFO "%s%s: %s -> %s: %s\n", m->dry_run ? "would change " : "", p->actions[i].object,
+			p->actions[i].old_value, p->actions[i].new_value, p->actions[i].reason);
+	if (!m->dry_run && p->n_actions) {
+		r = asios_apply(m->root, p, ASIOS_NUMAD_JOURNAL, &rep, &error);
+		for (size_t i = 0; i < rep.n_messages; i++)
+			fprintf(stderr, SD_WARNING "%s\n", rep.messages[i]);
+		if (r < 0)
+			fprintf(stderr, SD_ERR "%s; every change of this apply was rolled back\n", error ? error : strerror(-r));
+		free(error);
+	}
+	if (p->n_actions || !strcmp(why, "start") || !strcmp(why, "configuration reloaded"))
+		fprintf(stderr, SD_NOTICE "%s: %zu workloads, %zu changes applied, %zu skipped, %zu left alone\n", why,
+			st->n_procs, m->dry_run ? 0 : rep.applied, rep.refused, p->n_skipped);
+	asios_apply_report_clear(&rep);
+	asios_plan_free(p);
+	asios_numa_state_free(st);
+	return r;
+}
+
+/* `settle` seconds after processes started: re-plan when one of them is a workload (or there were too many) */
+static int on_settle(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct manager *m = userdata;
+	bool any = m->overflow || !m->snap;
+
+	(void)src, (void)usec;
+	for (size_t i = 0; i < m->n_pending && !any; i++)
+		any = asios_numa_proc_wanted(m->root, m->snap, &m->policy, m->pending[i]);
+	m->n_pending = 0;
+	m->overflow = false;
+	if (any)
+		replan(m, "new processes", false);
+	return 0;
+}
+
+static void schedule_replan(struct manager *m)
+{
+	uint64_t now, at;
+
+	sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+	at = now + (uint64_t)m->policy.settle * 1000000;
+	if (m->settle) {
+		int enabled = SD_EVENT_OFF;
+
+		/* a burst of execs: the first one sets the time, so a busy machine still gets placed */
+		sd_event_source_get_enabled(m->settle, &enabled);
+		if (enabled != SD_EVENT_OFF)
+			return;
+		sd_event_source_set_time(m->settle, at);
+		sd_event_source_set_enabled(m->settle, SD_EVENT_ONESHOT);
+		return;
+	}
+	sd_event_add_time(m->event, &m->settle, CLOCK_MONOTONIC, at, 0, on_settle, m);
+}
+
+/* proc connector messages: nlmsghdr → cn_msg → proc_event */
+static int on_proc_event(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	struct manager *m = userdata;
+	char buf[4096] __attribute__((aligned(NLMSG_ALIGNTO)));
+	ssize_t n;
+
+	(void)src, (void)revents;
+	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			struct cn_msg *cn = NLMSG_DATA(h);
+			/* proc_event fields copied out: the payload sits at a 4-byte offset */
+			const size_t at_pid = offsetof(struct proc_event, event_data.exec.process_pid);
+			uint32_t what;
+			int32_t pid;
+
+			if (h->nlmsg_type == NLMSG_ERROR || h->nlmsg_type == NLMSG_NOOP || cn->len < at_pid + sizeof(pid))
+				continue;
+			memcpy(&what, cn->data + offsetof(struct proc_event, what), sizeof(what));
+			if (what != PROC_EVENT_EXEC)
+				continue;
+			memcpy(&pid, cn->data + at_pid, sizeof(pid));
+			if (m->n_pending < sizeof(m->pending) / sizeof(m->pending[0]))
+				m->pending[m->n_pending++] = pid;
+			else
+				m->overflow = true;
+			schedule_replan(m);
+		}
+	}
+	return 0;
+}
+
+static int proc_connector(void)
+{
+	struct sockaddr_nl addr = { .nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC, .nl_pid = 0 };
+	struct {
+		struct nlmsghdr h;
+		struct cn_msg cn;
+		enum proc_cn_mcast_op op;
+	} __attribute__((packed)) msg = { 0 };
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR);
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	msg.h.nlmsg_len = sizeof(msg);
+	msg.h.nlmsg_type = NLMSG_DONE;
+	msg.h.nlmsg_pid = (unsigned)getpid();
+	msg.cn.id.idx = CN_IDX_PROC;
+	msg.cn.id.val = CN_VAL_PROC;
+	msg.cn.len = sizeof(enum proc_cn_mcast_op);
+	msg.op = PROC_CN_MCAST_LISTEN;
+	if (send(fd, &msg, sizeof(msg), 0) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static int on_timer(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct manager *m = userdata;
+
+	replan(m, "rescan", true);
+	sd_event_source_set_time(src, usec + (uint64_t)m->policy.interval * 1000000);
+	return 0;
+}
+
+static int on_sighup(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct manager *m = userdata;
+	struct asios_numa_policy fresh;
+
+	(void)src, (void)si;
+	sd_notify(0, "RELOADING=1");
+	if (load_policy(m, &fresh) < 0) {
+		fprintf(stderr, SD_ERR "configuration not reloaded; keeping the previous one\n");
+	} else {
+		asios_numa_policy_clear(&m->policy);
+		m->policy = fresh;
+		replan(m, "configuration reloaded", true);
+	}
+	sd_notify(0, "READY=1");
+	return 0;
+}
+
+static int manager_new(const char *root, const char *conf, const char *conf_d, bool dry_run, struct manager **ret)
+{
+	struct manager *m = calloc(1, sizeof(*m));
+	uint64_t now;
+	sigset_t mask;
+	int r;
+
+	if (!m)
+		return -ENOMEM;
+	m->cn_fd = -1;
+	m->root_path = root;
+	m->conf = conf;
+	m->conf_d = conf_d;
+	m->dry_run = dry_run;
+	if ((r = asios_root_open(root, &m->root)) < 0 || (r = load_policy(m, &m->policy)) < 0 ||
+	    (r = sd_event_default(&m->event)) < 0) {
+		manager_free(m);
+		return r;
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	if ((r = sd_event_add_signal(m->event, NULL, SIGTERM, NULL, NULL)) < 0 ||
+	    (r = sd_event_add_signal(m->event, NULL, SIGINT, NULL, NULL)) < 0 ||
+	    (r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m)) < 0 ||
+	    (r = sd_event_set_watchdog(m->event, true)) < 0) {
+		manager_free(m);
+		return r;
+	}
+	/* new processes: the proc connector (root with CAP_NET_ADMIN, initial namespaces); without it, rescans only */
+	m->cn_fd = asios_root_is_host(m->root) ? proc_connector() : -EOPNOTSUPP;
+	if (m->cn_fd < 0) {
+		fprintf(stderr, SD_WARNING "proc connector unavailable (%s); new processes are noticed by the rescan every "
+			"%u s only\n", m->cn_fd == -EOPNOTSUPP ? "not the live root" : strerror(-m->cn_fd), m->policy.interval);
+		m->cn_fd = -1;
+	} else if ((r = sd_event_add_io(m->event, &m->cn_source, m->cn_fd, EPOLLIN, on_proc_event, m)) < 0) {
+		manager_free(m);
+		return r;
+	}
+	sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+	r = sd_event_add_time(m->event, &m->timer, CLOCK_MONOTONIC, now + (uint64_t)m->policy.interval * 1000000, 0,
+			      on_timer, m);
+	if (r < 0 || (r = sd_event_source_set_enabled(m->timer, SD_EVENT_ON)) < 0) {
+		manager_free(m);
+		return r;
+	}
+	*ret = m;
+	return 0;
+}
+
+/* numad and kernel AutoNUMA: stand down beside numad unless told to take over; say what happens to AutoNUMA */
+static int coexist(struct manager *m, const char *conf)
+{
+	struct asios_snapshot *s = NULL;
+	struct asios_numa_state *st = NULL;
+	int r = asios_snapshot_load(m->root, &s);
+
+	if (r >= 0)
+		r = asios_numa_observe(m->root, s, NULL, &st);
+	if (r < 0) {
+		fprintf(stderr, SD_ERR "asios-numad: cannot read the machine: %s\n", strerror(-r));
+		asios_snapshot_free(s);
+		return r;
+	}
+	if (st->numad_pid && !m->policy.take_over) {
+		fprintf(stderr, SD_ERR "asios-numad: numad is running (pid %ld) and would move the same processes; standing "
+			"down: stop it (systemctl disable --now numad) or set take_over_numad = yes in %s\n", st->numad_pid,
+			conf);
+		r = -EBUSY;
+	} else if (st->numad_pid) {
+		fprintf(stderr, SD_WARNING "taking over from numad (pid %ld) as configured: it still runs and may move "
+			"processes back until it is stopped\n", st->numad_pid);
+	}
+	if (r >= 0 && st->numa_balancing >= 0)
+		fprintf(stderr, SD_NOTICE "kernel AutoNUMA is %s; autonuma = %s: %s\n", st->numa_balancing ? "on" : "off",
+			asios_autonuma_name(m->policy.autonuma),
+			m->policy.autonuma == ASIOS_AUTONUMA_LEAVE ? "asios-numad leaves the switch alone" :
+			m->policy.autonuma == ASIOS_AUTONUMA_AUTO ? "set only when every placed workload agrees" :
+								    "asios-numad sets it");
+	asios_numa_state_free(st);
+	asios_snapshot_free(s);
+	return r;
+}
+
+static void usage(void)
+{
+	printf("Usage: asios-numad [--root DIR] [--config FILE] [--config-dir DIR] [--once] [--dry-run]\n\n"
+	       "Keep accelerator workloads on the CPUs and memory of their accelerators' NUMA nodes, learning of new\n"
+	       "processes from the kernel's proc connector. See asios-numad(8).\n\n"
+	       "  --once      plan and apply once, then exit\n"
+	       "  --dry-run   log what would change, change nothing\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "root", required_argument, NULL, 'r' }, { "config", required_argument, NULL, 'c' },
+		{ "config-dir", required_argument, NULL, 'd' }, { "once", no_argument, NULL, '1' },
+		{ "dry-run", no_argument, NULL, 'n' },   { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },   {},
+	};
+	const char *root = "/", *conf = ASIOS_NUMAD_CONF, *conf_d = ASIOS_NUMAD_CONF_D;
+	bool once = false, dry = false;
+	struct manager *m = NULL;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "r:c:d:nh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			root = optarg;
+			break;
+		case 'c':
+			conf = optarg;
+			break;
+		case 'd':
+			conf_d = optarg;
+			break;
+		case '1':
+			once = true;
+			break;
+		case 'n':
+			dry = true;
+			break;
+		case 'h':
+			usage();
+			return 0;
+		case 'V':
+			printf("asios-numad %s\n", ASIOS_VERSION);
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "asios-numad: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	r = manager_new(root, conf, conf_d, dry, &m);
+	if (r < 0) {
+		if (r != -EINVAL)
+			fprintf(stderr, SD_ERR "asios-numad: cannot start: %s\n", strerror(-r));
+		else
+			fprintf(stderr, SD_ERR "asios-numad: not started: fix the configuration\n");
+		return 1;
+	}
+	if (!asios_exists(m->root, "/sys/devices/system/node")) {
+		fprintf(stderr, SD_ERR "asios-numad: %s/sys/devices/system/node is missing: a kernel without NUMA\n",
+			strcmp(root, "/") ? root : "");
+		manager_free(m);
+		return 1;
+	}
+	if (coexist(m, conf) < 0) {
+		manager_free(m);
+		return 1;
+	}
+	replan(m, "start", true);
+	if (once) {
+		manager_free(m);
+		return 0;
+	}
+	sd_notify(0, "READY=1\nSTATUS=placing accelerator workloads");
+	r = sd_event_loop(m->event);
+	sd_notify(0, "STOPPING=1");
+	fprintf(stderr, SD_NOTICE "stopping after %u plans; placements stay as they are (asiosctl numa revert restores)\n",
+		m->replans);
+	manager_free(m);
+	return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,308 @@
+/* SPDX-FileCopyrightText: 2026 The ASIOS Authors
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asios/apply.h"
+#include "asios/cpulist.h"
+#include "asios/json.h"
+#include "asios/numa-plan.h"
+#include "asiosctl.h"
+
+static void usage(void)
+{
+	printf("Usage: asiosctl numa plan|explain|apply|revert [--root DIR] [--config FILE] [--config-dir DIR]\n"
+	       "                   [--json] [--dry-run]\n\n"
+	       "  plan     the placement asios-numad would make (CPU affinity, page migration, huge pages, AutoNUMA),\n"
+	       "           each change with its reason\n"
+	       "  explain  every workload: its accelerators, nodes, CPUs and memory, and what happens to it and why\n"
+	       "  apply    make the changes, with an undo journal in " ASIOS_NUMAD_JOURNAL " (--dry-run: show only)\n"
+	       "  revert   restore what the journal recorded (moved pages stay where they are)\n\n"
+	       "The policy is read from " ASIOS_NUMAD_CONF " and " ASIOS_NUMAD_CONF_D "/NAME.conf (under --root\n"
+	       "when one is given). See asiosctl(1) and asios-numad(8).\n");
+}
+
+int load_numa_policy(const char *root, const char *conf, const char *conf_d, struct asios_numa_policy *pol)
+{
+	char conf_buf[4096], dir_buf[4096], *error = NULL;
+	bool host = !root || !strcmp(root, "/");
+	int r;
+
+	if (!conf) {
+		snprintf(conf_buf, sizeof(conf_buf), "%s%s", host ? "" : root, ASIOS_NUMAD_CONF);
+		conf = conf_buf;
+	}
+	if (!conf_d) {
+		snprintf(dir_buf, sizeof(dir_buf), "%s%s", host ? "" : root, ASIOS_NUMAD_CONF_D);
+		conf_d = dir_buf;
+	}
+	r = asios_numa_policy_read(pol, conf, conf_d, &error);
+	if (r < 0)
+		log_error("%s; nothing applied", error ? error : strerror(-r));
+	free(error);
+	return r;
+}
+
+static void print_action(const struct asios_action *a, bool would)
+{
+	static const char *const verbs[] = { "set", "affinity", "migrate nodes" };
+
+	printf("%s%-28s %s %s -> %s  # %s\n", would ? "would " : "", a->object, verbs[a->kind],
+	       a->old_value[0] ? a->old_value : "-", a->new_value, a->reason);
+}
+
+static void print_kb(const struct asios_numa_proc *p)
+{
+	bool any = false;
+
+	for (size_t n = 0; n < p->n_node_kb; n++)
+		if (p->node_kb[n]) {
+			printf("%snode %zu %llu MiB", any ? ", " : "", n, (unsigned long long)(p->node_kb[n] / 1024));
+			any = true;
+		}
+	if (!any)
+		fputs(p->numa_maps_ok ? "none resident" : "unknown (numa_maps unreadable)", stdout);
+}
+
+static void explain(const struct asios_snapshot *s, const struct asios_numa_state *st, const struct asios_plan *p)
+{
+	printf("AutoNUMA: %s; numad: ", st->numa_balancing < 0 ? "not in this kernel" :
+				       st->numa_balancing ? "on" : "off");
+	if (st->numad_pid)
+		printf("running (pid %ld)\n", st->numad_pid);
+	else
+		puts("not running");
+	for (size_t i = 0; i < st->n_pools; i++)
+		printf("node %u hugepages-%lukB: %ld\n", st->pools[i].node, st->pools[i].size_kb, st->pools[i].nr);
+	for (size_t i = 0; i < st->n_warnings; i++)
+		printf("warning: %s\n", st->warnings[i]);
+	for (size_t i = 0; i < p->n_notes; i++)
+		printf("note: %s\n", p->notes[i]);
+	for (size_t k = 0; k < st->n_procs; k++) {
+		const struct asios_numa_proc *pr = &st->procs[k];
+		char object[64], *cpus = asios_cpulist_format(pr->cpus_allowed);
+		bool said = false;
+
+		snprintf(object, sizeof(object), "pid %d (%s)", pr->pid, pr->comm);
+		printf("%s\n  devices:", object);
+		for (size_t i = 0; i < pr->n_devices; i++) {
+			int d = pr->device_pci[i];
+
+			if (d >= 0)
+				printf(" %s=%s(node %d)", pr->devices[i], s->pci[d].addr, s->pci[d].node);
+			else
+				printf(" %s=%s", pr->devices[i], d == -2 ? "AMD compute" : "unknown");
+		}
+		printf("%s\n  cpus: %s%s%s\n  memory: ", pr->n_devices ? "" : " none", cpus ? cpus : "?",
+		       pr->cgroup ? "  cgroup: " : "", pr->cgroup ? pr->cgroup : "");
+		free(cpus);
+		print_kb(pr);
+		putchar('\n');
+		for (size_t i = 0; i < p->n_actions; i++)
+			if (p->actions[i].pid == pr->pid && p->actions[i].kind != ASIOS_ACTION_WRITE) {
+				printf("  -> ");
+				print_action(&p->actions[i], false);
+				said = true;
+			}
+		for (size_t i = 0; i < p->n_skipped; i++)
+			if (!strcmp(p->skipped[i].object, object)) {
+				printf("  left alone: %s\n", p->skipped[i].reason);
+				said = true;
+			}
+		if (!said)
+			puts("  already where the policy puts it");
+	}
+	for (size_t i = 0; i < p->n_actions; i++)
+		if (p->actions[i].kind == ASIOS_ACTION_WRITE)
+			print_action(&p->actions[i], false);
+	for (size_t i = 0; i < p->n_skipped; i++)
+		if (strncmp(p->skipped[i].object, "pid ", 4))
+			printf("leave %s  # %s\n", p->skipped[i].object, p->skipped[i].reason);
+}
+
+static void print_plan(const struct asios_plan *p, bool would)
+{
+	for (size_t i = 0; i < p->n_notes; i++)
+		printf("note: %s\n", p->notes[i]);
+	for (size_t i = 0; i < p->n_actions; i++)
+		print_action(&p->actions[i], would);
+	for (size_t i = 0; i < p->n_skipped; i++)
+		printf("leave %s  # %s\n", p->skipped[i].object, p->skipped[i].reason);
+	printf("%zu change%s, %zu left alone\n", p->n_actions, p->n_actions == 1 ? "" : "s", p->n_skipped);
+}
+
+static struct json_object *state_json(const struct asios_numa_state *st, struct json_object *plan)
+{
+	struct json_object *w = json_object_new_array();
+
+	if (!w)
+		return NULL;
+	for (size_t k = 0; k < st->n_procs; k++) {
+		const struct asios_numa_proc *pr = &st->procs[k];
+		struct json_object *o = json_object_new_object(), *devs = json_object_new_array(), *mem = json_object_new_object();
+
+		if (!o || !devs || !mem) {
+			json_object_put(o);
+			json_object_put(devs);
+			json_object_put(mem);
+			json_object_put(w);
+			return NULL;
+		}
+		json_object_object_add(o, "pid", json_object_new_int(pr->pid));
+		json_object_object_add(o, "comm", json_object_new_string(pr->comm));
+		for (size_t i = 0; i < pr->n_devices; i++)
+			json_object_array_add(devs, json_object_new_string(pr->devices[i]));
+		json_object_object_add(o, "devices", devs);
+		json_object_object_add(o, "cpus_allowed", asios_json_cpuset(pr->cpus_allowed));
+		for (size_t n = 0; n < pr->n_node_kb; n++)
+			if (pr->node_kb[n]) {
+				char key[16];
+
+				snprintf(key, sizeof(key), "%zu", n);
+				json_object_object_add(mem, key, json_object_new_int64((int64_t)pr->node_kb[n]));
+			}
+		json_object_object_add(o, "resident_kb", mem);
+		json_object_array_add(w, o);
+	}
+	json_object_object_add(plan, "workloads", w);
+	json_object_object_add(plan, "numa_balancing", json_object_new_int(st->numa_balancing));
+	return plan;
+}
+
+int verb_numa(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "root", required_argument, NULL, 'r' },   { "config", required_argument, NULL, 'c' },
+		{ "config-dir", required_argument, NULL, 'd' }, { "json", no_argument, NULL, 'j' },
+		{ "dry-run", no_argument, NULL, 'n' },      { "help", no_argument, NULL, 'h' },
+		{},
+	};
+	const char *root_path = "/", *conf = NULL, *conf_d = NULL, *cmd;
+	struct asios_numa_policy pol;
+	struct asios_apply_report rep = { 0 };
+	struct asios_numa_state *st = NULL;
+	struct asios_snapshot *s = NULL;
+	struct asios_root *root = NULL;
+	struct asios_plan *plan = NULL;
+	bool json = false, dry = false;
+	int c, r, ret = 1;
+
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage();
+		return argc < 2 ? 2 : 0;
+	}
+	cmd = argv[1];
+	argc--, argv++;
+	while ((c = getopt_long(argc, argv, "r:c:d:jnh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			root_path = optarg;
+			break;
+		case 'c':
+			conf = optarg;
+			break;
+		case 'd':
+			conf_d = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'n':
+			dry = true;
+			break;
+		case 'h':
+			usage();
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (optind != argc || (strcmp(cmd, "plan") && strcmp(cmd, "explain") && strcmp(cmd, "apply") && strcmp(cmd, "revert"))) {
+		log_error("numa: unknown command or argument (try asiosctl numa --help)");
+		return 2;
+	}
+	if (!strcmp(cmd, "revert")) {
+		r = asios_root_open(root_path, &root);
+		if (r < 0) {
+			log_error("cannot open root %s: %s", root_path, strerror(-r));
+			return 1;
+		}
+		r = asios_revert(root, ASIOS_NUMAD_JOURNAL, &rep);
+		for (size_t i = 0; i < rep.n_messages; i++)
+			log_error("%s", rep.messages[i]);
+		if (r == -ENOENT)
+			printf("nothing to revert (no %s)\n", ASIOS_NUMAD_JOURNAL);
+		else if (r == 0)
+			printf("restored %zu values (CPU affinities, huge page pools, AutoNUMA)\n", rep.applied);
+		asios_apply_report_clear(&rep);
+		asios_root_free(root);
+		return r < 0 && r != -ENOENT ? 1 : 0;
+	}
+	if (load_numa_policy(root_path, conf, conf_d, &pol) < 0)
+		return 1;
+	s = load_snapshot(root_path, &root);
+	if (!s)
+		goto out;
+	r = asios_numa_observe(root, s, &pol, &st);
+	if (r < 0) {
+		log_error("cannot read the processes under %s: %s", root_path, strerror(-r));
+		goto out;
+	}
+	for (size_t i = 0; i < st->n_warnings && strcmp(cmd, "explain"); i++)
+		log_error("warning: %s", st->warnings[i]);
+	r = asios_numa_plan(s, st, &pol, &plan);
+	if (r < 0) {
+		log_error("planning failed: %s", strerror(-r));
+		goto out;
+	}
+	if (json && strcmp(cmd, "apply")) {
+		struct json_object *o = asios_plan_to_json(plan);
+
+		if (!o || (!strcmp(cmd, "explain") && !state_json(st, o))) {
+			json_object_put(o);
+			goto out;
+		}
+		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+							      JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
+		ret = 0;
+		goto out;
+	}
+	if (!strcmp(cmd, "explain")) {
+		explain(s, st, plan);
+		ret = 0;
+		goto out;
+	}
+	if (!strcmp(cmd, "plan") || dry) {
+		print_plan(plan, dry);
+		ret = 0;
+		goto out;
+	}
+	{
+		char *error = NULL;
+
+		r = asios_apply(root, plan, ASIOS_NUMAD_JOURNAL, &rep, &error);
+		for (size_t i = 0; i < rep.n_messages; i++)
+			log_error("%s", rep.messages[i]);
+		if (r < 0) {
+			log_error("%s; every change of this apply was rolled back", error ? error : strerror(-r));
+			free(error);
+			goto out;
+		}
+		printf("applied %zu, skipped %zu (process gone or refused), left alone %zu (undo: asiosctl numa revert)\n",
+		       rep.applied, rep.refused, plan->n_skipped);
+		ret = 0;
+	}
+out:
+	asios_apply_report_clear(&rep);
+	asios_plan_free(plan);
+	asios_numa_state_free(st);
+	asios_snapshot_free(s);
+	asios_root_free(root);
+	asios_numa_policy_clear(&pol);
+	return ret;
+}

@@ -1,0 +1,407 @@
+/* SPDX-FileCopyrightText: 2026 The ASIOS Authors
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asios/cpulist.h"
+#include "asios/numa-plan.h"
+
+/*
+ * numad.conf: INI sections
+ *   [numad]            accelerators = yes|no, migrate = yes|no, multi_node = split|interleave|leave,
+ *                      autonuma = leave|auto|off|on, take_over_numad = yes|no, banned_cpus = LIST,
+ *                      interval = SECONDS, settle = SECONDS
+ *   [hugepages]        nodeN = COUNT [SIZE]   (SIZE 2M (default), 1G, or NkB)
+ *   [workload NAME]    command = PATTERN, cgroup = PATH, node = N, cpus = LIST, migrate = yes|no,
+ *                      autonuma = yes|no, multi_node = split|interleave|leave, ignore = yes|no
+ * Anything else is an error naming file and line, and nothing is applied.
+ */
+
+struct ctx {
+	struct asios_numa_policy *p;
+	char *error;
+};
+
+static int bool_value(const char *v, bool *ret)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "on"))
+		*ret = true;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "off"))
+		*ret = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int fail(struct ctx *c, const char *fmt, const char *a, const char *b) __attribute__((format(printf, 2, 0)));
+
+static int fail(struct ctx *c, const char *fmt, const char *a, const char *b)
+{
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	if (!c->error && asprintf(&c->error, fmt, a, b) < 0) /* fmt: one of the literals of this file */
+		c->error = NULL;
+#pragma GCC diagnostic pop
+	return 0;
+}
+
+static int multi_value(const char *v)
+{
+	if (!strcmp(v, "split"))
+		return ASIOS_NUMA_MULTI_SPLIT;
+	if (!strcmp(v, "interleave"))
+		return ASIOS_NUMA_MULTI_INTERLEAVE;
+	if (!strcmp(v, "leave"))
+		return ASIOS_NUMA_MULTI_LEAVE;
+	return -1;
+}
+
+const char *asios_numa_multi_name(int m)
+{
+	return m == ASIOS_NUMA_MULTI_SPLIT ? "split" : m == ASIOS_NUMA_MULTI_INTERLEAVE ? "interleave" : "leave";
+}
+
+const char *asios_autonuma_name(enum asios_autonuma a)
+{
+	static const char *const names[] = { "leave", "auto", "off", "on" };
+
+	return names[a];
+}
+
+static int seconds(const char *v, unsigned *ret)
+{
+	char *end;
+	long n = strtol(v, &end, 10);
+
+	if (*end || end == v || n < 1 || n > 3600)
+		return -EINVAL;
+	*ret = (unsigned)n;
+	return 0;
+}
+
+static int node_number(const char *v, long *ret)
+{
+	char *end;
+	long n = strtol(v, &end, 10);
+
+	if (*end || end == v || n < 0 || n > 4095)
+		return -EINVAL;
+	*ret = n;
+	return 0;
+}
+
+static struct asios_numa_workload *workload_for(struct asios_numa_policy *p, const char *name)
+{
+	struct asios_numa_workload *w;
+
+	for (size_t i = 0; i < p->n_workloads; i++)
+		if (!strcmp(p->workloads[i].name, name))
+			return &p->workloads[i];
+	w = realloc(p->workloads, (p->n_workloads + 1) * sizeof(*w));
+	if (!w)
+		return NULL;
+	p->workloads = w;
+	w = &p->workloads[p->n_workloads++];
+	memset(w, 0, sizeof(*w));
+	snprintf(w->name, sizeof(w->name), "%s", name);
+	w->node = -1;
+	w->migrate = -1;
+	w->autonuma = -1;
+	w->multi = ASIOS_NUMA_MULTI_INHERIT;
+	return w;
+}
+
+/* "512", "512 2M", "4 1G", "16 2048kB" */
+static int hugepages_value(const char *v, long *count, unsigned long *size_kb)
+{
+	char unit[16] = "";
+	unsigned long size = 2;
+	int n;
+
+	*size_kb = 2048;
+	n = sscanf(v, "%ld %lu%15s", count, &size, unit);
+	if (n < 1 || *count < 0 || *count > 100000000)
+		return -EINVAL;
+	if (n == 1) {
+		char tail;
+
+		return sscanf(v, "%ld %c", count, &tail) == 1 ? 0 : -EINVAL;
+	}
+	if (n == 3 && !strcmp(unit, "M"))
+		*size_kb = size * 1024;
+	else if (n == 3 && !strcmp(unit, "G"))
+		*size_kb = size * 1024 * 1024;
+	else if (n == 3 && !strcmp(unit, "kB"))
+		*size_kb = size;
+	else
+		return -EINVAL;
+	return *size_kb ? 0 : -EINVAL;
+}
+
+static int main_key(struct ctx *c, const char *name, const char *value)
+{
+	struct asios_numa_policy *p = c->p;
+	const char *err = NULL;
+	int m;
+
+	if (!strcmp(name, "accelerators")) {
+		if (bool_value(value, &p->accelerators) < 0)
+			return fail(c, "accelerators: expected yes or no, got \"%s\"%s", value, "");
+	} else if (!strcmp(name, "migrate")) {
+		if (bool_value(value, &p->migrate) < 0)
+			return fail(c, "migrate: expected yes or no, got \"%s\"%s", value, "");
+	} else if (!strcmp(name, "multi_node")) {
+		if ((m = multi_value(value)) < 0)
+			return fail(c, "multi_node: expected split, interleave or leave, got \"%s\"%s", value, "");
+		p->multi = m;
+	} else if (!strcmp(name, "autonuma")) {
+		if (!strcmp(value, "leave"))
+			p->autonuma = ASIOS_AUTONUMA_LEAVE;
+		else if (!strcmp(value, "auto"))
+			p->autonuma = ASIOS_AUTONUMA_AUTO;
+		else if (!strcmp(value, "off"))
+			p->autonuma = ASIOS_AUTONUMA_OFF;
+		else if (!strcmp(value, "on"))
+			p->autonuma = ASIOS_AUTONUMA_ON;
+		else
+			return fail(c, "autonuma: expected leave, auto, off or on, got \"%s\"%s", value, "");
+	} else if (!strcmp(name, "take_over_numad")) {
+		if (bool_value(value, &p->take_over) < 0)
+			return fail(c, "take_over_numad: expected yes or no, got \"%s\"%s", value, "");
+	} else if (!strcmp(name, "banned_cpus")) {
+		if (asios_cpulist_parse(value, p->banned_cpus, &err) < 0)
+			return fail(c, "banned_cpus: not a CPU list: \"%s\"%s", value, "");
+	} else if (!strcmp(name, "interval")) {
+		if (seconds(value, &p->interval) < 0)
+			return fail(c, "interval: expected seconds between 1 and 3600, got \"%s\"%s", value, "");
+	} else if (!strcmp(name, "settle")) {
+		if (seconds(value, &p->settle) < 0)
+			return fail(c, "settle: expected seconds between 1 and 3600, got \"%s\"%s", value, "");
+	} else {
+		return fail(c, "unknown key \"%s\" in [%s]", name, "numad");
+	}
+	return 1;
+}
+
+static int hugepages_key(struct ctx *c, const char *name, const char *value)
+{
+	struct asios_numa_policy *p = c->p;
+	struct asios_numa_hugepages *h;
+	unsigned long size_kb;
+	long node, count;
+
+	if (strncmp(name, "node", 4) || node_number(name + 4, &node) < 0)
+		return fail(c, "[hugepages]: expected nodeN = COUNT [SIZE], got key \"%s\"%s", name, "");
+	if (hugepages_value(value, &count, &size_kb) < 0)
+		return fail(c, "%s: expected COUNT [2M|1G|NkB], got \"%s\"", name, value);
+	for (size_t i = 0; i < p->n_hugepages; i++)
+		if (p->hugepages[i].node == (unsigned)node && p->hugepages[i].size_kb == size_kb) {
+			p->hugepages[i].count = count;
+			return 1;
+		}
+	h = realloc(p->hugepages, (p->n_hugepages + 1) * sizeof(*h));
+	if (!h)
+		return fail(c, "out of memory%s%s", "", "");
+	p->hugepages = h;
+	p->hugepages[p->n_hugepages++] = (struct asios_numa_hugepages){ (unsigned)node, size_kb, count };
+	return 1;
+}
+
+static int workload_key(struct ctx *c, const char *section, const char *id, const char *name, const char *value)
+{
+	struct asios_numa_workload *w;
+	const char *err = NULL;
+	bool b;
+	long n;
+	int m;
+
+	if (!*id || strlen(id) >= sizeof(w->name))
+		return fail(c, "[%s]: a workload needs a name (up to 63 characters)%s", section, "");
+	w = workload_for(c->p, id);
+	if (!w)
+		return fail(c, "out of memory%s%s", "", "");
+	if (!strcmp(name, "command") || !strcmp(name, "cgroup")) {
+		char **slot = name[1] == 'o' ? &w->command : &w->cgroup;
+
+		if (!*value || (name[1] == 'g' && value[0] != '/'))
+			return fail(c, "%s: expected %s, got an empty or relative value", name,
+				    name[1] == 'o' ? "a pattern" : "an absolute cgroup path");
+		free(*slot);
+		if (!(*slot = strdup(value)))
+			return fail(c, "out of memory%s%s", "", "");
+	} else if (!strcmp(name, "node")) {
+		if (node_number(value, &n) < 0)
+			return fail(c, "node: not a NUMA node number: \"%s\"%s", value, "");
+		w->node = (int)n;
+	} else if (!strcmp(name, "cpus")) {
+		if (!w->cpus && !(w->cpus = hwloc_bitmap_alloc()))
+			return fail(c, "out of memory%s%s", "", "");
+		if (asios_cpulist_parse(value, w->cpus, &err) < 0 || hwloc_bitmap_iszero(w->cpus))
+			return fail(c, "cpus: not a non-empty CPU list: \"%s\"%s", value, "");
+	} else if (!strcmp(name, "migrate") || !strcmp(name, "autonuma") || !strcmp(name, "ignore")) {
+		if (bool_value(value, &b) < 0)
+			return fail(c, "%s: expected yes or no, got \"%s\"", name, value);
+		if (name[0] == 'm')
+			w->migrate = b;
+		else if (name[0] == 'a')
+			w->autonuma = b;
+		else
+			w->ignore = b;
+	} else if (!strcmp(name, "multi_node")) {
+		if ((m = multi_value(value)) < 0)
+			return fail(c, "multi_node: expected split, interleave or leave, got \"%s\"%s", value, "");
+		w->multi = m;
+	} else {
+		return fail(c, "unknown key \"%s\" in [%s]", name, section);
+	}
+	return 1;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct ctx *c = user;
+
+	if (!strcmp(section, "numad"))
+		return main_key(c, name, value);
+	if (!strcmp(section, "hugepages"))
+		return hugepages_key(c, name, value);
+	if (!strncmp(section, "workload ", 9))
+		return workload_key(c, section, section + 9, name, value);
+	return fail(c, "unknown section [%s]%s", section, "");
+}
+
+int asios_numa_policy_init(struct asios_numa_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->accelerators = true;
+	p->migrate = true;
+	p->multi = ASIOS_NUMA_MULTI_SPLIT;
+	p->autonuma = ASIOS_AUTONUMA_AUTO;
+	p->interval = 30;
+	p->settle = 2;
+	p->banned_cpus = hwloc_bitmap_alloc();
+	return p->banned_cpus ? 0 : -ENOMEM;
+}
+
+void asios_numa_policy_clear(struct asios_numa_policy *p)
+{
+	hwloc_bitmap_free(p->banned_cpus);
+	for (size_t i = 0; i < p->n_workloads; i++) {
+		free(p->workloads[i].command);
+		free(p->workloads[i].cgroup);
+		hwloc_bitmap_free(p->workloads[i].cpus);
+	}
+	free(p->workloads);
+	free(p->hugepages);
+	memset(p, 0, sizeof(*p));
+}
+
+/* a [workload] must say what it matches */
+static int validate(struct ctx *c, struct asios_numa_policy *p)
+{
+	for (size_t i = 0; i < p->n_workloads; i++)
+		if (!p->workloads[i].command && !p->workloads[i].cgroup)
+			return fail(c, "[workload %s]: needs command = PATTERN or cgroup = PATH%s", p->workloads[i].name, "");
+	return 1;
+}
+
+static int finish(struct ctx *c, int line, const char *origin, char **error)
+{
+	int r;
+
+	if (line == 0 && !c->error)
+		return 0;
+	if (error) {
+		r = line > 0 ? asprintf(error, "%s:%d: %s", origin, line, c->error ? c->error : "syntax error") :
+				   asprintf(error, "%s: %s", origin, c->error ? c->error : "out of memory");
+
+		if (r < 0)
+			*error = NULL;
+	}
+	r = line < 0 && !c->error ? -ENOMEM : -EINVAL;
+	free(c->error);
+	c->error = NULL;
+	return r;
+}
+
+int asios_numa_policy_parse(struct asios_numa_policy *p, const char *text, const char *origin, char **error)
+{
+	struct ctx c = { .p = p };
+	int line = ini_parse_string(text, handler, &c);
+
+	if (line == 0 && !validate(&c, p))
+		line = -2; /* no line to name: the file as a whole */
+	return finish(&c, line, origin, error);
+}
+
+static int parse_file(struct asios_numa_policy *p, const char *path, char **error)
+{
+	struct ctx c = { .p = p };
+	FILE *f = fopen(path, "re");
+	int line;
+
+	if (!f) {
+		if (errno == ENOENT)
+			return 0;
+		if (error && asprintf(error, "%s: %s", path, strerror(errno)) < 0)
+			*error = NULL;
+		return -errno;
+	}
+	line = ini_parse_file(f, handler, &c);
+	fclose(f);
+	if (line == 0 && !validate(&c, p))
+		line = -2;
+	return finish(&c, line, path, error);
+}
+
+static int conf_filter(const struct dirent *de)
+{
+	size_t n = strlen(de->d_name);
+
+	return de->d_name[0] != '.' && n > 5 && !strcmp(de->d_name + n - 5, ".conf");
+}
+
+int asios_numa_policy_load(struct asios_numa_policy *p, const char *conf, const char *conf_d, char **error)
+{
+	struct dirent **list = NULL;
+	int r, n;
+
+	if (error)
+		*error = NULL;
+	if (conf && (r = parse_file(p, conf, error)) < 0)
+		return r;
+	if (!conf_d)
+		return 0;
+	n = scandir(conf_d, &list, conf_filter, alphasort);
+	if (n < 0)
+		return errno == ENOENT ? 0 : -errno;
+	r = 0;
+	for (int i = 0; i < n; i++) {
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s/%s", conf_d, list[i]->d_name);
+		if (r == 0)
+			r = parse_file(p, path, error);
+		free(list[i]);
+	}
+	free(list);
+	return r;
+}
+
+int asios_numa_policy_read(struct asios_numa_policy *p, const char *conf, const char *conf_d, char **error)
+{
+	int r = asios_numa_policy_init(p);
+
+	if (error)
+		*error = NULL;
+	if (r >= 0)
+		r = asios_numa_policy_load(p, conf, conf_d, error);
+	if (r < 0)
+		asios_numa_policy_clear(p);
+	return r;
+}
