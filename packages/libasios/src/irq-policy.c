@@ -1,7 +1,6 @@
 /* SPDX-FileCopyrightText: 2026 The ASIOS Authors
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <ini.h>
 #include <stdio.h>
@@ -224,56 +223,16 @@ int asios_irq_policy_parse(struct asios_irq_policy *p, const char *text, const c
 	return finish(&c, ini_parse_string(text, handler, &c), origin, error);
 }
 
-static int parse_file(struct asios_irq_policy *p, const char *path, char **error)
+static int parse_stream(FILE *f, const char *path, void *user, char **error)
 {
-	struct ctx c = { .p = p };
-	FILE *f = fopen(path, "re");
-	int line;
+	struct ctx c = { .p = user };
 
-	if (!f) {
-		if (errno == ENOENT)
-			return 0;
-		if (error && asprintf(error, "%s: %s", path, strerror(errno)) < 0)
-			*error = NULL;
-		return -errno;
-	}
-	line = ini_parse_file(f, handler, &c);
-	fclose(f);
-	return finish(&c, line, path, error);
-}
-
-static int conf_filter(const struct dirent *de)
-{
-	size_t n = strlen(de->d_name);
-
-	return de->d_name[0] != '.' && n > 5 && !strcmp(de->d_name + n - 5, ".conf");
+	return finish(&c, ini_parse_file(f, handler, &c), path, error);
 }
 
 int asios_irq_policy_load(struct asios_irq_policy *p, const char *conf, const char *conf_d, char **error)
 {
-	struct dirent **list = NULL;
-	int r, n;
-
-	if (error)
-		*error = NULL;
-	if (conf && (r = parse_file(p, conf, error)) < 0)
-		return r;
-	if (!conf_d)
-		return 0;
-	n = scandir(conf_d, &list, conf_filter, alphasort);
-	if (n < 0)
-		return errno == ENOENT ? 0 : -errno;
-	r = 0;
-	for (int i = 0; i < n; i++) {
-		char path[4096];
-
-		snprintf(path, sizeof(path), "%s/%s", conf_d, list[i]->d_name);
-		if (r == 0)
-			r = parse_file(p, path, error);
-		free(list[i]);
-	}
-	free(list);
-	return r;
+	return asios_conf_load(conf, conf_d, parse_stream, p, error);
 }
 
 int asios_irq_policy_read(struct asios_irq_policy *p, const char *conf, const char *conf_d, char **error)

@@ -1,7 +1,6 @@
 /* SPDX-FileCopyrightText: 2026 The ASIOS Authors
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <ini.h>
 #include <stdio.h>
@@ -10,6 +9,7 @@
 
 #include "asios/cpulist.h"
 #include "asios/numa-plan.h"
+#include "util.h"
 
 /*
  * numad.conf: INI sections
@@ -339,58 +339,20 @@ int asios_numa_policy_parse(struct asios_numa_policy *p, const char *text, const
 	return finish(&c, line, origin, error);
 }
 
-static int parse_file(struct asios_numa_policy *p, const char *path, char **error)
+static int parse_stream(FILE *f, const char *path, void *user, char **error)
 {
+	struct asios_numa_policy *p = user;
 	struct ctx c = { .p = p };
-	FILE *f = fopen(path, "re");
-	int line;
+	int line = ini_parse_file(f, handler, &c);
 
-	if (!f) {
-		if (errno == ENOENT)
-			return 0;
-		if (error && asprintf(error, "%s: %s", path, strerror(errno)) < 0)
-			*error = NULL;
-		return -errno;
-	}
-	line = ini_parse_file(f, handler, &c);
-	fclose(f);
 	if (line == 0 && !validate(&c, p))
 		line = -2;
 	return finish(&c, line, path, error);
 }
 
-static int conf_filter(const struct dirent *de)
-{
-	size_t n = strlen(de->d_name);
-
-	return de->d_name[0] != '.' && n > 5 && !strcmp(de->d_name + n - 5, ".conf");
-}
-
 int asios_numa_policy_load(struct asios_numa_policy *p, const char *conf, const char *conf_d, char **error)
 {
-	struct dirent **list = NULL;
-	int r, n;
-
-	if (error)
-		*error = NULL;
-	if (conf && (r = parse_file(p, conf, error)) < 0)
-		return r;
-	if (!conf_d)
-		return 0;
-	n = scandir(conf_d, &list, conf_filter, alphasort);
-	if (n < 0)
-		return errno == ENOENT ? 0 : -errno;
-	r = 0;
-	for (int i = 0; i < n; i++) {
-		char path[4096];
-
-		snprintf(path, sizeof(path), "%s/%s", conf_d, list[i]->d_name);
-		if (r == 0)
-			r = parse_file(p, path, error);
-		free(list[i]);
-	}
-	free(list);
-	return r;
+	return asios_conf_load(conf, conf_d, parse_stream, p, error);
 }
 
 int asios_numa_policy_read(struct asios_numa_policy *p, const char *conf, const char *conf_d, char **error)
