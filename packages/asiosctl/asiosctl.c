@@ -2,11 +2,13 @@
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "asios/apply.h"
 #include "asiosctl.h"
 
 #ifndef ASIOS_VERSION
@@ -85,4 +87,75 @@ int main(int argc, char **argv)
 			return verbs[i].run(argc - 1, argv + 1);
 	log_error("unknown verb '%s' (try --help)", argv[1]);
 	return 2;
+}
+
+int parse_plan_args(const char *verb, int argc, char **argv, void (*verb_usage)(void), struct plan_args *a)
+{
+	static const struct option opts[] = {
+		{ "root", required_argument, NULL, 'r' },   { "config", required_argument, NULL, 'c' },
+		{ "config-dir", required_argument, NULL, 'd' }, { "json", no_argument, NULL, 'j' },
+		{ "dry-run", no_argument, NULL, 'n' },      { "help", no_argument, NULL, 'h' },
+		{},
+	};
+	int c;
+
+	*a = (struct plan_args){ .root = "/" };
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		verb_usage();
+		return argc < 2 ? 2 : 0;
+	}
+	a->cmd = argv[1];
+	argc--, argv++;
+	while ((c = getopt_long(argc, argv, "r:c:d:jnh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			a->root = optarg;
+			break;
+		case 'c':
+			a->conf = optarg;
+			break;
+		case 'd':
+			a->conf_d = optarg;
+			break;
+		case 'j':
+			a->json = true;
+			break;
+		case 'n':
+			a->dry_run = true;
+			break;
+		case 'h':
+			verb_usage();
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (optind != argc || (strcmp(a->cmd, "plan") && strcmp(a->cmd, "explain") && strcmp(a->cmd, "apply") &&
+			       strcmp(a->cmd, "revert"))) {
+		log_error("%s: unknown command or argument (try asiosctl %s --help)", verb, verb);
+		return 2;
+	}
+	return -1;
+}
+
+int revert_journal(const char *root_path, const char *journal, const char *what)
+{
+	struct asios_apply_report rep = { 0 };
+	struct asios_root *root = NULL;
+	int r = asios_root_open(root_path, &root);
+
+	if (r < 0) {
+		log_error("cannot open root %s: %s", root_path, strerror(-r));
+		return 1;
+	}
+	r = asios_revert(root, journal, &rep);
+	for (size_t i = 0; i < rep.n_messages; i++)
+		log_error("%s", rep.messages[i]);
+	if (r == -ENOENT)
+		printf("nothing to revert (no %s)\n", journal);
+	else if (r == 0)
+		printf("restored %zu %s\n", rep.applied, what);
+	asios_apply_report_clear(&rep);
+	asios_root_free(root);
+	return r < 0 && r != -ENOENT ? 1 : 0;
 }

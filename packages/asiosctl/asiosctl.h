@@ -4,6 +4,8 @@
 
 /* asiosctl: one verb per file, registered in the table of asiosctl.c. */
 
+#include <stdbool.h>
+
 #include "asios/snapshot.h"
 
 struct verb {
@@ -31,3 +33,15 @@ struct asios_numa_policy;
 int load_numa_policy(const char *root, const char *conf, const char *conf_d, struct asios_numa_policy *pol);
 
 void topology_print_text(const struct asios_snapshot *s);
+
+/* The arguments of a planning verb: VERB plan|explain|apply|revert [--root] [--config] [--config-dir] [--json]
+ * [--dry-run]. */
+struct plan_args {
+	const char *cmd, *root, *conf, *conf_d;
+	bool json, dry_run;
+};
+/* Parse them; USAGE prints the verb's help. Returns -1 to go on, or the exit status (help shown, bad argument). */
+int parse_plan_args(const char *verb, int argc, char **argv, void (*usage)(void), struct plan_args *a);
+/* `VERB revert`: replay JOURNAL under ROOT newest first; WHAT names what was restored ("IRQ affinities").
+ * Returns the exit status. */
+int revert_journal(const char *root_path, const char *journal, const char *what);

@@ -2,7 +2,6 @@
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,75 +97,21 @@ static void print_plan(const struct asios_snapshot *s, const struct asios_plan *
 
 int verb_irq(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "root", required_argument, NULL, 'r' },   { "config", required_argument, NULL, 'c' },
-		{ "config-dir", required_argument, NULL, 'd' }, { "json", no_argument, NULL, 'j' },
-		{ "dry-run", no_argument, NULL, 'n' },      { "help", no_argument, NULL, 'h' },
-		{},
-	};
-	const char *root_path = "/", *conf = NULL, *conf_d = NULL, *cmd;
 	struct asios_irq_policy pol;
 	struct asios_apply_report rep = { 0 };
 	struct asios_snapshot *s = NULL;
 	struct asios_root *root = NULL;
 	struct asios_plan *plan = NULL;
-	bool json = false, dry = false;
-	int c, r, ret = 1;
+	int r, ret = 1;
+	struct plan_args a;
 
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		usage();
-		return argc < 2 ? 2 : 0;
-	}
-	cmd = argv[1];
-	argc--, argv++;
-	while ((c = getopt_long(argc, argv, "r:c:d:jnh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'r':
-			root_path = optarg;
-			break;
-		case 'c':
-			conf = optarg;
-			break;
-		case 'd':
-			conf_d = optarg;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'n':
-			dry = true;
-			break;
-		case 'h':
-			usage();
-			return 0;
-		default:
-			return 2;
-		}
-	}
-	if (optind != argc || (strcmp(cmd, "plan") && strcmp(cmd, "explain") && strcmp(cmd, "apply") && strcmp(cmd, "revert"))) {
-		log_error("irq: unknown command or argument (try asiosctl irq --help)");
-		return 2;
-	}
-	if (!strcmp(cmd, "revert")) {
-		r = asios_root_open(root_path, &root);
-		if (r < 0) {
-			log_error("cannot open root %s: %s", root_path, strerror(-r));
-			return 1;
-		}
-		r = asios_revert(root, IRQD_JOURNAL, &rep);
-		for (size_t i = 0; i < rep.n_messages; i++)
-			log_error("%s", rep.messages[i]);
-		if (r == -ENOENT)
-			printf("nothing to revert (no %s)\n", IRQD_JOURNAL);
-		else if (r == 0)
-			printf("restored %zu IRQ affinities\n", rep.applied);
-		asios_apply_report_clear(&rep);
-		asios_root_free(root);
-		return r < 0 && r != -ENOENT ? 1 : 0;
-	}
-	if (load_irq_policy(root_path, conf, conf_d, &pol) < 0)
+	if ((r = parse_plan_args("irq", argc, argv, usage, &a)) >= 0)
+		return r;
+	if (!strcmp(a.cmd, "revert"))
+		return revert_journal(a.root, IRQD_JOURNAL, "IRQ affinities");
+	if (load_irq_policy(a.root, a.conf, a.conf_d, &pol) < 0)
 		return 1;
-	s = load_snapshot(root_path, &root);
+	s = load_snapshot(a.root, &root);
 	if (!s)
 		goto out;
 	r = asios_irq_plan(s, &pol, &plan);
@@ -174,7 +119,7 @@ int verb_irq(int argc, char **argv)
 		log_error("planning failed: %s", strerror(-r));
 		goto out;
 	}
-	if (json && strcmp(cmd, "apply")) {
+	if (a.json && strcmp(a.cmd, "apply")) {
 		struct json_object *o = asios_plan_to_json(plan);
 
 		if (!o)
@@ -185,8 +130,8 @@ int verb_irq(int argc, char **argv)
 		ret = 0;
 		goto out;
 	}
-	if (!strcmp(cmd, "plan") || !strcmp(cmd, "explain") || dry) {
-		print_plan(s, plan, !strcmp(cmd, "explain"), dry);
+	if (!strcmp(a.cmd, "plan") || !strcmp(a.cmd, "explain") || a.dry_run) {
+		print_plan(s, plan, !strcmp(a.cmd, "explain"), a.dry_run);
 		ret = 0;
 		goto out;
 	}

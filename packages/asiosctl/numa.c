@@ -2,7 +2,6 @@
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,94 +174,40 @@ static struct json_object *state_json(const struct asios_numa_state *st, struct 
 
 int verb_numa(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "root", required_argument, NULL, 'r' },   { "config", required_argument, NULL, 'c' },
-		{ "config-dir", required_argument, NULL, 'd' }, { "json", no_argument, NULL, 'j' },
-		{ "dry-run", no_argument, NULL, 'n' },      { "help", no_argument, NULL, 'h' },
-		{},
-	};
-	const char *root_path = "/", *conf = NULL, *conf_d = NULL, *cmd;
 	struct asios_numa_policy pol;
 	struct asios_apply_report rep = { 0 };
 	struct asios_numa_state *st = NULL;
 	struct asios_snapshot *s = NULL;
 	struct asios_root *root = NULL;
 	struct asios_plan *plan = NULL;
-	bool json = false, dry = false;
-	int c, r, ret = 1;
+	int r, ret = 1;
+	struct plan_args a;
 
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		usage();
-		return argc < 2 ? 2 : 0;
-	}
-	cmd = argv[1];
-	argc--, argv++;
-	while ((c = getopt_long(argc, argv, "r:c:d:jnh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'r':
-			root_path = optarg;
-			break;
-		case 'c':
-			conf = optarg;
-			break;
-		case 'd':
-			conf_d = optarg;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'n':
-			dry = true;
-			break;
-		case 'h':
-			usage();
-			return 0;
-		default:
-			return 2;
-		}
-	}
-	if (optind != argc || (strcmp(cmd, "plan") && strcmp(cmd, "explain") && strcmp(cmd, "apply") && strcmp(cmd, "revert"))) {
-		log_error("numa: unknown command or argument (try asiosctl numa --help)");
-		return 2;
-	}
-	if (!strcmp(cmd, "revert")) {
-		r = asios_root_open(root_path, &root);
-		if (r < 0) {
-			log_error("cannot open root %s: %s", root_path, strerror(-r));
-			return 1;
-		}
-		r = asios_revert(root, ASIOS_NUMAD_JOURNAL, &rep);
-		for (size_t i = 0; i < rep.n_messages; i++)
-			log_error("%s", rep.messages[i]);
-		if (r == -ENOENT)
-			printf("nothing to revert (no %s)\n", ASIOS_NUMAD_JOURNAL);
-		else if (r == 0)
-			printf("restored %zu values (CPU affinities, huge page pools, AutoNUMA)\n", rep.applied);
-		asios_apply_report_clear(&rep);
-		asios_root_free(root);
-		return r < 0 && r != -ENOENT ? 1 : 0;
-	}
-	if (load_numa_policy(root_path, conf, conf_d, &pol) < 0)
+	if ((r = parse_plan_args("numa", argc, argv, usage, &a)) >= 0)
+		return r;
+	if (!strcmp(a.cmd, "revert"))
+		return revert_journal(a.root, ASIOS_NUMAD_JOURNAL, "values (CPU affinities, huge page pools, AutoNUMA)");
+	if (load_numa_policy(a.root, a.conf, a.conf_d, &pol) < 0)
 		return 1;
-	s = load_snapshot(root_path, &root);
+	s = load_snapshot(a.root, &root);
 	if (!s)
 		goto out;
 	r = asios_numa_observe(root, s, &pol, &st);
 	if (r < 0) {
-		log_error("cannot read the processes under %s: %s", root_path, strerror(-r));
+		log_error("cannot read the processes under %s: %s", a.root, strerror(-r));
 		goto out;
 	}
-	for (size_t i = 0; i < st->n_warnings && strcmp(cmd, "explain"); i++)
+	for (size_t i = 0; i < st->n_warnings && strcmp(a.cmd, "explain"); i++)
 		log_error("warning: %s", st->warnings[i]);
 	r = asios_numa_plan(s, st, &pol, &plan);
 	if (r < 0) {
 		log_error("planning failed: %s", strerror(-r));
 		goto out;
 	}
-	if (json && strcmp(cmd, "apply")) {
+	if (a.json && strcmp(a.cmd, "apply")) {
 		struct json_object *o = asios_plan_to_json(plan);
 
-		if (!o || (!strcmp(cmd, "explain") && !state_json(st, o))) {
+		if (!o || (!strcmp(a.cmd, "explain") && !state_json(st, o))) {
 			json_object_put(o);
 			goto out;
 		}
@@ -272,13 +217,13 @@ int verb_numa(int argc, char **argv)
 		ret = 0;
 		goto out;
 	}
-	if (!strcmp(cmd, "explain")) {
+	if (!strcmp(a.cmd, "explain")) {
 		explain(s, st, plan);
 		ret = 0;
 		goto out;
 	}
-	if (!strcmp(cmd, "plan") || dry) {
-		print_plan(plan, dry);
+	if (!strcmp(a.cmd, "plan") || a.dry_run) {
+		print_plan(plan, a.dry_run);
 		ret = 0;
 		goto out;
 	}
