@@ -86,7 +86,8 @@ $(O)/bench-observe: benchmarks/observe/bench-observe.c $(LIBASIOS)
 # json-c, inih, libnuma and zlib (libudev stubbed: Debian ships no libudev.a), the workload and the triad.
 STATIC_LIBS := -lhwloc -ljson-c -linih -lnuma -lz -lm -lpthread
 GUEST_PROGRAMS := $(O)/guest/asiosctl $(O)/guest/numa-hog $(O)/guest/triad
-$(O)/guest/asiosctl: $(ASIOSCTL_SRCS) $(LIBASIOS_SRCS) tests/vm/udev-stub.c
+# (without the daemon helpers of daemon.c: they need libsystemd, which Debian ships only as a shared library)
+$(O)/guest/asiosctl: $(ASIOSCTL_SRCS) $(filter-out %/daemon.c,$(LIBASIOS_SRCS)) tests/vm/udev-stub.c
 	@mkdir -p $(@D)
 	$(call msg,STATIC,$@)
 	$(Q)$(CC) -std=c11 $(WARN) -Ipackages/libasios/include $(PKG_CFLAGS) -O2 -static -o $@ $^ $(STATIC_LIBS)

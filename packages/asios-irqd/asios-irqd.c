@@ -15,7 +15,6 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <linux/netlink.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +26,7 @@
 #include <unistd.h>
 
 #include "asios/apply.h"
+#include "asios/daemon.h"
 #include "asios/cpulist.h"
 #include "asios/irq-plan.h"
 #include "asios/snapshot.h"
@@ -321,7 +321,6 @@ static int manager_new(const char *root, const char *conf, const char *conf_d, b
 	struct manager *m = calloc(1, sizeof(*m));
 	struct sockaddr_nl addr = { .nl_family = AF_NETLINK, .nl_groups = 1 };
 	uint64_t now;
-	sigset_t mask;
 	int r;
 
 	if (!m)
@@ -337,19 +336,7 @@ static int manager_new(const char *root, const char *conf, const char *conf_d, b
 		return -ENOMEM;
 	}
 	if ((r = asios_root_open(root, &m->root)) < 0 || (r = load_policy(m, &m->policy)) < 0 ||
-	    (r = sd_event_default(&m->event)) < 0) {
-		manager_free(m);
-		return r;
-	}
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	if ((r = sd_event_add_signal(m->event, NULL, SIGTERM, NULL, NULL)) < 0 ||
-	    (r = sd_event_add_signal(m->event, NULL, SIGINT, NULL, NULL)) < 0 ||
-	    (r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m)) < 0 ||
-	    (r = sd_event_set_watchdog(m->event, true)) < 0) {
+	    (r = asios_daemon_event(&m->event, on_sighup, m)) < 0) {
 		manager_free(m);
 		return r;
 	}
@@ -386,50 +373,14 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "root", required_argument, NULL, 'r' }, { "config", required_argument, NULL, 'c' },
-		{ "config-dir", required_argument, NULL, 'd' }, { "once", no_argument, NULL, '1' },
-		{ "dry-run", no_argument, NULL, 'n' },   { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },   {},
-	};
-	const char *root = "/", *conf = ASIOS_IRQD_CONF, *conf_d = ASIOS_IRQD_CONF_D;
-	bool once = false, dry = false;
+	struct asios_daemon_args a = { .conf = ASIOS_IRQD_CONF, .conf_d = ASIOS_IRQD_CONF_D };
 	struct manager *m = NULL;
 	long pid;
-	int c, r;
+	int r;
 
-	while ((c = getopt_long(argc, argv, "r:c:d:nh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'r':
-			root = optarg;
-			break;
-		case 'c':
-			conf = optarg;
-			break;
-		case 'd':
-			conf_d = optarg;
-			break;
-		case '1':
-			once = true;
-			break;
-		case 'n':
-			dry = true;
-			break;
-		case 'h':
-			usage();
-			return 0;
-		case 'V':
-			printf("asios-irqd %s\n", ASIOS_VERSION);
-			return 0;
-		default:
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "asios-irqd: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
-	r = manager_new(root, conf, conf_d, dry, &m);
+	if ((r = asios_daemon_parse_args("asios-irqd", argc, argv, usage, &a)) >= 0)
+		return r;
+	r = manager_new(a.root, a.conf, a.conf_d, a.dry_run, &m);
 	if (r < 0) {
 		if (r != -EINVAL) /* a bad configuration was already reported with its file and line */
 			fprintf(stderr, SD_ERR "asios-irqd: cannot start: %s\n", strerror(-r));
@@ -439,14 +390,14 @@ int main(int argc, char **argv)
 	}
 	if (!asios_exists(m->root, "/proc/irq")) {
 		fprintf(stderr, SD_ERR "asios-irqd: %s/proc/irq is missing: no IRQ affinity to manage\n",
-			strcmp(root, "/") ? root : "");
+			strcmp(a.root, "/") ? a.root : "");
 		manager_free(m);
 		return 1;
 	}
 	pid = irqbalance_pid(m);
 	if (pid && !m->policy.take_over) {
 		fprintf(stderr, SD_ERR "asios-irqd: irqbalance is running (pid %ld) and would undo every placement; stop it "
-			"(systemctl disable --now irqbalance) or set take_over_irqbalance = yes in %s\n", pid, conf);
+			"(systemctl disable --now irqbalance) or set take_over_irqbalance = yes in %s\n", pid, a.conf);
 		manager_free(m);
 		return 1;
 	}
@@ -454,7 +405,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, SD_WARNING "taking over from irqbalance (pid %ld) as configured: it still runs and may move "
 			"IRQs back until it is stopped\n", pid);
 	replan(m, "start");
-	if (once) {
+	if (a.once) {
 		manager_free(m);
 		return 0;
 	}

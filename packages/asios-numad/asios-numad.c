@@ -14,7 +14,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <linux/cn_proc.h>
 #include <linux/connector.h>
 #include <linux/netlink.h>
@@ -30,6 +29,7 @@
 #include <unistd.h>
 
 #include "asios/apply.h"
+#include "asios/daemon.h"
 #include "asios/numa-plan.h"
 #include "asios/snapshot.h"
 
@@ -265,7 +265,6 @@ static int manager_new(const char *root, const char *conf, const char *conf_d, b
 {
 	struct manager *m = calloc(1, sizeof(*m));
 	uint64_t now;
-	sigset_t mask;
 	int r;
 
 	if (!m)
@@ -276,19 +275,7 @@ static int manager_new(const char *root, const char *conf, const char *conf_d, b
 	m->conf_d = conf_d;
 	m->dry_run = dry_run;
 	if ((r = asios_root_open(root, &m->root)) < 0 || (r = load_policy(m, &m->policy)) < 0 ||
-	    (r = sd_event_default(&m->event)) < 0) {
-		manager_free(m);
-		return r;
-	}
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	if ((r = sd_event_add_signal(m->event, NULL, SIGTERM, NULL, NULL)) < 0 ||
-	    (r = sd_event_add_signal(m->event, NULL, SIGINT, NULL, NULL)) < 0 ||
-	    (r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m)) < 0 ||
-	    (r = sd_event_set_watchdog(m->event, true)) < 0) {
+	    (r = asios_daemon_event(&m->event, on_sighup, m)) < 0) {
 		manager_free(m);
 		return r;
 	}
@@ -358,49 +345,13 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "root", required_argument, NULL, 'r' }, { "config", required_argument, NULL, 'c' },
-		{ "config-dir", required_argument, NULL, 'd' }, { "once", no_argument, NULL, '1' },
-		{ "dry-run", no_argument, NULL, 'n' },   { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },   {},
-	};
-	const char *root = "/", *conf = ASIOS_NUMAD_CONF, *conf_d = ASIOS_NUMAD_CONF_D;
-	bool once = false, dry = false;
+	struct asios_daemon_args a = { .conf = ASIOS_NUMAD_CONF, .conf_d = ASIOS_NUMAD_CONF_D };
 	struct manager *m = NULL;
-	int c, r;
+	int r;
 
-	while ((c = getopt_long(argc, argv, "r:c:d:nh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'r':
-			root = optarg;
-			break;
-		case 'c':
-			conf = optarg;
-			break;
-		case 'd':
-			conf_d = optarg;
-			break;
-		case '1':
-			once = true;
-			break;
-		case 'n':
-			dry = true;
-			break;
-		case 'h':
-			usage();
-			return 0;
-		case 'V':
-			printf("asios-numad %s\n", ASIOS_VERSION);
-			return 0;
-		default:
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "asios-numad: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
-	r = manager_new(root, conf, conf_d, dry, &m);
+	if ((r = asios_daemon_parse_args("asios-numad", argc, argv, usage, &a)) >= 0)
+		return r;
+	r = manager_new(a.root, a.conf, a.conf_d, a.dry_run, &m);
 	if (r < 0) {
 		if (r != -EINVAL)
 			fprintf(stderr, SD_ERR "asios-numad: cannot start: %s\n", strerror(-r));
@@ -410,16 +361,16 @@ int main(int argc, char **argv)
 	}
 	if (!asios_exists(m->root, "/sys/devices/system/node")) {
 		fprintf(stderr, SD_ERR "asios-numad: %s/sys/devices/system/node is missing: a kernel without NUMA\n",
-			strcmp(root, "/") ? root : "");
+			strcmp(a.root, "/") ? a.root : "");
 		manager_free(m);
 		return 1;
 	}
-	if (coexist(m, conf) < 0) {
+	if (coexist(m, a.conf) < 0) {
 		manager_free(m);
 		return 1;
 	}
 	replan(m, "start", true);
-	if (once) {
+	if (a.once) {
 		manager_free(m);
 		return 0;
 	}
