@@ -125,15 +125,15 @@ bad='\] (BUG: |WARNING: |Oops)|Kernel panic|grub> |emergency mode|Give root pass
 verdict=timeout
 while [ $((SECONDS - t0)) -lt "$timeout" ]; do
 	if grep -aqE "$bad" "$log"; then verdict=problem; break; fi
-	if grep -aq '^ASIOSTEST: done' "$log"; then verdict=done; break; fi
+	if grep -aq '^ASIOSTEST: done' "$log"; then verdict=finished; break; fi
 	kill -0 $qpid 2>/dev/null || { verdict=exited; break; }
 	sleep 1
 done
 secs=$((SECONDS - t0))
 kill $qpid 2>/dev/null
 wait $qpid 2>/dev/null
-check_eq "boots to the end of cloud-init's runcmd, no kernel BUG/WARNING/Oops/panic, failed unit, grub> or emergency mode (${secs} s)" done "$verdict"
-if [ "$verdict" != done ]; then
+check_eq "boots to the end of cloud-init's runcmd, no kernel BUG/WARNING/Oops/panic, failed unit, grub> or emergency mode (${secs} s)" finished "$verdict"
+if [ "$verdict" != finished ]; then
 	grep -aE -B2 -A12 "$bad" "$log" | head -n 40 | sed 's/^/#   /'
 	tail -n 25 "$log" | sed 's/^/#   /'
 fi
