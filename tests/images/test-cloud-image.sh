@@ -40,7 +40,7 @@ if [ -z "$image" ]; then
 	step "publishing them in a throwaway signed repository"
 	rm -rf "$work/repo" "$work/gnupg"
 	export GNUPGHOME=$work/gnupg
-	"$top/tools/repo-key" >/dev/null
+	"$top/tools/repo-key" >/dev/null 2>&1
 	"$top/tools/repo-publish" --repo "$work/repo" --codename "$base" "$debs/asios_${version}_$arch.changes" >/dev/null
 	step "building the image"
 	t0=$SECONDS
@@ -91,6 +91,7 @@ runcmd:
     say "rootsize $(df -B1M --output=size / | tail -n 1 | tr -d ' ')"
     say "machine-id $(cat /etc/machine-id)"
     say "hostname $(hostname)"
+    say "hosts $(getent hosts "$(hostname)" >/dev/null && echo resolves)"
     say "sources $(sed -n 's/^Signed-By: //p' /etc/apt/sources.list.d/asios.sources) $(test -s /usr/share/keyrings/asios-archive-keyring.gpg && echo key-present)"
     systemctl --failed --plain --no-legend | sed 's/^/ASIOSTEST: failed-unit /'
     say "uptime $(cut -d' ' -f1 /proc/uptime)"
@@ -148,6 +149,7 @@ check "the root file system grew into the larger disk (${size:-?} MiB, partition
 	test "${size:-0}" -gt $((root_mib + 768))
 check "a machine-id was made at the first boot" grep -qE '^[0-9a-f]{32}$' <<<"$(val machine-id)"
 check_eq "the hostname comes from the seed" asiostest "$(val hostname)"
+check_eq "the hostname resolves (/etc/hosts)" resolves "$(val hosts)"
 check_eq "asios.sources trusts the shipped ASIOS key" "/usr/share/keyrings/asios-archive-keyring.gpg key-present" "$(val sources)"
 echo "# boot to the end of runcmd: $secs s of wall time, guest uptime $(val uptime) s ($firmware, $accel)"
 done_testing
