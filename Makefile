@@ -160,15 +160,16 @@ bench-irqd: all ## asios-irqd vs irqbalance: placement on fixtures, reaction, id
 	$(Q)benchmarks/daemons/irqd-vs-irqbalance.py $(O) $(or $(SECONDS),60)
 
 ##@ Images
-# the ASIOS apt repository an image's /etc/apt/sources.list.d/asios.sources points at, and the image's disk size
+# the ASIOS apt repository an image's /etc/apt/sources.list.d/asios.sources points at, and the image's disk size;
+# the image takes our packages from $(O)/repo as it is (`make repo` first to publish newer ones)
 IMAGE_REPO_URL ?= https://repo.asios.invalid/
 IMAGE_SIZE ?= 2G
 CLOUD_IMAGE = $(O)/images/asios-cloud-$(BASE)-$(ARCH).qcow2
 
 .PHONY: cloud-image
 cloud-image: ## qcow2 cloud image (cloud-init, growpart, serial console, asios-cloud) into $(O)/images, with manifest and SHA256SUMS (root)
-	$(Q)[ -e $(REPO_GNUPGHOME) ] || [ -s $(O)/repo/asios-archive-keyring.gpg ] || $(MAKE) --no-print-directory repo-key >/dev/null
-	$(Q)$(MAKE) --no-print-directory repo
+	$(Q)[ -f $(O)/repo/dists/$(BASE)/InRelease ] || { [ -e $(REPO_GNUPGHOME) ] || \
+		$(MAKE) --no-print-directory repo-key >/dev/null; $(MAKE) --no-print-directory repo; }
 	$(Q)tools/build-image --base $(BASE) --arch $(ARCH) --variant cloud --repo $(O)/repo --out $(O)/images \
 		--size $(IMAGE_SIZE) --repo-url $(IMAGE_REPO_URL)
 
