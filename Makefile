@@ -82,7 +82,7 @@ topology: ## Install missing build deps, build, and show this machine as ASIOS s
 
 ##@ Test
 .PHONY: check
-check: lint all ## The test command: static checks, sanitizer unit/golden/daemon tests, fuzz runs, kernel audit, patch check, qemu boot
+check: lint all ## The test command: static checks, sanitizer unit/golden/daemon tests, fuzz runs, kernel audit, patch check, qemu boots, cloud image
 	$(Q)$(MAKE) --no-print-directory O=$(O)/asan SANITIZE=1 test-programs
 	$(Q)$(MAKE) --no-print-directory O=$(O)/fuzz fuzzers
 	$(Q)O=$(O)/asan FUZZ_O=$(O)/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run-tests
@@ -170,6 +170,30 @@ bench-numa: ## STREAM-style triad in a 2-node qemu guest: pinned local, remote, 
 .PHONY: bench-irqd
 bench-irqd: all ## asios-irqd vs irqbalance: placement on fixtures, reaction, idle cost (root, irqbalance installed)
 	$(Q)benchmarks/daemons/irqd-vs-irqbalance.py $(O) $(or $(SECONDS),60)
+
+##@ Images
+# the ASIOS apt repository an image's /etc/apt/sources.list.d/asios.sources points at, and the image's disk size;
+# the image takes our packages from $(O)/repo as it is (`make repo` first to publish newer ones)
+IMAGE_REPO_URL ?= https://repo.asios.invalid/
+IMAGE_SIZE ?= 2G
+CLOUD_IMAGE = $(O)/images/asios-cloud-$(BASE)-$(ARCH).qcow2
+
+.PHONY: cloud-image
+cloud-image: ## qcow2 cloud image (cloud-init, growpart, serial console, asios-cloud) into $(O)/images, with manifest and SHA256SUMS (root)
+	$(Q)[ -f $(O)/repo/dists/$(BASE)/InRelease ] || { [ -e $(REPO_GNUPGHOME) ] || \
+		$(MAKE) --no-print-directory repo-key >/dev/null; $(MAKE) --no-print-directory repo; }
+	$(Q)tools/build-image --base $(BASE) --arch $(ARCH) --variant cloud --repo $(O)/repo --out $(O)/images \
+		--size $(IMAGE_SIZE) --repo-url $(IMAGE_REPO_URL)
+
+.PHONY: run
+run: ## Boot the cloud image in qemu, console in this terminal (builds it when missing; KVM if usable, else TCG)
+	$(Q)[ -f $(CLOUD_IMAGE) ] || $(MAKE) --no-print-directory cloud-image
+	$(Q)tools/run-image $(CLOUD_IMAGE)
+
+.PHONY: check-images
+check-images: cloud-image ## Boot tests of a freshly built cloud image under BIOS and UEFI (make check builds and boots one under BIOS)
+	$(Q)ASIOS_IMAGE=$(CLOUD_IMAGE) FIRMWARE=bios O=$(O)/images-bios tests/run-tests images/
+	$(Q)ASIOS_IMAGE=$(CLOUD_IMAGE) FIRMWARE=uefi O=$(O)/images-uefi tests/run-tests images/
 
 ##@ Base profiles
 .PHONY: show-base

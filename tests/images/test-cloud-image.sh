@@ -1,0 +1,155 @@
+#!/bin/bash
+# SPDX-FileCopyrightText: 2026 The ASIOS Authors
+# SPDX-License-Identifier: MIT
+#
+# The cloud image, end to end: build it (tools/build-image, from our .debs in a throwaway signed repository
+# and the host's mirror), then boot a copy-on-write copy 1 GiB larger under qemu (TCG) with a NoCloud seed
+# that creates a user and writes a file. cloud-init's runcmd prints what the tests judge to the serial
+# console: the user, the file, asios-irqd's state, failed units, the root file system's size (it must have
+# grown), the machine-id, the hostname. Fails as soon as the console shows a kernel BUG:/WARNING:/Oops/panic,
+# a unit that failed, a grub> prompt or emergency mode, and after BOOT_TIMEOUT seconds (default 600).
+#   ASIOS_IMAGE=FILE.qcow2   boot this image instead of building one (make check-images)
+#   FIRMWARE=bios|uefi       SeaBIOS (default) or OVMF
+# Work folder: ${ASIOS_IMAGES_TEST:-build/images-test}. Needs root for the build.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/lib.sh"
+work=${ASIOS_IMAGES_TEST:-$top/build/images-test}
+base=${BASE:-bookworm}
+firmware=${FIRMWARE:-bios}
+timeout=${BOOT_TIMEOUT:-600}
+image=${ASIOS_IMAGE:-}
+arch=$(dpkg --print-architecture)
+if [ "$arch" != amd64 ]; then echo "1..0 # SKIP the cloud image is built for amd64 only"; exit 0; fi
+if [ -z "$image" ] && [ "$(id -u)" != 0 ]; then echo "1..0 # SKIP building the image needs root"; exit 0; fi
+for t in qemu-system-x86_64 qemu-img cloud-localds; do
+	command -v "$t" >/dev/null || { echo "not ok 1 - $t is missing (make deps)"; exit 1; }
+done
+mkdir -p "$work"
+work=$(cd "$work" && pwd)
+t_start=$SECONDS
+step() { echo "# [$((SECONDS - t_start)) s] $*"; }
+
+if [ -z "$image" ]; then
+	version=$(cd "$top" && dpkg-parsechangelog -SVersion)
+	debs=$work/debs
+	if [ ! -f "$debs/asios_${version}_$arch.changes" ]; then
+		step "building the .debs"
+		"$top/tools/build-debs" --no-lintian "$debs" >"$work/debs.log" 2>&1 || { tail -n 20 "$work/debs.log"; echo "not ok 1 - .debs build"; exit 1; }
+	fi
+	step "publishing them in a throwaway signed repository"
+	rm -rf "$work/repo" "$work/gnupg"
+	export GNUPGHOME=$work/gnupg
+	"$top/tools/repo-key" >/dev/null 2>&1
+	"$top/tools/repo-publish" --repo "$work/repo" --codename "$base" "$debs/asios_${version}_$arch.changes" >/dev/null
+	step "building the image"
+	t0=$SECONDS
+	if "$top/tools/build-image" --base "$base" --arch "$arch" --variant cloud --repo "$work/repo" --out "$work/out" \
+		>"$work/build.log" 2>&1; then
+		_report 0 "tools/build-image builds the cloud image ($((SECONDS - t0)) s)"
+	else
+		_report 1 "tools/build-image builds the cloud image"
+		tail -n 30 "$work/build.log" | sed 's/^/#   /'
+		done_testing
+		exit 1
+	fi
+	sed 's/^/# /' "$work/build.log"
+	image=$work/out/asios-cloud-$base-$arch.qcow2
+fi
+dir=$(dirname "$image")
+manifest=${image%.qcow2}.manifest
+check "the image is a qcow2 file" sh -c "qemu-img info --output=json '$image' | grep -q '\"format\": \"qcow2\"'"
+check "SHA256SUMS next to the image verifies it and its manifest" \
+	sh -c "cd '$dir' && grep -F '$(basename "$image")' SHA256SUMS | sha256sum -c --quiet - && grep -F '$(basename "$manifest")' SHA256SUMS | sha256sum -c --quiet -"
+check "the manifest lists asios-cloud, asios-tuning, cloud-init, cloud-guest-utils" \
+	sh -c "grep -q '^asios-cloud	' '$manifest' && grep -q '^asios-tuning	' '$manifest' && grep -q '^cloud-init	' '$manifest' && grep -q '^cloud-guest-utils	' '$manifest'"
+check "the manifest says which kernel the image has" grep -qE '^# kernel: (ASIOS kernel|stock .* kernel)' "$manifest"
+grep '^# kernel:' "$manifest"
+echo "# image: $(( $(stat -c %s "$image") / 1048576 )) MiB on disk, virtual $(( $(qemu-img info --output=json "$image" | sed -n 's/.*"virtual-size": \([0-9]*\).*/\1/p') / 1048576 )) MiB"
+
+# the seed: a user, a file, and a runcmd that prints the results to the serial console
+run=$work/boot-$firmware
+rm -rf "$run"
+mkdir -p "$run"
+cat >"$run/user-data" <<'EOF'
+#cloud-config
+users:
+  - default
+  - name: asiostest
+    shell: /bin/bash
+write_files:
+  - path: /var/lib/asios-test/hello
+    content: "written by cloud-init\n"
+runcmd:
+  - |
+    {
+    say() { echo "ASIOSTEST: $*"; }
+    say "user $(id asiostest)"
+    say "file $(cat /var/lib/asios-test/hello)"
+    say "irqd $(systemctl is-active asios-irqd)"
+    say "getty $(systemctl is-active serial-getty@ttyS0)"
+    say "rootsize $(df -B1M --output=size / | tail -n 1 | tr -d ' ')"
+    say "machine-id $(cat /etc/machine-id)"
+    say "hostname $(hostname)"
+    say "hosts $(getent hosts "$(hostname)" >/dev/null && echo resolves)"
+    say "sources $(sed -n 's/^Signed-By: //p' /etc/apt/sources.list.d/asios.sources) $(test -s /usr/share/keyrings/asios-archive-keyring.gpg && echo key-present)"
+    systemctl --failed --plain --no-legend | sed 's/^/ASIOSTEST: failed-unit /'
+    say "uptime $(cut -d' ' -f1 /proc/uptime)"
+    say "done"
+    } >/dev/ttyS0 2>&1
+EOF
+printf 'instance-id: iid-asiostest-%s\nlocal-hostname: asiostest\n' "$$" >"$run/meta-data"
+cloud-localds "$run/seed.img" "$run/user-data" "$run/meta-data"
+vsize=$(qemu-img info --output=json "$image" | sed -n 's/.*"virtual-size": \([0-9]*\).*/\1/p')
+# a copy-on-write overlay 1 GiB larger than the image: the root file system must grow into it
+qemu-img create -q -f qcow2 -b "$(cd "$dir" && pwd)/$(basename "$image")" -F qcow2 "$run/disk.qcow2" $((vsize + 1073741824))
+# the root partition's size in the image (MiB), the last partition of the disk
+root_mib=$(( (vsize / 512 - 131072) / 2048 ))
+
+fw=()
+if [ "$firmware" = uefi ]; then
+	ovmf=/usr/share/ovmf/OVMF.fd
+	[ -f "$ovmf" ] || { echo "not ok 1 - $ovmf is missing (make deps: ovmf)"; exit 1; }
+	fw=(-bios "$ovmf")
+fi
+accel=tcg
+[ -w /dev/kvm ] && accel=kvm
+log=$run/console.log
+: >"$log"
+step "booting ($firmware, $accel, timeout ${timeout}s)"
+t0=$SECONDS
+qemu-system-x86_64 -M q35 -accel $accel -cpu max -smp 2 -m 1G "${fw[@]}" \
+	-drive "file=$run/disk.qcow2,if=virtio,format=qcow2" -drive "file=$run/seed.img,if=virtio,format=raw,readonly=on" \
+	-nic user,model=virtio-net-pci -display none -serial "file:$log" -monitor none -no-reboot </dev/null &
+qpid=$!
+bad='\] (BUG: |WARNING: |Oops)|Kernel panic|grub> |emergency mode|Give root password|\[FAILED\]|Failed to start'
+verdict=timeout
+while [ $((SECONDS - t0)) -lt "$timeout" ]; do
+	if grep -aqE "$bad" "$log"; then verdict=problem; break; fi
+	if grep -aq '^ASIOSTEST: done' "$log"; then verdict=finished; break; fi
+	kill -0 $qpid 2>/dev/null || { verdict=exited; break; }
+	sleep 1
+done
+secs=$((SECONDS - t0))
+kill $qpid 2>/dev/null
+wait $qpid 2>/dev/null
+check_eq "boots to the end of cloud-init's runcmd, no kernel BUG/WARNING/Oops/panic, failed unit, grub> or emergency mode (${secs} s)" finished "$verdict"
+if [ "$verdict" != finished ]; then
+	grep -aE -B2 -A12 "$bad" "$log" | head -n 40 | sed 's/^/#   /'
+	tail -n 25 "$log" | sed 's/^/#   /'
+fi
+val() { tr -d '\r' <"$log" | sed -n "s/^ASIOSTEST: $1 //p" | head -n 1; }
+check "cloud-init created the user asiostest" grep -q 'uid=[0-9]*(asiostest)' <<<"$(val user)"
+check_eq "cloud-init wrote the file" "written by cloud-init" "$(val file)"
+check_eq "asios-irqd is active" active "$(val irqd)"
+check_eq "a getty runs on the serial console" active "$(val getty)"
+check_eq "no failed systemd units" "" "$(tr -d '\r' <"$log" | sed -n 's/^ASIOSTEST: failed-unit //p')"
+size=$(val rootsize)
+check "the root file system grew into the larger disk (${size:-?} MiB, partition in the image $root_mib MiB)" \
+	test "${size:-0}" -gt $((root_mib + 768))
+check "a machine-id was made at the first boot" grep -qE '^[0-9a-f]{32}$' <<<"$(val machine-id)"
+check_eq "the hostname comes from the seed" asiostest "$(val hostname)"
+check_eq "the hostname resolves (/etc/hosts)" resolves "$(val hosts)"
+check_eq "asios.sources trusts the shipped ASIOS key" "/usr/share/keyrings/asios-archive-keyring.gpg key-present" "$(val sources)"
+echo "# boot to the end of runcmd: $secs s of wall time, guest uptime $(val uptime) s ($firmware, $accel)"
+done_testing
