@@ -179,14 +179,14 @@ IMAGE_SIZE ?= 2G
 CLOUD_IMAGE = $(O)/images/asios-cloud-$(BASE)-$(ARCH).qcow2
 
 .PHONY: cloud-image
-cloud-image: ## qcow2 cloud image (cloud-init, growpart, serial console, asios-cloud) into $(O)/images, with manifest and SHA256SUMS (root)
+cloud-image: deps ## qcow2 cloud image (cloud-init, growpart, serial console, asios-cloud) into $(O)/images, with manifest and SHA256SUMS (root)
 	$(Q)[ -f $(O)/repo/dists/$(BASE)/InRelease ] || { [ -e $(REPO_GNUPGHOME) ] || \
 		$(MAKE) --no-print-directory repo-key >/dev/null; $(MAKE) --no-print-directory repo; }
 	$(Q)tools/build-image --base $(BASE) --arch $(ARCH) --variant cloud --repo $(O)/repo --out $(O)/images \
 		--size $(IMAGE_SIZE) --repo-url $(IMAGE_REPO_URL)
 
 .PHONY: run
-run: ## Boot the cloud image in qemu, console in this terminal (builds it when missing; KVM if usable, else TCG)
+run: deps ## Boot the cloud image in qemu, console in this terminal (installs build deps, builds it when missing; KVM if usable, else TCG)
 	$(Q)[ -f $(CLOUD_IMAGE) ] || $(MAKE) --no-print-directory cloud-image
 	$(Q)tools/run-image $(CLOUD_IMAGE)
 
