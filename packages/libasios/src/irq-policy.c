@@ -26,28 +26,8 @@ struct ctx {
 	char *error;   /* first error, without the location */
 };
 
-static int bool_value(const char *v, bool *ret)
-{
-	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "on"))
-		*ret = true;
-	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "off"))
-		*ret = false;
-	else
-		return -EINVAL;
-	return 0;
-}
-
-static int fail(struct ctx *c, const char *fmt, const char *a, const char *b) __attribute__((format(printf, 2, 0)));
-
-static int fail(struct ctx *c, const char *fmt, const char *a, const char *b)
-{
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-	if (!c->error && asprintf(&c->error, fmt, a, b) < 0) /* fmt: one of the literals of handler() */
-		c->error = NULL;
-#pragma GCC diagnostic pop
-	return 0; /* inih: 0 = error on this line */
-}
+/* the first error of a file, without its location */
+#define fail(c, ...) asios_conf_fail(&(c)->error, __VA_ARGS__)
 
 static struct asios_irq_override *override_for(struct asios_irq_policy *p, int irq, const char *dev)
 {
@@ -69,12 +49,9 @@ static struct asios_irq_override *override_for(struct asios_irq_policy *p, int i
 
 static int uint_value(const char *value, long min, long max, unsigned *out)
 {
-	char *end;
 	long v;
 
-	errno = 0;
-	v = strtol(value, &end, 10);
-	if (errno || end == value || *end || v < min || v > max)
+	if (asios_conf_long(value, min, max, &v) < 0)
 		return -EINVAL;
 	*out = (unsigned)v;
 	return 0;
@@ -114,16 +91,16 @@ static int handler(void *user, const char *section, const char *name, const char
 			}
 			free(copy);
 		} else if (!strcmp(name, "gpu_aware")) {
-			if (bool_value(value, &p->gpu_aware) < 0)
+			if (asios_conf_bool(value, &p->gpu_aware) < 0)
 				return fail(c, "gpu_aware: expected yes or no, got \"%s\"%s", value, "");
 		} else if (!strcmp(name, "take_over_irqbalance")) {
-			if (bool_value(value, &p->take_over) < 0)
+			if (asios_conf_bool(value, &p->take_over) < 0)
 				return fail(c, "take_over_irqbalance: expected yes or no, got \"%s\"%s", value, "");
 		} else if (!strcmp(name, "interval")) {
 			if (uint_value(value, 1, 3600, &p->interval) < 0)
 				return fail(c, "interval: expected seconds between 1 and 3600, got \"%s\"%s", value, "");
 		} else if (!strcmp(name, "rebalance")) {
-			if (bool_value(value, &p->rebalance) < 0)
+			if (asios_conf_bool(value, &p->rebalance) < 0)
 				return fail(c, "rebalance: expected yes or no, got \"%s\"%s", value, "");
 		} else if (!strcmp(name, "rebalance_min_rate")) {
 			if (uint_value(value, 1, 100000000, &p->rebalance_min_rate) < 0)
@@ -171,7 +148,7 @@ static int handler(void *user, const char *section, const char *name, const char
 			if (asios_cpulist_parse(value, o->cpus, &err) < 0 || hwloc_bitmap_iszero(o->cpus))
 				return fail(c, "cpus: not a non-empty CPU list: \"%s\"%s", value, "");
 		} else if (!strcmp(name, "ignore")) {
-			if (bool_value(value, &o->ignore) < 0)
+			if (asios_conf_bool(value, &o->ignore) < 0)
 				return fail(c, "ignore: expected yes or no, got \"%s\"%s", value, "");
 		} else {
 			return fail(c, "unknown key \"%s\" in [%s]", name, section);

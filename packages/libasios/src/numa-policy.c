@@ -27,28 +27,8 @@ struct ctx {
 	char *error;
 };
 
-static int bool_value(const char *v, bool *ret)
-{
-	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "on"))
-		*ret = true;
-	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "off"))
-		*ret = false;
-	else
-		return -EINVAL;
-	return 0;
-}
-
-static int fail(struct ctx *c, const char *fmt, const char *a, const char *b) __attribute__((format(printf, 2, 0)));
-
-static int fail(struct ctx *c, const char *fmt, const char *a, const char *b)
-{
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-	if (!c->error && asprintf(&c->error, fmt, a, b) < 0) /* fmt: one of the literals of this file */
-		c->error = NULL;
-#pragma GCC diagnostic pop
-	return 0;
-}
+/* the first error of a file, without its location */
+#define fail(c, ...) asios_conf_fail(&(c)->error, __VA_ARGS__)
 
 static int multi_value(const char *v)
 {
@@ -75,10 +55,9 @@ const char *asios_autonuma_name(enum asios_autonuma a)
 
 static int seconds(const char *v, unsigned *ret)
 {
-	char *end;
-	long n = strtol(v, &end, 10);
+	long n;
 
-	if (*end || end == v || n < 1 || n > 3600)
+	if (asios_conf_long(v, 1, 3600, &n) < 0)
 		return -EINVAL;
 	*ret = (unsigned)n;
 	return 0;
@@ -86,13 +65,7 @@ static int seconds(const char *v, unsigned *ret)
 
 static int node_number(const char *v, long *ret)
 {
-	char *end;
-	long n = strtol(v, &end, 10);
-
-	if (*end || end == v || n < 0 || n > 4095)
-		return -EINVAL;
-	*ret = n;
-	return 0;
+	return asios_conf_long(v, 0, 4095, ret);
 }
 
 static struct asios_numa_workload *workload_for(struct asios_numa_policy *p, const char *name)
@@ -150,10 +123,10 @@ static int main_key(struct ctx *c, const char *name, const char *value)
 	int m;
 
 	if (!strcmp(name, "accelerators")) {
-		if (bool_value(value, &p->accelerators) < 0)
+		if (asios_conf_bool(value, &p->accelerators) < 0)
 			return fail(c, "accelerators: expected yes or no, got \"%s\"%s", value, "");
 	} else if (!strcmp(name, "migrate")) {
-		if (bool_value(value, &p->migrate) < 0)
+		if (asios_conf_bool(value, &p->migrate) < 0)
 			return fail(c, "migrate: expected yes or no, got \"%s\"%s", value, "");
 	} else if (!strcmp(name, "multi_node")) {
 		if ((m = multi_value(value)) < 0)
@@ -171,7 +144,7 @@ static int main_key(struct ctx *c, const char *name, const char *value)
 		else
 			return fail(c, "autonuma: expected leave, auto, off or on, got \"%s\"%s", value, "");
 	} else if (!strcmp(name, "take_over_numad")) {
-		if (bool_value(value, &p->take_over) < 0)
+		if (asios_conf_bool(value, &p->take_over) < 0)
 			return fail(c, "take_over_numad: expected yes or no, got \"%s\"%s", value, "");
 	} else if (!strcmp(name, "banned_cpus")) {
 		if (asios_cpulist_parse(value, p->banned_cpus, &err) < 0)
@@ -244,7 +217,7 @@ static int workload_key(struct ctx *c, const char *section, const char *id, cons
 		if (asios_cpulist_parse(value, w->cpus, &err) < 0 || hwloc_bitmap_iszero(w->cpus))
 			return fail(c, "cpus: not a non-empty CPU list: \"%s\"%s", value, "");
 	} else if (!strcmp(name, "migrate") || !strcmp(name, "autonuma") || !strcmp(name, "ignore")) {
-		if (bool_value(value, &b) < 0)
+		if (asios_conf_bool(value, &b) < 0)
 			return fail(c, "%s: expected yes or no, got \"%s\"", name, value);
 		if (name[0] == 'm')
 			w->migrate = b;

@@ -91,3 +91,37 @@ int asios_conf_load(const char *conf, const char *conf_d, asios_conf_parse_fn pa
 	free(list);
 	return r;
 }
+
+int asios_conf_bool(const char *v, bool *ret)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "on"))
+		*ret = true;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "off"))
+		*ret = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+int asios_conf_long(const char *v, long min, long max, long *ret)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n < min || n > max)
+		return -EINVAL;
+	*ret = n;
+	return 0;
+}
+
+int asios_conf_fail(char **error, const char *fmt, const char *a, const char *b)
+{
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	if (!*error && asprintf(error, fmt, a, b) < 0) /* fmt: one of the literals of a policy reader */
+		*error = NULL;
+#pragma GCC diagnostic pop
+	return 0; /* inih: 0 = error on this line */
+}

@@ -5,6 +5,7 @@
 /* Small helpers private to libasios. */
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -24,3 +25,10 @@ int asios_strv_push_dup(char ***v, size_t *n, const char *s);
  */
 typedef int (*asios_conf_parse_fn)(FILE *f, const char *path, void *user, char **error);
 int asios_conf_load(const char *conf, const char *conf_d, asios_conf_parse_fn parse, void *user, char **error);
+
+/* Configuration values: yes/true/1/on or no/false/0/off; a decimal integer within [MIN, MAX]. -EINVAL otherwise. */
+int asios_conf_bool(const char *v, bool *ret);
+int asios_conf_long(const char *v, long min, long max, long *ret);
+/* Keep the first error of a configuration file in *ERROR (FMT: a literal with two %s). Returns 0, which tells inih
+ * that the line failed. */
+int asios_conf_fail(char **error, const char *fmt, const char *a, const char *b) __attribute__((format(printf, 2, 0)));
