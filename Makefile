@@ -202,7 +202,11 @@ show-base: ## Print the resolved base profile (BASE=bookworm|noble, ARCH=, MIRRO
 
 ##@ Housekeeping
 .PHONY: clean
-clean: ## Remove the build output
+clean: ## Remove the build output (refuses while something is mounted under it, e.g. an interrupted image build)
+	$(Q)if grep -qF " $(abspath $(O))/" /proc/mounts 2>/dev/null; then \
+		echo "clean: still mounted under $(O) (an interrupted image build?):" >&2; \
+		grep -F " $(abspath $(O))/" /proc/mounts | cut -d' ' -f2 >&2; \
+		echo "unmount them first (umount -R PATH), then make clean" >&2; exit 1; fi
 	rm -rf $(O)
 
 .PHONY: help
