@@ -4,6 +4,7 @@
 `sys.path.insert(0, <tests folder>)`."""
 import difflib
 import os
+import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.environ.get("ASIOS_SHARED") or os.path.join(TOP, "..", "shared")
@@ -24,6 +25,22 @@ def check(ok, name, detail=""):
         _count["failed"] += 1
         for line in str(detail).splitlines()[:60]:
             print("#   " + line)
+
+
+def wait_for(pred, seconds):
+    """Poll PRED every 0.1 s until it holds or SECONDS pass; its last value."""
+    end = time.time() + seconds
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.1)
+    return pred()
+
+
+def read(path):
+    """A small file's content without surrounding blanks."""
+    with open(path) as f:
+        return f.read().strip()
 
 
 def eq(name, expected, actual):

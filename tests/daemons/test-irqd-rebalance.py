@@ -17,7 +17,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import BUILD, FIXTURES, check, done, need  # noqa: E402
+from taplib import BUILD, FIXTURES, check, done, need, read, wait_for  # noqa: E402
 
 IRQD = os.path.join(BUILD, "asios-irqd")
 QUEUES = [133, 134, 135, 136]  # enp3s0-TxRx-0..3 of the NIC on node 0
@@ -60,20 +60,6 @@ class Load(threading.Thread):
             with open(tmp, "w") as f:
                 f.write("\n".join(out) + "\n")
             os.replace(tmp, self.path)
-
-
-def read(path):
-    with open(path) as f:
-        return f.read().strip()
-
-
-def wait_for(pred, seconds):
-    end = time.time() + seconds
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return pred()
 
 
 def start(tmp, root, conf_text):

@@ -15,24 +15,9 @@ import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, BUILD, FIXTURES, check, done, need  # noqa: E402
+from taplib import ASIOSCTL, BUILD, FIXTURES, check, done, need, read, wait_for  # noqa: E402
 
 IRQD = os.path.join(BUILD, "asios-irqd")
-import time
-
-
-def wait_for(pred, seconds):
-    end = time.time() + seconds
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return pred()
-
-
-def read(path):
-    with open(path) as f:
-        return f.read().strip()
 
 
 def main():

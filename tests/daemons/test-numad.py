@@ -13,21 +13,11 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, BUILD, FIXTURES, add_proc, check, done, need, write  # noqa: E402
+from taplib import ASIOSCTL, BUILD, FIXTURES, add_proc, check, done, need, wait_for, write  # noqa: E402
 
 NUMAD = os.path.join(BUILD, "asios-numad")
-
-
-def wait_for(pred, seconds):
-    end = time.time() + seconds
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return pred()
 
 
 def allowed(root, pid):
