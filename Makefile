@@ -24,6 +24,7 @@ msg :=
 endif
 
 include packages/build.mk
+include benchmarks/bench.mk
 -include kernel/kernel.mk
 MAN_PAGES := $(sort $(wildcard packages/*/*.[1-8]))
 UNITS := $(sort $(wildcard packages/*/*.service))
@@ -82,7 +83,7 @@ topology: ## Install missing build deps, build, and show this machine as ASIOS s
 
 ##@ Test
 .PHONY: check
-check: lint all ## The test command: static checks, sanitizer unit/golden/daemon tests, fuzz runs, kernel audit, patch check, qemu boots, cloud image
+check: lint all bench-programs ## The test command: static checks, sanitizer unit/golden/daemon tests, fuzz runs, kernel audit, patch check, qemu boots, cloud image
 	$(Q)$(MAKE) --no-print-directory O=$(O)/asan SANITIZE=1 test-programs
 	$(Q)$(MAKE) --no-print-directory O=$(O)/fuzz fuzzers
 	$(Q)O=$(O)/asan FUZZ_O=$(O)/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run-tests

@@ -1,0 +1,242 @@
+# SPDX-FileCopyrightText: 2026 The ASIOS Authors
+# SPDX-License-Identifier: MIT
+"""Shared pieces of the benchmark suite (benchmarks/run): statistics, knobs that are put back, the ASIOS
+tuning steps a benchmark applies and reverts, and the report (JSON, Markdown, gnuplot SVG).
+
+A benchmark is a module benchmarks/<name>/bench.py with:
+  TITLE    one line
+  METRICS  [(key, unit, "higher" | "lower")]; the first is the headline
+  MODES    [(mode, label)]; the first is the baseline every other mode is compared with
+  prepare(ctx)          -> raise Skip("why") when it cannot run here
+  run(ctx, mode)        -> {metric key: value} of one repetition
+  tuned(ctx, mode)      -> context manager around run(): applies the mode's tuning, always puts it back
+  cleanup(ctx)          (optional)
+"""
+import contextlib
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class Skip(Exception):
+    """The benchmark cannot run on this machine; the message says why."""
+
+
+class Context:
+    def __init__(self, build, out, reps, quick):
+        self.build = os.path.abspath(build)
+        self.out = os.path.abspath(out)
+        self.reps = reps
+        self.quick = quick  # shorter runs (the suite's own test)
+        self.tmp = tempfile.mkdtemp(prefix="asios-bench-", dir=os.environ.get("BENCH_TMPDIR", "/var/tmp"))
+        self.state = {}
+
+    def program(self, name):
+        """A program of the build folder (asiosctl, bench/stream, ...), or Skip when it was not built."""
+        p = os.path.join(self.build, name)
+        if not os.access(p, os.X_OK):
+            raise Skip("%s is not built (make all bench-programs)" % p)
+        return p
+
+    def log(self, msg):
+        print("  " + msg, flush=True)
+
+    def close(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def need_root():
+    if os.geteuid() != 0:
+        raise Skip("needs root")
+
+
+def need_tool(*names):
+    for n in names:
+        if not shutil.which(n):
+            raise Skip("%s is missing (make bench installs benchmarks/deps.list)" % n)
+
+
+def sh(cmd, **kw):
+    """Run a command, raise with its output when it fails; returns stdout."""
+    p = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if p.returncode != 0:
+        raise RuntimeError("%s failed (exit %d): %s" % (" ".join(cmd), p.returncode, (p.stderr or p.stdout).strip()[-600:]))
+    return p.stdout
+
+
+def last_json(text):
+    """The last line of TEXT that is a JSON object."""
+    for line in reversed(text.strip().splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            return json.loads(line)
+    raise ValueError("no JSON object in: %s" % text.strip()[-300:])
+
+
+@contextlib.contextmanager
+def knobs(values):
+    """Write each path -> value; put every original back afterwards, also after a failure."""
+    saved = []
+    try:
+        for path, value in values.items():
+            with open(path) as f:
+                old = f.read().strip()
+            saved.append((path, old))
+            with open(path, "w") as f:
+                f.write(str(value) + "\n")
+        yield
+    finally:
+        for path, old in reversed(saved):
+            try:
+                with open(path, "w") as f:
+                    f.write(old + "\n")
+            except OSError as e:
+                print("  WARNING: could not put back %s=%s: %s" % (path, old, e), flush=True)
+
+
+def sysctl_file(path):
+    """key -> value of a sysctl.d file (comments and '-' prefixes dropped), as /proc/sys paths."""
+    out = {}
+    for n, line in enumerate(open(path), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if "=" not in line:
+            raise ValueError("%s:%d: not key = value" % (path, n))
+        k, v = (s.strip() for s in line.split("=", 1))
+        k = k.lstrip("-")
+        out["/proc/sys/" + k.replace(".", "/")] = re.sub(r"\s+", "\t", v)
+    return out
+
+
+ASIOS_SYSCTL = os.path.join(TOP, "packages", "asios-base", "sysctl.conf")
+
+
+@contextlib.contextmanager
+def asios_sysctls(only_prefix=""):
+    """asios-base's sysctl defaults (packages/asios-base/sysctl.conf) for the duration, then the old values."""
+    vals = {k: v for k, v in sysctl_file(ASIOS_SYSCTL).items() if k.startswith(only_prefix) and os.path.exists(k)}
+    with knobs(vals):
+        yield vals
+
+
+@contextlib.contextmanager
+def asiosctl_applied(ctx, area, conf=None):
+    """`asiosctl AREA apply` (irq, numa, ...) with an optional policy file; `asiosctl AREA revert` afterwards."""
+    asiosctl = ctx.program("asiosctl")
+    cmd = [asiosctl, area, "apply"]
+    if conf:
+        cmd += ["--config", conf, "--config-dir", os.path.join(ctx.tmp, "no-drop-ins")]
+    out = sh(cmd)
+    try:
+        yield out
+    finally:
+        p = subprocess.run([asiosctl, area, "revert"], capture_output=True, text=True)
+        if p.returncode != 0:
+            print("  WARNING: asiosctl %s revert: %s" % (area, p.stderr.strip()), flush=True)
+
+
+def drop_caches():
+    os.sync()
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("3\n")
+
+
+# --- statistics and the report ---
+
+def summary(values):
+    vals = sorted(values)
+    med = statistics.median(vals)
+    q = statistics.quantiles(vals, n=4, method="inclusive") if len(vals) > 1 else [med, med, med]
+    return {"n": len(vals), "median": med, "min": vals[0], "max": vals[-1], "q1": q[0], "q3": q[2],
+            "spread_pct": (vals[-1] - vals[0]) / med * 100 if med else 0.0, "values": values}
+
+
+def gain_pct(base, other, better):
+    """How much better OTHER is than BASE, in percent (positive = better), by the metric's direction."""
+    if not base or not other:
+        return None
+    return (other / base - 1) * 100 if better == "higher" else (base / other - 1) * 100
+
+
+def fmt(v):
+    if v is None:
+        return "–"
+    a = abs(v)
+    return "%.0f" % v if a >= 1000 else "%.1f" % v if a >= 10 else "%.2f" % v if a >= 0.1 else "%.3g" % v
+
+
+def plot(path_svg, title, unit, rows):
+    """SVG bar chart of each mode's median with its min-max range. rows: [(label, median, min, max)]."""
+    if not shutil.which("gnuplot"):
+        return False
+    data = path_svg[:-4] + ".dat"
+    with open(data, "w") as f:
+        for i, (label, med, lo, hi) in enumerate(rows):
+            f.write('%d "%s" %g %g %g\n' % (i, label.replace('"', "'"), med, lo, hi))
+    script = "\n".join([
+        "set terminal svg size 720,400 noenhanced",
+        'set output "%s"' % path_svg, 'set title "%s"' % title.replace('"', "'"), 'set ylabel "%s"' % unit,
+        "set style fill solid 0.6 border -1", "set boxwidth 0.6", "set yrange [0:*]", "unset key", "set grid ytics",
+        "set xtics rotate by -15",
+        'plot "%s" using 1:3:xtic(2) with boxes lc rgb "#4a7ab5", "" using 1:3:4:5 with yerrorbars lc rgb "black" pt 0' % data,
+    ])
+    p = subprocess.run(["gnuplot"], input=script, capture_output=True, text=True)
+    return p.returncode == 0 and os.path.exists(path_svg)
+
+
+def report(out, results, meta):
+    """results.json, report.md and one SVG plot per benchmark into OUT."""
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump({"meta": meta, "benchmarks": results}, f, indent=1)
+    md = ["# ASIOS benchmarks", "",
+          "`%s` on %s, %s, kernel %s, %d CPUs; %d repetitions per mode, modes interleaved (ABBA); medians with "
+          "the min–max spread." % (meta["command"], meta["date"], meta["host"], meta["kernel"], meta["cpus"], meta["reps"]),
+          "", "| benchmark | metric | baseline | ASIOS and peers (median, spread) | gain over baseline |",
+          "|---|---|---|---|---|"]
+    detail = []
+    for name, r in results.items():
+        if r.get("skipped"):
+            md.append("| %s | – | skipped: %s | | |" % (name, r["skipped"]))
+            continue
+        if r.get("error"):
+            md.append("| %s | – | failed: %s | | |" % (name, r["error"]))
+            continue
+        base = r["modes"][0][0]
+        for key, unit, better in r["metrics"]:
+            b = r["stats"][base].get(key)
+            if not b:
+                continue
+            others, gains = [], []
+            for mode, label in r["modes"][1:]:
+                s = r["stats"][mode].get(key)
+                if not s:
+                    continue
+                others.append("%s %s (±%.0f%%)" % (label, fmt(s["median"]), s["spread_pct"] / 2))
+                g = gain_pct(b["median"], s["median"], better)
+                gains.append("%s %s%%" % (label, "–" if g is None else "%+.1f" % g))
+            md.append("| %s | %s [%s, %s is better] | %s (±%.0f%%) | %s | %s |" % (
+                name, key, unit, better, fmt(b["median"]), b["spread_pct"] / 2, "; ".join(others), "; ".join(gains)))
+        key, unit, better = r["metrics"][0]
+        rows = [(label, r["stats"][m][key]["median"], r["stats"][m][key]["min"], r["stats"][m][key]["max"])
+                for m, label in r["modes"] if key in r["stats"][m]]
+        svg = os.path.join(out, "%s.svg" % name)
+        if plot(svg, "%s: %s (%s is better)" % (r["title"], key, better), unit, rows):
+            detail += ["", "## %s" % name, "", r["title"], "", "![%s](%s.svg)" % (name, name)]
+        for n in r.get("notes", []):
+            detail.append("- " + n)
+    with open(os.path.join(out, "report.md"), "w") as f:
+        f.write("\n".join(md + detail) + "\n")
+    return "\n".join(md)
+
+
+def now_iso():
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
