@@ -84,7 +84,7 @@ topology: ## Install missing build deps, build, and show this machine as ASIOS s
 ##@ Test
 .PHONY: check
 check: lint all bench-programs ## The test command: static checks, sanitizer unit/golden/daemon tests, fuzz runs, kernel audit, patch check, qemu boots, cloud image
-	$(Q)$(MAKE) --no-print-directory O=$(O)/asan SANITIZE=1 test-programs
+	$(Q)$(MAKE) --no-print-directory O=$(O)/asan SANITIZE=1 test-programs bench-programs
 	$(Q)$(MAKE) --no-print-directory O=$(O)/fuzz fuzzers
 	$(Q)O=$(O)/asan FUZZ_O=$(O)/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run-tests
 
@@ -156,6 +156,25 @@ check-packaging: ## Only the packaging tests: build, lintian, reproducibility, c
 	$(Q)O=$(O)/asan tests/run-tests packaging/
 
 ##@ Benchmarks
+# the suite of benchmarks/run: each runs baseline and ASIOS (and peers) side by side, BENCH_REPS times
+BENCH_SUITE := jitter stream storage network e2e
+BENCH_REPS ?= 5
+
+.PHONY: bench
+bench: all bench-programs ## All benchmarks, baseline vs ASIOS in one run: report in $(O)/bench/report/ (root; installs benchmarks/deps.list)
+	$(Q)tools/deps.sh benchmarks/deps.list
+	$(Q)benchmarks/run --build $(O) --reps $(BENCH_REPS)
+
+.PHONY: bench-jitter bench-stream bench-storage bench-network bench-e2e
+bench-jitter: ## Wake-up latency on an isolated CPU under load: stock vs asiosctl isolate, and cyclictest
+bench-stream: ## STREAM-style bandwidth: stock vs ASIOS NUMA placement
+bench-storage: ## Model loading, cold cache: buffered vs ASIOS read-ahead vs io_uring loader vs fio's best
+bench-network: ## Parallel iperf3 over veth between two namespaces: stock vs ASIOS sysctls
+bench-e2e: ## PyTorch CPU training and inference: stock vs the ASIOS-tuned machine
+$(addprefix bench-,$(BENCH_SUITE)): bench-%: all bench-programs
+	$(Q)tools/deps.sh benchmarks/deps.list
+	$(Q)benchmarks/run --build $(O) --reps $(BENCH_REPS) --out $(O)/bench/$* $*
+
 .PHONY: bench-observe
 bench-observe: $(O)/bench-observe ## Observe-layer speed: /proc/interrupts of 1,152 CPUs, snapshots of big machines
 	$(Q)benchmarks/observe/run.sh $(O)

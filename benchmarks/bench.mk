@@ -1,27 +1,28 @@
 # SPDX-FileCopyrightText: 2026 The ASIOS Authors
 # SPDX-License-Identifier: Apache-2.0
 #
-# Benchmark programs (included by the top Makefile): optimised, never sanitized, into $(O)/bench/.
+# Benchmark programs (included by the top Makefile) into $(O)/bench/; `make check` also builds them with
+# ASan+UBSan (SANITIZE=1) for tests/benchmarks/.
 # benchmarks/README.md says what each measures; `make bench` runs them all through benchmarks/run.
 
 BENCH_PROGRAMS := $(O)/bench/stream $(O)/bench/loader $(O)/bench/latprobe
-BENCH_CFLAGS := -std=c11 $(WARN) -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong $(CPPFLAGS) $(CFLAGS)
+BENCH_CFLAGS = -std=c11 $(WARN) $(OPT_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 
 $(O)/bench/stream: benchmarks/stream/stream.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$<)
-	$(Q)$(CC) $(BENCH_CFLAGS) -fopenmp -o $@ $< $(LDFLAGS)
+	$(Q)$(CC) $(BENCH_CFLAGS) -fopenmp -o $@ $< $(ALL_LDFLAGS)
 
 $(O)/bench/loader: benchmarks/storage/loader.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$<)
-	$(Q)$(CC) $(BENCH_CFLAGS) $(shell pkg-config --cflags liburing 2>/dev/null) -o $@ $< $(LDFLAGS) \
+	$(Q)$(CC) $(BENCH_CFLAGS) $(shell pkg-config --cflags liburing 2>/dev/null) -o $@ $< $(ALL_LDFLAGS) \
 		$(or $(shell pkg-config --libs liburing 2>/dev/null),-luring)
 
 $(O)/bench/latprobe: benchmarks/jitter/latprobe.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$<)
-	$(Q)$(CC) $(BENCH_CFLAGS) -o $@ $< $(LDFLAGS)
+	$(Q)$(CC) $(BENCH_CFLAGS) -o $@ $< $(ALL_LDFLAGS)
 
 .PHONY: bench-programs
 bench-programs: $(BENCH_PROGRAMS)

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import tempfile
@@ -119,11 +120,37 @@ def sysctl_file(path):
 ASIOS_SYSCTL = os.path.join(TOP, "packages", "asios-base", "sysctl.conf")
 
 
+DIRTY = (("dirty_background_bytes", "dirty_background_ratio"), ("dirty_bytes", "dirty_ratio"))
+
+
+@contextlib.contextmanager
+def sysctls(values):
+    """/proc/sys path -> value for the duration, then the old values. vm.dirty_*_bytes and vm.dirty_*ratio are
+    two faces of one setting (writing one zeroes the other; a bytes value of 0 is refused), so for those the
+    face that was set before is what is put back."""
+    dirty = {k: v for k, v in values.items() if os.path.basename(k).startswith("dirty_")}
+    old = {n: open("/proc/sys/vm/" + n).read().strip() for pair in DIRTY for n in pair} if dirty else {}
+    try:
+        with knobs({k: v for k, v in values.items() if k not in dirty}):
+            for k, v in dirty.items():
+                with open(k, "w") as f:
+                    f.write(str(v) + "\n")
+            yield
+    finally:
+        for b, r in DIRTY if dirty else ():
+            name = b if old[b] != "0" else r
+            try:
+                with open("/proc/sys/vm/" + name, "w") as f:
+                    f.write(old[name] + "\n")
+            except OSError as e:
+                print("  WARNING: could not put back vm.%s=%s: %s" % (name, old[name], e), flush=True)
+
+
 @contextlib.contextmanager
 def asios_sysctls(only_prefix=""):
     """asios-base's sysctl defaults (packages/asios-base/sysctl.conf) for the duration, then the old values."""
     vals = {k: v for k, v in sysctl_file(ASIOS_SYSCTL).items() if k.startswith(only_prefix) and os.path.exists(k)}
-    with knobs(vals):
+    with sysctls(vals):
         yield vals
 
 
@@ -141,6 +168,119 @@ def asiosctl_applied(ctx, area, conf=None):
         p = subprocess.run([asiosctl, area, "revert"], capture_output=True, text=True)
         if p.returncode != 0:
             print("  WARNING: asiosctl %s revert: %s" % (area, p.stderr.strip()), flush=True)
+
+
+def workload_conf(ctx, name, pattern):
+    """A numad.conf that makes processes whose command line matches PATTERN a workload on CPU 0's node."""
+    node = 0
+    for d in sorted(os.listdir("/sys/devices/system/cpu/cpu0")):
+        if d.startswith("node") and d[4:].isdigit():
+            node = int(d[4:])
+    conf = os.path.join(ctx.tmp, name + "-numad.conf")
+    with open(conf, "w") as f:
+        f.write("[numad]\naccelerators = no\n[workload %s]\ncommand = %s\nnode = %d\n" % (name, pattern, node))
+    return conf
+
+
+def run_placed(ctx, cmd, conf, notes_key):
+    """Start CMD (which takes --wait: it prints "ready" on stderr and waits for SIGUSR1), check that `asiosctl
+    numa` sees it as a workload of CONF, apply the placement, let it run, revert; returns its last JSON line."""
+    p = subprocess.Popen(cmd + ["--wait"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        if p.stderr.readline().strip() != "ready":
+            raise RuntimeError("%s did not get ready: %s" % (cmd[0], p.stderr.read()[-300:]))
+        seen = sh([ctx.program("asiosctl"), "numa", "explain", "--config", conf,
+                   "--config-dir", os.path.join(ctx.tmp, "no-drop-ins")])
+        if "pid %d " % p.pid not in seen:
+            raise RuntimeError("asiosctl numa does not see %s as a workload:\n%s" % (cmd[0], seen[-600:]))
+        with asiosctl_applied(ctx, "numa", conf) as out:
+            notes = ctx.state.setdefault(notes_key, [])
+            if not notes:
+                notes.append("asiosctl numa apply on the first ASIOS repetition: " + out.strip().splitlines()[-1])
+            p.send_signal(signal.SIGUSR1)
+            stdout, stderr = p.communicate(timeout=900)
+        if p.returncode:
+            raise RuntimeError("%s failed: %s" % (cmd[0], stderr[-300:]))
+        return last_json(stdout)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def stop_services(*units):
+    """Stop the systemd units among UNITS that are active (a peer daemon the package started on install);
+    returns them, for start_services() afterwards."""
+    stopped = []
+    for u in units:
+        if subprocess.run(["systemctl", "is-active", "--quiet", u], capture_output=True).returncode == 0:
+            sh(["systemctl", "stop", u])
+            stopped.append(u)
+    return stopped
+
+
+def start_services(units):
+    for u in units:
+        subprocess.run(["systemctl", "start", u], capture_output=True)
+
+
+def _cpu_seconds(pid):
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _status_kib(pid, key):
+    for line in open("/proc/%d/status" % pid):
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def process_starts(seconds, every=0.1):
+    """A process start every EVERY seconds for SECONDS (what a busy node sees); returns how many."""
+    end, n = time.monotonic() + seconds, 0
+    while time.monotonic() < end:
+        subprocess.run(["true"])
+        n += 1
+        time.sleep(every)
+    return n
+
+
+def daemon_cost(cmd, settle, seconds, find_pid=None, load=None):
+    """Start a daemon (CMD, or a command that forks one that FIND_PID finds), let it settle, then measure its CPU
+    time over SECONDS (while LOAD(seconds) runs, else idle) and its peak RSS; stop it."""
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pid = p.pid
+    try:
+        if find_pid:  # a daemon that forks: its launcher exits (and must be reaped, or pgrep finds the zombie)
+            p.wait(30)
+        time.sleep(settle)
+        if find_pid:
+            pid = find_pid()
+        if not pid or not os.path.exists("/proc/%d" % pid) or (p.poll() is not None and not find_pid):
+            raise RuntimeError("%s did not stay up" % cmd[0])
+        c0, t0 = _cpu_seconds(pid), time.monotonic()
+        if load:
+            load(seconds)
+        else:
+            time.sleep(seconds)
+        cpu, took = _cpu_seconds(pid) - c0, time.monotonic() - t0
+        return {"rss_mib": _status_kib(pid, "VmHWM") / 1024, "cpu_s_per_hour": cpu * 3600 / took}
+    finally:
+        for q in {pid, p.pid}:
+            try:
+                os.kill(q, signal.SIGTERM)
+            except (ProcessLookupError, TypeError):
+                pass
+        try:
+            p.wait(20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        for _ in range(200):  # a forked daemon is not our child: wait until it is gone
+            if not pid or not os.path.exists("/proc/%d" % pid):
+                break
+            time.sleep(0.1)
 
 
 def drop_caches():

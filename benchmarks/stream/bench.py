@@ -8,9 +8,6 @@ first touched, the machine's THP setting). asios: the same binary, its arrays to
 there, AutoNUMA off for it) before the measured passes; `asiosctl numa revert` afterwards.
 """
 import contextlib
-import os
-import signal
-import subprocess
 
 import benchlib
 
@@ -23,22 +20,11 @@ NOTES = ["One node (a VM like the build machines) leaves nothing to place: the r
          "accelerator workload placed next to its GPU runs."]
 
 
-def node_of_cpu0():
-    for d in sorted(os.listdir("/sys/devices/system/cpu/cpu0")):
-        if d.startswith("node") and d[4:].isdigit():
-            return int(d[4:])
-    return 0
-
-
 def prepare(ctx):
     benchlib.need_root()
     ctx.state["stream"] = ctx.program("bench/stream")
     ctx.program("asiosctl")
-    conf = os.path.join(ctx.tmp, "stream-numad.conf")
-    with open(conf, "w") as f:
-        f.write("[numad]\naccelerators = no\n[workload stream]\ncommand = *bench/stream --mib*\nnode = %d\n"
-                % node_of_cpu0())
-    ctx.state["stream.conf"] = conf
+    ctx.state["stream.conf"] = benchlib.workload_conf(ctx, "stream", "*bench/stream --mib*")
 
 
 def _args(ctx):
@@ -54,27 +40,7 @@ def run(ctx, mode):
     cmd = [ctx.state["stream"]] + _args(ctx)
     if mode == "baseline":
         return _pick(benchlib.last_json(benchlib.sh(cmd)))
-    p = subprocess.Popen(cmd + ["--wait"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        if p.stderr.readline().strip() != "ready":
-            raise RuntimeError("stream did not get ready: %s" % p.stderr.read()[-300:])
-        conf = ctx.state["stream.conf"]
-        seen = benchlib.sh([ctx.program("asiosctl"), "numa", "explain", "--config", conf, "--config-dir", os.path.join(ctx.tmp, "no-drop-ins")])
-        if "pid %d " % p.pid not in seen:
-            raise RuntimeError("asiosctl numa does not see the stream process as a workload:\n" + seen[-600:])
-        with benchlib.asiosctl_applied(ctx, "numa", conf) as out:
-            notes = ctx.state.setdefault("stream.notes", [])
-            if not notes:
-                notes.append("asiosctl numa apply on the first ASIOS repetition: " + out.strip().splitlines()[-1])
-            p.send_signal(signal.SIGUSR1)
-            stdout, stderr = p.communicate(timeout=600)
-        if p.returncode:
-            raise RuntimeError("stream failed: " + stderr[-300:])
-        return _pick(benchlib.last_json(stdout))
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+    return _pick(benchlib.run_placed(ctx, cmd, ctx.state["stream.conf"], "stream.notes"))
 
 
 def _pick(j):

@@ -41,6 +41,7 @@ static size_t llc_bytes(void)
 
 static double *alloc(size_t bytes)
 {
+	// cppcheck-suppress invalidFunctionArg ; fd -1 is what MAP_ANONYMOUS takes
 	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED) {
