@@ -18,6 +18,8 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "../benchutil.h"
+
 #define BUCKETS 100000 /* µs */
 
 static uint64_t hist[BUCKETS + 1]; /* last bucket: overflow */
@@ -73,16 +75,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "latprobe: interval 10-1000000 µs, seconds > 0, priority 1-99\n");
 		return 2;
 	}
-	if (cpu >= 0) {
-		cpu_set_t set;
-
-		CPU_ZERO(&set);
-		CPU_SET(cpu, &set);
-		if (sched_setaffinity(0, sizeof(set), &set) < 0) {
-			fprintf(stderr, "latprobe: pinning to CPU %d: %s\n", cpu, strerror(errno));
-			return 1;
-		}
-	}
+	if (cpu >= 0 && bench_pin(cpu, "latprobe") < 0)
+		return 1;
 	if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
 		fprintf(stderr, "latprobe: mlockall: %s, going on unlocked\n", strerror(errno));
 	sp.sched_priority = prio;

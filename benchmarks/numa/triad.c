@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../benchutil.h"
+
 #define MPOL_BIND 2
 
 static double now(void)
@@ -49,16 +51,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (cpu >= 0) {
-		cpu_set_t set;
-
-		CPU_ZERO(&set);
-		CPU_SET(cpu, &set);
-		if (sched_setaffinity(0, sizeof(set), &set) < 0) {
-			perror("triad: sched_setaffinity");
-			return 1;
-		}
-	}
+	if (cpu >= 0 && bench_pin(cpu, "triad") < 0)
+		return 1;
 	if (node >= 0) {
 		unsigned long mask = 1UL << node;
 
@@ -75,17 +69,8 @@ int main(int argc, char **argv)
 		return 1;
 	for (size_t i = 0; i < n; i++)
 		a[i] = 0, b[i] = 1, c[i] = 2;
-	if (wait) {
-		sigset_t set;
-		int sig;
-
-		sigemptyset(&set);
-		sigaddset(&set, SIGUSR1);
-		sigprocmask(SIG_BLOCK, &set, NULL);
-		printf("ready\n");
-		fflush(stdout);
-		sigwait(&set, &sig);
-	}
+	if (wait)
+		bench_wait_usr1(stdout);
 	for (int r = 0; r < reps; r++) {
 		double t = now(), mbs;
 

@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../benchutil.h"
+
 enum { COPY, SCALE, ADD, TRIAD, NKERNELS };
 static const char *const names[NKERNELS] = { "copy", "scale", "add", "triad" };
 static const int arrays[NKERNELS] = { 2, 2, 3, 3 };
@@ -96,16 +98,8 @@ int main(int argc, char **argv)
 		b[j] = 2.0;
 		c[j] = 0.0;
 	}
-	if (wait) {
-		sigset_t set;
-		int sig;
-
-		sigemptyset(&set);
-		sigaddset(&set, SIGUSR1);
-		sigprocmask(SIG_BLOCK, &set, NULL);
-		fprintf(stderr, "ready\n");
-		sigwait(&set, &sig);
-	}
+	if (wait)
+		bench_wait_usr1(stderr);
 
 	for (int k = 0; k < NKERNELS; k++)
 		best[k] = 1e30;
