@@ -1,7 +1,7 @@
 # SPDX-FileCopyrightText: 2026 The ASIOS Authors
 # SPDX-License-Identifier: MIT
-"""Wake-up latency (jitter) of the last CPU under load on all the others: stress-ng's CPU stressors pinned to
-the other CPUs, our probe (benchmarks/jitter/latprobe.c: SCHED_FIFO 90, pinned, clock_nanosleep every 200 µs,
+"""Wake-up latency (jitter) of the last CPU under load on all the others: stress-ng's CPU, disk-write and timer
+stressors pinned to the other CPUs, our probe (benchmarks/jitter/latprobe.c: SCHED_FIFO 90, pinned, clock_nanosleep every 200 µs,
 full histogram) on the last CPU.
 
   stock       the machine as it is, nothing isolated at run time
@@ -37,17 +37,19 @@ def prepare(ctx):
         raise benchlib.Skip("asiosctl has no isolate verb")
     conf = os.path.join(ctx.tmp, "schedd.conf")
     with open(conf, "w") as f:
-        f.write("[schedd]\nisolate = %d\n" % cpus[-1])
+        # the run-time part only: no boot command line (it needs a reboot), system services left where they are
+        f.write("[schedd]\nisolate = %d\nprofile = latency\nboot = no\nsystem_affinity = no\n" % cpus[-1])
     ctx.state["jitter.conf"] = conf
     ctx.state["seconds"] = 3 if ctx.quick else 10
-    ctx.state["jitter.notes"] = ["probe on CPU %d, stress-ng --cpu on CPUs %s, %d s per repetition, 200 µs interval" % (
+    ctx.state["jitter.notes"] = ["probe on CPU %d, stress-ng --cpu --hdd --timer on CPUs %s, %d s per repetition, 200 µs interval" % (
         cpus[-1], ",".join(map(str, cpus[:-1])), ctx.state["seconds"])]
 
 
 @contextlib.contextmanager
 def load(ctx):
     others = ctx.state["others"]
-    p = subprocess.Popen(["stress-ng", "--cpu", str(len(others)), "--taskset", ",".join(map(str, others)),
+    p = subprocess.Popen(["stress-ng", "--cpu", str(len(others)), "--hdd", "1", "--hdd-bytes", "64M", "--timer", "1",
+                          "--temp-path", ctx.tmp, "--taskset", ",".join(map(str, others)),
                           "--timeout", "%ds" % (ctx.state["seconds"] + 30), "--quiet"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

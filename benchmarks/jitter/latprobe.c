@@ -4,7 +4,8 @@
 // Wake-up latency probe, cyclictest-style: one thread pinned to a CPU at SCHED_FIFO sleeps with
 // clock_nanosleep(TIMER_ABSTIME) on an INTERVAL grid and records how late each wake-up is (the isolated
 // core's jitter). Full histogram in 1 µs buckets up to 100 ms; prints one JSON object with samples, min, p50,
-// p99, p99.9, max and mean in µs (--hist adds the non-empty buckets).
+// p99, p99.9, max and mean in µs (--hist adds the non-empty buckets). After an overrun the periods already
+// missed are skipped, as cyclictest does, so one stall counts once.
 //   latprobe [--cpu N] [--interval-us US] [--seconds S] [--prio P] [--hist]
 // Memory is locked (mlockall) so page faults do not count as latency. Needs CAP_SYS_NICE for SCHED_FIFO;
 // without it the probe says so and stops (a SCHED_OTHER number would not be comparable).
@@ -107,6 +108,15 @@ int main(int argc, char **argv)
 			max = late;
 		if (late < min)
 			min = late;
+		/* after an overrun, skip the periods already missed (as cyclictest does): counting each of them as
+		 * late again would turn one long stall into many */
+		while (ns(&woke) > ns(&next) + interval_us * 1000) {
+			next.tv_nsec += interval_us * 1000;
+			while (next.tv_nsec >= 1000000000) {
+				next.tv_nsec -= 1000000000;
+				next.tv_sec++;
+			}
+		}
 	}
 	printf("{\"cpu\": %d, \"interval_us\": %ld, \"samples\": %llu, \"min_us\": %.1f, \"p50_us\": %ld, "
 	       "\"p99_us\": %ld, \"p999_us\": %ld, \"max_us\": %.1f, \"mean_us\": %.2f, \"overflow\": %llu",
