@@ -49,8 +49,8 @@ check "El Torito: a BIOS boot image" grep -qE 'El Torito boot img : +1 +BIOS +y'
 check "El Torito: a UEFI boot image" grep -qE 'El Torito boot img : +2 +UEFI +y' <<<"$eltorito"
 check_eq "hybrid: the first sector ends with the MBR signature (bootable as a disk)" 55aa \
 	"$(od -An -tx1 -j510 -N2 "$iso" | tr -d ' \n')"
-check "hybrid: the MBR has the EFI system partition (type ef) for UEFI from a USB stick" \
-	sh -c "sfdisk -d '$iso' 2>/dev/null | grep -q 'type=ef'"
+check "hybrid: a partition table with the EFI system partition, for UEFI from a USB stick" \
+	sh -c "sfdisk -d '$iso' 2>/dev/null | grep -qiE 'type=(ef|C12A7328-F81F-11D2-BA4B-00A0C93EC93B),'"
 echo "# ISO: $(( $(stat -c %s "$iso") / 1048576 )) MiB"
 
 # the settings medium: the live entry by default, with the test report on
