@@ -26,10 +26,10 @@ endif
 include packages/build.mk
 include benchmarks/bench.mk
 -include kernel/kernel.mk
-MAN_PAGES := $(sort $(wildcard packages/*/*.[1-8]))
+MAN_PAGES := $(sort $(wildcard packages/*/*.[1-8] config/images/*/files/usr/share/man/man[1-8]/*.[1-8]))
 UNITS := $(sort $(wildcard packages/*/*.service))
 # every shell script (by its #! line) of the build tooling, tests and CI
-SH_SCRIPTS := $(shell grep -rlE --exclude-dir=data '^\#!/bin/(ba)?sh' tools tests .ci benchmarks kernel debian 2>/dev/null | sort)
+SH_SCRIPTS := $(shell grep -rlE --exclude-dir=data '^\#!/bin/(ba)?sh' tools tests .ci benchmarks kernel debian config/images 2>/dev/null | sort)
 
 ##@ Build
 .PHONY: all
@@ -197,13 +197,23 @@ bench-irqd: all ## asios-irqd vs irqbalance: placement on fixtures, reaction, id
 IMAGE_REPO_URL ?= https://repo.asios.invalid/
 IMAGE_SIZE ?= 2G
 CLOUD_IMAGE = $(O)/images/asios-cloud-$(BASE)-$(ARCH).qcow2
+ISO_IMAGE = $(O)/images/asios-iso-$(BASE)-$(ARCH).iso
 
-.PHONY: cloud-image
-cloud-image: deps ## qcow2 cloud image (cloud-init, growpart, serial console, asios-cloud) into $(O)/images, with manifest and SHA256SUMS (root)
+# the repository the images take our packages from: as it is, or made (with a throwaway key) when missing
+.PHONY: image-repo
+image-repo:
 	$(Q)[ -f $(O)/repo/dists/$(BASE)/InRelease ] || { [ -e $(REPO_GNUPGHOME) ] || \
 		$(MAKE) --no-print-directory repo-key >/dev/null; $(MAKE) --no-print-directory repo; }
+
+.PHONY: cloud-image
+cloud-image: deps image-repo ## qcow2 cloud image (cloud-init, growpart, serial console, asios-cloud) into $(O)/images, with manifest and SHA256SUMS (root)
 	$(Q)tools/build-image --base $(BASE) --arch $(ARCH) --variant cloud --repo $(O)/repo --out $(O)/images \
 		--size $(IMAGE_SIZE) --repo-url $(IMAGE_REPO_URL)
+
+.PHONY: iso
+iso: deps image-repo ## Hybrid live ISO (BIOS + UEFI, USB) with asios-server and the unattended installer into $(O)/images, with manifest and SHA256SUMS (root)
+	$(Q)tools/build-image --base $(BASE) --arch $(ARCH) --variant iso --repo $(O)/repo --out $(O)/images \
+		--repo-url $(IMAGE_REPO_URL)
 
 .PHONY: run
 run: deps ## Boot the cloud image in qemu, console in this terminal (installs build deps, builds it when missing; KVM if usable, else TCG)
@@ -211,9 +221,9 @@ run: deps ## Boot the cloud image in qemu, console in this terminal (installs bu
 	$(Q)tools/run-image $(CLOUD_IMAGE)
 
 .PHONY: check-images
-check-images: cloud-image ## Boot tests of a freshly built cloud image under BIOS and UEFI (make check builds and boots one under BIOS)
-	$(Q)ASIOS_IMAGE=$(CLOUD_IMAGE) FIRMWARE=bios O=$(O)/images-bios tests/run-tests images/
-	$(Q)ASIOS_IMAGE=$(CLOUD_IMAGE) FIRMWARE=uefi O=$(O)/images-uefi tests/run-tests images/
+check-images: cloud-image iso ## Fresh cloud image and ISO booted under BIOS and UEFI; unattended install from the ISO, the installed disk booted
+	$(Q)ASIOS_CHECK_IMAGES=1 ASIOS_IMAGE=$(CLOUD_IMAGE) ASIOS_ISO=$(ISO_IMAGE) FIRMWARE=bios O=$(O)/images-bios tests/run-tests images/
+	$(Q)ASIOS_CHECK_IMAGES=1 ASIOS_IMAGE=$(CLOUD_IMAGE) ASIOS_ISO=$(ISO_IMAGE) FIRMWARE=uefi O=$(O)/images-uefi tests/run-tests images/
 
 ##@ Base profiles
 .PHONY: show-base
