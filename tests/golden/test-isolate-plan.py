@@ -319,6 +319,53 @@ def policy_tests(roots):
           "a refused drop-in write rolls back the grub.d snippet written before it", p.stderr)
 
 
+def live_tests(tmp):
+    """A real, safe run on this machine: the runtime part only (no grub.d snippet, no drop-in under /etc),
+    the last CPU isolated for a moment, then everything reverted and compared."""
+    online = expand(open("/sys/devices/system/cpu/online").read())
+    if len(online) < 2 or os.geteuid() != 0:
+        check(True, "# SKIP this machine: needs root and two CPUs")
+        return
+    conf = os.path.join(tmp, "live.conf")
+    write(conf, "[schedd]\nisolate = %d\nprofile = latency\nboot = no\nsystem_affinity = no\n" % online[-1])
+    args = ["--config", conf, "--config-dir", os.path.join(tmp, "none")]
+    watched = ["/sys/devices/virtual/workqueue/cpumask", "/sys/bus/workqueue/devices/writeback/cpumask",
+               "/proc/irq/default_smp_affinity", "/proc/sys/kernel/watchdog_cpumask",
+               "/proc/sys/kernel/sched_rt_runtime_us", "/proc/sys/kernel/sched_autogroup_enabled",
+               "/proc/sys/vm/stat_interval", "/proc/sys/kernel/nmi_watchdog", "/proc/sys/kernel/timer_migration"]
+
+    def state():
+        return {f: open(f).read() for f in watched if os.path.exists(f)}
+
+    before = state()
+    p = ctl("isolate", "plan", "--json", *args)
+    check(p.returncode == 0, "this machine: plan", p.stderr)
+    pl = json.loads(p.stdout)
+    check(not [a for a in pl["actions"] if a["kind"] == "file"], "this machine: boot = no, system_affinity = no: "
+          "no file under /etc", pl["actions"])
+    kthreads = {a["pid"]: a["from"] for a in pl["actions"] if a["kind"] == "affinity"}
+    p = ctl("isolate", "apply", *args)
+    check(p.returncode == 0, "this machine: apply (%d actions)" % len(pl["actions"]), p.stdout + p.stderr)
+    wq = open("/sys/devices/virtual/workqueue/cpumask").read().strip()
+    check(online[-1] not in [i for i in range(64) if int(wq.replace(",", ""), 16) >> i & 1],
+          "this machine: workqueues off CPU %d (mask %s)" % (online[-1], wq))
+    p2 = ctl("isolate", "plan", "--json", *args)
+    again = json.loads(p2.stdout) if p2.returncode == 0 else None
+    check(again is not None and [a for a in again["actions"] if a["kind"] != "affinity"] == [],
+          "this machine: re-plan after apply is empty (kernel threads started since aside)", again and again["actions"])
+    p = ctl("isolate", "revert")
+    check(p.returncode == 0 and state() == before, "this machine: revert restores every value",
+          p.stderr + str({k: (before[k], v) for k, v in state().items() if before.get(k) != v}))
+    back = {}
+    for pid, cpus in kthreads.items():
+        try:
+            st = open("/proc/%d/status" % pid).read()
+        except OSError:
+            continue
+        back[pid] = re.search(r"Cpus_allowed_list:\s*(\S+)", st).group(1) == cpulist(cpus)
+    check(all(back.values()), "this machine: kernel threads back on their CPUs", back)
+
+
 def main():
     if not need(ASIOSCTL):
         return 1
@@ -335,6 +382,7 @@ def main():
             invariants(name, root, t, pl)
             apply_tests(name, root, pl)
         policy_tests(roots)
+        live_tests(tmp)
     return done()
 
 
