@@ -95,7 +95,9 @@ cppcheck:
 	$(call msg,CPPCHECK,packages tests benchmarks)
 	$(Q)cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,performance,portability \
 		--inline-suppr --suppress=missingIncludeSystem --suppress=readdirCalled --library=posix \
-		-I packages/libasios/include packages tests/unit tests/fuzz benchmarks
+		-I packages/libasios/include -i packages/bpf packages tests/unit tests/fuzz benchmarks
+	$(Q)cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,performance,portability \
+		--inline-suppr --suppress=missingIncludeSystem --library=posix '-DSEC(x)=' packages/bpf
 
 .PHONY: shellcheck
 shellcheck:

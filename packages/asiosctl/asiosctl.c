@@ -24,7 +24,8 @@ static const struct verb verbs[] = {
 	  verb_numa },
 	{ "isolate", "plan|explain|apply|revert", "CPU isolation and scheduler profile: plan, apply with undo, revert",
 	  verb_isolate },
-	{ "sched", "knobs", "scheduler knobs of the profiles: values and reasons", verb_sched },
+	{ "sched", "knobs|watch", "scheduler knobs of the profiles; eBPF watch of run queues and isolated CPUs",
+	  verb_sched },
 };
 
 void log_error(const char *fmt, ...)

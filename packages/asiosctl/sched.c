@@ -13,8 +13,11 @@
 
 static void usage(void)
 {
-	printf("Usage: asiosctl sched knobs [--profile NAME] [--json]\n\n"
-	       "  knobs    the scheduler knobs of the profiles (throughput, latency, inference): value and why\n\n"
+	printf("Usage: asiosctl sched knobs [--profile NAME] [--json]\n"
+	       "       asiosctl sched watch [--seconds N] [--cpus LIST] [--json] [--config FILE] [--config-dir DIR]\n\n"
+	       "  knobs    the scheduler knobs of the profiles (throughput, latency, inference): value and why\n"
+	       "  watch    eBPF observer for N seconds (default 5): run-queue latency per CPU, context switches,\n"
+	       "           timers and IRQs, and what disturbed the isolated CPUs (root, a kernel with BTF)\n\n"
 	       "The knobs are applied with the rest of the isolation plan: asiosctl isolate apply. See asiosctl(1).\n");
 }
 
@@ -108,6 +111,8 @@ int verb_sched(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "knobs"))
 		return knobs(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "watch"))
+		return sched_watch(argc - 1, argv + 1);
 	log_error("sched: unknown command '%s' (try asiosctl sched --help)", argv[1]);
 	return 2;
 }
