@@ -45,7 +45,8 @@ SYSCONFDIR ?= /etc
 .PHONY: install
 install: all ## Install programs, man pages, units and commented default configs (DESTDIR=, PREFIX=/usr)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
-		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/asios/irqd.conf.d $(DESTDIR)$(SYSCONFDIR)/asios/numad.conf.d
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/asios/irqd.conf.d $(DESTDIR)$(SYSCONFDIR)/asios/numad.conf.d \
+		$(DESTDIR)$(SYSCONFDIR)/asios/schedd.conf.d $(DESTDIR)$(SYSCONFDIR)/systemd/system.conf.d
 	install -m 0755 $(O)/asiosctl $(DESTDIR)$(BINDIR)/asiosctl
 	install -m 0755 $(O)/asios-irqd $(DESTDIR)$(SBINDIR)/asios-irqd
 	install -m 0644 packages/asiosctl/asiosctl.1 $(DESTDIR)$(MANDIR)/man1/asiosctl.1
@@ -58,6 +59,10 @@ install: all ## Install programs, man pages, units and commented default configs
 	install -m 0644 packages/asios-numad/asios-numad.8 $(DESTDIR)$(MANDIR)/man8/asios-numad.8
 	install -m 0644 packages/asios-numad/asios-numad.service $(DESTDIR)$(UNITDIR)/asios-numad.service
 	install -m 0644 packages/asios-numad/numad.conf $(DESTDIR)$(SYSCONFDIR)/asios/numad.conf
+	install -m 0755 $(O)/asios-schedd $(DESTDIR)$(SBINDIR)/asios-schedd
+	install -m 0644 packages/asios-schedd/asios-schedd.8 $(DESTDIR)$(MANDIR)/man8/asios-schedd.8
+	install -m 0644 packages/asios-schedd/asios-schedd.service $(DESTDIR)$(UNITDIR)/asios-schedd.service
+	install -m 0644 packages/asios-schedd/schedd.conf $(DESTDIR)$(SYSCONFDIR)/asios/schedd.conf
 
 .PHONY: install-base
 install-base: ## Install the asios-base defaults (sysctl.d, udev, limits, grub.d, modprobe.d, presets, sshd) (DESTDIR=)
@@ -168,6 +173,10 @@ bench-numad: all ## asios-numad vs numad: RSS and CPU of each over the same load
 .PHONY: bench-numa
 bench-numa: ## STREAM-style triad in a 2-node qemu guest: pinned local, remote, ASIOS-placed (needs make kernel-test)
 	$(Q)O=$(O) tests/vm/numa.sh --bench
+
+.PHONY: bench-jitter
+bench-jitter: all $(O)/jitter-probe ## Wake-up jitter of a pinned SCHED_FIFO probe (and cyclictest), stock vs ASIOS-isolated CPU under stress-ng load (root; SECONDS= per run)
+	$(Q)benchmarks/jitter/run.py $(O) $(or $(SECONDS),15)
 
 .PHONY: bench-irqd
 bench-irqd: all ## asios-irqd vs irqbalance: placement on fixtures, reaction, idle cost (root, irqbalance installed)

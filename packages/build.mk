@@ -35,7 +35,9 @@ IRQD_SRCS := $(sort $(wildcard packages/asios-irqd/*.c))
 IRQD_OBJS := $(IRQD_SRCS:%.c=$(O)/%.o)
 NUMAD_SRCS := $(sort $(wildcard packages/asios-numad/*.c))
 NUMAD_OBJS := $(NUMAD_SRCS:%.c=$(O)/%.o)
-PROGRAMS := $(O)/asiosctl $(O)/asios-irqd $(O)/asios-numad
+SCHEDD_SRCS := $(sort $(wildcard packages/asios-schedd/*.c))
+SCHEDD_OBJS := $(SCHEDD_SRCS:%.c=$(O)/%.o) $(O)/packages/bpf/schedwatch.o
+PROGRAMS := $(O)/asiosctl $(O)/asios-irqd $(O)/asios-numad $(O)/asios-schedd
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
@@ -70,7 +72,8 @@ $(O)/bpf/%.bpf.o: packages/bpf/%.bpf.c packages/bpf/%.h
 $(O)/bpf/%.skel.h: $(O)/bpf/%.bpf.o
 	$(call msg,GENSKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
-$(O)/packages/bpf/schedwatch.o: $(O)/bpf/schedwatch.skel.h
+$(O)/packages/bpf/schedwatch.o $(O)/packages/asios-schedd/asios-schedd.o $(O)/packages/asiosctl/watch.o: \
+	$(O)/bpf/schedwatch.skel.h
 $(O)/packages/bpf/%.o $(O)/packages/asiosctl/watch.o $(O)/packages/asios-schedd/%.o: EXTRA_CFLAGS = -Ipackages/bpf -I$(O)/bpf
 
 $(LIBASIOS): $(LIBASIOS_OBJS)
@@ -89,6 +92,10 @@ $(O)/asios-numad: $(NUMAD_OBJS) $(LIBASIOS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+$(O)/asios-schedd: $(SCHEDD_OBJS) $(LIBASIOS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 $(O)/tests/%: tests/unit/%.c $(LIBASIOS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$<)
@@ -102,6 +109,10 @@ $(O)/fuzz/%: tests/fuzz/%.c $(LIBASIOS_SRCS)
 $(O)/bench-observe: benchmarks/observe/bench-observe.c $(LIBASIOS)
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBASIOS) $(PKG_LIBS)
+
+$(O)/jitter-probe: benchmarks/jitter/probe.c
+	$(call msg,CC,$<)
+	$(Q)$(CC) -std=c11 $(WARN) -O2 -o $@ $<
 
 # Static programs for the busybox qemu guest (tests/vm/numa.sh): asiosctl linked against the static hwloc,
 # json-c, inih, libnuma and zlib (libudev stubbed: Debian ships no libudev.a), the workload and the triad.
@@ -129,4 +140,5 @@ guest-programs: $(GUEST_PROGRAMS)
 test-programs: $(UNIT_BINS) $(PROGRAMS)
 fuzzers: $(FUZZERS)
 
--include $(LIBASIOS_OBJS:.o=.d) $(ASIOSCTL_OBJS:.o=.d) $(IRQD_OBJS:.o=.d) $(NUMAD_OBJS:.o=.d) $(UNIT_BINS:=.d)
+-include $(LIBASIOS_OBJS:.o=.d) $(ASIOSCTL_OBJS:.o=.d) $(IRQD_OBJS:.o=.d) $(NUMAD_OBJS:.o=.d) $(SCHEDD_OBJS:.o=.d) \
+	$(UNIT_BINS:=.d)

@@ -25,12 +25,11 @@ import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, SHARED, TOP, check, cpulist, done, golden, need, write  # noqa: E402
+from taplib import ASIOSCTL, SHARED, TOP, check, cpulist, done, golden, need, sched_tree, slice_dir, write  # noqa: E402
 
 CONF = "[schedd]\nisolate = auto\nprofile = latency\n"
 GRUB = "etc/default/grub.d/asios-isolation.cfg"
 DROPIN = "etc/systemd/system.conf.d/60-asios-isolation.conf"
-PF_KTHREAD, PF_NO_SETAFFINITY = 0x00200000, 0x04000000
 
 
 def ctl(*args, env=None):
@@ -48,16 +47,6 @@ def topo(root):
     return json.loads(ctl("topology", "--json", "--root", root).stdout)
 
 
-def cpumask(ids, nbits):
-    """A mask as the kernel prints it: 32-bit groups, the first only as wide as its bits."""
-    v = sum(1 << i for i in ids)
-    groups, first = [], nbits % 32 or 32
-    for base in range(((nbits + 31) // 32 - 1) * 32, -1, -32):
-        width = (first if base == ((nbits + 31) // 32 - 1) * 32 else 32)
-        groups.append("%0*x" % ((width + 3) // 4, (v >> base) & ((1 << width) - 1)))
-    return ",".join(groups)
-
-
 def expand(lst):
     out = []
     for part in lst.strip().split(","):
@@ -66,53 +55,6 @@ def expand(lst):
         a, _, b = part.partition("-")
         out.extend(range(int(a), int(b or a) + 1))
     return out
-
-
-def kthread(root, pid, comm, flags, cpus):
-    d = os.path.join(root, "proc", str(pid))
-    write(os.path.join(d, "comm"), comm + "\n")
-    write(os.path.join(d, "stat"), "%d (%s) S 2 0 0 0 -1 %d 0 0 0 0 0 0 0 0 20 0 1 0 %d 0 0\n"
-          % (pid, comm, flags, 100 + pid))
-    write(os.path.join(d, "status"), "Name:\t%s\nPid:\t%d\nCpus_allowed_list:\t%s\n" % (comm, pid, cpulist(cpus)))
-
-
-def slice_dir(root):
-    """ROOT's workload.slice folder in its cgroup2 mount, None without one."""
-    path = os.path.join(root, "proc/mounts")
-    m = re.search(r"^\S+ (\S+) cgroup2 ", open(path).read() if os.path.exists(path) else "", re.M)
-    return os.path.join(root, m.group(1).lstrip("/"), "workload.slice") if m else None
-
-
-def populate(root, t):
-    """The runtime files of a machine with nothing tuned yet."""
-    online = [c["id"] for c in t["cpus"] if c["online"]]
-    nbits = max(t["possible"]) + 1
-    every = cpumask(t["possible"], nbits)
-    write(os.path.join(root, "sys/devices/virtual/workqueue/cpumask"), every + "\n")
-    write(os.path.join(root, "sys/bus/workqueue/devices/writeback/cpumask"), every + "\n")
-    write(os.path.join(root, "proc/irq/default_smp_affinity"), every + "\n")
-    write(os.path.join(root, "proc/sys/kernel/watchdog_cpumask"), cpulist(online) + "\n")
-    for f, v in [("kernel/sched_autogroup_enabled", "1"), ("kernel/sched_rt_runtime_us", "950000"),
-                 ("kernel/timer_migration", "0"), ("vm/stat_interval", "1"), ("kernel/nmi_watchdog", "1"),
-                 ("kernel/sched_schedstats", "0")]:
-        write(os.path.join(root, "proc/sys", f), v + "\n")
-    write(os.path.join(root, "sys/kernel/debug/sched/migration_cost_ns"), "500000\n")
-    node0 = next((n["cpus"] for n in t["nodes"] if n["cpus"]), online)
-    kthread(root, 2, "kthreadd", PF_KTHREAD | 0x8040, online)
-    kthread(root, 45, "kswapd0", PF_KTHREAD | 0x20840, [c for c in node0 if c in online] or online)
-    kthread(root, 46, "ksoftirqd/%d" % online[-1], PF_KTHREAD | PF_NO_SETAFFINITY | 0x8040, [online[-1]])
-    kthread(root, 47, "irq/130-nvme0q1", PF_KTHREAD | 0x8040, [online[-1]])
-    # a user process: never touched
-    d = os.path.join(root, "proc", "1000")
-    write(os.path.join(d, "stat"), "1000 (python3) S 1 1000 1000 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 2000 0 0\n")
-    write(os.path.join(d, "status"), "Name:\tpython3\nPid:\t1000\nCpus_allowed_list:\t%s\n" % cpulist(online))
-    # the workload slice where cgroup v2 is mounted
-    s = slice_dir(root)
-    if s:
-        write(os.path.join(s, "cgroup.controllers"), "cpuset cpu io memory pids\n")
-        write(os.path.join(s, "cpuset.cpus"), "\n")
-        write(os.path.join(s, "cpuset.cpus.partition"), "member\n")
-    write(os.path.join(root, "etc/asios/schedd.conf"), CONF)
 
 
 def files(root):
@@ -272,6 +214,12 @@ def policy_tests(roots):
           any("cmdline_max" in n for n in pl["notes"]), "an over-long command line is not written, and said so",
           pl and pl["notes"])
     os.remove(os.path.join(big, "etc/asios/schedd.conf.d/50-site.conf"))
+    # a machine that does not boot with GRUB: the command line is shown, not written
+    os.rmdir(os.path.join(big, "etc/default/grub.d"))
+    rc, pl, err = plan(big)
+    check(rc == 0 and pl["isolation"]["cmdline"] and not [a for a in pl["actions"] if "grub" in (a.get("path") or "")]
+          and any("does not boot with GRUB" in s["reason"] for s in pl["skipped"]),
+          "no /etc/default/grub.d: no snippet written, the reason says why", pl and pl["skipped"])
     os.remove(site)
     before = files(ws)
     conf = os.path.join(ws, "etc/asios/schedd.conf")
@@ -373,7 +321,8 @@ def main():
         roots = extract(tmp)
         for name, root in sorted(roots.items()):
             t = topo(root)
-            populate(root, t)
+            sched_tree(root, t)
+            write(os.path.join(root, "etc/asios/schedd.conf"), CONF)
             rc, pl, err = plan(root)
             check(rc == 0, "%s: plan" % name, err)
             if rc != 0:

@@ -210,6 +210,7 @@ int asios_sched_observe(struct asios_root *root, const struct asios_snapshot *s,
 		r = record(root, st, t[i].path);
 	for (size_t i = 0; i < sizeof(mask_files) / sizeof(mask_files[0]) && r >= 0; i++)
 		r = record(root, st, mask_files[i]);
+	st->grub_dir = asios_exists(root, "/etc/default/grub.d");
 	if (r >= 0)
 		r = whole(root, st, ASIOS_SCHEDD_GRUB, &st->grub);
 	if (r >= 0)

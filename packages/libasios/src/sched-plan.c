@@ -514,7 +514,11 @@ int asios_sched_plan(const struct asios_snapshot *s, const struct asios_sched_st
 		r = asios_plan_note(plan, "%s", l->notes[i]);
 	/* boot: the kernel command line snippet */
 	if (r >= 0 && p->boot) {
-		if (iso && !l->cmdline)
+		if (iso && !st->grub_dir && !st->grub)
+			r = asios_plan_skip_object(plan, "kernel command line", "no /etc/default/grub.d: this machine does "
+						   "not boot with GRUB; add the command line shown by asiosctl isolate "
+						   "explain to its boot loader");
+		else if (iso && !l->cmdline)
 			r = asios_plan_skip_object(plan, "kernel command line", "the parameters would be too long "
 						   "(cmdline_max): not written");
 		else if ((want = iso ? grub_snippet(l) : NULL) || !iso)

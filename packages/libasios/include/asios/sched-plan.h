@@ -107,6 +107,7 @@ struct asios_sched_kthread {
 struct asios_sched_state {
 	char **paths, **values;   /* every file the plan compares with, and its first line (NULL: absent) */
 	size_t n_values;
+	bool grub_dir;            /* /etc/default/grub.d exists (the machine boots with GRUB) */
 	char *grub;               /* the grub.d snippet, NULL when absent */
 	char *dropin;             /* the system.conf.d drop-in, NULL when absent */
 	char *cgroup2;            /* where cgroup v2 is mounted, NULL when it is not */
