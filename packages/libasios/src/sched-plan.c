@@ -262,6 +262,8 @@ static int build_cmdline(const struct asios_snapshot *s, const struct asios_sche
 			l->reboot_required = true;
 		free(v);
 	}
+	if (!p->boot)
+		l->reboot_required = false; /* the plan writes no command line: nothing of it needs a reboot */
 	if (r >= 0 && strlen(l->cmdline) > p->cmdline_max) {
 		r = note(l, "the isolation parameters take %zu characters, more than cmdline_max = %u: the boot part is "
 			    "not written (a truncated CPU list would isolate the wrong CPUs)", strlen(l->cmdline), p->cmdline_max);

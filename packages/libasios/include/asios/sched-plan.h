@@ -87,7 +87,7 @@ int asios_sched_policy_parse(struct asios_sched_policy *p, const char *text, con
 struct asios_sched_layout {
 	hwloc_bitmap_t housekeeping, isolated;
 	char *cmdline;            /* "nohz_full=2-7 rcu_nocbs=2-7 …", "" when nothing is isolated; NULL when too long */
-	bool reboot_required;     /* the running command line differs from it */
+	bool reboot_required;     /* boot = yes and the running command line differs from it */
 	char **notes;             /* why CPUs were kept, parameters left out…, NULL-terminated */
 	size_t n_notes;
 };
