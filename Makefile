@@ -46,7 +46,8 @@ SYSCONFDIR ?= /etc
 .PHONY: install
 install: all ## Install programs, man pages, units and commented default configs (DESTDIR=, PREFIX=/usr)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
-		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/asios/irqd.conf.d $(DESTDIR)$(SYSCONFDIR)/asios/numad.conf.d
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/asios/irqd.conf.d $(DESTDIR)$(SYSCONFDIR)/asios/numad.conf.d \
+		$(DESTDIR)$(SYSCONFDIR)/asios/schedd.conf.d $(DESTDIR)$(SYSCONFDIR)/systemd/system.conf.d
 	install -m 0755 $(O)/asiosctl $(DESTDIR)$(BINDIR)/asiosctl
 	install -m 0755 $(O)/asios-irqd $(DESTDIR)$(SBINDIR)/asios-irqd
 	install -m 0644 packages/asiosctl/asiosctl.1 $(DESTDIR)$(MANDIR)/man1/asiosctl.1
@@ -59,6 +60,10 @@ install: all ## Install programs, man pages, units and commented default configs
 	install -m 0644 packages/asios-numad/asios-numad.8 $(DESTDIR)$(MANDIR)/man8/asios-numad.8
 	install -m 0644 packages/asios-numad/asios-numad.service $(DESTDIR)$(UNITDIR)/asios-numad.service
 	install -m 0644 packages/asios-numad/numad.conf $(DESTDIR)$(SYSCONFDIR)/asios/numad.conf
+	install -m 0755 $(O)/asios-schedd $(DESTDIR)$(SBINDIR)/asios-schedd
+	install -m 0644 packages/asios-schedd/asios-schedd.8 $(DESTDIR)$(MANDIR)/man8/asios-schedd.8
+	install -m 0644 packages/asios-schedd/asios-schedd.service $(DESTDIR)$(UNITDIR)/asios-schedd.service
+	install -m 0644 packages/asios-schedd/schedd.conf $(DESTDIR)$(SYSCONFDIR)/asios/schedd.conf
 
 .PHONY: install-base
 install-base: ## Install the asios-base defaults (sysctl.d, udev, limits, grub.d, modprobe.d, presets, sshd) (DESTDIR=)
@@ -96,7 +101,9 @@ cppcheck:
 	$(call msg,CPPCHECK,packages tests benchmarks)
 	$(Q)cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,performance,portability \
 		--inline-suppr --suppress=missingIncludeSystem --suppress=readdirCalled --library=posix \
-		-I packages/libasios/include packages tests/unit tests/fuzz benchmarks
+		-I packages/libasios/include -i packages/bpf packages tests/unit tests/fuzz benchmarks
+	$(Q)cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,performance,portability \
+		--inline-suppr --suppress=missingIncludeSystem --library=posix '-DSEC(x)=' packages/bpf
 
 .PHONY: shellcheck
 shellcheck:

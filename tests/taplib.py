@@ -4,6 +4,7 @@
 `sys.path.insert(0, <tests folder>)`."""
 import difflib
 import os
+import re
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -106,3 +107,65 @@ def add_proc(root, pid, comm, cmdline, devices, cpus, mems, pages, cgroup="0::/\
         sum(pages.values()), sum(pages.values()), " ".join("N%d=%d" % (n, p) for n, p in sorted(pages.items())))]
     lines.append("7f1000000000 default file=/usr/lib/libc.so.6 mapped=10 N%d=10 kernelpagesize_kB=4" % min(pages))
     write(os.path.join(d, "numa_maps"), "\n".join(lines) + "\n")
+
+
+PF_KTHREAD, PF_NO_SETAFFINITY = 0x00200000, 0x04000000
+
+
+def cpumask(ids, nbits):
+    """A mask as the kernel prints it: 32-bit groups, the first only as wide as its bits."""
+    v = sum(1 << i for i in ids)
+    groups, first = [], nbits % 32 or 32
+    for base in range(((nbits + 31) // 32 - 1) * 32, -1, -32):
+        width = (first if base == ((nbits + 31) // 32 - 1) * 32 else 32)
+        groups.append("%0*x" % ((width + 3) // 4, (v >> base) & ((1 << width) - 1)))
+    return ",".join(groups)
+
+
+def kthread(root, pid, comm, flags, cpus):
+    d = os.path.join(root, "proc", str(pid))
+    write(os.path.join(d, "comm"), comm + "\n")
+    write(os.path.join(d, "stat"), "%d (%s) S 2 0 0 0 -1 %d 0 0 0 0 0 0 0 0 20 0 1 0 %d 0 0\n"
+          % (pid, comm, flags, 100 + pid))
+    write(os.path.join(d, "status"), "Name:\t%s\nPid:\t%d\nCpus_allowed_list:\t%s\n" % (comm, pid, cpulist(cpus)))
+
+
+def slice_dir(root):
+    """ROOT's workload.slice folder in its cgroup2 mount, None without one."""
+    path = os.path.join(root, "proc/mounts")
+    m = re.search(r"^\S+ (\S+) cgroup2 ", open(path).read() if os.path.exists(path) else "", re.M)
+    return os.path.join(root, m.group(1).lstrip("/"), "workload.slice") if m else None
+
+
+def sched_tree(root, t):
+    """The files asios-schedd plans with, under ROOT (T: its topology JSON), as on a machine with nothing tuned
+    yet: workqueue, IRQ and watchdog masks, scheduler knobs, kernel threads (unbound, per-CPU, an IRQ thread),
+    a user process and, where cgroup v2 is mounted, an empty workload.slice."""
+    online = [c["id"] for c in t["cpus"] if c["online"]]
+    nbits = max(t["possible"]) + 1
+    every = cpumask(t["possible"], nbits)
+    write(os.path.join(root, "sys/devices/virtual/workqueue/cpumask"), every + "\n")
+    write(os.path.join(root, "sys/bus/workqueue/devices/writeback/cpumask"), every + "\n")
+    write(os.path.join(root, "proc/irq/default_smp_affinity"), every + "\n")
+    write(os.path.join(root, "proc/sys/kernel/watchdog_cpumask"), cpulist(online) + "\n")
+    for f, v in [("kernel/sched_autogroup_enabled", "1"), ("kernel/sched_rt_runtime_us", "950000"),
+                 ("kernel/timer_migration", "0"), ("vm/stat_interval", "1"), ("kernel/nmi_watchdog", "1"),
+                 ("kernel/sched_schedstats", "0")]:
+        write(os.path.join(root, "proc/sys", f), v + "\n")
+    write(os.path.join(root, "sys/kernel/debug/sched/migration_cost_ns"), "500000\n")
+    os.makedirs(os.path.join(root, "etc/default/grub.d"), exist_ok=True)
+    node0 = next((n["cpus"] for n in t["nodes"] if n["cpus"]), online)
+    kthread(root, 2, "kthreadd", PF_KTHREAD | 0x8040, online)
+    kthread(root, 45, "kswapd0", PF_KTHREAD | 0x20840, [c for c in node0 if c in online] or online)
+    kthread(root, 46, "ksoftirqd/%d" % online[-1], PF_KTHREAD | PF_NO_SETAFFINITY | 0x8040, [online[-1]])
+    kthread(root, 47, "irq/130-nvme0q1", PF_KTHREAD | 0x8040, [online[-1]])
+    # a user process: never touched
+    d = os.path.join(root, "proc", "1000")
+    write(os.path.join(d, "stat"), "1000 (python3) S 1 1000 1000 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 2000 0 0\n")
+    write(os.path.join(d, "status"), "Name:\tpython3\nPid:\t1000\nCpus_allowed_list:\t%s\n" % cpulist(online))
+    # the workload slice where cgroup v2 is mounted
+    s = slice_dir(root)
+    if s:
+        write(os.path.join(s, "cgroup.controllers"), "cpuset cpu io memory pids\n")
+        write(os.path.join(s, "cpuset.cpus"), "\n")
+        write(os.path.join(s, "cpuset.cpus.partition"), "member\n")

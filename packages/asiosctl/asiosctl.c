@@ -22,6 +22,10 @@ static const struct verb verbs[] = {
 	{ "irq", "plan|explain|apply|revert", "IRQ affinity: plan with reasons, apply with undo, revert", verb_irq },
 	{ "numa", "plan|explain|apply|revert", "NUMA placement of accelerator workloads: plan, apply with undo, revert",
 	  verb_numa },
+	{ "isolate", "plan|explain|apply|revert", "CPU isolation and scheduler profile: plan, apply with undo, revert",
+	  verb_isolate },
+	{ "sched", "knobs|watch", "scheduler knobs of the profiles; eBPF watch of run queues and isolated CPUs",
+	  verb_sched },
 };
 
 void log_error(const char *fmt, ...)

@@ -23,6 +23,10 @@ int verb_topology(int argc, char **argv);
 int verb_snapshot(int argc, char **argv);
 int verb_irq(int argc, char **argv);
 int verb_numa(int argc, char **argv);
+int verb_isolate(int argc, char **argv);
+int verb_sched(int argc, char **argv);
+/* asiosctl sched watch (watch.c) */
+int sched_watch(int argc, char **argv);
 
 struct asios_irq_policy;
 /* Policy from CONF and CONF_D (defaults under ROOT); logs "FILE:LINE: …" and fails on a bad line. */
@@ -31,6 +35,10 @@ int load_irq_policy(const char *root, const char *conf, const char *conf_d, stru
 struct asios_numa_policy;
 /* The same for numad.conf. */
 int load_numa_policy(const char *root, const char *conf, const char *conf_d, struct asios_numa_policy *pol);
+
+struct asios_sched_policy;
+/* The same for schedd.conf. */
+int load_sched_policy(const char *root, const char *conf, const char *conf_d, struct asios_sched_policy *pol);
 
 void topology_print_text(const struct asios_snapshot *s);
 

@@ -127,6 +127,8 @@ check_eq "asios-tuning $version installed" "$version" "$(pkgver asios-tuning)"
 check "asios-irqd.service enabled" inroot systemctl is-enabled asios-irqd.service
 check "asios-numad.service enabled" inroot systemctl is-enabled asios-numad.service
 check "numad.conf present" test -f "$root/etc/asios/numad.conf"
+check "asios-schedd.service enabled" inroot systemctl is-enabled asios-schedd.service
+check "schedd.conf present" test -f "$root/etc/asios/schedd.conf"
 check "irqd.conf present" test -f "$root/etc/asios/irqd.conf"
 check "asiosctl runs in the installed system" inroot asiosctl --version
 check "the man page is installed" test -f "$root/usr/share/man/man8/asios-irqd.8.gz"

@@ -63,7 +63,106 @@ static int write_verified(struct asios_root *root, const char *path, const char 
 }
 
 /*
- * The three kinds of action. WRITE: a file (read, write, read back). AFFINITY: every thread of a process
+ * Whole files (ASIOS_ACTION_FILE) are journalled on one line: "-" when the file did not exist, else "=" and its
+ * content with backslash, newline and tab escaped as \\\\, \\n and \\t.
+ */
+static char *file_encode(const char *content)
+{
+	char *out, *o;
+
+	if (!content)
+		return strdup("-");
+	out = malloc(2 * strlen(content) + 2);
+	if (!out)
+		return NULL;
+	o = out;
+	*o++ = '=';
+	for (const char *c = content; *c; c++) {
+		if (*c == '\\' || *c == '\n' || *c == '\t') {
+			*o++ = '\\';
+			*o++ = *c == '\n' ? 'n' : *c == '\t' ? 't' : '\\';
+		} else {
+			*o++ = *c;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+/* the content back (malloc'ed) in *ret, NULL for "-"; -EINVAL for anything else */
+static int file_decode(const char *enc, char **ret)
+{
+	char *o;
+
+	*ret = NULL;
+	if (!strcmp(enc, "-"))
+		return 0;
+	if (enc[0] != '=')
+		return -EINVAL;
+	o = *ret = malloc(strlen(enc));
+	if (!o)
+		return -ENOMEM;
+	for (const char *c = enc + 1; *c; c++) {
+		if (*c == '\\' && (c[1] == 'n' || c[1] == 't' || c[1] == '\\')) {
+			c++;
+			*o++ = *c == 'n' ? '\n' : *c == 't' ? '\t' : '\\';
+		} else {
+			*o++ = *c;
+		}
+	}
+	*o = '\0';
+	return 0;
+}
+
+/* the file as it is, encoded */
+static int file_current(struct asios_root *root, const char *path, char **enc)
+{
+	char *text = NULL;
+	int r = asios_read_file(root, path, &text, NULL);
+
+	if (r < 0 && r != -ENOENT)
+		return r;
+	*enc = file_encode(r < 0 ? NULL : text);
+	free(text);
+	return *enc ? 0 : -ENOMEM;
+}
+
+/* CONTENT (NULL: no file) written, then read back */
+static int file_verified(struct asios_root *root, const char *path, const char *content)
+{
+	char *back = NULL;
+	int r;
+
+	if (!content) {
+		r = asios_remove_file(root, path);
+		if (r == -ENOENT)
+			r = 0;
+		return r < 0 ? r : asios_exists(root, path) ? -EILSEQ : 0;
+	}
+	r = asios_write_whole(root, path, content);
+	if (r < 0)
+		return r;
+	r = asios_read_file(root, path, &back, NULL);
+	if (r >= 0)
+		r = strcmp(back, content) ? -EILSEQ : 0;
+	free(back);
+	return r;
+}
+
+/* an encoded old value written back */
+static int file_restore(struct asios_root *root, const char *path, const char *enc)
+{
+	char *content = NULL;
+	int r = file_decode(enc, &content);
+
+	if (r >= 0)
+		r = file_verified(root, path, content);
+	free(content);
+	return r;
+}
+
+/*
+ * The kinds of action. WRITE: a file (read, write, read back). AFFINITY: every thread of a process
  * (asios_proc_*), read back from the main thread. MIGRATE: pages between node sets; recorded in the journal,
  * never undone (migrate_pages(2) moves node sets, it cannot tell the pages it moved from those already there,
  * so moving "back" would also move pages that were local before). A process that is gone, or whose pid now
@@ -86,6 +185,8 @@ static int read_current(struct asios_root *root, const struct asios_action *a, c
 	*cur = NULL;
 	if (a->kind == ASIOS_ACTION_WRITE)
 		return asios_read_line(root, a->path, cur);
+	if (a->kind == ASIOS_ACTION_FILE)
+		return file_current(root, a->path, cur);
 	r = check_process(root, a);
 	if (r < 0)
 		return r;
@@ -124,6 +225,8 @@ static int perform(struct asios_root *root, const struct asios_action *a, const 
 			report(rep, "%s: %ld pages could not be moved to node %s (in use, pinned or locked), left where they are",
 			       a->object, not_moved, value);
 		return r;
+	case ASIOS_ACTION_FILE:
+		return file_verified(root, a->path, value);
 	case ASIOS_ACTION_WRITE:
 		break;
 	}
@@ -137,6 +240,8 @@ static char *journal_key(const struct asios_action *a)
 
 	if (a->kind == ASIOS_ACTION_WRITE)
 		return strdup(a->path);
+	if (a->kind == ASIOS_ACTION_FILE)
+		return asprintf(&k, "file:%s", a->path) < 0 ? NULL : k;
 	if (asprintf(&k, "%s:%d:%llu", a->kind == ASIOS_ACTION_AFFINITY ? "affinity" : "migrate", a->pid, a->starttime) < 0)
 		return NULL;
 	return k;
@@ -180,12 +285,15 @@ static void rollback(struct asios_root *root, const struct asios_plan *plan, cha
 			continue;
 		}
 		r = a->kind == ASIOS_ACTION_AFFINITY ? affinity_verified(root, a->pid, old[n], &rb) :
+		    a->kind == ASIOS_ACTION_FILE     ? file_restore(root, a->path, old[n]) :
 						       write_verified(root, a->path, old[n], &rb);
 		if (r < 0)
-			report(rep, "%s: rollback of %s to \"%s\" failed: %s", a->object, a->path, old[n],
+			report(rep, "%s: rollback of %s to \"%s\" failed: %s", a->object, a->path,
+			       a->kind == ASIOS_ACTION_FILE ? "its previous content" : old[n],
 			       r == -EILSEQ ? "reads back differently" : strerror(-r));
 		else
-			report(rep, "%s: rolled back to \"%s\"", a->object, old[n]);
+			report(rep, "%s: rolled back to \"%s\"", a->object,
+			       a->kind != ASIOS_ACTION_FILE ? old[n] : old[n][0] == '-' ? "no file" : "its previous content");
 		free(rb);
 	}
 }
@@ -266,7 +374,11 @@ int asios_apply(struct asios_root *root, const struct asios_plan *plan, const ch
 			continue;
 		}
 		if (r < 0) {
-			if (r == -EILSEQ) {
+			if (a->kind == ASIOS_ACTION_FILE) {
+				if (asprintf(error, "%s: %s %s failed: %s", a->object, a->new_value ? "writing" : "removing",
+					     a->path, r == -EILSEQ ? "it reads back differently" : strerror(-r)) < 0)
+					*error = NULL;
+			} else if (r == -EILSEQ) {
 				if (asprintf(error, "%s: wrote \"%s\" to %s but it reads back \"%s\"", a->object, a->new_value, a->path,
 					     rb ? rb : "") < 0)
 					*error = NULL;
@@ -351,6 +463,8 @@ int asios_revert(struct asios_root *root, const char *journal, struct asios_appl
 				continue;
 			}
 			r = affinity_verified(root, pid, tab + 1, &rb);
+		} else if (!strncmp(lines[n], "file:", 5)) {
+			r = file_restore(root, lines[n] + 5, tab + 1);
 		} else {
 			r = write_verified(root, lines[n], tab + 1, &rb);
 		}

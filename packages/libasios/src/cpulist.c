@@ -124,3 +124,26 @@ char *asios_cpulist_format(hwloc_const_bitmap_t set)
 		return NULL;
 	return s;
 }
+
+char *asios_cpumask_format(hwloc_const_bitmap_t set, unsigned nbits)
+{
+	unsigned chunk = nbits % 32 ? nbits % 32 : 32;
+	char *out, *o;
+
+	if (nbits == 0 || nbits > ASIOS_CPU_MAX)
+		return NULL;
+	out = malloc((nbits + 31) / 32 * 9 + 1);
+	if (!out)
+		return NULL;
+	o = out;
+	for (int base = (int)((nbits + 31) / 32 - 1) * 32; base >= 0; base -= 32) {
+		unsigned long v = 0;
+
+		for (unsigned b = 0; b < chunk; b++)
+			if (hwloc_bitmap_isset(set, (unsigned)base + b))
+				v |= 1ul << b;
+		o += sprintf(o, "%s%0*lx", o == out ? "" : ",", (int)((chunk + 3) / 4), v);
+		chunk = 32;
+	}
+	return out;
+}

@@ -145,6 +145,29 @@ int asios_plan_add_write(struct asios_plan *p, const char *object, const char *p
 	return a->reason && a->object && a->path && a->old_value && a->new_value ? 0 : -ENOMEM;
 }
 
+int asios_plan_add_file(struct asios_plan *p, const char *object, const char *path, const char *old_content,
+			const char *new_content, const char *fmt, ...)
+{
+	struct asios_action *a = new_action(p);
+	va_list ap;
+	int r;
+
+	if (!a)
+		return -ENOMEM;
+	a->kind = ASIOS_ACTION_FILE;
+	va_start(ap, fmt);
+	r = vasprintf(&a->reason, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		a->reason = NULL;
+	a->object = strdup(object);
+	a->path = strdup(path);
+	a->old_value = old_content ? strdup(old_content) : NULL;
+	a->new_value = new_content ? strdup(new_content) : NULL;
+	return a->reason && a->object && a->path && (!old_content || a->old_value) && (!new_content || a->new_value) ?
+		       0 : -ENOMEM;
+}
+
 static int add_process(struct asios_plan *p, enum asios_action_kind kind, int pid, unsigned long long starttime,
 		       const char *comm, hwloc_const_bitmap_t from, hwloc_const_bitmap_t to, const char *fmt, va_list ap)
 	__attribute__((format(printf, 8, 0)));

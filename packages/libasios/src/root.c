@@ -258,7 +258,7 @@ static int injected_fault(const struct asios_root *root, const char *path)
 	static const struct {
 		const char *name;
 		int err;
-	} names[] = { { "EIO", EIO }, { "EINVAL", EINVAL }, { "EPERM", EPERM }, { "ENOSPC", ENOSPC }, { "EBUSY", EBUSY } };
+	} names[] = { { "EIO", EIO }, { "EINVAL", EINVAL }, { "EPERM", EPERM }, { "ENOSPC", ENOSPC }, { "EBUSY", EBUSY }, { "EROFS", EROFS } };
 	const char *spec = getenv("ASIOS_FAULT_INJECT"), *p;
 	size_t n = strlen(path);
 
@@ -299,6 +299,76 @@ int asios_write_file(const struct asios_root *root, const char *path, const char
 	free(buf);
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
+	return r;
+}
+
+/* the folder of PATH opened under the root (created when missing), and PATH's last component in NAME */
+static int open_parent(const struct asios_root *root, const char *path, bool create, char *name, size_t size)
+{
+	char dir[PATH_MAX], *slash;
+	int r;
+
+	snprintf(dir, sizeof(dir), "/%s", relative(path));
+	slash = strrchr(dir, '/');
+	snprintf(name, size, "%s", slash + 1);
+	if (!*name || !strcmp(name, ".") || !strcmp(name, ".."))
+		return -EINVAL;
+	if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (create && (r = asios_mkdirs(root, dir, 0755)) < 0)
+		return r;
+	return asios_root_open_file(root, dir, O_RDONLY | O_DIRECTORY);
+}
+
+int asios_write_whole(const struct asios_root *root, const char *path, const char *content)
+{
+	char name[NAME_MAX + 1], tmp[NAME_MAX + 16];
+	size_t n = strlen(content);
+	ssize_t k;
+	int dfd, fd, r;
+
+	r = injected_fault(root, path);
+	if (r < 0)
+		return r;
+	dfd = open_parent(root, path, true, name, sizeof(name));
+	if (dfd < 0)
+		return dfd;
+	snprintf(tmp, sizeof(tmp), ".%s.asios-new", name);
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0) {
+		r = -errno;
+		close(dfd);
+		return r;
+	}
+	k = write(fd, content, n);
+	r = k < 0 ? -errno : (size_t)k != n ? -EIO : 0;
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && renameat(dfd, tmp, dfd, name) < 0)
+		r = -errno;
+	if (r < 0)
+		(void)unlinkat(dfd, tmp, 0);
+	close(dfd);
+	return r;
+}
+
+int asios_remove_file(const struct asios_root *root, const char *path)
+{
+	char name[NAME_MAX + 1];
+	int dfd, r;
+
+	r = injected_fault(root, path);
+	if (r < 0)
+		return r;
+	dfd = open_parent(root, path, false, name, sizeof(name));
+	if (dfd < 0)
+		return dfd;
+	r = unlinkat(dfd, name, 0) < 0 ? -errno : 0;
+	close(dfd);
 	return r;
 }
 

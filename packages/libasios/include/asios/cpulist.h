@@ -14,5 +14,8 @@
 
 int asios_cpulist_parse(const char *s, hwloc_bitmap_t set, const char **err_at);
 int asios_cpumask_parse(const char *s, hwloc_bitmap_t set, const char **err_at);
+/* A mask as the kernel prints one of NBITS bits (nr_cpu_ids): 32-bit groups of 8 hex digits separated by commas,
+ * the first group only as wide as its bits need ("3" for 2 bits, "ff,ffffffff" for 40). malloc'ed. */
+char *asios_cpumask_format(hwloc_const_bitmap_t set, unsigned nbits);
 /* "0-3,8" (empty string for an empty set); malloc'ed, NULL on allocation failure. */
 char *asios_cpulist_format(hwloc_const_bitmap_t set);

@@ -15,6 +15,8 @@ enum asios_action_kind {
 	ASIOS_ACTION_WRITE,     /* write new_value to the file path (IRQ affinity, sysfs, sysctl) */
 	ASIOS_ACTION_AFFINITY,  /* CPU affinity of every thread of process pid: old_value → new_value (CPU lists) */
 	ASIOS_ACTION_MIGRATE,   /* pages of process pid on nodes old_value moved to nodes new_value (node lists) */
+	ASIOS_ACTION_FILE,      /* a whole configuration file (grub.d snippet, system.conf.d drop-in): created,
+				 * replaced or (new_value NULL) removed; old_value NULL when it did not exist */
 };
 
 struct asios_action {
@@ -63,6 +65,9 @@ int asios_plan_add_affinity(struct asios_plan *p, int pid, unsigned long long st
 int asios_plan_add_migrate(struct asios_plan *p, int pid, unsigned long long starttime, const char *comm,
 			   hwloc_const_bitmap_t from_nodes, hwloc_const_bitmap_t to_nodes, const char *fmt, ...)
 	__attribute__((format(printf, 7, 8)));
+/* A whole file: NEW_CONTENT NULL removes it; OLD_CONTENT NULL when it does not exist. */
+int asios_plan_add_file(struct asios_plan *p, const char *object, const char *path, const char *old_content,
+			const char *new_content, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* A skipped object that is not an IRQ. */
 int asios_plan_skip_object(struct asios_plan *p, const char *object, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -45,6 +45,11 @@ int asios_list_dir(const struct asios_root *root, const char *path, char ***ret)
  * makes the write of PATH fail: tests use it to drive the failure paths of apply.
  */
 int asios_write_file(const struct asios_root *root, const char *path, const char *value);
+/* Replace the whole file PATH with CONTENT (as given, no newline added), creating it and its folders (0755)
+ * when missing: written to a temporary file beside it, synced and renamed over it. ASIOS_FAULT_INJECT applies. */
+int asios_write_whole(const struct asios_root *root, const char *path, const char *content);
+/* Remove the file PATH; -ENOENT when it is not there. ASIOS_FAULT_INJECT applies. */
+int asios_remove_file(const struct asios_root *root, const char *path);
 /* mkdir -p under the root */
 int asios_mkdirs(const struct asios_root *root, const char *path, unsigned mode);
 

@@ -1,0 +1,133 @@
+/* SPDX-FileCopyrightText: 2026 The ASIOS Authors
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+/*
+ * CPU isolation and scheduler tuning (asios-schedd, asiosctl isolate|sched).
+ *
+ * Layout: asios_sched_layout() splits the online CPUs into housekeeping and isolated sets from the policy
+ * (isolate = auto: N housekeeping cores per NUMA node; or an explicit list), whole cores only, CPU 0's core
+ * always housekeeping. Observe: asios_sched_observe() reads what the plan compares with under the root prefix:
+ * the scheduler and isolation knobs, workqueue and IRQ masks, unbound kernel threads, the workload cgroup,
+ * the grub.d snippet and system.conf.d drop-in, and a running TuneD. Plan: asios_sched_plan() is pure:
+ * snapshot + observation + policy → plan (file writes, kernel thread affinities, whole files), every action and
+ * skip with its reason. The policy comes from /etc/asios/schedd.conf and schedd.conf.d/.
+ */
+
+#include <stdbool.h>
+
+#include "asios/plan.h"
+#include "asios/snapshot.h"
+
+enum asios_sched_profile {
+	ASIOS_SCHED_THROUGHPUT,  /* batch training, data loading: fewer migrations, fewer preemptions */
+	ASIOS_SCHED_LATENCY,     /* busy-polling and real-time threads on isolated CPUs */
+	ASIOS_SCHED_INFERENCE,   /* serving: request threads next to warm caches, quiet isolated CPUs */
+	_ASIOS_SCHED_PROFILE_MAX,
+};
+
+enum asios_isolate_mode {
+	ASIOS_ISOLATE_NONE,
+	ASIOS_ISOLATE_AUTO,      /* keep housekeeping_cores cores per NUMA node, isolate the rest */
+	ASIOS_ISOLATE_LIST,      /* the CPUs of isolate_cpus (whole cores only) */
+};
+
+/* One scheduler knob: a table entry (sched-knobs.c) with its value per profile and its reasons. */
+struct asios_sched_knob {
+	const char *name;        /* "kernel.sched_rt_runtime_us" or "debug.sched.migration_cost_ns" */
+	const char *path;        /* the file under the root */
+	const char *value[_ASIOS_SCHED_PROFILE_MAX]; /* NULL: left alone in that profile */
+	bool needs_isolation;    /* only set when some CPU is isolated */
+	const char *brief;       /* the reason an action carries */
+	const char *explain;     /* the long explanation: what it does, the trade-off */
+};
+
+const struct asios_sched_knob *asios_sched_knobs(size_t *n);
+const char *asios_sched_profile_name(enum asios_sched_profile p);
+
+struct asios_sched_knob_override {
+	size_t knob;             /* index in the table */
+	char *value;             /* NULL: leave it alone */
+};
+
+struct asios_sched_policy {
+	enum asios_sched_profile profile;
+	enum asios_isolate_mode isolate;
+	hwloc_bitmap_t isolate_cpus;     /* ISOLATE_LIST */
+	unsigned housekeeping_cores;     /* ISOLATE_AUTO: cores kept per NUMA node */
+	bool boot;                       /* write the kernel command line snippet (grub.d) */
+	bool nohz_full, rcu_nocbs, isolcpus, irqaffinity, kthread_cpus;
+	unsigned cmdline_max;            /* longest parameter string written (characters) */
+	bool runtime;                    /* workqueue, writeback, default IRQ and watchdog masks, kernel threads */
+	bool partition;                  /* cgroup v2 cpuset partition "isolated" for the workload slice */
+	char *workload_slice;            /* "workload.slice" */
+	bool system_affinity;            /* CPUAffinity= for system services (system.conf.d drop-in) */
+	int cpu_dma_latency;             /* daemon: µs held in /dev/cpu_dma_latency, -1 none */
+	bool take_over_tuned;            /* run even while TuneD runs a cpu-partitioning profile */
+	unsigned interval;               /* daemon: seconds between checks */
+	bool watch;                      /* daemon: eBPF observer reports isolation violations */
+	struct asios_sched_knob_override *overrides;
+	size_t n_overrides;
+};
+
+#define ASIOS_SCHEDD_CONF "/etc/asios/schedd.conf"
+#define ASIOS_SCHEDD_CONF_D "/etc/asios/schedd.conf.d"
+#define ASIOS_SCHEDD_JOURNAL "/run/asios/schedd.journal"
+#define ASIOS_SCHEDD_GRUB "/etc/default/grub.d/asios-isolation.cfg"
+#define ASIOS_SCHEDD_SYSTEM_DROPIN "/etc/systemd/system.conf.d/60-asios-isolation.conf"
+
+int asios_sched_policy_init(struct asios_sched_policy *p);
+void asios_sched_policy_clear(struct asios_sched_policy *p);
+/* As asios_irq_policy_load(): CONF, then CONF_D/NAME.conf in name order; a bad line is -EINVAL, *error = "FILE:LINE: …". */
+int asios_sched_policy_load(struct asios_sched_policy *p, const char *conf, const char *conf_d, char **error);
+int asios_sched_policy_read(struct asios_sched_policy *p, const char *conf, const char *conf_d, char **error);
+int asios_sched_policy_parse(struct asios_sched_policy *p, const char *text, const char *origin, char **error);
+
+/* The CPU split and the kernel command line that makes it. */
+struct asios_sched_layout {
+	hwloc_bitmap_t housekeeping, isolated;
+	char *cmdline;            /* "nohz_full=2-7 rcu_nocbs=2-7 …", "" when nothing is isolated; NULL when too long */
+	bool reboot_required;     /* boot = yes and the running command line differs from it */
+	char **notes;             /* why CPUs were kept, parameters left out…, NULL-terminated */
+	size_t n_notes;
+};
+
+/* Pure. Only -ENOMEM fails. */
+int asios_sched_layout(const struct asios_snapshot *s, const struct asios_sched_policy *p,
+		       struct asios_sched_layout *ret);
+void asios_sched_layout_clear(struct asios_sched_layout *l);
+
+struct asios_sched_kthread {
+	int pid;
+	unsigned long long starttime;
+	char comm[32];
+	hwloc_bitmap_t cpus;      /* Cpus_allowed_list */
+};
+
+struct asios_sched_state {
+	char **paths, **values;   /* every file the plan compares with, and its first line (NULL: absent) */
+	size_t n_values;
+	bool grub_dir;            /* /etc/default/grub.d exists (the machine boots with GRUB) */
+	char *grub;               /* the grub.d snippet, NULL when absent */
+	char *dropin;             /* the system.conf.d drop-in, NULL when absent */
+	char *cgroup2;            /* where cgroup v2 is mounted, NULL when it is not */
+	char *slice_controllers;  /* cgroup.controllers of the workload slice, NULL when it does not exist */
+	struct asios_sched_kthread *kthreads; /* unbound kernel threads (not per-CPU ones), by pid */
+	size_t n_kthreads;
+	long tuned_pid;           /* a running tuned, 0 none */
+	char *tuned_profile;      /* /etc/tuned/active_profile, NULL none */
+	char **warnings;          /* NULL-terminated */
+	size_t n_warnings;
+};
+
+int asios_sched_observe(struct asios_root *root, const struct asios_snapshot *s, const struct asios_sched_policy *p,
+			struct asios_sched_state **ret);
+void asios_sched_state_free(struct asios_sched_state *st);
+/* The observed first line of PATH; NULL when the file is absent or was not read. */
+const char *asios_sched_state_value(const struct asios_sched_state *st, const char *path);
+/* TuneD runs a profile with CPU partitioning (cpu-partitioning, realtime…): asios-schedd stands down. */
+bool asios_sched_tuned_partitions(const struct asios_sched_state *st);
+
+/* The plan. Order: boot snippet, system drop-in, masks, kernel threads, workload partition, scheduler knobs. */
+int asios_sched_plan(const struct asios_snapshot *s, const struct asios_sched_state *st,
+		     const struct asios_sched_policy *p, const struct asios_sched_layout *l, struct asios_plan **ret);
