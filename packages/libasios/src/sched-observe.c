@@ -155,10 +155,12 @@ static int kthreads(struct asios_root *root, struct asios_sched_state *st)
 				*nl = '\0';
 			if (!k->cpus)
 				r = -ENOMEM;
-			else if (asios_cpulist_parse(cl, k->cpus, NULL) < 0)
-				warn(st, "%s: Cpus_allowed_list is not a CPU list, ignoring", path), hwloc_bitmap_free(k->cpus);
-			else
+			else if (asios_cpulist_parse(cl, k->cpus, NULL) < 0) {
+				warn(st, "%s: Cpus_allowed_list is not a CPU list, ignoring", path);
+				hwloc_bitmap_free(k->cpus);
+			} else {
 				st->n_kthreads++;
+			}
 		}
 		free(stat);
 		free(status);
