@@ -59,8 +59,9 @@ show_console() { # LOG
 	[ ! -s "$1.qemu" ] || sed 's/^/#   qemu: /' "$1.qemu"
 }
 
-# report_val LOG KEY: the value of the test report's line "ASIOSTEST: KEY value" (asios-test-report.service)
-report_val() { tr -d '\r' <"$1" | sed -n "s/^ASIOSTEST: $2 //p" | head -n 1; }
+# report_val LOG KEY: the value of the test report's line "ASIOSTEST: KEY value" (asios-test-report.service); a
+# getty prompt may precede it on the same line
+report_val() { tr -d '\r' <"$1" | sed -n "s/^.*ASIOSTEST: $2 //p" | head -n 1; }
 
 # settings_medium IMG FILE...: a small FAT image labelled ASIOS-INST holding FILEs (no loop devices)
 settings_medium() {
@@ -75,7 +76,7 @@ settings_medium() {
 check_report() { # LOG WHAT
 	check_eq "$2: asios-irqd is active" active "$(report_val "$1" irqd)"
 	check_eq "$2: a getty runs on the serial console" active "$(report_val "$1" getty)"
-	check_eq "$2: no failed systemd units" "" "$(tr -d '\r' <"$1" | sed -n 's/^ASIOSTEST: failed-unit //p')"
+	check_eq "$2: no failed systemd units" "" "$(tr -d '\r' <"$1" | sed -n 's/^.*ASIOSTEST: failed-unit //p')"
 	check_eq "$2: the system is running (systemctl is-system-running)" running "$(report_val "$1" state)"
 	check "$2: a login prompt on the serial console" grep -aqE '^[a-zA-Z0-9-]+ login: ' "$1"
 }

@@ -73,7 +73,7 @@ for medium in $media; do
 	echo "# booting the ISO as $medium ($firmware, timeout ${timeout}s)"
 	# shellcheck disable=SC2086 # $fw is empty or two words
 	qemu_start "$log" $fw "${boot[@]}" -drive "file=$run/settings.img,if=virtio,format=raw,readonly=on"
-	qemu_watch "$log" "$timeout" '^ASIOSTEST: done' ' login: '
+	qemu_watch "$log" "$timeout" 'ASIOSTEST: done' ' login: '
 	check_eq "$medium/$firmware: the live system boots to the login prompt and the test report, no kernel BUG/WARNING/Oops/panic, failed unit, grub> or emergency mode (${secs} s)" finished "$verdict"
 	[ "$verdict" = finished ] || show_console "$log"
 	check_report "$log" "$medium/$firmware"
