@@ -185,8 +185,9 @@ int main(int argc, char **argv)
 	unsigned depth = 32;
 	int i, n;
 	struct file *f;
-	long long bytes;
+	long long bytes, want = 0;
 	double t0, t;
+	int rc = 0;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--mode") && i + 1 < argc)
@@ -206,29 +207,37 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	f = calloc((size_t)n, sizeof(*f));
-	if (!f || open_all(f, argv + i, n, strcmp(mode, "uring") ? 0 : O_DIRECT) < 0)
+	if (!f) {
+		fprintf(stderr, "loader: out of memory\n");
 		return 1;
+	}
+	for (int k = 0; k < n; k++)
+		f[k].fd = -1;
+	if (open_all(f, argv + i, n, strcmp(mode, "uring") ? 0 : O_DIRECT) < 0) {
+		rc = 1;
+		goto out;
+	}
 	t0 = now();
 	bytes = strcmp(mode, "uring") ? read_buffered(f, n, block) : read_uring(f, n, block, depth);
 	t = now() - t0;
 	if (bytes < 0) {
 		fprintf(stderr, "loader: %s read: %s\n", mode, strerror((int)-bytes));
-		return 1;
+		rc = 1;
+		goto out;
 	}
-	{
-		long long want = 0;
-
-		for (int k = 0; k < n; k++) {
-			want += f[k].size;
-			close(f[k].fd);
-		}
-		if (bytes != want) {
-			fprintf(stderr, "loader: read %lld bytes of %lld\n", bytes, want);
-			return 1;
-		}
+	for (int k = 0; k < n; k++)
+		want += f[k].size;
+	if (bytes != want) {
+		fprintf(stderr, "loader: read %lld bytes of %lld\n", bytes, want);
+		rc = 1;
+		goto out;
 	}
 	printf("{\"mode\": \"%s\", \"files\": %d, \"bytes\": %lld, \"seconds\": %.4f, \"gbs\": %.3f}\n", mode, n,
 	       bytes, t, (double)bytes / t / 1e9);
+out:
+	for (int k = 0; k < n; k++)
+		if (f[k].fd >= 0)
+			close(f[k].fd);
 	free(f);
-	return 0;
+	return rc;
 }
