@@ -39,6 +39,31 @@ void log_error(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+void policy_files(struct policy_files *pf, const char *root, const char *conf, const char *conf_d,
+		  const char *def_conf, const char *def_dir)
+{
+	const char *prefix = !root || !strcmp(root, "/") ? "" : root;
+
+	pf->conf = conf;
+	pf->dir = conf_d;
+	if (!conf) {
+		snprintf(pf->conf_buf, sizeof(pf->conf_buf), "%s%s", prefix, def_conf);
+		pf->conf = pf->conf_buf;
+	}
+	if (!conf_d) {
+		snprintf(pf->dir_buf, sizeof(pf->dir_buf), "%s%s", prefix, def_dir);
+		pf->dir = pf->dir_buf;
+	}
+}
+
+int policy_loaded(int r, char *error)
+{
+	if (r < 0)
+		log_error("%s; nothing applied", error ? error : strerror(-r));
+	free(error);
+	return r;
+}
+
 struct asios_snapshot *load_snapshot(const char *root_path, struct asios_root **root_ret)
 {
 	struct asios_snapshot *s = NULL;

@@ -28,6 +28,17 @@ int verb_sched(int argc, char **argv);
 /* asiosctl sched watch (watch.c) */
 int sched_watch(int argc, char **argv);
 
+/* The files a verb's policy is read from: CONF and CONF_D when given, else DEF_CONF and DEF_DIR under ROOT
+ * (as they are for "/"); the buffers hold the built paths. */
+struct policy_files {
+	const char *conf, *dir;
+	char conf_buf[4096], dir_buf[4096];
+};
+void policy_files(struct policy_files *pf, const char *root, const char *conf, const char *conf_d,
+		  const char *def_conf, const char *def_dir);
+/* A policy reader's result R with its ERROR text: logged once ("…; nothing applied"), ERROR freed. */
+int policy_loaded(int r, char *error);
+
 struct asios_irq_policy;
 /* Policy from CONF and CONF_D (defaults under ROOT); logs "FILE:LINE: …" and fails on a bad line. */
 int load_irq_policy(const char *root, const char *conf, const char *conf_d, struct asios_irq_policy *pol);

@@ -27,23 +27,13 @@ static void usage(void)
 
 int load_numa_policy(const char *root, const char *conf, const char *conf_d, struct asios_numa_policy *pol)
 {
-	char conf_buf[4096], dir_buf[4096], *error = NULL;
-	bool host = !root || !strcmp(root, "/");
+	struct policy_files pf;
+	char *error = NULL;
 	int r;
 
-	if (!conf) {
-		snprintf(conf_buf, sizeof(conf_buf), "%s%s", host ? "" : root, ASIOS_NUMAD_CONF);
-		conf = conf_buf;
-	}
-	if (!conf_d) {
-		snprintf(dir_buf, sizeof(dir_buf), "%s%s", host ? "" : root, ASIOS_NUMAD_CONF_D);
-		conf_d = dir_buf;
-	}
-	r = asios_numa_policy_read(pol, conf, conf_d, &error);
-	if (r < 0)
-		log_error("%s; nothing applied", error ? error : strerror(-r));
-	free(error);
-	return r;
+	policy_files(&pf, root, conf, conf_d, ASIOS_NUMAD_CONF, ASIOS_NUMAD_CONF_D);
+	r = asios_numa_policy_read(pol, pf.conf, pf.dir, &error);
+	return policy_loaded(r, error);
 }
 
 static void print_action(const struct asios_action *a, bool would)
