@@ -3,8 +3,10 @@
 """Shared helpers of the Python tests: paths, TAP output, golden files, synthetic /proc entries. Import after
 `sys.path.insert(0, <tests folder>)`."""
 import difflib
+import json
 import os
 import re
+import subprocess
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -169,3 +171,21 @@ def sched_tree(root, t):
         write(os.path.join(s, "cgroup.controllers"), "cpuset cpu io memory pids\n")
         write(os.path.join(s, "cpuset.cpus"), "\n")
         write(os.path.join(s, "cpuset.cpus.partition"), "member\n")
+
+
+def ctl(*args, env=None):
+    """Run asiosctl with ARGS (ENV added to the environment); the CompletedProcess."""
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.run([ASIOSCTL] + list(args), capture_output=True, text=True, env=e)
+
+
+def plan_json(verb, root, *extra):
+    """`asiosctl VERB plan --json --root ROOT EXTRA`: (exit code, parsed plan or None, stderr)."""
+    p = ctl(verb, "plan", "--json", "--root", root, *extra)
+    return p.returncode, (json.loads(p.stdout) if p.returncode == 0 else None), p.stderr
+
+
+def topo(root):
+    """`asiosctl topology --json` of ROOT, parsed."""
+    return json.loads(ctl("topology", "--json", "--root", root).stdout)

@@ -13,28 +13,16 @@ import glob
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, SHARED, TOP, check, done, golden, need  # noqa: E402
-
-
-def ctl(*args, env=None):
-    e = dict(os.environ)
-    e.update(env or {})
-    return subprocess.run([ASIOSCTL] + list(args), capture_output=True, text=True, env=e)
+from taplib import ASIOSCTL, SHARED, TOP, check, ctl, done, golden, need, plan_json, topo  # noqa: E402
 
 
 def plan(root, *extra):
-    p = ctl("irq", "plan", "--json", "--root", root, *extra)
-    return p.returncode, (json.loads(p.stdout) if p.returncode == 0 else None), p.stderr
-
-
-def topo(root):
-    return json.loads(ctl("topology", "--json", "--root", root).stdout)
+    return plan_json("irq", root, *extra)
 
 
 def affinities(root):

@@ -19,32 +19,20 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, SHARED, TOP, check, cpulist, done, golden, need, sched_tree, slice_dir, write  # noqa: E402
+from taplib import ASIOSCTL, SHARED, TOP, check, cpulist, ctl, done, golden, need, plan_json, sched_tree, slice_dir, topo, write  # noqa: E402
 
 CONF = "[schedd]\nisolate = auto\nprofile = latency\n"
 GRUB = "etc/default/grub.d/asios-isolation.cfg"
 DROPIN = "etc/systemd/system.conf.d/60-asios-isolation.conf"
 
 
-def ctl(*args, env=None):
-    e = dict(os.environ)
-    e.update(env or {})
-    return subprocess.run([ASIOSCTL] + list(args), capture_output=True, text=True, env=e)
-
-
 def plan(root, *extra):
-    p = ctl("isolate", "plan", "--json", "--root", root, *extra)
-    return p.returncode, (json.loads(p.stdout) if p.returncode == 0 else None), p.stderr
-
-
-def topo(root):
-    return json.loads(ctl("topology", "--json", "--root", root).stdout)
+    return plan_json("isolate", root, *extra)
 
 
 def expand(lst):

@@ -16,30 +16,18 @@ import glob
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, SHARED, TOP, add_proc, check, cpulist, done, golden, need, write  # noqa: E402
+from taplib import ASIOSCTL, SHARED, TOP, add_proc, check, cpulist, ctl, done, golden, need, plan_json, topo, write  # noqa: E402
 
 SHARED_MACHINES = ["nvidiagpunumanodes", "offline-cpu0-node0", "32amd64-4s2n4c-cgroup2"]
 
 
-def ctl(*args, env=None):
-    e = dict(os.environ)
-    e.update(env or {})
-    return subprocess.run([ASIOSCTL] + list(args), capture_output=True, text=True, env=e)
-
-
 def plan(root, *extra):
-    p = ctl("numa", "plan", "--json", "--root", root, *extra)
-    return p.returncode, (json.loads(p.stdout) if p.returncode == 0 else None), p.stderr
-
-
-def topo(root):
-    return json.loads(ctl("topology", "--json", "--root", root).stdout)
+    return plan_json("numa", root, *extra)
 
 
 def machine_info(t):
