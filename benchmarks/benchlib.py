@@ -194,9 +194,10 @@ def run_placed(ctx, cmd, conf, notes_key):
         if "pid %d " % p.pid not in seen:
             raise RuntimeError("asiosctl numa does not see %s as a workload:\n%s" % (cmd[0], seen[-600:]))
         with asiosctl_applied(ctx, "numa", conf) as out:
-            notes = ctx.state.setdefault(notes_key, [])
-            if not notes:
-                notes.append("asiosctl numa apply on the first ASIOS repetition: " + out.strip().splitlines()[-1])
+            if not ctx.state.get(notes_key + ".applied"):
+                ctx.state[notes_key + ".applied"] = True
+                ctx.state.setdefault(notes_key, []).append(
+                    "asiosctl numa apply on the first ASIOS repetition: " + out.strip().splitlines()[-1])
             p.send_signal(signal.SIGUSR1)
             stdout, stderr = p.communicate(timeout=900)
         if p.returncode:

@@ -6,8 +6,9 @@
 // (bytes counted as STREAM does: 2 arrays x 8 bytes for Copy/Scale, 3 for Add/Triad). The arrays are allocated
 // with mmap and first touched by the threads that use them (STREAM's parallel initialisation), so where the
 // pages land is the system's placement, not this program's. Prints one JSON object.
-//   stream [--mib MIB] [--ntimes N] [--wait]
-// --mib: size of EACH array (default 4 x the last-level cache, at least 64); --wait: after touching the
+//   stream [--mib MIB] [--max-mib MIB] [--ntimes N] [--wait]
+// --mib: size of EACH array (default 4 x the last-level cache, at least 64; --max-mib caps that default, for a
+// VM that reports its host's whole L3); --wait: after touching the
 // arrays print "ready" on stderr and wait for SIGUSR1 before measuring (a placement tool moves it in between).
 #define _GNU_SOURCE
 #include <errno.h>
@@ -55,12 +56,12 @@ static double *alloc(size_t bytes)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: stream [--mib MIB] [--ntimes N] [--wait]\n");
+	fprintf(stderr, "usage: stream [--mib MIB] [--max-mib MIB] [--ntimes N] [--wait]\n");
 }
 
 int main(int argc, char **argv)
 {
-	size_t mib = 0, n, bytes;
+	size_t mib = 0, max_mib = 0, llc_mib, n, bytes;
 	int ntimes = 10, wait = 0;
 	double *a, *b, *c, best[NKERNELS], t;
 	const double s = 3.0;
@@ -68,6 +69,8 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--mib") && i + 1 < argc) {
 			mib = strtoul(argv[++i], NULL, 10);
+		} else if (!strcmp(argv[i], "--max-mib") && i + 1 < argc) {
+			max_mib = strtoul(argv[++i], NULL, 10);
 		} else if (!strcmp(argv[i], "--ntimes") && i + 1 < argc) {
 			ntimes = atoi(argv[++i]);
 		} else if (!strcmp(argv[i], "--wait")) {
@@ -81,8 +84,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "stream: --ntimes must be at least 2 (the first pass is not counted)\n");
 		return 2;
 	}
+	llc_mib = llc_bytes() >> 20;
 	if (!mib) {
-		mib = 4 * llc_bytes() >> 20;
+		mib = 4 * llc_mib;
+		if (max_mib && mib > max_mib)
+			mib = max_mib;
 		if (mib < 64)
 			mib = 64;
 	}
@@ -151,7 +157,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	printf("{\"array_mib\": %zu, \"threads\": %d, \"ntimes\": %d", mib, omp_get_max_threads(), ntimes);
+	printf("{\"array_mib\": %zu, \"llc_mib\": %zu, \"threads\": %d, \"ntimes\": %d", mib, llc_mib,
+	       omp_get_max_threads(), ntimes);
 	for (int k = 0; k < NKERNELS; k++)
 		printf(", \"%s_mbs\": %.1f", names[k], (double)arrays[k] * (double)bytes / best[k] / 1e6);
 	printf("}\n");

@@ -62,6 +62,10 @@ def test_stream():
     j = benchlib.last_json(p.stdout) if p.returncode == 0 else {}
     check(p.returncode == 0 and all(j.get(k + "_mbs", 0) > 0 for k in ("copy", "scale", "add", "triad")),
           "stream: four kernels validate and report MB/s", p.stdout + p.stderr)
+    p = run([STREAM, "--max-mib", "96", "--ntimes", "2"])
+    j = benchlib.last_json(p.stdout) if p.returncode == 0 else {}
+    check(j.get("array_mib") == max(64, min(96, 4 * j.get("llc_mib", 0))) and j.get("llc_mib", 0) > 0,
+          "stream: --max-mib caps the 4 x LLC default (never below 64 MiB) and reports the LLC", p.stdout + p.stderr)
     p = run([STREAM, "--ntimes", "1"])
     check(p.returncode == 2 and "at least 2" in p.stderr, "stream refuses a single pass", p.stderr)
 
@@ -134,6 +138,7 @@ def test_report(tmp):
 def test_runner():
     p = run([os.path.join(benchlib.TOP, "benchmarks", "run"), "--reps", "1", "nosuch"])
     check(p.returncode == 2 and "unknown benchmark nosuch" in p.stderr, "runner refuses an unknown benchmark", p.stderr)
+    check(all(n in p.stderr for n in ("stream", "irqd", "numad", "schedd")), "runner lists the daemon benchmarks", p.stderr)
 
 
 def main():
