@@ -220,6 +220,19 @@ def stop_services(*units):
     return stopped
 
 
+def daemon_pair(ctx, peer, ours):
+    """Prepare a daemon-cost benchmark: root, the PEER tool installed (its systemd unit of the same name stopped
+    while the suite measures, started again by cleanup()), our daemon OURS built; neither may already run.
+    Returns the path of OURS."""
+    need_root()
+    need_tool(peer)
+    prog = ctx.program(ours)
+    ctx.state["stopped"] = stop_services(peer)
+    if any(subprocess.run(["pgrep", "-x", n], capture_output=True).returncode == 0 for n in (peer, ours)):
+        raise Skip("%s or %s already runs on this machine: stop it first" % (peer, ours))
+    return prog
+
+
 def start_services(units):
     for u in units:
         subprocess.run(["systemctl", "start", u], capture_output=True)

@@ -15,12 +15,7 @@ MODES = [("irqbalance", "irqbalance"), ("asios-irqd", "asios-irqd")]
 
 
 def prepare(ctx):
-    benchlib.need_root()
-    benchlib.need_tool("irqbalance")
-    ctx.state["irqd"] = ctx.program("asios-irqd")
-    ctx.state["stopped"] = benchlib.stop_services('irqbalance')
-    if any(subprocess.run(["pgrep", "-x", n], capture_output=True).returncode == 0 for n in ('irqbalance', 'asios-irqd')):
-        raise benchlib.Skip("irqbalance or asios-irqd already runs on this machine: stop it first")
+    ctx.state["irqd"] = benchlib.daemon_pair(ctx, "irqbalance", "asios-irqd")
     ctx.state["irq.before"] = {f: open(f).read() for f in glob.glob("/proc/irq/*/smp_affinity_list")}
 
 

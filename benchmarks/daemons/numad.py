@@ -16,12 +16,7 @@ THP = "/sys/kernel/mm/transparent_hugepage/khugepaged/scan_sleep_millisecs"
 
 
 def prepare(ctx):
-    benchlib.need_root()
-    benchlib.need_tool("numad")
-    ctx.state["numad"] = ctx.program("asios-numad")
-    ctx.state["stopped"] = benchlib.stop_services('numad')
-    if any(subprocess.run(["pgrep", "-x", n], capture_output=True).returncode == 0 for n in ('numad', 'asios-numad')):
-        raise benchlib.Skip("numad or asios-numad already runs on this machine: stop it first")
+    ctx.state["numad"] = benchlib.daemon_pair(ctx, "numad", "asios-numad")
 
 
 @contextlib.contextmanager

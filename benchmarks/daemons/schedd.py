@@ -25,12 +25,7 @@ VOLATILE = ("kernel/random/", "kernel/ns_last_pid", "vm/drop_caches", "vm/compac
 
 
 def prepare(ctx):
-    benchlib.need_root()
-    benchlib.need_tool("tuned")
-    ctx.state["schedd"] = ctx.program("asios-schedd")
-    ctx.state["stopped"] = benchlib.stop_services('tuned')
-    if any(subprocess.run(["pgrep", "-x", n], capture_output=True).returncode == 0 for n in ('tuned', 'asios-schedd')):
-        raise benchlib.Skip("TuneD or asios-schedd already runs on this machine: stop it first")
+    ctx.state["schedd"] = benchlib.daemon_pair(ctx, "tuned", "asios-schedd")
     conf_d = os.path.join(ctx.tmp, "schedd.conf.d")
     os.makedirs(conf_d, exist_ok=True)
     ctx.state["schedd.conf"] = conf = os.path.join(ctx.tmp, "schedd.conf")
