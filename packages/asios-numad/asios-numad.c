@@ -239,32 +239,27 @@ static int on_timer(sd_event_source *src, uint64_t usec, void *userdata)
 	struct manager *m = userdata;
 
 	replan(m, "rescan", true);
-	sd_event_source_set_time(src, usec + (uint64_t)m->policy.interval * 1000000);
+	asios_daemon_rearm(src, usec, m->policy.interval);
 	return 0;
 }
 
-static int on_sighup(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata)
+/* SIGHUP: the configuration afresh, taken only when it loads (asios_daemon_event() says when it did not) */
+static int reload(void *userdata)
 {
 	struct manager *m = userdata;
 	struct asios_numa_policy fresh;
 
-	(void)src, (void)si;
-	sd_notify(0, "RELOADING=1");
-	if (load_policy(m, &fresh) < 0) {
-		fprintf(stderr, SD_ERR "configuration not reloaded; keeping the previous one\n");
-	} else {
-		asios_numa_policy_clear(&m->policy);
-		m->policy = fresh;
-		replan(m, "configuration reloaded", true);
-	}
-	sd_notify(0, "READY=1");
+	if (load_policy(m, &fresh) < 0)
+		return -EINVAL;
+	asios_numa_policy_clear(&m->policy);
+	m->policy = fresh;
+	replan(m, "configuration reloaded", true);
 	return 0;
 }
 
 static int manager_new(const char *root, const char *conf, const char *conf_d, bool dry_run, struct manager **ret)
 {
 	struct manager *m = calloc(1, sizeof(*m));
-	uint64_t now;
 	int r;
 
 	if (!m)
@@ -275,7 +270,7 @@ static int manager_new(const char *root, const char *conf, const char *conf_d, b
 	m->conf_d = conf_d;
 	m->dry_run = dry_run;
 	if ((r = asios_root_open(root, &m->root)) < 0 || (r = load_policy(m, &m->policy)) < 0 ||
-	    (r = asios_daemon_event(&m->event, on_sighup, m)) < 0) {
+	    (r = asios_daemon_event(&m->event, reload, m)) < 0) {
 		manager_free(m);
 		return r;
 	}
@@ -289,10 +284,7 @@ static int manager_new(const char *root, const char *conf, const char *conf_d, b
 		manager_free(m);
 		return r;
 	}
-	sd_event_now(m->event, CLOCK_MONOTONIC, &now);
-	r = sd_event_add_time(m->event, &m->timer, CLOCK_MONOTONIC, now + (uint64_t)m->policy.interval * 1000000, 0,
-			      on_timer, m);
-	if (r < 0 || (r = sd_event_source_set_enabled(m->timer, SD_EVENT_ON)) < 0) {
+	if ((r = asios_daemon_add_timer(m->event, &m->timer, m->policy.interval, on_timer, m)) < 0) {
 		manager_free(m);
 		return r;
 	}
@@ -352,13 +344,8 @@ int main(int argc, char **argv)
 	if ((r = asios_daemon_parse_args("asios-numad", argc, argv, usage, &a)) >= 0)
 		return r;
 	r = manager_new(a.root, a.conf, a.conf_d, a.dry_run, &m);
-	if (r < 0) {
-		if (r != -EINVAL)
-			fprintf(stderr, SD_ERR "asios-numad: cannot start: %s\n", strerror(-r));
-		else
-			fprintf(stderr, SD_ERR "asios-numad: not started: fix the configuration\n");
-		return 1;
-	}
+	if (r < 0)
+		return asios_daemon_start_failed("asios-numad", r);
 	if (!asios_exists(m->root, "/sys/devices/system/node")) {
 		fprintf(stderr, SD_ERR "asios-numad: %s/sys/devices/system/node is missing: a kernel without NUMA\n",
 			strcmp(a.root, "/") ? a.root : "");
@@ -374,9 +361,7 @@ int main(int argc, char **argv)
 		manager_free(m);
 		return 0;
 	}
-	sd_notify(0, "READY=1\nSTATUS=placing accelerator workloads");
-	r = sd_event_loop(m->event);
-	sd_notify(0, "STOPPING=1");
+	r = asios_daemon_loop(m->event, "placing accelerator workloads");
 	fprintf(stderr, SD_NOTICE "stopping after %u plans; placements stay as they are (asiosctl numa revert restores)\n",
 		m->replans);
 	manager_free(m);

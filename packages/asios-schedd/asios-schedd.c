@@ -285,32 +285,27 @@ static int on_timer(sd_event_source *src, uint64_t usec, void *userdata)
 
 	report_violations(m);
 	replan(m, "check");
-	sd_event_source_set_time(src, usec + (uint64_t)m->policy.interval * 1000000);
+	asios_daemon_rearm(src, usec, m->policy.interval);
 	return 0;
 }
 
-static int on_sighup(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata)
+/* SIGHUP: the configuration afresh, taken only when it loads (asios_daemon_event() says when it did not) */
+static int reload(void *userdata)
 {
 	struct manager *m = userdata;
 	struct asios_sched_policy fresh;
 
-	(void)src, (void)si;
-	sd_notify(0, "RELOADING=1");
-	if (load_policy(m, &fresh) < 0) {
-		fprintf(stderr, SD_ERR "configuration not reloaded; keeping the previous one\n");
-	} else {
-		asios_sched_policy_clear(&m->policy);
-		m->policy = fresh;
-		replan(m, "configuration reloaded");
-	}
-	sd_notify(0, "READY=1");
+	if (load_policy(m, &fresh) < 0)
+		return -EINVAL;
+	asios_sched_policy_clear(&m->policy);
+	m->policy = fresh;
+	replan(m, "configuration reloaded");
 	return 0;
 }
 
 static int manager_new(const char *root, const char *conf, const char *conf_d, bool dry_run, struct manager **ret)
 {
 	struct manager *m = calloc(1, sizeof(*m));
-	uint64_t now;
 	int r;
 
 	if (!m)
@@ -320,14 +315,11 @@ static int manager_new(const char *root, const char *conf, const char *conf_d, b
 	m->conf_d = conf_d;
 	m->dry_run = dry_run;
 	if ((r = asios_root_open(root, &m->root)) < 0 || (r = load_policy(m, &m->policy)) < 0 ||
-	    (r = asios_daemon_event(&m->event, on_sighup, m)) < 0) {
+	    (r = asios_daemon_event(&m->event, reload, m)) < 0) {
 		manager_free(m);
 		return r;
 	}
-	sd_event_now(m->event, CLOCK_MONOTONIC, &now);
-	r = sd_event_add_time(m->event, &m->timer, CLOCK_MONOTONIC, now + (uint64_t)m->policy.interval * 1000000, 0,
-			      on_timer, m);
-	if (r < 0 || (r = sd_event_source_set_enabled(m->timer, SD_EVENT_ON)) < 0) {
+	if ((r = asios_daemon_add_timer(m->event, &m->timer, m->policy.interval, on_timer, m)) < 0) {
 		manager_free(m);
 		return r;
 	}
@@ -353,13 +345,8 @@ int main(int argc, char **argv)
 	if ((r = asios_daemon_parse_args("asios-schedd", argc, argv, usage, &a)) >= 0)
 		return r;
 	r = manager_new(a.root, a.conf, a.conf_d, a.dry_run, &m);
-	if (r < 0) {
-		if (r != -EINVAL) /* a bad configuration was already reported with its file and line */
-			fprintf(stderr, SD_ERR "asios-schedd: cannot start: %s\n", strerror(-r));
-		else
-			fprintf(stderr, SD_ERR "asios-schedd: not started: fix the configuration\n");
-		return 1;
-	}
+	if (r < 0)
+		return asios_daemon_start_failed("asios-schedd", r);
 	if (!asios_exists(m->root, "/sys/devices/system/cpu")) {
 		fprintf(stderr, SD_ERR "asios-schedd: %s/sys/devices/system/cpu is missing: no CPUs to manage\n",
 			strcmp(a.root, "/") ? a.root : "");
@@ -371,10 +358,8 @@ int main(int argc, char **argv)
 		manager_free(m);
 		return 0;
 	}
-	sd_notify(0, m->standing_down ? "READY=1\nSTATUS=standing down: tuned partitions the CPUs" :
-					"READY=1\nSTATUS=isolating CPUs");
-	r = sd_event_loop(m->event);
-	sd_notify(0, "STOPPING=1");
+	r = asios_daemon_loop(m->event, m->standing_down ? "standing down: tuned partitions the CPUs" :
+					"isolating CPUs");
 	fprintf(stderr, SD_NOTICE "stopping after %u plans, %llu isolation violations seen; the tuning stays "
 		"(asiosctl isolate revert restores), the latency hold is released\n", m->replans, m->violations);
 	manager_free(m);

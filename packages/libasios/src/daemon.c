@@ -1,9 +1,13 @@
 /* SPDX-FileCopyrightText: 2026 The ASIOS Authors
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
 
 #include "asios/daemon.h"
 
@@ -57,7 +61,22 @@ int asios_daemon_parse_args(const char *name, int argc, char **argv, void (*usag
 	return -1;
 }
 
-int asios_daemon_event(sd_event **ret, sd_event_signal_handler_t on_hup, void *userdata)
+static struct {
+	int (*reload)(void *userdata);
+	void *userdata;
+} hup;
+
+static int on_sighup(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata)
+{
+	(void)src, (void)si, (void)userdata;
+	sd_notify(0, "RELOADING=1");
+	if (hup.reload(hup.userdata) < 0)
+		fprintf(stderr, SD_ERR "configuration not reloaded; keeping the previous one\n");
+	sd_notify(0, "READY=1");
+	return 0;
+}
+
+int asios_daemon_event(sd_event **ret, int (*reload)(void *userdata), void *userdata)
 {
 	sd_event *e = NULL;
 	sigset_t mask;
@@ -72,10 +91,51 @@ int asios_daemon_event(sd_event **ret, sd_event_signal_handler_t on_hup, void *u
 		return r;
 	if ((r = sd_event_add_signal(e, NULL, SIGTERM, NULL, NULL)) < 0 ||
 	    (r = sd_event_add_signal(e, NULL, SIGINT, NULL, NULL)) < 0 ||
-	    (r = sd_event_add_signal(e, NULL, SIGHUP, on_hup, userdata)) < 0 || (r = sd_event_set_watchdog(e, true)) < 0) {
+	    (r = sd_event_add_signal(e, NULL, SIGHUP, on_sighup, NULL)) < 0 || (r = sd_event_set_watchdog(e, true)) < 0) {
 		sd_event_unref(e);
 		return r;
 	}
+	hup.reload = reload;
+	hup.userdata = userdata;
 	*ret = e;
 	return 0;
+}
+
+int asios_daemon_add_timer(sd_event *e, sd_event_source **ret, unsigned interval_s, sd_event_time_handler_t cb,
+			   void *userdata)
+{
+	uint64_t now;
+	int r;
+
+	if ((r = sd_event_now(e, CLOCK_MONOTONIC, &now)) < 0)
+		return r;
+	if ((r = sd_event_add_time(e, ret, CLOCK_MONOTONIC, now + (uint64_t)interval_s * 1000000, 0, cb, userdata)) < 0)
+		return r;
+	return sd_event_source_set_enabled(*ret, SD_EVENT_ON);
+}
+
+void asios_daemon_rearm(sd_event_source *src, uint64_t usec, unsigned interval_s)
+{
+	sd_event_source_set_time(src, usec + (uint64_t)interval_s * 1000000);
+}
+
+int asios_daemon_start_failed(const char *name, int r)
+{
+	if (r == -EINVAL)
+		fprintf(stderr, SD_ERR "%s: not started: fix the configuration\n", name);
+	else
+		fprintf(stderr, SD_ERR "%s: cannot start: %s\n", name, strerror(-r));
+	return 1;
+}
+
+int asios_daemon_loop(sd_event *e, const char *status)
+{
+	char msg[256];
+	int r;
+
+	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%s", status);
+	sd_notify(0, msg);
+	r = sd_event_loop(e);
+	sd_notify(0, "STOPPING=1");
+	return r;
 }

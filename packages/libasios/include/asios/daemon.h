@@ -8,6 +8,7 @@
  */
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <systemd/sd-event.h>
 
 struct asios_daemon_args {
@@ -23,7 +24,26 @@ struct asios_daemon_args {
 int asios_daemon_parse_args(const char *name, int argc, char **argv, void (*usage)(void), struct asios_daemon_args *a);
 
 /*
- * The default event loop with SIGTERM and SIGINT ending it, SIGHUP calling ON_HUP(USERDATA), and the systemd
- * watchdog fed when WATCHDOG_USEC asks for it. Negative errno on failure.
+ * The default event loop with SIGTERM and SIGINT ending it, SIGHUP reloading the configuration, and the systemd
+ * watchdog fed when WATCHDOG_USEC asks for it. A reload tells systemd (RELOADING=1, then READY=1) and calls
+ * RELOAD(USERDATA): it loads the configuration afresh and, only when that worked, takes it and re-plans; a
+ * negative return (the bad file and line already logged) keeps the previous configuration, which is said here.
+ * One such loop per process. Negative errno on failure.
  */
-int asios_daemon_event(sd_event **ret, sd_event_signal_handler_t on_hup, void *userdata);
+int asios_daemon_event(sd_event **ret, int (*reload)(void *userdata), void *userdata);
+
+/* A timer on E calling CB(USERDATA) first after INTERVAL_S seconds; CB re-arms it with asios_daemon_rearm(). */
+int asios_daemon_add_timer(sd_event *e, sd_event_source **ret, unsigned interval_s, sd_event_time_handler_t cb,
+			   void *userdata);
+
+/* Re-arm the timer SRC, which fired at USEC, for INTERVAL_S seconds later (the interval as configured now). */
+void asios_daemon_rearm(sd_event_source *src, uint64_t usec, unsigned interval_s);
+
+/*
+ * Log why NAME did not start (R: a negative errno; -EINVAL is a bad configuration, already reported with its
+ * file and line) and return the exit status, 1.
+ */
+int asios_daemon_start_failed(const char *name, int r);
+
+/* Tell systemd READY=1 with STATUS, run E until SIGTERM/SIGINT, tell systemd STOPPING=1; the loop's result. */
+int asios_daemon_loop(sd_event *e, const char *status);
