@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "asios/apply.h"
+#include "asios/plan.h"
 #include "asiosctl.h"
 
 #ifndef ASIOS_VERSION
@@ -187,4 +190,37 @@ int revert_journal(const char *root_path, const char *journal, const char *what)
 	asios_apply_report_clear(&rep);
 	asios_root_free(root);
 	return r < 0 && r != -ENOENT ? 1 : 0;
+}
+
+void print_json(struct json_object *o)
+{
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+					       JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+void print_action(const struct asios_action *a, bool would)
+{
+	static const char *const kinds[] = {
+		[ASIOS_ACTION_WRITE] = "set", [ASIOS_ACTION_AFFINITY] = "affinity", [ASIOS_ACTION_MIGRATE] = "migrate nodes"
+	};
+
+	if (a->kind == ASIOS_ACTION_FILE) {
+		printf("%s%-28s %s %s  # %s\n", would ? "would " : "", a->object,
+		       !a->new_value ? "remove" : a->old_value ? "rewrite" : "create", a->path, a->reason);
+		return;
+	}
+	printf("%s%-28s %s %s -> %s  # %s\n", would ? "would " : "", a->object, kinds[a->kind],
+	       a->old_value[0] ? a->old_value : "-", a->new_value, a->reason);
+}
+
+void print_plan(const struct asios_plan *p, bool would)
+{
+	for (size_t i = 0; i < p->n_notes; i++)
+		printf("note: %s\n", p->notes[i]);
+	for (size_t i = 0; i < p->n_actions; i++)
+		print_action(&p->actions[i], would);
+	for (size_t i = 0; i < p->n_skipped; i++)
+		printf("leave %s  # %s\n", p->skipped[i].object, p->skipped[i].reason);
+	printf("%zu change%s, %zu left alone\n", p->n_actions, p->n_actions == 1 ? "" : "s", p->n_skipped);
 }

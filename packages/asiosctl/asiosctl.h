@@ -61,6 +61,18 @@ struct plan_args {
 };
 /* Parse them; USAGE prints the verb's help. Returns -1 to go on, or the exit status (help shown, bad argument). */
 int parse_plan_args(const char *verb, int argc, char **argv, void (*usage)(void), struct plan_args *a);
+struct json_object;
+/* Print O as pretty JSON on stdout and release it. */
+void print_json(struct json_object *o);
+
+struct asios_action;
+struct asios_plan;
+/* One action of a plan as a line: "[would ]OBJECT set|affinity|migrate nodes OLD -> NEW  # REASON", or for a
+ * whole file "[would ]OBJECT create|rewrite|remove PATH  # REASON". */
+void print_action(const struct asios_action *a, bool would);
+/* A plan: its notes, its actions (WOULD: as a dry run says them), what it leaves alone and why, a count. */
+void print_plan(const struct asios_plan *p, bool would);
+
 /* `VERB revert`: replay JOURNAL under ROOT newest first; WHAT names what was restored ("IRQ affinities").
  * Returns the exit status. */
 int revert_journal(const char *root_path, const char *journal, const char *what);

@@ -45,7 +45,7 @@ int load_irq_policy(const char *root, const char *conf, const char *conf_d, stru
 	return policy_loaded(r, error);
 }
 
-static void print_plan(const struct asios_snapshot *s, const struct asios_plan *p, bool explain, bool would)
+static void print_irq_plan(const struct asios_snapshot *s, const struct asios_plan *p, bool explain, bool would)
 {
 	for (size_t i = 0; i < p->n_notes; i++)
 		printf("note: %s\n", p->notes[i]);
@@ -114,14 +114,12 @@ int verb_irq(int argc, char **argv)
 
 		if (!o)
 			goto out;
-		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-							      JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(o);
+		print_json(o);
 		ret = 0;
 		goto out;
 	}
 	if (!strcmp(a.cmd, "plan") || !strcmp(a.cmd, "explain") || a.dry_run) {
-		print_plan(s, plan, !strcmp(a.cmd, "explain"), a.dry_run);
+		print_irq_plan(s, plan, !strcmp(a.cmd, "explain"), a.dry_run);
 		ret = 0;
 		goto out;
 	}

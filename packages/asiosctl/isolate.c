@@ -39,29 +39,6 @@ int load_sched_policy(const char *root, const char *conf, const char *conf_d, st
 	return policy_loaded(r, error);
 }
 
-static void print_action(const struct asios_action *a, bool would)
-{
-	if (a->kind == ASIOS_ACTION_FILE) {
-		printf("%s%-28s %s %s  # %s\n", would ? "would " : "", a->object,
-		       !a->new_value ? "remove" : a->old_value ? "rewrite" : "create", a->path, a->reason);
-		return;
-	}
-	printf("%s%-28s %s %s -> %s  # %s\n", would ? "would " : "", a->object,
-	       a->kind == ASIOS_ACTION_AFFINITY ? "affinity" : "set", a->old_value[0] ? a->old_value : "-", a->new_value,
-	       a->reason);
-}
-
-static void print_plan(const struct asios_plan *p, bool would)
-{
-	for (size_t i = 0; i < p->n_notes; i++)
-		printf("note: %s\n", p->notes[i]);
-	for (size_t i = 0; i < p->n_actions; i++)
-		print_action(&p->actions[i], would);
-	for (size_t i = 0; i < p->n_skipped; i++)
-		printf("leave %s  # %s\n", p->skipped[i].object, p->skipped[i].reason);
-	printf("%zu change%s, %zu left alone\n", p->n_actions, p->n_actions == 1 ? "" : "s", p->n_skipped);
-}
-
 static void print_set(const char *label, hwloc_const_bitmap_t set)
 {
 	char *l = asios_cpulist_format(set);
@@ -153,9 +130,7 @@ int verb_isolate(int argc, char **argv)
 			json_object_put(o);
 			goto out;
 		}
-		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-							      JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(o);
+		print_json(o);
 		ret = 0;
 		goto out;
 	}

@@ -36,14 +36,6 @@ int load_numa_policy(const char *root, const char *conf, const char *conf_d, str
 	return policy_loaded(r, error);
 }
 
-static void print_action(const struct asios_action *a, bool would)
-{
-	static const char *const verbs[] = { "set", "affinity", "migrate nodes" };
-
-	printf("%s%-28s %s %s -> %s  # %s\n", would ? "would " : "", a->object, verbs[a->kind],
-	       a->old_value[0] ? a->old_value : "-", a->new_value, a->reason);
-}
-
 static void print_kb(const struct asios_numa_proc *p)
 {
 	bool any = false;
@@ -111,17 +103,6 @@ static void explain(const struct asios_snapshot *s, const struct asios_numa_stat
 	for (size_t i = 0; i < p->n_skipped; i++)
 		if (strncmp(p->skipped[i].object, "pid ", 4))
 			printf("leave %s  # %s\n", p->skipped[i].object, p->skipped[i].reason);
-}
-
-static void print_plan(const struct asios_plan *p, bool would)
-{
-	for (size_t i = 0; i < p->n_notes; i++)
-		printf("note: %s\n", p->notes[i]);
-	for (size_t i = 0; i < p->n_actions; i++)
-		print_action(&p->actions[i], would);
-	for (size_t i = 0; i < p->n_skipped; i++)
-		printf("leave %s  # %s\n", p->skipped[i].object, p->skipped[i].reason);
-	printf("%zu change%s, %zu left alone\n", p->n_actions, p->n_actions == 1 ? "" : "s", p->n_skipped);
 }
 
 static struct json_object *state_json(const struct asios_numa_state *st, struct json_object *plan)
@@ -201,9 +182,7 @@ int verb_numa(int argc, char **argv)
 			json_object_put(o);
 			goto out;
 		}
-		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-							      JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(o);
+		print_json(o);
 		ret = 0;
 		goto out;
 	}

@@ -83,9 +83,7 @@ static int knobs(int argc, char **argv)
 		}
 		if (!a)
 			return 1;
-		puts(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-							      JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(a);
+		print_json(a);
 		return 0;
 	}
 	for (size_t k = 0; k < n; k++) {

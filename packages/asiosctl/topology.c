@@ -197,9 +197,7 @@ int verb_topology(int argc, char **argv)
 			asios_snapshot_free(s);
 			return 1;
 		}
-		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-							      JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(o);
+		print_json(o);
 	} else {
 		topology_print_text(s);
 	}

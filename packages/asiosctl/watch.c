@@ -250,9 +250,7 @@ int sched_watch(int argc, char **argv)
 
 		if (!o)
 			goto out;
-		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-							      JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(o);
+		print_json(o);
 	} else {
 		report_text(&rep, iso);
 	}
