@@ -3,8 +3,9 @@
 #pragma once
 
 /*
- * What every ASIOS daemon shares: its command line and its sd-event loop. The argument parser is for the
- * program's edge and prints (usage, version, errors); the rest of libasios never does.
+ * What every ASIOS daemon shares: its command line, its sd-event loop, its SIGHUP reload and re-plan timer.
+ * This part is the daemons' edge and prints (usage, version, argument errors, a reload that failed, why a
+ * daemon did not start, with journald priority prefixes); the rest of libasios never does.
  */
 
 #include <stdbool.h>
