@@ -375,9 +375,7 @@ int main(int argc, char **argv)
 	r = manager_new(a.root, a.conf, a.conf_d, a.dry_run, &m);
 	if (r < 0)
 		return asios_daemon_start_failed("asios-irqd", r);
-	if (!asios_exists(m->root, "/proc/irq")) {
-		fprintf(stderr, SD_ERR "asios-irqd: %s/proc/irq is missing: no IRQ affinity to manage\n",
-			strcmp(a.root, "/") ? a.root : "");
+	if (!asios_daemon_need(m->root, a.root, "asios-irqd", "/proc/irq", "no IRQ affinity to manage")) {
 		manager_free(m);
 		return 1;
 	}

@@ -346,9 +346,7 @@ int main(int argc, char **argv)
 	r = manager_new(a.root, a.conf, a.conf_d, a.dry_run, &m);
 	if (r < 0)
 		return asios_daemon_start_failed("asios-numad", r);
-	if (!asios_exists(m->root, "/sys/devices/system/node")) {
-		fprintf(stderr, SD_ERR "asios-numad: %s/sys/devices/system/node is missing: a kernel without NUMA\n",
-			strcmp(a.root, "/") ? a.root : "");
+	if (!asios_daemon_need(m->root, a.root, "asios-numad", "/sys/devices/system/node", "a kernel without NUMA")) {
 		manager_free(m);
 		return 1;
 	}

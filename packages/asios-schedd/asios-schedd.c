@@ -347,9 +347,7 @@ int main(int argc, char **argv)
 	r = manager_new(a.root, a.conf, a.conf_d, a.dry_run, &m);
 	if (r < 0)
 		return asios_daemon_start_failed("asios-schedd", r);
-	if (!asios_exists(m->root, "/sys/devices/system/cpu")) {
-		fprintf(stderr, SD_ERR "asios-schedd: %s/sys/devices/system/cpu is missing: no CPUs to manage\n",
-			strcmp(a.root, "/") ? a.root : "");
+	if (!asios_daemon_need(m->root, a.root, "asios-schedd", "/sys/devices/system/cpu", "no CPUs to manage")) {
 		manager_free(m);
 		return 1;
 	}

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "asios/daemon.h"
+#include "asios/root.h"
 
 #ifndef ASIOS_VERSION
 #define ASIOS_VERSION "0.1"
@@ -138,4 +139,13 @@ int asios_daemon_loop(sd_event *e, const char *status)
 	r = sd_event_loop(e);
 	sd_notify(0, "STOPPING=1");
 	return r;
+}
+
+bool asios_daemon_need(const struct asios_root *root, const char *root_path, const char *name, const char *path,
+		       const char *why)
+{
+	if (asios_exists(root, path))
+		return true;
+	fprintf(stderr, SD_ERR "%s: %s%s is missing: %s\n", name, strcmp(root_path, "/") ? root_path : "", path, why);
+	return false;
 }

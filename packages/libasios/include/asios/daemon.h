@@ -46,5 +46,11 @@ void asios_daemon_rearm(sd_event_source *src, uint64_t usec, unsigned interval_s
  */
 int asios_daemon_start_failed(const char *name, int r);
 
+struct asios_root;
+/* Whether PATH exists under ROOT (ROOT_PATH as given on the command line); if not, log "NAME: PATH is missing:
+ * WHY" and return false. */
+bool asios_daemon_need(const struct asios_root *root, const char *root_path, const char *name, const char *path,
+		       const char *why);
+
 /* Tell systemd READY=1 with STATUS, run E until SIGTERM/SIGINT, tell systemd STOPPING=1; the loop's result. */
 int asios_daemon_loop(sd_event *e, const char *status);
