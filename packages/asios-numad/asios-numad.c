@@ -200,34 +200,52 @@ static int on_proc_event(sd_event_source *src, int fd, uint32_t revents, void *u
 	return 0;
 }
 
-static int proc_connector(void)
+/*
+ * struct proc_input of <linux/cn_proc.h> since Linux 6.6 (older headers lack it): a LISTEN that carries an event
+ * mask. Kernels before 6.6 ignore a request of this length; kernels from 6.6 then only wake the socket for the
+ * events in the mask, where a plain LISTEN gets every fork, exit, uid/gid, comm and ptrace change as well.
+ */
+struct proc_cn_filter {
+	uint32_t mcast_op;
+	uint32_t event_type;
+};
+
+static int proc_connector_send(int fd, const void *data, uint16_t len)
 {
-	struct sockaddr_nl addr = { .nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC, .nl_pid = 0 };
 	struct {
 		struct nlmsghdr h;
 		struct cn_msg cn;
-		enum proc_cn_mcast_op op;
+		char data[sizeof(struct proc_cn_filter)];
 	} __attribute__((packed)) msg = { 0 };
-	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR);
 
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		int r = -errno;
-
-		close(fd);
-		return r;
-	}
-	msg.h.nlmsg_len = sizeof(msg);
+	msg.h.nlmsg_len = (uint32_t)(sizeof(msg.h) + sizeof(msg.cn) + len);
 	msg.h.nlmsg_type = NLMSG_DONE;
 	msg.h.nlmsg_pid = (unsigned)getpid();
 	msg.cn.id.idx = CN_IDX_PROC;
 	msg.cn.id.val = CN_VAL_PROC;
-	msg.cn.len = sizeof(enum proc_cn_mcast_op);
-	msg.op = PROC_CN_MCAST_LISTEN;
-	if (send(fd, &msg, sizeof(msg), 0) < 0) {
-		int r = -errno;
+	msg.cn.len = len;
+	memcpy(msg.data, data, len);
+	return send(fd, &msg, msg.h.nlmsg_len, 0) < 0 ? -errno : 0;
+}
 
+static int proc_connector(void)
+{
+	struct sockaddr_nl addr = { .nl_family = AF_NETLINK, .nl_groups = CN_IDX_PROC, .nl_pid = 0 };
+	const uint32_t listen_all = PROC_CN_MCAST_LISTEN;
+	const struct proc_cn_filter exec_only = { .mcast_op = PROC_CN_MCAST_LISTEN, .event_type = PROC_EVENT_EXEC };
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR);
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	/* every kernel understands the plain LISTEN; the filter that follows narrows it where the kernel can */
+	if ((r = proc_connector_send(fd, &listen_all, sizeof(listen_all))) < 0 ||
+	    (r = proc_connector_send(fd, &exec_only, sizeof(exec_only))) < 0) {
 		close(fd);
 		return r;
 	}
