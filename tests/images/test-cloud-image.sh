@@ -94,6 +94,8 @@ runcmd:
     say "hosts $(getent hosts "$(hostname)" >/dev/null && echo resolves)"
     say "sources $(sed -n 's/^Signed-By: //p' /etc/apt/sources.list.d/asios.sources) $(test -s /usr/share/keyrings/asios-archive-keyring.gpg && echo key-present)"
     systemctl --failed --plain --no-legend | sed 's/^/ASIOSTEST: failed-unit /'
+    say "kernel $(uname -r)"
+    say "sched_ext $(cat /sys/kernel/sched_ext/state 2>/dev/null || echo absent)"
     say "uptime $(cut -d' ' -f1 /proc/uptime)"
     say "done"
     } >/dev/ttyS0 2>&1
@@ -151,5 +153,12 @@ check "a machine-id was made at the first boot" grep -qE '^[0-9a-f]{32}$' <<<"$(
 check_eq "the hostname comes from the seed" asiostest "$(val hostname)"
 check_eq "the hostname resolves (/etc/hosts)" resolves "$(val hosts)"
 check_eq "asios.sources trusts the shipped ASIOS key" "/usr/share/keyrings/asios-archive-keyring.gpg key-present" "$(val sources)"
+# the kernel that runs is the one the manifest names; ours brings sched_ext, which the stock kernels lack
+installed=$(sed -n 's/^# kernel: .*; installed: linux \(.*\)$/\1/p' "$manifest")
+check_eq "the running kernel is the one the manifest names" "${installed:-?}" "$(val kernel)"
+if grep -q '^# kernel: ASIOS kernel' "$manifest"; then
+	check "our kernel ($(val kernel)) runs and has sched_ext ($(val sched_ext))" \
+		sh -c "case '$(val kernel)' in *-asios-*) [ '$(val sched_ext)' != absent ];; *) false;; esac"
+fi
 echo "# boot to the end of runcmd: $secs s of wall time, guest uptime $(val uptime) s ($firmware, $accel)"
 done_testing
