@@ -139,6 +139,8 @@ fuzz: fuzzers ## Run every libFuzzer harness for FUZZ_SECONDS (default 15) each
 # the key's fingerprint when the home holds several
 REPO_GNUPGHOME ?= $(O)/repo-gnupg
 REPO_KEY ?=
+# a version rebuilt with other contents replaces the published one (no: refuse, as a release repository must)
+REPO_REPLACE ?= yes
 
 # kernel images and headers of `make kernel` (not linux-libc-dev, which would replace the base's, nor the
 # debug symbols or the qemu-only test flavour)
@@ -156,7 +158,8 @@ repo-key: ## Create a throwaway repository signing key in REPO_GNUPGHOME (defaul
 .PHONY: repo
 repo: debs ## Signed apt repository in $(O)/repo (BASE suite) with the .debs and any built kernel .debs
 	$(Q)GNUPGHOME=$(abspath $(REPO_GNUPGHOME)) tools/repo-publish --repo $(O)/repo --codename $(BASE) \
-		$(if $(REPO_KEY),--key $(REPO_KEY)) $(O)/debs/asios_*.changes $(REPO_KERNEL_DEBS)
+		$(if $(REPO_KEY),--key $(REPO_KEY)) $(if $(filter yes,$(REPO_REPLACE)),--replace) \
+		$(O)/debs/asios_*.changes $(REPO_KERNEL_DEBS)
 
 .PHONY: check-packaging
 check-packaging: ## Only the packaging tests: build, lintian, reproducibility, chroot install/upgrade/purge from the repository

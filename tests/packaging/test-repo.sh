@@ -79,6 +79,26 @@ check "the public key is exported for signed-by=" test -s "$work/repos/good/asio
 check "the repository's Release is signed (InRelease)" gpgv --keyring "$work/repos/good/asios-archive-keyring.gpg" \
 	"$work/repos/good/dists/$SUITE/InRelease"
 
+# the same version rebuilt with other contents: refused (apt clients that cached the old file would fail on
+# it), replaced with --replace; a scratch repository, not served
+rebuilt=$work/rebuilt
+rm -rf "$rebuilt" "$work/repos/scratch"
+mkdir -p "$rebuilt"
+dpkg-deb -R "$debs/asios-base_${version}_all.deb" "$rebuilt/tree"
+echo "# rebuilt" >>"$rebuilt/tree/usr/share/doc/asios-base/README.rebuilt"
+dpkg-deb --root-owner-group -Zxz -b "$rebuilt/tree" "$rebuilt/asios-base_${version}_all.deb" >/dev/null
+"$top/tools/repo-publish" --unsigned --repo "$work/repos/scratch" --codename "$SUITE" "$debs/asios-base_${version}_all.deb" >/dev/null
+check "a rebuilt version with other contents is refused, naming the package and version" \
+	sh -c "! '$top/tools/repo-publish' --unsigned --repo '$work/repos/scratch' --codename '$SUITE' \
+		'$rebuilt/asios-base_${version}_all.deb' 2>'$rebuilt/err' && grep -q 'asios-base $version is already in' '$rebuilt/err'"
+sed 's/^/#   /' "$rebuilt/err"
+check "with --replace the rebuilt file takes its place" \
+	sh -c "'$top/tools/repo-publish' --unsigned --replace --repo '$work/repos/scratch' --codename '$SUITE' \
+		'$rebuilt/asios-base_${version}_all.deb' >/dev/null && cmp -s '$rebuilt/asios-base_${version}_all.deb' \
+		\"\$(find '$work/repos/scratch/pool' -name 'asios-base_${version}_all.deb')\""
+check "the same file again is no change" "$top/tools/repo-publish" --unsigned --repo "$work/repos/scratch" \
+	--codename "$SUITE" "$rebuilt/asios-base_${version}_all.deb"
+
 python3 -u -m http.server --bind 127.0.0.1 --directory "$work/repos" 0 >"$work/http.log" 2>&1 &
 server_pid=$!
 port=
