@@ -47,8 +47,9 @@ for u in asios-irqd asios-numad asios-schedd; do
 	check "asios-tuning postinst enables $u.service" grep -q "deb-systemd-helper.*enable '$u.service'" <<<"$postinst"
 done
 check "asios-tuning depends on libnuma (shlibs)" sh -c "dpkg-deb -f '$a/asios-tuning_${version}_$arch.deb' Depends | grep -q libnuma1"
-check_eq "linux-asios-virt depends on the kernel of kernel/source.conf" \
-	"linux-image-$(sed -n 's/^KERNEL_VERSION=//p' "$top/kernel/source.conf")-asios-virt" \
+# the kernel image packages of bindeb-pkg depend on nothing: the initramfs tool comes with the metapackage
+check_eq "linux-asios-virt depends on the kernel of kernel/source.conf and an initramfs tool" \
+	"linux-image-$(sed -n 's/^KERNEL_VERSION=//p' "$top/kernel/source.conf")-asios-virt, kmod, initramfs-tools | linux-initramfs-tool" \
 	"$(dpkg-deb -f "$a/linux-asios-virt_${version}_$arch.deb" Depends)"
 check "the packaged asiosctl prints the package version" \
 	sh -c "dpkg-deb --fsys-tarfile '$a/asios-tuning_${version}_$arch.deb' | tar -xOf - ./usr/bin/asiosctl > '$work/asiosctl' &&
