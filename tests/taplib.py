@@ -50,15 +50,33 @@ def eq(name, expected, actual):
     check(expected == actual, name, "expected %r, got %r" % (expected, actual))
 
 
-def golden(name, text):
-    """Compare TEXT with tests/golden/NAME; ASIOS_REGEN=1 (or a missing file) rewrites it."""
-    path = os.path.join(GOLDEN, name)
-    if REGEN or not os.path.exists(path):
+def golden(name, text, folder=None):
+    """Compare TEXT with tests/golden/NAME (or FOLDER/NAME); only ASIOS_REGEN=1 writes it. A missing golden
+    file fails: a test that writes its own expectation proves nothing."""
+    path = os.path.join(folder or GOLDEN, name)
+    if REGEN:
         with open(path, "w") as f:
             f.write(text)
+    if not os.path.exists(path):
+        check(False, "golden %s" % name, "%s is missing (ASIOS_REGEN=1 writes it; review it before committing)" % path)
+        return
     want = open(path).read()
     diff = "".join(difflib.unified_diff(want.splitlines(True), text.splitlines(True), path, "actual"))
     check(not diff, "golden %s" % name, diff + "\n(ASIOS_REGEN=1 rewrites goldens)")
+
+
+def skip(name, reason):
+    """One TAP line for a check that did not run, with its reason: counted as skipped, never as passed."""
+    _count["n"] += 1
+    print("ok %d - %s # SKIP %s" % (_count["n"], name, reason))
+
+
+def need_root(name):
+    """True as root; otherwise NAME is reported as skipped ("needs root"), the same way in every test."""
+    if os.geteuid() == 0:
+        return True
+    skip(name, "needs root")
+    return False
 
 
 def need(path):

@@ -15,7 +15,7 @@ import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, BUILD, FIXTURES, add_proc, check, done, need, wait_for, write  # noqa: E402
+from taplib import ASIOSCTL, BUILD, FIXTURES, add_proc, check, done, need, need_root, skip, wait_for, write  # noqa: E402
 
 NUMAD = os.path.join(BUILD, "asios-numad")
 
@@ -96,12 +96,11 @@ def fixture_tests(tmp):
 
 def live_tests(tmp):
     """The proc connector on this machine: a new process matching a [workload] is placed without a rescan."""
-    if os.geteuid() != 0:
-        check(False, "this machine: the proc connector needs root")
+    if not need_root("this machine: the proc connector"):
         return
     cpus = sorted(os.sched_getaffinity(0))
     if len(cpus) < 2:
-        print("ok - # SKIP this machine has one CPU")
+        skip("this machine: the proc connector", "this machine has one CPU")
         return
     conf = os.path.join(tmp, "live.conf")
     write(conf, "[numad]\nsettle = 1\ninterval = 3600\nautonuma = leave\nmigrate = no\n"

@@ -1,0 +1,58 @@
+#!/bin/bash
+# SPDX-FileCopyrightText: 2026 The ASIOS Authors
+# SPDX-License-Identifier: MIT
+#
+# The test harness itself can fail: in a scratch copy of tests/run-tests and tests/taplib.py, a skipped check
+# counts as skipped (not passed), a program that skips itself whole counts as skipped, a missing golden file fails
+# (and is not written), ASIOS_REGEN=1 writes it, and a suite of nothing but skips does not make the run pass. TAP.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0
+fails=0
+ok() { # COND-EXIT NAME DETAIL
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails + 1)); printf '%s\n' "$3" | sed 's/^/#   /'; fi
+}
+mkdir -p "$tmp/tests/x" "$tmp/tests/golden"
+cp "$top/tests/run-tests" "$top/tests/taplib.py" "$tmp/tests/"
+cat >"$tmp/tests/x/test-skips.py" <<'PY'
+#!/usr/bin/env python3
+import os, sys
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from taplib import check, done, skip
+check(True, "a real check")
+skip("a root-only check", "needs root")
+sys.exit(done())
+PY
+printf '#!/bin/sh\necho "1..0 # SKIP nothing to test here"\n' >"$tmp/tests/x/test-whole.sh"
+cat >"$tmp/tests/x/test-golden.py" <<'PY'
+#!/usr/bin/env python3
+import os, sys
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from taplib import done, golden
+golden("absent.txt", "some output\n")
+sys.exit(done())
+PY
+chmod +x "$tmp"/tests/x/*
+out=$(cd "$tmp" && O=out tests/run-tests x/test-skips 2>&1)
+rc=$?
+ok "$([[ $out == *"check: 1 passed, 0 failed, 1 skipped"* ]] && [ $rc = 0 ]; echo $?)" \
+	"a skipped check is counted as skipped, not passed" "$out"
+ok "$([[ $out == *"x/test-skips.py: a root-only check # SKIP needs root"* ]] || [[ $out == *"needs root"* ]]; echo $?)" \
+	"the skipped check is listed with its reason" "$out"
+out=$(cd "$tmp" && O=out tests/run-tests x/test-whole 2>&1)
+rc=$?
+ok "$([[ $out == *"check: 0 passed, 0 failed, 1 skipped"* ]] && [ $rc != 0 ]; echo $?)" \
+	"a program that skips itself whole is one skip, and a run of only skips does not pass" "$out"
+out=$(cd "$tmp" && O=out tests/run-tests x/test-golden 2>&1)
+rc=$?
+ok "$([[ $out == *"1 failed"* ]] && [ $rc != 0 ] && [ ! -e "$tmp/tests/golden/absent.txt" ]; echo $?)" \
+	"a missing golden file fails and is not written" "$out"
+out=$(cd "$tmp" && ASIOS_REGEN=1 O=out tests/run-tests x/test-golden 2>&1)
+ok "$([ -s "$tmp/tests/golden/absent.txt" ]; echo $?)" "ASIOS_REGEN=1 writes the golden file" "$out"
+out=$(cd "$tmp" && O=out tests/run-tests x/test-golden 2>&1)
+ok "$([[ $out == *"check: 1 passed, 0 failed, 0 skipped"* ]]; echo $?)" "with the golden file in place the check passes" "$out"
+echo "1..$n"
+[ "$fails" = 0 ]
