@@ -203,7 +203,7 @@ int verb_numa(int argc, char **argv)
 		for (size_t i = 0; i < rep.n_messages; i++)
 			log_error("%s", rep.messages[i]);
 		if (r < 0) {
-			log_error("%s; every change of this apply was rolled back", error ? error : strerror(-r));
+			log_error("%s; %s", error ? error : strerror(-r), asios_apply_outcome(&rep));
 			free(error);
 			goto out;
 		}

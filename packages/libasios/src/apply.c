@@ -1,5 +1,6 @@
 /* SPDX-FileCopyrightText: 2026 The ASIOS Authors
  * SPDX-License-Identifier: GPL-3.0-or-later */
+/* The apply engine (apply.h): journal, lock, actuators, rollback. It knows no kind of action (actuator.h). */
 #define _GNU_SOURCE
 #include "asios/apply.h"
 
@@ -13,13 +14,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "asios/cpulist.h"
-#include "asios/numa-plan.h"
+#include "actuator.h"
+#include "asios/journal.h"
 #include "util.h"
 
-static void report(struct asios_apply_report *rep, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void report(struct asios_apply_report *rep, const char *fmt, ...)
+void asios_apply_note(struct asios_apply_report *rep, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -34,466 +33,694 @@ void asios_apply_report_clear(struct asios_apply_report *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* equal as CPU lists when both parse as such, else as trimmed strings */
-static bool same_value(const char *a, const char *b)
+const char *asios_apply_outcome(const struct asios_apply_report *r)
 {
-	hwloc_bitmap_t x = hwloc_bitmap_alloc(), y = hwloc_bitmap_alloc();
-	bool eq;
-
-	if (x && y && asios_cpulist_parse(a, x, NULL) == 0 && asios_cpulist_parse(b, y, NULL) == 0)
-		eq = hwloc_bitmap_isequal(x, y);
-	else
-		eq = strcmp(a, b) == 0;
-	hwloc_bitmap_free(x);
-	hwloc_bitmap_free(y);
-	return eq;
+	return r->unrestored ? "the changes named above could not be rolled back and stay in the undo journal (revert "
+			       "restores them)" :
+			       "every change of this apply was rolled back";
 }
 
-static int write_verified(struct asios_root *root, const char *path, const char *value, char **readback)
-{
-	int r = asios_write_file(root, path, value);
+static void set_error(char **error, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-	*readback = NULL;
-	if (r < 0)
-		return r;
-	r = asios_read_line(root, path, readback);
-	if (r < 0)
-		return r;
-	return same_value(value, *readback) ? 0 : -EILSEQ;
+static void set_error(char **error, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (*error)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(error, fmt, ap) < 0)
+		*error = NULL;
+	va_end(ap);
 }
 
-/*
- * Whole files (ASIOS_ACTION_FILE) are journalled on one line: "-" when the file did not exist, else "=" and its
- * content with backslash, newline and tab escaped as \\\\, \\n and \\t.
- */
-static char *file_encode(const char *content)
-{
-	char *out, *o;
+/* ---- one journal file, open for appending under the lock ---- */
 
-	if (!content)
-		return strdup("-");
-	out = malloc(2 * strlen(content) + 2);
-	if (!out)
-		return NULL;
-	o = out;
-	*o++ = '=';
-	for (const char *c = content; *c; c++) {
-		if (*c == '\\' || *c == '\n' || *c == '\t') {
-			*o++ = '\\';
-			*o++ = *c == '\n' ? 'n' : *c == '\t' ? 't' : '\\';
-		} else {
-			*o++ = *c;
-		}
-	}
-	*o = '\0';
-	return out;
+struct jfile {
+	char *path;
+	int fd;
+	off_t start;            /* its size before this apply: this apply's records follow */
+	struct asios_journal j; /* the records before this apply, and those it added */
+};
+
+static void jfile_close(struct jfile *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+	asios_journal_clear(&f->j);
+	free(f->path);
+	f->path = NULL;
 }
 
-/* the content back (malloc'ed) in *ret, NULL for "-"; -EINVAL for anything else */
-static int file_decode(const char *enc, char **ret)
+static int append(struct jfile *f, const char *line)
 {
-	char *o;
+	size_t len = strlen(line);
 
-	*ret = NULL;
-	if (!strcmp(enc, "-"))
-		return 0;
-	if (enc[0] != '=')
-		return -EINVAL;
-	o = *ret = malloc(strlen(enc));
-	if (!o)
-		return -ENOMEM;
-	for (const char *c = enc + 1; *c; c++) {
-		if (*c == '\\' && (c[1] == 'n' || c[1] == 't' || c[1] == '\\')) {
-			c++;
-			*o++ = *c == 'n' ? '\n' : *c == 't' ? '\t' : '\\';
-		} else {
-			*o++ = *c;
-		}
-	}
-	*o = '\0';
+	if (write(f->fd, line, len) != (ssize_t)len || fdatasync(f->fd) < 0)
+		return -EIO;
 	return 0;
 }
 
-/* the file as it is, encoded */
-static int file_current(struct asios_root *root, const char *path, char **enc)
+static bool has_record(const struct jfile *f, const char *key, const char *ident)
 {
-	char *text = NULL;
-	int r = asios_read_file(root, path, &text, NULL);
+	for (size_t i = 0; i < f->j.n_records; i++)
+		if (!strcmp(f->j.records[i].key, key) && !strcmp(f->j.records[i].ident, ident))
+			return true;
+	return false;
+}
 
-	if (r < 0 && r != -ENOENT)
-		return r;
-	*enc = file_encode(r < 0 ? NULL : text);
+static int remember(struct jfile *f, const char *key, const char *value, const char *ident)
+{
+	struct asios_journal_record *r = realloc(f->j.records, (f->j.n_records + 1) * sizeof(*r));
+
+	if (!r)
+		return -ENOMEM;
+	f->j.records = r;
+	r = &f->j.records[f->j.n_records];
+	*r = (struct asios_journal_record){ strdup(key), strdup(value), strdup(ident), 0 };
+	f->j.n_records++;
+	return r->key && r->value && r->ident ? 0 : -ENOMEM;
+}
+
+/* append a record unless the object is journalled already (the older record holds the value to go back to) */
+static int record(struct jfile *f, const char *key, const char *value, const char *ident, bool *added)
+{
+	char *line;
+	int r;
+
+	*added = false;
+	if (has_record(f, key, ident))
+		return 0;
+	line = asios_journal_record_line(key, value, ident);
+	r = line ? append(f, line) : -ENOMEM;
+	free(line);
+	if (r >= 0)
+		r = remember(f, key, value, ident);
+	*added = r >= 0;
+	return r;
+}
+
+/* check what the journal holds: machine, boot, a write that was cut short */
+static int jfile_check(struct asios_root *root, struct jfile *f, bool runtime, struct asios_apply_report *rep,
+		       char **error)
+{
+	char *machine = asios_journal_machine_id(root), *boot = asios_journal_boot_id(root);
+	int r = 0;
+
+	if (!machine || !boot) {
+		r = -ENOMEM;
+	} else if (f->j.version == 2 && strcmp(f->j.machine, "-") && strcmp(machine, "-") &&
+		   strcmp(f->j.machine, machine)) {
+		set_error(error, "undo journal %s was written on machine %s, this is %s: revert it there or remove it; "
+				 "nothing applied", f->path, f->j.machine, machine);
+		r = -EXDEV;
+	} else if (runtime && f->j.version == 2 && strcmp(f->j.boot, boot)) {
+		/* runtime values do not outlive a boot: its records are of a machine state that is gone */
+		asios_apply_note(rep, "undo journal %s is from an earlier boot (%s): its values were reset by the reboot, "
+				      "started afresh", f->path, f->j.boot);
+		asios_journal_clear(&f->j);
+		r = ftruncate(f->fd, 0) < 0 ? -errno : 0;
+	} else if (f->j.torn) {
+		asios_apply_note(rep, "undo journal %s: an incomplete record at its end (an interrupted apply) was cut off",
+				 f->path);
+		r = ftruncate(f->fd, (off_t)f->j.complete) < 0 ? -errno : 0;
+	}
+	free(machine);
+	free(boot);
+	return r;
+}
+
+/* read the journal file, check it, and position at its end; a new one gets the header and its folders */
+static int jfile_open(struct asios_root *root, struct jfile *f, const char *path, char **dirs, bool runtime,
+		      struct asios_apply_report *rep, char **error)
+{
+	char *text = NULL, *msg = NULL;
+	size_t len = 0;
+	int r;
+
+	f->path = strdup(path);
+	f->fd = asios_root_open_file(root, path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW);
+	if (!f->path || f->fd < 0)
+		return f->fd < 0 ? f->fd : -ENOMEM;
+	r = asios_read_file(root, path, &text, &len);
+	if (r >= 0)
+		r = asios_journal_parse(path, text, len, &f->j, &msg);
 	free(text);
-	return *enc ? 0 : -ENOMEM;
-}
-
-/* CONTENT (NULL: no file) written, then read back */
-static int file_verified(struct asios_root *root, const char *path, const char *content)
-{
-	char *back = NULL;
-	int r;
-
-	if (!content) {
-		r = asios_remove_file(root, path);
-		if (r == -ENOENT)
-			r = 0;
-		return r < 0 ? r : asios_exists(root, path) ? -EILSEQ : 0;
-	}
-	r = asios_write_whole(root, path, content);
-	if (r < 0)
+	if (r < 0) {
+		set_error(error, "undo journal %s: %s; nothing applied (asiosctl revert, or remove it)", path,
+			  msg ? msg : strerror(-r));
+		free(msg);
 		return r;
-	r = asios_read_file(root, path, &back, NULL);
-	if (r >= 0)
-		r = strcmp(back, content) ? -EILSEQ : 0;
-	free(back);
+	}
+	r = jfile_check(root, f, runtime, rep, error);
+	if (r >= 0 && f->j.version == 0) { /* new or emptied: header, then the folders made for it */
+		char *h = asios_journal_header(root);
+
+		f->j.version = ASIOS_JOURNAL_VERSION;
+		r = h ? append(f, h) : -ENOMEM;
+		free(h);
+		for (size_t i = 0; r >= 0 && dirs && dirs[i]; i++) {
+			char *key = NULL;
+			bool added;
+
+			r = asprintf(&key, "mkdir:%s", dirs[i]) < 0 ? -ENOMEM : record(f, key, "-", "-", &added);
+			free(key);
+		}
+	}
+	if (r >= 0) {
+		off_t end = lseek(f->fd, 0, SEEK_END);
+
+		r = end < 0 ? -errno : 0;
+		f->start = end; /* from here on, rollback may cut the file back to it */
+	}
 	return r;
 }
 
-/* an encoded old value written back */
-static int file_restore(struct asios_root *root, const char *path, const char *enc)
+/* the persistent journal, opened when the first change that outlives a reboot comes */
+static int jfile_persistent(struct asios_root *root, struct jfile *p, const char *journal,
+			    struct asios_apply_report *rep, char **error)
 {
-	char *content = NULL;
-	int r = file_decode(enc, &content);
+	char *path, **dirs = NULL;
+	size_t n = 0;
+	int r;
 
+	if (p->fd >= 0)
+		return 0;
+	path = asios_journal_persistent_path(journal);
+	if (!path)
+		return -ENOMEM;
+	r = asios_missing_dirs(root, ASIOS_STATE_DIR, &dirs, &n);
 	if (r >= 0)
-		r = file_verified(root, path, content);
-	free(content);
+		r = asios_mkdirs(root, ASIOS_STATE_DIR, 0755);
+	if (r >= 0)
+		r = jfile_open(root, p, path, dirs, false, rep, error);
+	else
+		set_error(error, "undo journal %s: cannot create %s: %s; nothing applied", path, ASIOS_STATE_DIR,
+			  strerror(-r));
+	asios_strv_free(dirs);
+	free(path);
 	return r;
 }
 
-/*
- * The kinds of action. WRITE: a file (read, write, read back). AFFINITY: every thread of a process
- * (asios_proc_*), read back from the main thread. MIGRATE: pages between node sets; recorded in the journal,
- * never undone (migrate_pages(2) moves node sets, it cannot tell the pages it moved from those already there,
- * so moving "back" would also move pages that were local before). A process that is gone, or whose pid now
- * belongs to another process (start time differs), is skipped like a refused write.
- */
-static int check_process(struct asios_root *root, const struct asios_action *a)
-{
-	unsigned long long start;
-	int r = asios_proc_starttime(root, a->pid, &start);
+/* ---- apply ---- */
 
-	if (r < 0)
-		return r;
-	return a->starttime && start != a->starttime ? -ESRCH : 0;
-}
+struct run {
+	struct asios_root *root;
+	const struct asios_plan *plan;
+	const char *journal;
+	struct asios_apply_report *rep;
+	char **error;
+	struct jfile rt, ps;   /* runtime and persistent journals */
+	char **old;            /* per action: the value to roll back to, when it was changed */
+	char **made;           /* folders this apply created for files, outermost first */
+	size_t n_made;
+};
 
-static int read_current(struct asios_root *root, const struct asios_action *a, char **cur)
+/* journal the folders a file write is about to create */
+static int record_dirs(struct run *x, const struct asios_action *a, struct jfile *f)
 {
+	char dir[4096], **dirs = NULL;
+	size_t n = 0;
 	int r;
 
-	*cur = NULL;
-	if (a->kind == ASIOS_ACTION_WRITE)
-		return asios_read_line(root, a->path, cur);
+	snprintf(dir, sizeof(dir), "%s", a->path);
+	r = asios_missing_dirs(x->root, dirname(dir), &dirs, &n);
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		char *key = NULL;
+		bool added;
+
+		r = asprintf(&key, "mkdir:%s", dirs[i]) < 0 ? -ENOMEM : record(f, key, "-", "-", &added);
+		free(key);
+		if (r >= 0)
+			r = asios_strv_push_dup(&x->made, &x->n_made, dirs[i]);
+	}
+	asios_strv_free(dirs);
+	return r;
+}
+
+static void failure_message(struct run *x, const struct asios_action *a, int r, const char *rb)
+{
 	if (a->kind == ASIOS_ACTION_FILE)
-		return file_current(root, a->path, cur);
-	r = check_process(root, a);
-	if (r < 0)
-		return r;
-	if (a->kind == ASIOS_ACTION_AFFINITY)
-		return asios_proc_get_affinity(root, a->pid, cur);
-	*cur = strdup(a->old_value);
-	return *cur ? 0 : -ENOMEM;
+		set_error(x->error, "%s: %s %s failed: %s", a->object, a->new_value ? "writing" : "removing", a->path,
+			  r == -EILSEQ ? "it reads back differently" : strerror(-r));
+	else if (r == -EILSEQ)
+		set_error(x->error, "%s: wrote \"%s\" to %s but it reads back \"%s\"", a->object, a->new_value, a->path,
+			  rb ? rb : "");
+	else if (a->kind == ASIOS_ACTION_AFFINITY || a->kind == ASIOS_ACTION_MIGRATE)
+		set_error(x->error, "%s: %s %s failed: %s%s", a->object,
+			  a->kind == ASIOS_ACTION_AFFINITY ? "setting the CPU affinity to" : "moving its pages to node",
+			  a->new_value, strerror(-r),
+			  r == -ENOSYS ? " (a kernel without page migration, CONFIG_MIGRATION)" : "");
+	else
+		set_error(x->error, "%s: writing \"%s\" to %s failed: %s", a->object, a->new_value, a->path, strerror(-r));
 }
 
-static int affinity_verified(struct asios_root *root, int pid, const char *value, char **readback)
+static void forget_last(struct jfile *f)
 {
-	int r = asios_proc_set_affinity(root, pid, value);
+	struct asios_journal_record *rec = &f->j.records[--f->j.n_records];
 
-	*readback = NULL;
-	if (r < 0)
-		return r;
-	r = asios_proc_get_affinity(root, pid, readback);
-	if (r < 0)
-		return r;
-	return same_value(value, *readback) ? 0 : -EILSEQ;
+	free(rec->key);
+	free(rec->value);
+	free(rec->ident);
 }
 
-static int perform(struct asios_root *root, const struct asios_action *a, const char *value, char **readback,
-		   struct asios_apply_report *rep)
+static void skipped(struct run *x, const struct asios_action *a, int r, struct jfile *f, off_t mark, bool added)
 {
-	long not_moved = 0;
+	if (r == -ESRCH)
+		asios_apply_note(x->rep, "%s: %s, skipped", a->object,
+				 a->pid > 0 ? "the process has exited" : "it has gone (removed since the plan was made)");
+	else
+		asios_apply_note(x->rep, "%s: the kernel refused \"%s\" for %s (%s), left as it is", a->object,
+				 a->new_value, a->path, strerror(-r));
+	x->rep->refused++;
+	/* nothing changed: nothing to undo (we hold the lock, so the records after MARK are ours) */
+	if (added && ftruncate(f->fd, mark) < 0)
+		asios_apply_note(x->rep, "undo journal %s: cannot truncate: %s", f->path, strerror(errno));
+	else if (added)
+		forget_last(f);
+}
+
+/* one action: 0 done or skipped, <0 failed (rollback needed) */
+static int act_one(struct run *x, size_t i)
+{
+	const struct asios_action *a = &x->plan->actions[i];
+	const struct asios_actuator *act = asios_actuator_of(a->kind);
+	char *cur = NULL, *key = NULL, *target = NULL, *ident = NULL, *rb = NULL;
+	struct jfile *f = act && act->persistent ? &x->ps : &x->rt;
+	bool added = false;
+	off_t mark;
 	int r;
 
-	*readback = NULL;
-	switch (a->kind) {
-	case ASIOS_ACTION_AFFINITY:
-		return affinity_verified(root, a->pid, value, readback);
-	case ASIOS_ACTION_MIGRATE:
-		r = asios_proc_migrate(root, a->pid, a->old_value, value, &not_moved);
-		if (r == 0 && not_moved > 0)
-			report(rep, "%s: %ld pages could not be moved to node %s (in use, pinned or locked), left where they are",
-			       a->object, not_moved, value);
-		return r;
-	case ASIOS_ACTION_FILE:
-		return file_verified(root, a->path, value);
-	case ASIOS_ACTION_WRITE:
-		break;
+	if (!act)
+		return -EINVAL;
+	r = act->current(x->root, a, &cur);
+	if (r == -ESRCH) {
+		skipped(x, a, r, f, 0, false);
+		return 0;
 	}
-	return write_verified(root, a->path, value, readback);
-}
-
-/* the journal key: the file, or "affinity:PID:START", "migrate:PID:START" */
-static char *journal_key(const struct asios_action *a)
-{
-	char *k = NULL;
-
-	if (a->kind == ASIOS_ACTION_WRITE)
-		return strdup(a->path);
-	if (a->kind == ASIOS_ACTION_FILE)
-		return asprintf(&k, "file:%s", a->path) < 0 ? NULL : k;
-	if (asprintf(&k, "%s:%d:%llu", a->kind == ASIOS_ACTION_AFFINITY ? "affinity" : "migrate", a->pid, a->starttime) < 0)
-		return NULL;
-	return k;
-}
-
-static int journal_open(struct asios_root *root, const char *journal, off_t *size)
-{
-	char dir[4096];
-	struct stat st;
-	int fd, r;
-
-	snprintf(dir, sizeof(dir), "%s", journal);
-	r = asios_mkdirs(root, dirname(dir), 0755);
+	if (r < 0) {
+		set_error(x->error, "%s: cannot read %s: %s", a->object, a->path, strerror(-r));
+		return r;
+	}
+	if (act->persistent)
+		r = jfile_persistent(x->root, &x->ps, x->journal, x->rep, x->error);
+	if (r >= 0 && act->makes_dirs)
+		r = record_dirs(x, a, f);
+	target = act->target(a);
+	if (r >= 0)
+		r = target && asprintf(&key, "%s:%s", act->name, target) >= 0 ? act->identity(x->root, a, &ident) : -ENOMEM;
+	mark = f->fd >= 0 ? lseek(f->fd, 0, SEEK_END) : -1;
+	if (r >= 0)
+		r = record(f, key, cur, ident, &added);
+	if (r < 0) {
+		set_error(x->error, "%s: cannot write the undo journal %s: %s", a->object, f->path ? f->path : x->journal,
+			  strerror(-r));
+		goto out;
+	}
+	r = act->perform(x->root, a, &rb, x->rep);
+	if (r < 0 && (r == -ESRCH || act->refused(-r))) {
+		skipped(x, a, r, f, mark, added);
+		r = 0;
+		goto out;
+	}
 	if (r < 0)
-		return r;
-	fd = asios_root_open_file(root, journal, O_WRONLY | O_CREAT | O_APPEND);
-	if (fd < 0)
-		return fd;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
+		failure_message(x, a, r, rb);
+	/* on failure a partial write may have happened: restore it too (migrations are never undone) */
+	if (act->undoable || r >= 0) {
+		x->old[i] = cur;
+		cur = NULL;
 	}
-	*size = st.st_size;
-	return fd;
+	if (r >= 0)
+		x->rep->applied++;
+out:
+	free(cur);
+	free(key);
+	free(target);
+	free(ident);
+	free(rb);
+	return r;
 }
 
-static void rollback(struct asios_root *root, const struct asios_plan *plan, char **old, size_t n,
-		     struct asios_apply_report *rep)
+/* a change that could not be rolled back: its record goes back into the journal after the truncation */
+static void keep_record(struct run *x, const struct asios_action *a, const struct asios_actuator *act,
+			const char *target, char ***keep, size_t *n_keep)
 {
+	char *line = NULL, *key = NULL, *ident = NULL;
+
+	if (target && asprintf(&key, "%s:%s", act->name, target) >= 0 && act->identity(x->root, a, &ident) >= 0)
+		line = asios_journal_record_line(key, x->old[a - x->plan->actions], ident);
+	if (!line || asios_strv_push(keep, n_keep, line) < 0)
+		asios_apply_note(x->rep, "%s: cannot keep its record in the undo journal: out of memory", a->object);
+	free(key);
+	free(ident);
+}
+
+static bool unchanged(struct run *x, const struct asios_action *a, const struct asios_actuator *act, const char *old)
+{
+	char *now = NULL;
+	bool same = act->current(x->root, a, &now) >= 0 && !strcmp(now, old);
+
+	free(now);
+	return same;
+}
+
+/* roll back actions [0, N) in reverse; the records of those that could not be restored stay journalled */
+static void rollback(struct run *x, size_t n)
+{
+	char **keep[2] = { NULL, NULL }; /* runtime, persistent */
+	size_t n_keep[2] = { 0, 0 };
+	struct jfile *files[2] = { &x->rt, &x->ps };
+
 	while (n-- > 0) {
-		const struct asios_action *a = &plan->actions[n];
-		char *rb = NULL;
+		const struct asios_action *a = &x->plan->actions[n];
+		const struct asios_actuator *act = asios_actuator_of(a->kind);
+		char *rb = NULL, *target;
 		int r;
 
-		if (!old[n])
+		if (!x->old[n])
 			continue;
-		if (a->kind == ASIOS_ACTION_MIGRATE) {
-			report(rep, "%s: pages already moved to node %s stay there (page migration is not undone)", a->object,
-			       a->new_value);
+		if (act->undoable && unchanged(x, a, act, x->old[n]))
+			continue; /* the failed write changed nothing (or this one was undone already) */
+		if (!act->undoable) {
+			asios_apply_note(x->rep, "%s: pages already moved to node %s stay there (page migration is not undone)",
+					 a->object, a->new_value);
 			continue;
 		}
-		r = a->kind == ASIOS_ACTION_AFFINITY ? affinity_verified(root, a->pid, old[n], &rb) :
-		    a->kind == ASIOS_ACTION_FILE     ? file_restore(root, a->path, old[n]) :
-						       write_verified(root, a->path, old[n], &rb);
-		if (r < 0)
-			report(rep, "%s: rollback of %s to \"%s\" failed: %s", a->object, a->path,
-			       a->kind == ASIOS_ACTION_FILE ? "its previous content" : old[n],
-			       r == -EILSEQ ? "reads back differently" : strerror(-r));
-		else
-			report(rep, "%s: rolled back to \"%s\"", a->object,
-			       a->kind != ASIOS_ACTION_FILE ? old[n] : old[n][0] == '-' ? "no file" : "its previous content");
+		target = act->target(a);
+		r = target ? act->restore(x->root, target, x->old[n], &rb) : -ENOMEM;
+		if (r < 0) {
+			asios_apply_note(x->rep, "%s: rollback of %s to \"%s\" failed: %s; kept in the undo journal", a->object,
+					 a->path, act->show_old ? act->show_old(x->old[n]) : x->old[n],
+					 r == -EILSEQ ? "reads back differently" : strerror(-r));
+			x->rep->unrestored++;
+			keep_record(x, a, act, target, &keep[act->persistent], &n_keep[act->persistent]);
+		} else {
+			asios_apply_note(x->rep, "%s: rolled back to \"%s\"", a->object,
+					 act->show_old ? act->show_old(x->old[n]) : x->old[n]);
+		}
+		free(target);
 		free(rb);
 	}
+	/* this apply's records out again (the lock is ours: nobody appended after them), the unrestored back in,
+	 * oldest first as they were */
+	for (int k = 0; k < 2; k++) {
+		struct jfile *f = files[k];
+
+		if (f->fd >= 0 && f->start >= 0 && ftruncate(f->fd, f->start) < 0)
+			asios_apply_note(x->rep, "undo journal %s: cannot truncate: %s", f->path, strerror(errno));
+		for (size_t i = n_keep[k]; i-- > 0;)
+			if (f->fd < 0 || append(f, keep[k][i]) < 0)
+				asios_apply_note(x->rep, "undo journal %s: cannot keep \"%s\"", f->path ? f->path : "?", keep[k][i]);
+		asios_strv_free(keep[k]);
+	}
+	for (size_t i = x->n_made; i-- > 0;)
+		(void)asios_rmdir_empty(x->root, x->made[i]);
 }
+
+static bool journal_empty(struct asios_root *root, const char *path, char ***dirs, size_t *n_dirs);
+static void tidy(struct asios_root *root, const char *journal, struct asios_journal_lock *lock, char **lock_dirs);
 
 int asios_apply(struct asios_root *root, const struct asios_plan *plan, const char *journal,
 		struct asios_apply_report *rep, char **error)
 {
-	char **old = calloc(plan->n_actions + 1, sizeof(char *));
-	off_t start = 0;
-	int jfd = -1, r = 0;
-	size_t i;
+	struct run x = { .root = root, .plan = plan, .journal = journal, .rep = rep, .error = error,
+			 .rt = { .fd = -1, .start = -1 }, .ps = { .fd = -1, .start = -1 } };
+	struct asios_journal_lock *lock = NULL;
+	char **lock_dirs = NULL;
+	size_t i = 0;
+	int r, holder = 0;
 
 	*error = NULL;
-	if (!old)
+	if (!plan->n_actions)
+		return 0;
+	x.old = calloc(plan->n_actions + 1, sizeof(char *));
+	if (!x.old)
 		return -ENOMEM;
-	if (plan->n_actions) {
-		jfd = journal_open(root, journal, &start);
-		if (jfd < 0) {
-			r = jfd;
-			if (asprintf(error, "undo journal %s: %s; nothing applied", journal, strerror(-r)) < 0)
-				*error = NULL;
-			free(old);
-			return r;
-		}
-	}
-	for (i = 0; i < plan->n_actions; i++) {
-		const struct asios_action *a = &plan->actions[i];
-		char *cur = NULL, *rb = NULL, *line = NULL, *key = NULL;
-		off_t mark = lseek(jfd, 0, SEEK_END);
-
-		r = read_current(root, a, &cur);
-		if (r == -ESRCH) {
-			report(rep, "%s: the process has exited, skipped", a->object);
-			rep->refused++;
-			r = 0;
-			continue;
-		}
-		if (r < 0) {
-			if (asprintf(error, "%s: cannot read %s: %s", a->object, a->path, strerror(-r)) < 0)
-				*error = NULL;
-			break;
-		}
-		key = journal_key(a);
-		if (!key || asprintf(&line, "%s\t%s%s%s\n", key, cur, a->kind == ASIOS_ACTION_MIGRATE ? ">" : "",
-				     a->kind == ASIOS_ACTION_MIGRATE ? a->new_value : "") < 0)
-			line = NULL;
-		free(key);
-		if (!line || write(jfd, line, strlen(line)) != (ssize_t)strlen(line) || fdatasync(jfd) < 0) {
-			r = -EIO;
-			if (asprintf(error, "%s: cannot write the undo journal %s", a->object, journal) < 0)
-				*error = NULL;
-			free(line);
-			free(cur);
-			break;
-		}
-		free(line);
-		r = perform(root, a, a->new_value, &rb, rep);
-		if (r == -ESRCH && a->kind != ASIOS_ACTION_WRITE) {
-			report(rep, "%s: the process has exited, skipped", a->object);
-			rep->refused++;
-			if (mark >= 0 && ftruncate(jfd, mark) < 0)
-				report(rep, "undo journal %s: cannot truncate: %s", journal, strerror(errno));
-			free(cur);
-			free(rb);
-			r = 0;
-			continue;
-		}
-		if (r == -EIO && a->kind == ASIOS_ACTION_WRITE) {
-			/* the kernel refuses to move this one (managed, per-CPU or chained IRQ): skip it */
-			report(rep, "%s: the kernel refused \"%s\" for %s (%s), left as it is", a->object, a->new_value, a->path,
-			       strerror(EIO));
-			rep->refused++;
-			if (mark >= 0 && ftruncate(jfd, mark) < 0) /* nothing changed: nothing to undo */
-				report(rep, "undo journal %s: cannot truncate: %s", journal, strerror(errno));
-			free(cur);
-			free(rb);
-			r = 0;
-			continue;
-		}
-		if (r < 0) {
-			if (a->kind == ASIOS_ACTION_FILE) {
-				if (asprintf(error, "%s: %s %s failed: %s", a->object, a->new_value ? "writing" : "removing",
-					     a->path, r == -EILSEQ ? "it reads back differently" : strerror(-r)) < 0)
-					*error = NULL;
-			} else if (r == -EILSEQ) {
-				if (asprintf(error, "%s: wrote \"%s\" to %s but it reads back \"%s\"", a->object, a->new_value, a->path,
-					     rb ? rb : "") < 0)
-					*error = NULL;
-			} else if (a->kind != ASIOS_ACTION_WRITE) {
-				if (asprintf(error, "%s: %s %s failed: %s%s", a->object,
-					     a->kind == ASIOS_ACTION_AFFINITY ? "setting the CPU affinity to" : "moving its pages to node",
-					     a->new_value, strerror(-r),
-					     r == -ENOSYS ? " (a kernel without page migration, CONFIG_MIGRATION)" : "") < 0)
-					*error = NULL;
-			} else if (asprintf(error, "%s: writing \"%s\" to %s failed: %s", a->object, a->new_value, a->path,
-					    strerror(-r)) < 0) {
-				*error = NULL;
-			}
-			if (a->kind == ASIOS_ACTION_MIGRATE)
-				free(cur); /* nothing to restore, and nothing to claim as moved */
-			else
-				old[i] = cur; /* a partial write may have happened: restore it too */
-			free(rb);
-			i++;
-			break;
-		}
-		old[i] = cur;
-		free(rb);
-		rep->applied++;
-	}
+	r = asios_journal_lock(root, journal, asios_lock_timeout_ms(), &lock, &holder, &lock_dirs);
 	if (r < 0) {
-		rep->failed++;
-		rollback(root, plan, old, i, rep);
-		rep->applied = 0;
-		if (jfd >= 0 && ftruncate(jfd, start) < 0)
-			report(rep, "undo journal %s: cannot truncate: %s", journal, strerror(errno));
+		if (r == -EBUSY)
+			set_error(error, "undo journal %s is locked by pid %d (another asiosctl or ASIOS daemon); nothing "
+					 "applied", journal, holder);
+		else
+			set_error(error, "undo journal %s: %s; nothing applied", journal, strerror(-r));
+		free(x.old);
+		return r;
 	}
-	if (jfd >= 0)
-		close(jfd);
+	if (holder)
+		asios_apply_note(rep, "waited for pid %d, which held the lock of %s", holder, journal);
+	r = jfile_open(root, &x.rt, journal, lock_dirs, true, rep, error);
+	if (r < 0)
+		rep->failed++;
+	for (; r >= 0 && i < plan->n_actions; i++) {
+		r = act_one(&x, i);
+		if (r < 0) {
+			/* the failed action may have half happened: it is rolled back too */
+			rep->failed++;
+			rollback(&x, i + 1);
+			rep->applied = 0;
+		}
+	}
+	jfile_close(&x.rt);
+	jfile_close(&x.ps);
+	tidy(root, journal, lock, lock_dirs);
+	asios_strv_free(lock_dirs);
+	asios_strv_free(x.made);
 	for (size_t k = 0; k < plan->n_actions; k++)
-		free(old[k]);
-	free(old);
+		free(x.old[k]);
+	free(x.old);
 	return r;
 }
 
-int asios_revert(struct asios_root *root, const char *journal, struct asios_apply_report *rep)
+/* ---- revert ---- */
+
+/*
+ * Put the records of one journal file back, newest first. Returns the number of records kept (could not be
+ * restored), or a negative errno when the file could not be read or rewritten. Folders to remove once the
+ * journals are gone are added to *DIRS.
+ */
+static int revert_records(struct asios_root *root, const struct asios_journal *j, bool *keep,
+			  struct asios_apply_report *rep, char ***dirs, size_t *n_dirs)
 {
-	char *text, **lines = NULL, *save = NULL, *l;
-	size_t n = 0;
-	int r, bad = 0;
+	int kept = 0;
 
-	r = asios_read_file(root, journal, &text, NULL);
-	if (r < 0)
-		return r;
-	for (l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-		if (asios_strv_push_dup(&lines, &n, l) < 0) {
-			free(text);
-			asios_strv_free(lines);
-			return -ENOMEM;
-		}
-	free(text);
-	while (n-- > 0) {
-		char *tab = strchr(lines[n], '\t'), *rb = NULL;
+	for (size_t i = j->n_records; i-- > 0;) {
+		const struct asios_journal_record *rec = &j->records[i];
+		const char *target;
+		const struct asios_actuator *act = asios_actuator_by_key(rec->key, &target);
+		char *why, *rb = NULL;
+		int r;
 
-		if (!tab) {
-			report(rep, "%s: line %zu is not \"PATH<TAB>VALUE\", skipped", journal, n + 1);
-			bad = 1;
+		keep[i] = false;
+		if (!act) {
+			asios_apply_note(rep, "line %zu: unknown record \"%s\", kept", rec->line, rec->key);
+			keep[i] = true;
+			kept++;
 			continue;
 		}
-		*tab = '\0';
-		if (!strncmp(lines[n], "migrate:", 8) || !strncmp(lines[n], "affinity:", 9)) {
-			int pid = 0;
-			unsigned long long start = 0, now = 0;
-
-			sscanf(strchr(lines[n], ':') + 1, "%d:%llu", &pid, &start);
-			if (lines[n][0] == 'm') {
-				char *gt = strchr(tab + 1, '>');
-
-				if (gt)
-					*gt = '\0';
-				report(rep, "pid %d: its pages moved from node %s to node %s stay there (page migration is not "
-					    "undone)", pid, tab + 1, gt ? gt + 1 : "?");
-				continue;
-			}
-			if (asios_proc_starttime(root, pid, &now) < 0 || (start && now != start)) {
-				report(rep, "pid %d has exited: its CPU affinity needs no restoring", pid);
-				continue;
-			}
-			r = affinity_verified(root, pid, tab + 1, &rb);
-		} else if (!strncmp(lines[n], "file:", 5)) {
-			r = file_restore(root, lines[n] + 5, tab + 1);
-		} else {
-			r = write_verified(root, lines[n], tab + 1, &rb);
+		if (!strcmp(act->name, "mkdir")) { /* once the files in them are gone */
+			if (asios_strv_push_dup(dirs, n_dirs, target) < 0)
+				return -ENOMEM;
+			continue;
 		}
+		if (!act->undoable) {
+			const char *gt = strchr(rec->value, '>');
+
+			asios_apply_note(rep, "pid %d: its pages moved from node %.*s to node %s stay there (page migration is "
+					      "not undone)", atoi(target), gt ? (int)(gt - rec->value) : 0, rec->value,
+					 gt ? gt + 1 : "?");
+			continue;
+		}
+		why = act->gone(root, target, rec->ident);
+		if (why) {
+			asios_apply_note(rep, "%s", why);
+			free(why);
+			continue;
+		}
+		r = act->restore(root, target, rec->value, &rb);
 		if (r < 0) {
-			report(rep, "%s: restoring \"%s\" failed: %s", lines[n], tab + 1,
-			       r == -EILSEQ ? "reads back differently" : strerror(-r));
+			asios_apply_note(rep, "%s: restoring \"%s\" failed: %s; kept in the undo journal", target,
+					 act->show_old ? act->show_old(rec->value) : rec->value,
+					 r == -EILSEQ ? "reads back differently" : strerror(-r));
 			rep->failed++;
-			bad = 1;
+			rep->unrestored++;
+			keep[i] = true;
+			kept++;
 		} else {
 			rep->applied++;
 		}
 		free(rb);
 	}
-	asios_strv_free(lines);
-	if (bad)
-		return -EIO;
-	{
-		char path[4096];
-		int fd;
+	return kept;
+}
 
-		/* unlink through the root: open the parent and unlinkat the name */
-		snprintf(path, sizeof(path), "%s", journal);
-		fd = asios_root_open_file(root, dirname(path), O_RDONLY | O_DIRECTORY);
-		if (fd >= 0) {
-			snprintf(path, sizeof(path), "%s", journal);
-			if (unlinkat(fd, basename(path), 0) < 0)
-				report(rep, "%s: cannot remove: %s", journal, strerror(errno));
-			close(fd);
-		}
+/* what could not be restored, written back (whole-file replace, so a crash leaves the old or the new) */
+static int rewrite(struct asios_root *root, const char *path, const struct asios_journal *j, const bool *keep)
+{
+	char *h = asios_journal_header(root), *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+	int r;
+
+	if (!h || !m) {
+		free(h);
+		if (m)
+			fclose(m);
+		free(text);
+		return -ENOMEM;
 	}
-	return 0;
+	fputs(h, m);
+	for (size_t i = 0; i < j->n_records; i++) {
+		char *line = keep[i] ? asios_journal_record_line(j->records[i].key, j->records[i].value, j->records[i].ident) :
+				       NULL;
+
+		if (line)
+			fputs(line, m);
+		free(line);
+	}
+	fclose(m);
+	r = asios_write_whole(root, path, text);
+	free(h);
+	free(text);
+	return r;
+}
+
+static int unlink_in_root(struct asios_root *root, const char *path)
+{
+	char dir[4096], base[4096];
+	int dfd, r = 0;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	snprintf(base, sizeof(base), "%s", path);
+	dfd = asios_root_open_file(root, dirname(dir), O_RDONLY | O_DIRECTORY);
+	if (dfd < 0)
+		return dfd;
+	if (unlinkat(dfd, basename(base), 0) < 0)
+		r = -errno;
+	close(dfd);
+	return r;
+}
+
+/* revert one journal file; 1 when there was none */
+static int revert_file(struct asios_root *root, const char *path, bool runtime, struct asios_apply_report *rep,
+		       char ***dirs, size_t *n_dirs)
+{
+	struct asios_journal j = { 0 };
+	char *text = NULL, *msg = NULL, *machine = asios_journal_machine_id(root), *boot = asios_journal_boot_id(root);
+	size_t len = 0;
+	bool *keep = NULL;
+	int r = asios_read_file(root, path, &text, &len);
+
+	if (r == -ENOENT)
+		r = 1;
+	else if (r >= 0 && (r = asios_journal_parse(path, text, len, &j, &msg)) < 0)
+		asios_apply_note(rep, "%s", msg ? msg : strerror(-r));
+	else if (r >= 0 && j.version == 2 && strcmp(j.machine, "-") && strcmp(machine, "-") && strcmp(j.machine, machine)) {
+		asios_apply_note(rep, "%s was written on machine %s, this is %s: not reverted", path, j.machine, machine);
+		r = -EXDEV;
+	} else if (r >= 0 && runtime && j.version == 2 && strcmp(j.boot, boot)) {
+		asios_apply_note(rep, "%s is from an earlier boot (%s): the values it holds were reset by the reboot, "
+				      "nothing to restore", path, j.boot);
+		r = unlink_in_root(root, path);
+	} else if (r >= 0) {
+		keep = calloc(j.n_records + 1, sizeof(*keep));
+		r = keep ? revert_records(root, &j, keep, rep, dirs, n_dirs) : -ENOMEM;
+		if (r > 0)
+			r = rewrite(root, path, &j, keep) < 0 ? -EIO : -EAGAIN;
+		else if (r == 0)
+			r = unlink_in_root(root, path);
+	}
+	if (j.torn)
+		asios_apply_note(rep, "%s: an incomplete record at its end (an interrupted apply, whose change never "
+				      "started) was ignored", path);
+	if (r < 0 && r != -EAGAIN && r != -EXDEV && r != -EBADMSG)
+		asios_apply_note(rep, "%s: %s", path, strerror(-r));
+	free(keep);
+	free(msg);
+	free(text);
+	free(machine);
+	free(boot);
+	asios_journal_clear(&j);
+	return r;
+}
+
+int asios_revert(struct asios_root *root, const char *journal, struct asios_apply_report *rep)
+{
+	struct asios_journal_lock *lock = NULL;
+	char **lock_dirs = NULL, **dirs = NULL, *pers = asios_journal_persistent_path(journal);
+	size_t n_dirs = 0;
+	int r, rt, ps, holder = 0;
+
+	if (!pers)
+		return -ENOMEM;
+	if (!asios_exists(root, journal) && !asios_exists(root, pers)) {
+		free(pers);
+		return -ENOENT;
+	}
+	r = asios_journal_lock(root, journal, asios_lock_timeout_ms(), &lock, &holder, &lock_dirs);
+	if (r < 0) {
+		asios_apply_note(rep, "undo journal %s is locked by pid %d (another asiosctl or ASIOS daemon): not reverted",
+				 journal, holder);
+		free(pers);
+		return r;
+	}
+	rt = revert_file(root, journal, true, rep, &dirs, &n_dirs);
+	ps = revert_file(root, pers, false, rep, &dirs, &n_dirs);
+	/* folders that lock() made are removed with the rest */
+	for (size_t i = 0; lock_dirs && lock_dirs[i]; i++)
+		(void)asios_strv_push_dup(&dirs, &n_dirs, lock_dirs[i]);
+	tidy(root, journal, lock, dirs);
+	asios_strv_free(dirs);
+	asios_strv_free(lock_dirs);
+	free(pers);
+	if (rt == 1 && ps == 1)
+		return -ENOENT;
+	return (rt < 0 || ps < 0) ? -EIO : 0;
+}
+
+/* ---- after apply or revert: what is left empty goes ---- */
+
+/* a journal with nothing to undo (a header and folder records at most) */
+static bool journal_empty(struct asios_root *root, const char *path, char ***dirs, size_t *n_dirs)
+{
+	struct asios_journal j = { 0 };
+	char *text = NULL, *msg = NULL;
+	size_t len = 0;
+	bool empty;
+
+	if (asios_read_file(root, path, &text, &len) < 0)
+		return !asios_exists(root, path);
+	empty = asios_journal_parse(path, text, len, &j, &msg) >= 0 && !j.torn;
+	for (size_t i = 0; empty && i < j.n_records; i++)
+		empty = !strncmp(j.records[i].key, "mkdir:", 6);
+	for (size_t i = 0; empty && i < j.n_records; i++)
+		(void)asios_strv_push_dup(dirs, n_dirs, j.records[i].key + 6);
+	asios_journal_clear(&j);
+	free(text);
+	free(msg);
+	return empty;
+}
+
+static void tidy(struct asios_root *root, const char *journal, struct asios_journal_lock *lock, char **more_dirs)
+{
+	char **dirs = NULL, *pers = asios_journal_persistent_path(journal);
+	size_t n = 0;
+	bool gone = pers != NULL;
+
+	for (size_t i = 0; more_dirs && more_dirs[i]; i++)
+		(void)asios_strv_push_dup(&dirs, &n, more_dirs[i]);
+	if (pers && journal_empty(root, pers, &dirs, &n))
+		(void)unlink_in_root(root, pers);
+	else
+		gone = false;
+	if (journal_empty(root, journal, &dirs, &n))
+		(void)unlink_in_root(root, journal);
+	else
+		gone = false;
+	asios_journal_unlock(root, lock, gone);
+	/* innermost first; a folder that holds anything else stays */
+	for (size_t i = n; gone && i-- > 0;)
+		(void)asios_rmdir_empty(root, dirs[i]);
+	asios_strv_free(dirs);
+	free(pers);
 }

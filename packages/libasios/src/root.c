@@ -253,7 +253,8 @@ bool asios_exists(const struct asios_root *root, const char *path)
 	return true;
 }
 
-static int injected_fault(const struct asios_root *root, const char *path)
+/* "PATH=ERRNO" fails every write of PATH, "PATH=ERRNO/VALUE" only the writes of VALUE (a rollback, a revert) */
+static int injected_fault(const struct asios_root *root, const char *path, const char *value)
 {
 	static const struct {
 		const char *name;
@@ -267,9 +268,15 @@ static int injected_fault(const struct asios_root *root, const char *path)
 	for (p = spec; (p = strstr(p, path)); p += n) {
 		if ((p != spec && p[-1] != ',') || p[n] != '=')
 			continue;
-		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-			if (!strncmp(p + n + 1, names[i].name, strlen(names[i].name)))
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			const char *v = p + n + 1 + strlen(names[i].name);
+			size_t vlen = strcspn(v + 1, ",");
+
+			if (strncmp(p + n + 1, names[i].name, strlen(names[i].name)))
+				continue;
+			if (*v != '/' || (value && strlen(value) == vlen && !strncmp(v + 1, value, vlen)))
 				return -names[i].err;
+		}
 	}
 	return 0;
 }
@@ -281,7 +288,7 @@ int asios_write_file(const struct asios_root *root, const char *path, const char
 	ssize_t k;
 	int fd, r;
 
-	r = injected_fault(root, path);
+	r = injected_fault(root, path, value);
 	if (r < 0)
 		return r;
 	fd = asios_root_open_file(root, path, O_WRONLY | O_TRUNC);
@@ -329,7 +336,7 @@ int asios_write_whole(const struct asios_root *root, const char *path, const cha
 	ssize_t k;
 	int dfd, fd, r;
 
-	r = injected_fault(root, path);
+	r = injected_fault(root, path, content);
 	if (r < 0)
 		return r;
 	dfd = open_parent(root, path, true, name, sizeof(name));
@@ -361,7 +368,7 @@ int asios_remove_file(const struct asios_root *root, const char *path)
 	char name[NAME_MAX + 1];
 	int dfd, r;
 
-	r = injected_fault(root, path);
+	r = injected_fault(root, path, NULL);
 	if (r < 0)
 		return r;
 	dfd = open_parent(root, path, false, name, sizeof(name));

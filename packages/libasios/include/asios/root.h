@@ -42,7 +42,8 @@ int asios_list_dir(const struct asios_root *root, const char *path, char ***ret)
 /*
  * Write VALUE (a newline is added) to the existing file PATH, as sysfs and procfs want it: one write(2).
  * On a root other than "/", ASIOS_FAULT_INJECT="PATH=ERRNO[,PATH=ERRNO…]" (ERRNO a name such as EIO)
- * makes the write of PATH fail: tests use it to drive the failure paths of apply.
+ * makes the write of PATH fail, "PATH=ERRNO/VALUE" only a write of VALUE: tests use it to drive the failure
+ * paths of apply, rollback and revert.
  */
 int asios_write_file(const struct asios_root *root, const char *path, const char *value);
 /* Replace the whole file PATH with CONTENT (as given, no newline added), creating it and its folders (0755)
