@@ -701,26 +701,38 @@ static bool journal_empty(struct asios_root *root, const char *path, char ***dir
 	return empty;
 }
 
+static int longer_first(const void *a, const void *b)
+{
+	size_t x = strlen(*(char *const *)a), y = strlen(*(char *const *)b);
+
+	return x > y ? -1 : x < y;
+}
+
 static void tidy(struct asios_root *root, const char *journal, struct asios_journal_lock *lock, char **more_dirs)
 {
-	char **dirs = NULL, *pers = asios_journal_persistent_path(journal);
-	size_t n = 0;
-	bool gone = pers != NULL;
+	char **dirs = NULL, **rt_dirs = NULL, *pers = asios_journal_persistent_path(journal);
+	size_t n = 0, n_rt = 0;
+	bool rt_empty = journal_empty(root, journal, &rt_dirs, &n_rt), gone = false;
 
 	for (size_t i = 0; more_dirs && more_dirs[i]; i++)
 		(void)asios_strv_push_dup(&dirs, &n, more_dirs[i]);
-	if (pers && journal_empty(root, pers, &dirs, &n))
+	if (pers && journal_empty(root, pers, &dirs, &n)) {
 		(void)unlink_in_root(root, pers);
-	else
-		gone = false;
-	if (journal_empty(root, journal, &dirs, &n))
-		(void)unlink_in_root(root, journal);
-	else
-		gone = false;
+		/* the runtime journal goes last: its records name the folders that hold it and the lock */
+		if (rt_empty) {
+			for (size_t i = 0; i < n_rt; i++)
+				(void)asios_strv_push_dup(&dirs, &n, rt_dirs[i]);
+			(void)unlink_in_root(root, journal);
+			gone = true;
+		}
+	}
 	asios_journal_unlock(root, lock, gone);
-	/* innermost first; a folder that holds anything else stays */
-	for (size_t i = n; gone && i-- > 0;)
+	/* innermost (longest) first; a folder that holds anything else stays */
+	if (dirs)
+		qsort(dirs, n, sizeof(*dirs), longer_first);
+	for (size_t i = 0; i < n; i++)
 		(void)asios_rmdir_empty(root, dirs[i]);
 	asios_strv_free(dirs);
+	asios_strv_free(rt_dirs);
 	free(pers);
 }

@@ -253,7 +253,8 @@ int asios_missing_dirs(struct asios_root *root, const char *path, char ***ret, s
 static bool same_file(struct asios_root *root, const char *path, int fd)
 {
 	struct stat a, b;
-	int fd2 = asios_root_open_file(root, path, O_RDONLY);
+	/* O_PATH: closing it does not drop the fcntl locks this process holds on the file, as any other close would */
+	int fd2 = asios_root_open_file(root, path, O_PATH | O_NOFOLLOW);
 	bool same;
 
 	if (fd2 < 0)
@@ -296,7 +297,7 @@ int asios_journal_lock(struct asios_root *root, const char *journal, unsigned ti
 		       struct asios_journal_lock **ret, int *waited_for, char ***created)
 {
 	struct asios_journal_lock *l;
-	char dir[4096], *path = NULL;
+	char dir[4096], buf[4096], *path = NULL;
 	size_t n_created = 0;
 	unsigned waited = 0;
 	int fd = -1, r;
@@ -304,20 +305,20 @@ int asios_journal_lock(struct asios_root *root, const char *journal, unsigned ti
 	*ret = NULL;
 	*waited_for = 0;
 	*created = NULL;
-	snprintf(dir, sizeof(dir), "%s", journal);
-	r = asios_missing_dirs(root, dirname(dir), created, &n_created);
-	if (r >= 0)
-		r = asios_mkdirs(root, dir, 0755);
-	if (r < 0 || asprintf(&path, "%s.lock", journal) < 0) {
-		asios_strv_free(*created);
-		*created = NULL;
-		return r < 0 ? r : -ENOMEM;
-	}
+	snprintf(buf, sizeof(buf), "%s", journal);
+	snprintf(dir, sizeof(dir), "%s", dirname(buf));
+	if (asprintf(&path, "%s.lock", journal) < 0)
+		return -ENOMEM;
 	for (;;) {
 		int holder = 0;
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 
-		r = try_lock(root, path, &fd, &holder);
+		/* (again on every try: the revert that held the lock may have removed the folder with it) */
+		r = asios_missing_dirs(root, dir, created, &n_created);
+		if (r >= 0)
+			r = asios_mkdirs(root, dir, 0755);
+		if (r >= 0)
+			r = try_lock(root, path, &fd, &holder);
 		if (r != -EAGAIN && r != -ESTALE)
 			break;
 		if (holder)
