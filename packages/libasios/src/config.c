@@ -356,7 +356,7 @@ static int conf_filter(const struct dirent *de)
 }
 
 int asios_conf_load(struct asios_conf *c, const char *conf, const char *def_conf, const char *conf_d,
-		    const char *def_dir, int (*after)(struct asios_conf *c, const char *path, char **error), char **error)
+		    int (*after)(struct asios_conf *c, const char *path, char **error), char **error)
 {
 	struct dirent **list = NULL;
 	int r, n;
@@ -372,8 +372,8 @@ int asios_conf_load(struct asios_conf *c, const char *conf, const char *def_conf
 	n = scandir(conf_d, &list, conf_filter, alphasort);
 	if (n < 0) {
 		r = errno;
-		if (r == ENOENT && ends_with(conf_d, def_dir))
-			return 0;
+		if (r == ENOENT)
+			return 0; /* no drop-ins */
 		return fail_path(error, conf_d, r == ENOTDIR ? "not a directory (a drop-in folder is expected)" : strerror(r), -r);
 	}
 	r = 0;

@@ -213,7 +213,7 @@ int asios_irq_policy_load(struct asios_irq_policy *p, const char *conf, const ch
 	struct ctx c;
 
 	ctx_init(&c, p);
-	return asios_conf_load(&c.conf, conf, ASIOS_IRQD_CONF, conf_d, ASIOS_IRQD_CONF_D, NULL, error);
+	return asios_conf_load(&c.conf, conf, ASIOS_IRQD_CONF, conf_d, NULL, error);
 }
 
 int asios_irq_policy_read(struct asios_irq_policy *p, const char *conf, const char *conf_d, char **error)

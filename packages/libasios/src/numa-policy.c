@@ -342,7 +342,7 @@ int asios_numa_policy_load(struct asios_numa_policy *p, const char *conf, const 
 	int r;
 
 	ctx_init(&c, p);
-	r = asios_conf_load(&c.conf, conf, ASIOS_NUMAD_CONF, conf_d, ASIOS_NUMAD_CONF_D, validate, error);
+	r = asios_conf_load(&c.conf, conf, ASIOS_NUMAD_CONF, conf_d, validate, error);
 	free(c.wl_line);
 	return r;
 }

@@ -244,7 +244,7 @@ int asios_sched_policy_load(struct asios_sched_policy *p, const char *conf, cons
 	struct ctx c;
 
 	ctx_init(&c, p);
-	return asios_conf_load(&c.conf, conf, ASIOS_SCHEDD_CONF, conf_d, ASIOS_SCHEDD_CONF_D, NULL, error);
+	return asios_conf_load(&c.conf, conf, ASIOS_SCHEDD_CONF, conf_d, NULL, error);
 }
 
 int asios_sched_policy_read(struct asios_sched_policy *p, const char *conf, const char *conf_d, char **error)

@@ -17,9 +17,9 @@
  * Leading blanks are not significant (libinih's continuation lines are not used).
  *
  * A file must be a regular file (opened without blocking, so a FIFO or device is refused, never waited on) of
- * at most ASIOS_CONF_MAX_BYTES. A missing file or drop-in folder is no error only at its default place (the
- * path ends with the default, e.g. /etc/asios/irqd.conf or ROOT/etc/asios/irqd.conf); one named otherwise
- * must exist.
+ * at most ASIOS_CONF_MAX_BYTES. A missing file is no error only at its default place (the path ends with the
+ * default, e.g. /etc/asios/irqd.conf or ROOT/etc/asios/irqd.conf); one named otherwise must exist. A missing
+ * drop-in folder means no drop-ins; one that is not a folder is an error naming it.
  */
 
 #include <stdbool.h>
@@ -55,12 +55,12 @@ int asios_conf_parse(struct asios_conf *c, const char *text, size_t len, const c
 
 /*
  * Read CONF (a missing one is no error only when it ends with DEF_CONF), then CONF_D/NAME.conf (not hidden) in
- * name order (a missing CONF_D is no error only when it ends with DEF_DIR). Either may be NULL (not read).
+ * name order (a missing CONF_D: none). Either may be NULL (not read).
  * AFTER, when not NULL, runs after each file with its path and returns 0 or -EINVAL (with *error set). The
  * first failure stops and is returned with *error = "PATH:LINE: what" or "PATH: what".
  */
 int asios_conf_load(struct asios_conf *c, const char *conf, const char *def_conf, const char *conf_d,
-		    const char *def_dir, int (*after)(struct asios_conf *c, const char *path, char **error), char **error);
+		    int (*after)(struct asios_conf *c, const char *path, char **error), char **error);
 
 /* Keep the first reason of a file in C (FMT: a literal with two %s). Returns 0, which refuses the line. */
 int asios_conf_fail(struct asios_conf *c, const char *fmt, const char *a, const char *b)
