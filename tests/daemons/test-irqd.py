@@ -102,7 +102,8 @@ def main():
         shutil.rmtree(os.path.join(root, "proc/4242"))
         p = subprocess.run([IRQD, "--root", root, "--config", os.path.join(tmp, "bad.conf"), "--once"],
                            capture_output=True, text=True)
-        check(p.returncode == 0, "a missing configuration file means defaults", p.stderr)
+        check(p.returncode == 1 and "bad.conf: No such file" in p.stderr,
+              "a missing configuration file named by --config: exit 1, named", p.stderr)
         with open(os.path.join(tmp, "bad.conf"), "w") as f:
             f.write("[irqd]\nbanned_irqs = x\n")
         p = subprocess.run([IRQD, "--root", root, "--config", os.path.join(tmp, "bad.conf"), "--once"],
@@ -113,6 +114,7 @@ def main():
         if not need_root("this machine: asios-irqd --once, then asiosctl irq revert"):
             return done()
         before = {f: read(f) for f in glob.glob("/proc/irq/*/smp_affinity_list")}
+        open(os.path.join(tmp, "none.conf"), "w").close()
         p = subprocess.run([IRQD, "--once", "--config", os.path.join(tmp, "none.conf"), "--config-dir",
                             os.path.join(tmp, "none")], capture_output=True, text=True)
         check(p.returncode == 0 and "start:" in p.stderr, "this machine: asios-irqd --once plans and applies", p.stderr)

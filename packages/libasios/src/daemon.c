@@ -29,6 +29,13 @@ int asios_daemon_parse_args(const char *name, int argc, char **argv, void (*usag
 	if (!a->root)
 		a->root = "/";
 	while ((c = getopt_long(argc, argv, "r:c:d:nh", opts, NULL)) != -1) {
+		if (c > 0 && strchr("rcd", c) && !*optarg) {
+			/* an unset variable in a script must not mean the live machine or the default files */
+			fprintf(stderr, "%s: --%s: an empty value is not allowed (leave the option out for %s)\n", name,
+				c == 'r' ? "root" : c == 'c' ? "config" : "config-dir",
+				c == 'r' ? "the running machine, /" : "the default");
+			return 2;
+		}
 		switch (c) {
 		case 'r':
 			a->root = optarg;

@@ -2,14 +2,14 @@
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <ini.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "asios/config.h"
 #include "asios/cpulist.h"
 #include "asios/irq-plan.h"
-#include "util.h"
 
 /*
  * irqd.conf: INI sections
@@ -18,16 +18,30 @@
  *                          rebalance_checks = N, rebalance_holdoff = SECONDS
  *   [irq N]                cpus = LIST | ignore = yes
  *   [device 0000:18:00.0]  cpus = LIST | ignore = yes
- * Anything else is an error naming file and line, and nothing is applied.
+ * Anything else is an error naming file and line, and nothing is applied (config.h says what the shared
+ * reader refuses before these handlers see a line).
  */
 
 struct ctx {
+	struct asios_conf conf; /* the shared reader, with the first error of a file */
 	struct asios_irq_policy *p;
-	char *error;   /* first error, without the location */
 };
 
 /* the first error of a file, without its location */
-#define fail(c, ...) asios_conf_fail(&(c)->error, __VA_ARGS__)
+#define fail(c, ...) asios_conf_fail(&(c)->conf, __VA_ARGS__)
+
+/* "0000:18:00.0": domain, bus, device (0-1f) and function (0-7) in lower- or upper-case hexadecimal */
+static bool pci_address(const char *id)
+{
+	static const char shape[] = "xxxx:xx:xx.x";
+
+	if (strlen(id) != sizeof(shape) - 1)
+		return false;
+	for (size_t i = 0; shape[i]; i++)
+		if (shape[i] == 'x' ? !isxdigit((unsigned char)id[i]) : id[i] != shape[i])
+			return false;
+	return strtoul(id + 8, NULL, 16) <= 0x1f && id[11] <= '7';
+}
 
 static struct asios_irq_override *override_for(struct asios_irq_policy *p, int irq, const char *dev)
 {
@@ -133,10 +147,7 @@ static int handler(void *user, const char *section, const char *name, const char
 				return fail(c, "[%s]: not an IRQ number%s", section, "");
 			irq = (int)v;
 		} else {
-			unsigned d, b, dv, f;
-			char tail;
-
-			if (strlen(id) != 12 || sscanf(id, "%4x:%2x:%2x.%1x%c", &d, &b, &dv, &f, &tail) != 4)
+			if (!pci_address(id))
 				return fail(c, "[%s]: not a PCI address (0000:18:00.0)%s", section, "");
 		}
 		o = override_for(p, irq, is_irq ? "" : id);
@@ -182,34 +193,27 @@ void asios_irq_policy_clear(struct asios_irq_policy *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static int finish(struct ctx *c, int line, const char *origin, char **error)
+static void ctx_init(struct ctx *c, struct asios_irq_policy *p)
 {
-	if (line == 0 && !c->error)
-		return 0;
-	if (error && asprintf(error, "%s:%d: %s", origin, line, c->error ? c->error : "syntax error") < 0)
-		*error = NULL;
-	free(c->error);
-	c->error = NULL;
-	return line < 0 ? -ENOMEM : -EINVAL;
+	*c = (struct ctx){ .conf = { .handler = handler, .user = c }, .p = p };
 }
 
 int asios_irq_policy_parse(struct asios_irq_policy *p, const char *text, const char *origin, char **error)
 {
-	struct ctx c = { .p = p };
+	struct ctx c;
 
-	return finish(&c, ini_parse_string(text, handler, &c), origin, error);
-}
-
-static int parse_stream(FILE *f, const char *path, void *user, char **error)
-{
-	struct ctx c = { .p = user };
-
-	return finish(&c, ini_parse_file(f, handler, &c), path, error);
+	ctx_init(&c, p);
+	if (error)
+		*error = NULL;
+	return asios_conf_parse(&c.conf, text, strlen(text), origin, error);
 }
 
 int asios_irq_policy_load(struct asios_irq_policy *p, const char *conf, const char *conf_d, char **error)
 {
-	return asios_conf_load(conf, conf_d, parse_stream, p, error);
+	struct ctx c;
+
+	ctx_init(&c, p);
+	return asios_conf_load(&c.conf, conf, ASIOS_IRQD_CONF, conf_d, NULL, error);
 }
 
 int asios_irq_policy_read(struct asios_irq_policy *p, const char *conf, const char *conf_d, char **error)

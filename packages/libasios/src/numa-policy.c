@@ -2,14 +2,13 @@
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "asios/config.h"
 #include "asios/cpulist.h"
 #include "asios/numa-plan.h"
-#include "util.h"
 
 /*
  * numad.conf: INI sections
@@ -19,16 +18,20 @@
  *   [hugepages]        nodeN = COUNT [SIZE]   (SIZE 2M (default), 1G, or NkB)
  *   [workload NAME]    command = PATTERN, cgroup = PATH, node = N, cpus = LIST, migrate = yes|no,
  *                      autonuma = yes|no, multi_node = split|interleave|leave, ignore = yes|no
- * Anything else is an error naming file and line, and nothing is applied.
+ * Anything else is an error naming file and line, and nothing is applied (config.h says what the shared
+ * reader refuses before these handlers see a line). A key may repeat only in [hugepages] (a node can have pages
+ * of several sizes).
  */
 
 struct ctx {
+	struct asios_conf conf;  /* the shared reader, with the first error of a file */
 	struct asios_numa_policy *p;
-	char *error;
+	unsigned *wl_line;       /* per workload: the line of this file that first named it, 0 if none */
+	size_t n_wl_line;
 };
 
 /* the first error of a file, without its location */
-#define fail(c, ...) asios_conf_fail(&(c)->error, __VA_ARGS__)
+#define fail(c, ...) asios_conf_fail(&(c)->conf, __VA_ARGS__)
 
 static int multi_value(const char *v)
 {
@@ -97,6 +100,8 @@ static int hugepages_value(const char *v, long *count, unsigned long *size_kb)
 	int n;
 
 	*size_kb = 2048;
+	if (strpbrk(v, "+-"))
+		return -EINVAL;
 	n = sscanf(v, "%ld %lu%15s", count, &size, unit);
 	if (n < 1 || *count < 0 || *count > 100000000)
 		return -EINVAL;
@@ -113,7 +118,7 @@ static int hugepages_value(const char *v, long *count, unsigned long *size_kb)
 		*size_kb = size;
 	else
 		return -EINVAL;
-	return *size_kb ? 0 : -EINVAL;
+	return *size_kb && size <= 16UL * 1024 * 1024 && *size_kb <= 16UL * 1024 * 1024 ? 0 : -EINVAL; /* 16 GiB */
 }
 
 static int main_key(struct ctx *c, const char *name, const char *value)
@@ -185,6 +190,23 @@ static int hugepages_key(struct ctx *c, const char *name, const char *value)
 	return 1;
 }
 
+/* remember the line where this file first names workload I */
+static int note_workload(struct ctx *c, size_t i)
+{
+	if (i >= c->n_wl_line) {
+		unsigned *l = realloc(c->wl_line, (i + 1) * sizeof(*l));
+
+		if (!l)
+			return -ENOMEM;
+		memset(l + c->n_wl_line, 0, (i + 1 - c->n_wl_line) * sizeof(*l));
+		c->wl_line = l;
+		c->n_wl_line = i + 1;
+	}
+	if (!c->wl_line[i])
+		c->wl_line[i] = c->conf.line;
+	return 0;
+}
+
 static int workload_key(struct ctx *c, const char *section, const char *id, const char *name, const char *value)
 {
 	struct asios_numa_workload *w;
@@ -196,7 +218,7 @@ static int workload_key(struct ctx *c, const char *section, const char *id, cons
 	if (!*id || strlen(id) >= sizeof(w->name))
 		return fail(c, "[%s]: a workload needs a name (up to 63 characters)%s", section, "");
 	w = workload_for(c->p, id);
-	if (!w)
+	if (!w || note_workload(c, (size_t)(w - c->p->workloads)) < 0)
 		return fail(c, "out of memory%s%s", "", "");
 	if (!strcmp(name, "command") || !strcmp(name, "cgroup")) {
 		char **slot = name[1] == 'o' ? &w->command : &w->cgroup;
@@ -274,58 +296,55 @@ void asios_numa_policy_clear(struct asios_numa_policy *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* a [workload] must say what it matches */
-static int validate(struct ctx *c, struct asios_numa_policy *p)
+/* after each file: a [workload] it names must say (there or before) what it matches */
+static int validate(struct asios_conf *conf, const char *path, char **error)
 {
-	for (size_t i = 0; i < p->n_workloads; i++)
-		if (!p->workloads[i].command && !p->workloads[i].cgroup)
-			return fail(c, "[workload %s]: needs command = PATTERN or cgroup = PATH%s", p->workloads[i].name, "");
-	return 1;
+	struct ctx *c = conf->user;
+	const struct asios_numa_policy *p = c->p;
+	int r = 0;
+
+	for (size_t i = 0; i < p->n_workloads && !r; i++)
+		if (!p->workloads[i].command && !p->workloads[i].cgroup) {
+			r = -EINVAL;
+			if (error && asprintf(error, "%s:%u: [workload %s]: needs command = PATTERN or cgroup = PATH", path,
+					      i < c->n_wl_line ? c->wl_line[i] : 0, p->workloads[i].name) < 0)
+				*error = NULL;
+		}
+	memset(c->wl_line, 0, c->n_wl_line * sizeof(*c->wl_line));
+	return r;
 }
 
-static int finish(struct ctx *c, int line, const char *origin, char **error)
+static void ctx_init(struct ctx *c, struct asios_numa_policy *p)
 {
-	int r;
+	static const char *const repeatable[] = { "hugepages", NULL };
 
-	if (line == 0 && !c->error)
-		return 0;
-	if (error) {
-		r = line > 0 ? asprintf(error, "%s:%d: %s", origin, line, c->error ? c->error : "syntax error") :
-				   asprintf(error, "%s: %s", origin, c->error ? c->error : "out of memory");
-
-		if (r < 0)
-			*error = NULL;
-	}
-	r = line < 0 && !c->error ? -ENOMEM : -EINVAL;
-	free(c->error);
-	c->error = NULL;
-	return r;
+	*c = (struct ctx){ .conf = { .handler = handler, .user = c, .repeatable = repeatable }, .p = p };
 }
 
 int asios_numa_policy_parse(struct asios_numa_policy *p, const char *text, const char *origin, char **error)
 {
-	struct ctx c = { .p = p };
-	int line = ini_parse_string(text, handler, &c);
+	struct ctx c;
+	int r;
 
-	if (line == 0 && !validate(&c, p))
-		line = -2; /* no line to name: the file as a whole */
-	return finish(&c, line, origin, error);
-}
-
-static int parse_stream(FILE *f, const char *path, void *user, char **error)
-{
-	struct asios_numa_policy *p = user;
-	struct ctx c = { .p = p };
-	int line = ini_parse_file(f, handler, &c);
-
-	if (line == 0 && !validate(&c, p))
-		line = -2;
-	return finish(&c, line, path, error);
+	ctx_init(&c, p);
+	if (error)
+		*error = NULL;
+	r = asios_conf_parse(&c.conf, text, strlen(text), origin, error);
+	if (r == 0)
+		r = validate(&c.conf, origin, error);
+	free(c.wl_line);
+	return r;
 }
 
 int asios_numa_policy_load(struct asios_numa_policy *p, const char *conf, const char *conf_d, char **error)
 {
-	return asios_conf_load(conf, conf_d, parse_stream, p, error);
+	struct ctx c;
+	int r;
+
+	ctx_init(&c, p);
+	r = asios_conf_load(&c.conf, conf, ASIOS_NUMAD_CONF, conf_d, validate, error);
+	free(c.wl_line);
+	return r;
 }
 
 int asios_numa_policy_read(struct asios_numa_policy *p, const char *conf, const char *conf_d, char **error)

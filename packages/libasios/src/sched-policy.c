@@ -2,15 +2,15 @@
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <ini.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "asios/config.h"
 #include "asios/cpulist.h"
 #include "asios/sched-plan.h"
-#include "util.h"
 
 /*
  * schedd.conf: INI sections
@@ -20,15 +20,46 @@
  *              workload_slice = NAME.slice, system_affinity = yes|no, cpu_dma_latency = off|MICROSECONDS,
  *              take_over_tuned = yes|no, interval = SECONDS, watch = yes|no
  *   [knobs]    KNOB = VALUE|leave   (KNOB a name of the knob table, e.g. kernel.nmi_watchdog)
- * Anything else is an error naming file and line, and nothing is applied.
+ * Anything else is an error naming file and line, and nothing is applied (config.h says what the shared
+ * reader refuses before these handlers see a line). A knob's value is checked here against the range the
+ * kernel accepts for it (knob_ranges below), not only when it is written.
  */
 
 struct ctx {
+	struct asios_conf conf; /* the shared reader, with the first error of a file */
 	struct asios_sched_policy *p;
-	char *error;
 };
 
-#define fail(c, ...) asios_conf_fail(&(c)->error, __VA_ARGS__)
+#define fail(c, ...) asios_conf_fail(&(c)->conf, __VA_ARGS__)
+
+/* The values the kernel takes for the knobs of the table (sched-knobs.c); a knob not listed takes any one word. */
+static const struct {
+	const char *name;
+	long min, max;
+} knob_ranges[] = {
+	{ "kernel.sched_autogroup_enabled", 0, 1 },
+	{ "kernel.sched_rt_runtime_us", -1, INT_MAX },
+	{ "kernel.timer_migration", 0, 1 },
+	{ "vm.stat_interval", 1, 3600 },
+	{ "kernel.nmi_watchdog", 0, 1 },
+	{ "kernel.sched_schedstats", 0, 1 },
+	{ "debug.sched.migration_cost_ns", 0, 1000000000 },
+};
+
+/* -EINVAL with the expected range in BUF when VALUE is out of the range of knob NAME */
+static int knob_in_range(const char *name, const char *value, char *buf, size_t size)
+{
+	long n;
+
+	for (size_t i = 0; i < sizeof(knob_ranges) / sizeof(knob_ranges[0]); i++)
+		if (!strcmp(knob_ranges[i].name, name)) {
+			if (asios_conf_long(value, knob_ranges[i].min, knob_ranges[i].max, &n) == 0)
+				return 0;
+			snprintf(buf, size, "a number between %ld and %ld", knob_ranges[i].min, knob_ranges[i].max);
+			return -EINVAL;
+		}
+	return 0;
+}
 
 static const struct {
 	const char *name;
@@ -117,6 +148,7 @@ static int knob_key(struct ctx *c, const char *name, const char *value)
 {
 	struct asios_sched_policy *p = c->p;
 	struct asios_sched_knob_override *o;
+	char range[64];
 	size_t n, k;
 	const struct asios_sched_knob *t = asios_sched_knobs(&n);
 
@@ -126,6 +158,12 @@ static int knob_key(struct ctx *c, const char *name, const char *value)
 		return fail(c, "[knobs]: unknown knob \"%s\" (asiosctl sched knobs lists them)%s", name, "");
 	if (!*value || strlen(value) > 64 || strpbrk(value, " \t\n"))
 		return fail(c, "%s: expected leave or one value without blanks, got \"%s\"", name, value);
+	if (strcmp(value, "leave") && knob_in_range(name, value, range, sizeof(range)) < 0) {
+		char what[128];
+
+		snprintf(what, sizeof(what), "%s: expected leave or %s", name, range);
+		return fail(c, "%s, got \"%s\"", what, value);
+	}
 	for (size_t i = 0; i < p->n_overrides; i++)
 		if (p->overrides[i].knob == k) {
 			free(p->overrides[i].value);
@@ -186,41 +224,27 @@ void asios_sched_policy_clear(struct asios_sched_policy *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static int finish(struct ctx *c, int line, const char *origin, char **error)
+static void ctx_init(struct ctx *c, struct asios_sched_policy *p)
 {
-	int r;
-
-	if (line == 0 && !c->error)
-		return 0;
-	if (error) {
-		r = line > 0 ? asprintf(error, "%s:%d: %s", origin, line, c->error ? c->error : "syntax error") :
-				   asprintf(error, "%s: %s", origin, c->error ? c->error : "out of memory");
-		if (r < 0)
-			*error = NULL;
-	}
-	r = line < 0 && !c->error ? -ENOMEM : -EINVAL;
-	free(c->error);
-	c->error = NULL;
-	return r;
+	*c = (struct ctx){ .conf = { .handler = handler, .user = c }, .p = p };
 }
 
 int asios_sched_policy_parse(struct asios_sched_policy *p, const char *text, const char *origin, char **error)
 {
-	struct ctx c = { .p = p };
+	struct ctx c;
 
-	return finish(&c, ini_parse_string(text, handler, &c), origin, error);
-}
-
-static int parse_stream(FILE *f, const char *path, void *user, char **error)
-{
-	struct ctx c = { .p = user };
-
-	return finish(&c, ini_parse_file(f, handler, &c), path, error);
+	ctx_init(&c, p);
+	if (error)
+		*error = NULL;
+	return asios_conf_parse(&c.conf, text, strlen(text), origin, error);
 }
 
 int asios_sched_policy_load(struct asios_sched_policy *p, const char *conf, const char *conf_d, char **error)
 {
-	return asios_conf_load(conf, conf_d, parse_stream, p, error);
+	struct ctx c;
+
+	ctx_init(&c, p);
+	return asios_conf_load(&c.conf, conf, ASIOS_SCHEDD_CONF, conf_d, NULL, error);
 }
 
 int asios_sched_policy_read(struct asios_sched_policy *p, const char *conf, const char *conf_d, char **error)

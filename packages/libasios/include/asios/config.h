@@ -1,0 +1,71 @@
+/* SPDX-FileCopyrightText: 2026 The ASIOS Authors
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+/*
+ * The one reader of the daemons' INI files (irqd.conf, numad.conf, schedd.conf and their drop-ins), shared by
+ * the three policy readers. It reads a file itself and hands libinih only lines it has checked, so that
+ * nothing libinih would truncate, split or skip silently reaches it. Refused, each as "FILE:LINE: what":
+ *   - a NUL byte, a carriage return (DOS line ends), another control character but tab, a byte order mark,
+ *     bytes that are not UTF-8;
+ *   - a line that is not a comment and is longer than ASIOS_CONF_MAX_LINE characters (comments may be longer:
+ *     they are dropped before libinih sees them);
+ *   - a section name longer than ASIOS_CONF_MAX_SECTION characters, text after "]", a line that is neither a
+ *     comment, a [section] nor KEY = VALUE;
+ *   - a key set twice in the same section of one file (a later drop-in overriding it is the way to change it);
+ *   - whatever the policy's own handler refuses (unknown keys and sections, bad values).
+ * Leading blanks are not significant (libinih's continuation lines are not used).
+ *
+ * A file must be a regular file (opened without blocking, so a FIFO or device is refused, never waited on) of
+ * at most ASIOS_CONF_MAX_BYTES. A missing file is no error only at its default place (the path ends with the
+ * default, e.g. /etc/asios/irqd.conf or ROOT/etc/asios/irqd.conf); one named otherwise must exist. A missing
+ * drop-in folder means no drop-ins; one that is not a folder is an error naming it.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define ASIOS_CONF_MAX_LINE 198    /* characters of a line that is not a comment, without its line end */
+#define ASIOS_CONF_MAX_SECTION 49  /* characters between [ and ] */
+#define ASIOS_CONF_MAX_BYTES (1024 * 1024)
+
+/* A policy's handler, as libinih's: 1 when the line is taken, 0 when refused (the reason in the reader's why,
+ * set with asios_conf_fail()). */
+typedef int (*asios_conf_handler)(void *user, const char *section, const char *name, const char *value);
+
+struct asios_conf {
+	/* set by the policy reader */
+	asios_conf_handler handler;
+	void *user;
+	const char *const *repeatable; /* NULL-terminated sections whose keys may repeat in one file, or NULL */
+	/* state of the file being read */
+	unsigned line;                 /* the line being handled (1-based) */
+	unsigned why_line;             /* the line of the first error, 0 while none */
+	char *why;                     /* its reason, without the location */
+	char **seen;                   /* "SECTION\nKEY" of this file, for repeated keys */
+	unsigned *seen_line;
+	size_t n_seen;
+};
+
+/*
+ * Parse TEXT (LEN bytes, may hold NULs, which are refused) named ORIGIN with C's handler. 0, or -EINVAL with
+ * *error = "ORIGIN:LINE: what" (free it), or -ENOMEM.
+ */
+int asios_conf_parse(struct asios_conf *c, const char *text, size_t len, const char *origin, char **error);
+
+/*
+ * Read CONF (a missing one is no error only when it ends with DEF_CONF), then CONF_D/NAME.conf (not hidden) in
+ * name order (a missing CONF_D: none). Either may be NULL (not read).
+ * AFTER, when not NULL, runs after each file with its path and returns 0 or -EINVAL (with *error set). The
+ * first failure stops and is returned with *error = "PATH:LINE: what" or "PATH: what".
+ */
+int asios_conf_load(struct asios_conf *c, const char *conf, const char *def_conf, const char *conf_d,
+		    int (*after)(struct asios_conf *c, const char *path, char **error), char **error);
+
+/* Keep the first reason of a file in C (FMT: a literal with two %s). Returns 0, which refuses the line. */
+int asios_conf_fail(struct asios_conf *c, const char *fmt, const char *a, const char *b)
+	__attribute__((format(printf, 2, 0)));
+
+/* Configuration values: yes/true/1/on or no/false/0/off; a decimal integer within [MIN, MAX]. -EINVAL otherwise. */
+int asios_conf_bool(const char *v, bool *ret);
+int asios_conf_long(const char *v, long min, long max, long *ret);
