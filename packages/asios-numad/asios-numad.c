@@ -372,10 +372,11 @@ int main(int argc, char **argv)
 		manager_free(m);
 		return 1;
 	}
-	replan(m, "start", true);
+	r = replan(m, "start", true);
 	if (a.once) {
+		/* --once: the exit status tells whether the machine was read, planned and changed as planned */
 		manager_free(m);
-		return 0;
+		return r < 0 ? 1 : 0;
 	}
 	r = asios_daemon_loop(m->event, "placing accelerator workloads");
 	fprintf(stderr, SD_NOTICE "stopping after %u plans; placements stay as they are (asiosctl numa revert restores)\n",

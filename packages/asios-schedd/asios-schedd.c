@@ -351,10 +351,11 @@ int main(int argc, char **argv)
 		manager_free(m);
 		return 1;
 	}
-	replan(m, "start");
+	r = replan(m, "start");
 	if (a.once) {
+		/* --once: the exit status tells whether the machine was read, planned and changed as planned */
 		manager_free(m);
-		return 0;
+		return r < 0 ? 1 : 0;
 	}
 	r = asios_daemon_loop(m->event, m->standing_down ? "standing down: tuned partitions the CPUs" :
 					"isolating CPUs");
