@@ -75,6 +75,12 @@ def run(daemon, args, env=None, caps=True):
     return subprocess.run(unitcaps.command(daemon, argv) if caps else argv, capture_output=True, text=True, env=e)
 
 
+def plan(daemon, root, conf):
+    """asiosctl's plan of DAEMON's kind for ROOT with CONF, as JSON on stdout"""
+    return subprocess.run([ASIOSCTL, VERB[daemon], "plan", "--json", "--root", root, "--config", conf],
+                          capture_output=True, text=True)
+
+
 def counts(daemon, text):
     m = re.search(START[daemon], text)
     return (int(m.group(1)), int(m.group(2))) if m else None
@@ -96,8 +102,7 @@ def fixture_once(tmp, daemon):
 def exit_codes(tmp, daemon):
     """--once: 1 after a rolled-back apply, 1 when the machine cannot be read"""
     root, conf = machine(tmp, daemon, "fail-" + daemon)
-    q = subprocess.run([ASIOSCTL, VERB[daemon], "plan", "--json", "--root", root, "--config", conf], capture_output=True,
-                       text=True)
+    q = plan(daemon, root, conf)
     paths = [a["path"] for a in json.loads(q.stdout)["actions"] if a.get("kind") not in ("affinity", "migrate")
              and a.get("path")] if q.returncode == 0 else []
     if daemon == "asios-numad":
@@ -106,8 +111,8 @@ def exit_codes(tmp, daemon):
         check(False, "%s: a plan with a file write to fail" % daemon, q.stdout + q.stderr)
         return
     p = run(daemon, ["--root", root, "--config", conf, "--once"], env={"ASIOS_FAULT_INJECT": paths[-1] + "=EINVAL"})
-    check(p.returncode == 1 and "rolled back" in p.stderr, "%s --once: exit 1 after a failed, rolled-back apply" % daemon,
-          "exit %d\n%s" % (p.returncode, p.stderr))
+    check(p.returncode == 1 and "rolled back" in p.stderr,
+          "%s --once: exit 1 after a failed, rolled-back apply" % daemon, "exit %d\n%s" % (p.returncode, p.stderr))
     # a machine hwloc cannot read: no CPU folders (the folders the daemons look for first are still there)
     for cpu in os.listdir(os.path.join(root, "sys/devices/system/cpu")):
         if re.fullmatch(r"cpu\d+", cpu):
@@ -210,8 +215,7 @@ def capabilities_cover_plans(tmp, daemon):
     if not need_root("this machine: " + name):
         return
     root, conf = machine(tmp, daemon, "caps-" + daemon)
-    q = subprocess.run([ASIOSCTL, VERB[daemon], "plan", "--json", "--root", root, "--config", conf], capture_output=True,
-                       text=True)
+    q = plan(daemon, root, conf)
     if q.returncode != 0:
         check(False, name, q.stderr)
         return
