@@ -110,8 +110,9 @@ def cpulist(ids):
     return ",".join(out)
 
 
-def add_proc(root, pid, comm, cmdline, devices, cpus, mems, pages, cgroup="0::/\n"):
-    """A process as the kernel shows it: fd links, status, stat, cmdline, cgroup, numa_maps."""
+def add_proc(root, pid, comm, cmdline, devices, cpus, mems, pages, cgroup="0::/\n", uid=None, exe=None):
+    """A process as the kernel shows it: fd links, status, stat, cmdline, cgroup, numa_maps; with UID, a Uid:
+    line in status (real, effective, saved, filesystem), with EXE, the exe link to that program."""
     d = os.path.join(root, "proc", str(pid))
     os.makedirs(os.path.join(d, "fd"), exist_ok=True)
     for i, dev in enumerate(["/dev/null"] + devices):
@@ -120,8 +121,11 @@ def add_proc(root, pid, comm, cmdline, devices, cpus, mems, pages, cgroup="0::/\
     write(os.path.join(d, "cmdline"), "\0".join(cmdline.split()) + "\0")
     write(os.path.join(d, "stat"), "%d (%s) S 1 %d %d 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 %d 0 0\n"
           % (pid, comm, pid, pid, 1000 + pid))
-    write(os.path.join(d, "status"), "Name:\t%s\nPid:\t%d\nCpus_allowed_list:\t%s\nMems_allowed_list:\t%s\n"
-          "voluntary_ctxt_switches:\t1\n" % (comm, pid, cpulist(cpus), cpulist(mems)))
+    write(os.path.join(d, "status"), "Name:\t%s\nPid:\t%d\n%sCpus_allowed_list:\t%s\nMems_allowed_list:\t%s\n"
+          "voluntary_ctxt_switches:\t1\n" % (comm, pid, "" if uid is None else "Uid:\t%d\t%d\t%d\t%d\n" % ((uid,) * 4),
+                                             cpulist(cpus), cpulist(mems)))
+    if exe:
+        os.symlink(exe, os.path.join(d, "exe"))
     write(os.path.join(d, "cgroup"), cgroup)
     lines = ["7f0000000000 default anon=%d dirty=%d %s kernelpagesize_kB=4" % (
         sum(pages.values()), sum(pages.values()), " ".join("N%d=%d" % (n, p) for n, p in sorted(pages.items())))]

@@ -29,6 +29,7 @@
 #include "asios/daemon.h"
 #include "asios/cpulist.h"
 #include "asios/irq-plan.h"
+#include "asios/peer.h"
 #include "asios/snapshot.h"
 
 #define JOURNAL "/run/asios/irqd.journal"
@@ -123,7 +124,7 @@ static int replan(struct manager *m, const char *why)
 		for (size_t i = 0; i < rep.n_messages; i++)
 			fprintf(stderr, SD_WARNING "%s\n", rep.messages[i]);
 		if (r < 0)
-			fprintf(stderr, SD_ERR "%s; every change of this apply was rolled back\n", error ? error : strerror(-r));
+			fprintf(stderr, SD_ERR "%s; %s\n", error ? error : strerror(-r), asios_apply_outcome(&rep));
 		free(error);
 	}
 	fprintf(stderr, SD_NOTICE "%s: %zu IRQs, %zu moved, %zu refused by the kernel, %zu left alone\n", why, s->n_irqs,
@@ -291,27 +292,6 @@ static int reload(void *userdata)
 	return 0;
 }
 
-/* the pid of a running irqbalance, or 0 */
-static long irqbalance_pid(struct manager *m)
-{
-	char **pids = NULL;
-	long found = 0;
-	int n = asios_list_dir(m->root, "/proc", &pids);
-
-	for (int i = 0; i < n && !found; i++) {
-		char path[64], *comm = NULL;
-
-		if (pids[i][0] < '0' || pids[i][0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", pids[i]);
-		if (asios_read_line(m->root, path, &comm) >= 0 && !strcmp(comm, "irqbalance"))
-			found = strtol(pids[i], NULL, 10);
-		free(comm);
-	}
-	asios_strv_free(pids);
-	return found;
-}
-
 static int manager_new(const char *root, const char *conf, const char *conf_d, bool dry_run, struct manager **ret)
 {
 	struct manager *m = calloc(1, sizeof(*m));
@@ -379,7 +359,13 @@ int main(int argc, char **argv)
 		manager_free(m);
 		return 1;
 	}
-	pid = irqbalance_pid(m);
+	/* irqbalance: a root process running the irqbalance program, whatever any other process calls itself */
+	pid = asios_peer_find(m->root, "irqbalance");
+	if (pid < 0) {
+		fprintf(stderr, SD_ERR "asios-irqd: cannot read the machine: %s\n", strerror((int)-pid));
+		manager_free(m);
+		return 1;
+	}
 	if (pid && !m->policy.take_over) {
 		fprintf(stderr, SD_ERR "asios-irqd: irqbalance is running (pid %ld) and would undo every placement; stop it "
 			"(systemctl disable --now irqbalance) or set take_over_irqbalance = yes in %s\n", pid, a.conf);
@@ -389,10 +375,11 @@ int main(int argc, char **argv)
 	if (pid)
 		fprintf(stderr, SD_WARNING "taking over from irqbalance (pid %ld) as configured: it still runs and may move "
 			"IRQs back until it is stopped\n", pid);
-	replan(m, "start");
+	r = replan(m, "start");
 	if (a.once) {
+		/* --once: the exit status tells whether the machine was read, planned and changed as planned */
 		manager_free(m);
-		return 0;
+		return r < 0 ? 1 : 0;
 	}
 	r = asios_daemon_loop(m->event, "placing IRQs");
 	fprintf(stderr, SD_NOTICE "stopping after %u plans; affinities stay as they are (asiosctl irq revert restores)\n",

@@ -120,7 +120,7 @@ static int replan(struct manager *m, const char *why, bool fresh)
 		for (size_t i = 0; i < rep.n_messages; i++)
 			fprintf(stderr, SD_WARNING "%s\n", rep.messages[i]);
 		if (r < 0)
-			fprintf(stderr, SD_ERR "%s; every change of this apply was rolled back\n", error ? error : strerror(-r));
+			fprintf(stderr, SD_ERR "%s; %s\n", error ? error : strerror(-r), asios_apply_outcome(&rep));
 		free(error);
 	}
 	if (p->n_actions || !strcmp(why, "start") || !strcmp(why, "configuration reloaded"))
@@ -372,10 +372,11 @@ int main(int argc, char **argv)
 		manager_free(m);
 		return 1;
 	}
-	replan(m, "start", true);
+	r = replan(m, "start", true);
 	if (a.once) {
+		/* --once: the exit status tells whether the machine was read, planned and changed as planned */
 		manager_free(m);
-		return 0;
+		return r < 0 ? 1 : 0;
 	}
 	r = asios_daemon_loop(m->event, "placing accelerator workloads");
 	fprintf(stderr, SD_NOTICE "stopping after %u plans; placements stay as they are (asiosctl numa revert restores)\n",

@@ -256,7 +256,7 @@ static int replan(struct manager *m, const char *why)
 		for (size_t i = 0; i < rep.n_messages; i++)
 			fprintf(stderr, SD_WARNING "%s\n", rep.messages[i]);
 		if (r < 0)
-			fprintf(stderr, SD_ERR "%s; every change of this apply was rolled back\n", error ? error : strerror(-r));
+			fprintf(stderr, SD_ERR "%s; %s\n", error ? error : strerror(-r), asios_apply_outcome(&rep));
 		free(error);
 	}
 	if (p->n_actions || strcmp(why, "check")) {
@@ -351,10 +351,11 @@ int main(int argc, char **argv)
 		manager_free(m);
 		return 1;
 	}
-	replan(m, "start");
+	r = replan(m, "start");
 	if (a.once) {
+		/* --once: the exit status tells whether the machine was read, planned and changed as planned */
 		manager_free(m);
-		return 0;
+		return r < 0 ? 1 : 0;
 	}
 	r = asios_daemon_loop(m->event, m->standing_down ? "standing down: tuned partitions the CPUs" :
 					"isolating CPUs");

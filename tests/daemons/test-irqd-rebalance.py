@@ -18,8 +18,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from taplib import BUILD, FIXTURES, check, done, need, read, wait_for  # noqa: E402
+import unitcaps  # noqa: E402
 
 IRQD = os.path.join(BUILD, "asios-irqd")
+# as its systemd unit runs it: with the unit's capability bounding set (tests/unitcaps.py)
+UNIT = unitcaps.prefix("asios-irqd")
 QUEUES = [133, 134, 135, 136]  # enp3s0-TxRx-0..3 of the NIC on node 0
 
 
@@ -73,7 +76,7 @@ def start(tmp, root, conf_text):
     sock.bind(sock_path)
     sock.settimeout(30)
     log = open(os.path.join(tmp, "log"), "w+")
-    d = subprocess.Popen([IRQD, "--root", root, "--config", conf, "--config-dir", os.path.join(tmp, "none")],
+    d = subprocess.Popen(UNIT + [IRQD, "--root", root, "--config", conf, "--config-dir", os.path.join(tmp, "none")],
                          stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, NOTIFY_SOCKET=sock_path))
     try:
         sock.recv(4096)
@@ -102,6 +105,7 @@ def main():
         with tarfile.open(os.path.join(FIXTURES, "ws-2g-iso.tar.gz")) as tf:
             tf.extractall(tmp)
         root = os.path.join(tmp, "ws-2g-iso")
+        unitcaps.kernel_modes(root)
         aff = lambda q: read(os.path.join(root, "proc/irq/%d/smp_affinity_list" % q))
         load = Load(root)
         load.start()

@@ -15,9 +15,12 @@ import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, BUILD, FIXTURES, check, done, need, need_root, read, wait_for  # noqa: E402
+from taplib import ASIOSCTL, BUILD, FIXTURES, add_proc, check, done, need, need_root, read, wait_for  # noqa: E402
+import unitcaps  # noqa: E402
 
 IRQD = os.path.join(BUILD, "asios-irqd")
+# as its systemd unit runs it: with the unit's capability bounding set (tests/unitcaps.py)
+UNIT = unitcaps.prefix("asios-irqd")
 
 
 def main():
@@ -28,6 +31,7 @@ def main():
         with tarfile.open(os.path.join(FIXTURES, "ws-2g-iso.tar.gz")) as tf:
             tf.extractall(tmp)
         root = os.path.join(tmp, "ws-2g-iso")
+        unitcaps.kernel_modes(root)
         conf = os.path.join(tmp, "irqd.conf")
         with open(conf, "w") as f:
             f.write("[irqd]\ninterval = 1\n")
@@ -38,7 +42,7 @@ def main():
         sock.settimeout(30)
         log = open(os.path.join(tmp, "log"), "w+")
         env = dict(os.environ, NOTIFY_SOCKET=sock_path)
-        d = subprocess.Popen([IRQD, "--root", root, "--config", conf, "--config-dir", os.path.join(tmp, "none")],
+        d = subprocess.Popen(UNIT + [IRQD, "--root", root, "--config", conf, "--config-dir", os.path.join(tmp, "none")],
                              stdout=log, stderr=subprocess.STDOUT, env=env)
         try:
             msg = sock.recv(4096).decode()
@@ -88,25 +92,24 @@ def main():
         check(p.returncode == 0 and read(os.path.join(root, "proc/irq/131/smp_affinity_list")) == "5",
               "asiosctl irq revert undoes what the daemon did", p.stdout + p.stderr)
         # irqbalance beside us: refused unless told to take over
-        os.makedirs(os.path.join(root, "proc/4242"))
-        with open(os.path.join(root, "proc/4242/comm"), "w") as f:
-            f.write("irqbalance\n")
-        p = subprocess.run([IRQD, "--root", root, "--config", conf, "--once"], capture_output=True, text=True)
+        add_proc(root, 4242, "irqbalance", "/usr/sbin/irqbalance", [], range(32), [0], {0: 1}, uid=0,
+                 exe="/usr/sbin/irqbalance")
+        p = subprocess.run(UNIT + [IRQD, "--root", root, "--config", conf, "--once"], capture_output=True, text=True)
         check(p.returncode == 1 and "irqbalance is running (pid 4242)" in p.stderr, "refuses to run beside irqbalance",
               p.stderr)
         with open(conf, "a") as f:
             f.write("take_over_irqbalance = yes\n")
-        p = subprocess.run([IRQD, "--root", root, "--config", conf, "--once"], capture_output=True, text=True)
+        p = subprocess.run(UNIT + [IRQD, "--root", root, "--config", conf, "--once"], capture_output=True, text=True)
         check(p.returncode == 0 and "taking over from irqbalance (pid 4242)" in p.stderr,
               "take_over_irqbalance = yes: runs and says so", p.stderr)
         shutil.rmtree(os.path.join(root, "proc/4242"))
-        p = subprocess.run([IRQD, "--root", root, "--config", os.path.join(tmp, "bad.conf"), "--once"],
+        p = subprocess.run(UNIT + [IRQD, "--root", root, "--config", os.path.join(tmp, "bad.conf"), "--once"],
                            capture_output=True, text=True)
         check(p.returncode == 1 and "bad.conf: No such file" in p.stderr,
               "a missing configuration file named by --config: exit 1, named", p.stderr)
         with open(os.path.join(tmp, "bad.conf"), "w") as f:
             f.write("[irqd]\nbanned_irqs = x\n")
-        p = subprocess.run([IRQD, "--root", root, "--config", os.path.join(tmp, "bad.conf"), "--once"],
+        p = subprocess.run(UNIT + [IRQD, "--root", root, "--config", os.path.join(tmp, "bad.conf"), "--once"],
                            capture_output=True, text=True)
         check(p.returncode == 1 and "bad.conf:2: banned_irqs" in p.stderr, "bad configuration at start: exit 1, file:line",
               p.stderr)
@@ -115,7 +118,7 @@ def main():
             return done()
         before = {f: read(f) for f in glob.glob("/proc/irq/*/smp_affinity_list")}
         open(os.path.join(tmp, "none.conf"), "w").close()
-        p = subprocess.run([IRQD, "--once", "--config", os.path.join(tmp, "none.conf"), "--config-dir",
+        p = subprocess.run(UNIT + [IRQD, "--once", "--config", os.path.join(tmp, "none.conf"), "--config-dir",
                             os.path.join(tmp, "none")], capture_output=True, text=True)
         check(p.returncode == 0 and "start:" in p.stderr, "this machine: asios-irqd --once plans and applies", p.stderr)
         p = subprocess.run([ASIOSCTL, "irq", "revert"], capture_output=True, text=True)

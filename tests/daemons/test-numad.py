@@ -16,8 +16,11 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from taplib import ASIOSCTL, BUILD, FIXTURES, add_proc, check, done, need, need_root, skip, wait_for, write  # noqa: E402
+import unitcaps  # noqa: E402
 
 NUMAD = os.path.join(BUILD, "asios-numad")
+# as its systemd unit runs it: with the unit's capability bounding set (tests/unitcaps.py)
+UNIT = unitcaps.prefix("asios-numad")
 
 
 def allowed(root, pid):
@@ -31,6 +34,7 @@ def fixture_tests(tmp):
     with tarfile.open(os.path.join(FIXTURES, "ws-2g-iso.tar.gz")) as tf:
         tf.extractall(tmp)
     root = os.path.join(tmp, "ws-2g-iso")
+    unitcaps.kernel_modes(root)
     add_proc(root, 1000, "python3", "python3 train.py", ["/dev/nvidia0"], range(32), [0], {0: 100})
     conf = os.path.join(tmp, "numad.conf")
     write(conf, "[numad]\ninterval = 1\n")
@@ -40,7 +44,7 @@ def fixture_tests(tmp):
     sock.settimeout(30)
     log = open(os.path.join(tmp, "log"), "w+")
     none = os.path.join(tmp, "none")
-    d = subprocess.Popen([NUMAD, "--root", root, "--config", conf, "--config-dir", none], stdout=log,
+    d = subprocess.Popen(UNIT + [NUMAD, "--root", root, "--config", conf, "--config-dir", none], stdout=log,
                          stderr=subprocess.STDOUT, env=dict(os.environ, NOTIFY_SOCKET=sock_path))
     try:
         msg = sock.recv(4096).decode()
@@ -75,20 +79,20 @@ def fixture_tests(tmp):
     check(p.returncode == 0 and allowed(root, 1000) == "0-31" and allowed(root, 1001) == "0-31",
           "asiosctl numa revert undoes what the daemon did", p.stdout + p.stderr)
     # numad beside us: stand down unless told to take over
-    write(os.path.join(root, "proc/4242/comm"), "numad\n")
-    p = subprocess.run([NUMAD, "--root", root, "--config", conf, "--config-dir", none, "--once"], capture_output=True,
+    add_proc(root, 4242, "numad", "/usr/bin/numad -i 15", [], range(32), [0], {0: 1}, uid=0, exe="/usr/bin/numad")
+    p = subprocess.run(UNIT + [NUMAD, "--root", root, "--config", conf, "--config-dir", none, "--once"], capture_output=True,
                        text=True)
     check(p.returncode == 1 and "numad is running (pid 4242)" in p.stderr and "standing down" in p.stderr,
           "stands down beside numad", p.stderr)
     with open(conf, "a") as f:
         f.write("take_over_numad = yes\n")
-    p = subprocess.run([NUMAD, "--root", root, "--config", conf, "--config-dir", none, "--once"], capture_output=True,
+    p = subprocess.run(UNIT + [NUMAD, "--root", root, "--config", conf, "--config-dir", none, "--once"], capture_output=True,
                        text=True)
     check(p.returncode == 0 and "taking over from numad (pid 4242)" in p.stderr, "take_over_numad = yes: runs and says so",
           p.stderr)
     shutil.rmtree(os.path.join(root, "proc/4242"))
     write(os.path.join(tmp, "bad.conf"), "[workload x]\ncommand = x\nnode = first\n")
-    p = subprocess.run([NUMAD, "--root", root, "--config", os.path.join(tmp, "bad.conf"), "--once"], capture_output=True,
+    p = subprocess.run(UNIT + [NUMAD, "--root", root, "--config", os.path.join(tmp, "bad.conf"), "--once"], capture_output=True,
                        text=True)
     check(p.returncode == 1 and "bad.conf:3: node: not a NUMA node number" in p.stderr,
           "bad configuration at start: exit 1, file:line", p.stderr)
@@ -106,7 +110,7 @@ def live_tests(tmp):
     write(conf, "[numad]\nsettle = 1\ninterval = 3600\nautonuma = leave\nmigrate = no\n"
           "[workload probe]\ncommand = sleep 4242.5*\ncpus = %d\n" % cpus[-1])
     log = open(os.path.join(tmp, "live.log"), "w+")
-    d = subprocess.Popen([NUMAD, "--config", conf, "--config-dir", os.path.join(tmp, "none")], stdout=log,
+    d = subprocess.Popen(UNIT + [NUMAD, "--config", conf, "--config-dir", os.path.join(tmp, "none")], stdout=log,
                          stderr=subprocess.STDOUT)
     logtext = lambda: open(log.name).read()  # noqa: E731
     wait_for(lambda: "start:" in logtext(), 20)

@@ -20,8 +20,11 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from taplib import (ASIOSCTL, BUILD, FIXTURES, PF_KTHREAD, check, done, kthread, need, read, sched_tree,  # noqa: E402
                     wait_for, write)
+import unitcaps  # noqa: E402
 
 SCHEDD = os.path.join(BUILD, "asios-schedd")
+# as its systemd unit runs it: with the unit's capability bounding set (tests/unitcaps.py)
+UNIT = unitcaps.prefix("asios-schedd")
 
 
 def tree_state(root):
@@ -40,7 +43,7 @@ def start(root, conf, tmp, name):
     sock.bind(sock_path)
     sock.settimeout(30)
     log = open(os.path.join(tmp, "log-" + name), "w+")
-    d = subprocess.Popen([SCHEDD, "--root", root, "--config", conf, "--config-dir", os.path.join(tmp, "none")],
+    d = subprocess.Popen(UNIT + [SCHEDD, "--root", root, "--config", conf, "--config-dir", os.path.join(tmp, "none")],
                          stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, NOTIFY_SOCKET=sock_path))
     msg = ""
     try:
@@ -60,6 +63,7 @@ def main():
         with tarfile.open(os.path.join(FIXTURES, "ws-2g-iso.tar.gz")) as tf:
             tf.extractall(tmp)
         root = os.path.join(tmp, "ws-2g-iso")
+        unitcaps.kernel_modes(root)
         t = json.loads(subprocess.run([ASIOSCTL, "topology", "--json", "--root", root], capture_output=True,
                                       text=True).stdout)
         sched_tree(root, t)
@@ -121,13 +125,13 @@ def main():
         d.wait(10)
         subprocess.run([ASIOSCTL, "isolate", "revert", "--root", root], capture_output=True)
         # --once --dry-run changes nothing; a bad configuration at start refuses to start
-        p = subprocess.run([SCHEDD, "--root", root, "--config", conf, "--config-dir", os.path.join(tmp, "none"),
+        p = subprocess.run(UNIT + [SCHEDD, "--root", root, "--config", conf, "--config-dir", os.path.join(tmp, "none"),
                             "--once", "--dry-run"], capture_output=True, text=True)
         check(p.returncode == 0 and "would set unbound workqueues" in p.stderr and
               read(os.path.join(root, "sys/devices/virtual/workqueue/cpumask")) != "ff0fff0f",
               "--once --dry-run logs the plan and changes nothing", p.stderr)
         write(conf, "[schedd]\nisolate = x\n")
-        p = subprocess.run([SCHEDD, "--root", root, "--config", conf, "--once"], capture_output=True, text=True)
+        p = subprocess.run(UNIT + [SCHEDD, "--root", root, "--config", conf, "--once"], capture_output=True, text=True)
         check(p.returncode == 1 and "schedd.conf:2: isolate:" in p.stderr and "not started" in p.stderr,
               "a bad configuration at start: file:line, not started", p.stderr)
     finally:

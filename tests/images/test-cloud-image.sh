@@ -87,6 +87,11 @@ runcmd:
     say "user $(id asiostest)"
     say "file $(cat /var/lib/asios-test/hello)"
     say "irqd $(systemctl is-active asios-irqd)"
+    for d in irqd numad schedd; do
+      j=$(journalctl -b -o cat --no-pager -u "asios-$d" 2>&1)
+      say "start-$d $(printf '%s\n' "$j" | grep -m 1 '^start: ')"
+      say "denied-$d $(printf '%s\n' "$j" | grep -c -e 'rolled back' -e 'Operation not permitted' -e 'Permission denied')"
+    done
     say "getty $(systemctl is-active serial-getty@ttyS0)"
     say "rootsize $(df -B1M --output=size / | tail -n 1 | tr -d ' ')"
     say "machine-id $(cat /etc/machine-id)"
@@ -144,6 +149,12 @@ val() { tr -d '\r' <"$log" | sed -n "s/^ASIOSTEST: $1 //p" | head -n 1; }
 check "cloud-init created the user asiostest" grep -q 'uid=[0-9]*(asiostest)' <<<"$(val user)"
 check_eq "cloud-init wrote the file" "written by cloud-init" "$(val file)"
 check_eq "asios-irqd is active" active "$(val irqd)"
+# each daemon's first apply under its own unit (its capability bounding set): made, nothing refused for want of a
+# capability, nothing rolled back
+for d in irqd numad schedd; do
+	check "asios-$d started under its unit: $(val "start-$d")" grep -q '^start: ' <<<"$(val "start-$d")"
+	check_eq "asios-$d: no rollback, no EPERM/EACCES in its journal" 0 "$(val "denied-$d")"
+done
 check_eq "a getty runs on the serial console" active "$(val getty)"
 check_eq "no failed systemd units" "" "$(tr -d '\r' <"$log" | sed -n 's/^ASIOSTEST: failed-unit //p')"
 size=$(val rootsize)

@@ -11,6 +11,7 @@
 
 #include "asios/cpulist.h"
 #include "asios/numa-plan.h"
+#include "asios/peer.h"
 #include "util.h"
 
 /*
@@ -521,7 +522,8 @@ int asios_numa_observe(struct asios_root *root, const struct asios_snapshot *s, 
 		snprintf(path, sizeof(path), "/proc/%s/comm", pids[i]);
 		if (asios_read_line(root, path, &comm) < 0)
 			continue; /* gone meanwhile */
-		if (!st->numad_pid && !strcmp(comm, "numad"))
+		/* numad: a root process running the numad program (asios/peer.h), not whatever calls itself so */
+		if (!st->numad_pid && asios_peer_is(root, pids[i], "numad") > 0)
 			st->numad_pid = strtol(pids[i], NULL, 10);
 		r = read_proc(root, s, policy, st, pids[i], comm);
 		free(comm);

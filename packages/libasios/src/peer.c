@@ -1,0 +1,86 @@
+/* SPDX-FileCopyrightText: 2026 The ASIOS Authors
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asios/peer.h"
+
+/* the real uid on the "Uid:" line of /proc/PID/status; -1 when there is none */
+static long real_uid(const struct asios_root *root, const char *pid)
+{
+	char path[64], *text = NULL, *at, *end;
+	long uid = -1;
+
+	snprintf(path, sizeof(path), "/proc/%s/status", pid);
+	if (asios_read_file(root, path, &text, NULL) < 0)
+		return -1;
+	at = strstr(text, "\nUid:");
+	if (at) {
+		errno = 0;
+		uid = strtol(at + 5, &end, 10);
+		if (errno || end == at + 5)
+			uid = -1;
+	}
+	free(text);
+	return uid;
+}
+
+/* whether the executable EXE (a /proc/PID/exe target) is named NAME */
+static bool exe_named(const char *exe, const char *name)
+{
+	const char *base = strrchr(exe, '/');
+	size_t n = strlen(name);
+
+	base = base ? base + 1 : exe;
+	return !strncmp(base, name, n) && (!base[n] || !strcmp(base + n, " (deleted)"));
+}
+
+int asios_peer_is(const struct asios_root *root, const char *pid, const char *name)
+{
+	char path[64], *target = NULL;
+	int r;
+
+	if (!*pid || strspn(pid, "0123456789") != strlen(pid) || real_uid(root, pid) != 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%s/exe", pid);
+	r = asios_read_link(root, path, &target);
+	if (r >= 0) {
+		r = exe_named(target, name);
+		free(target);
+		return r;
+	}
+	if (r == -EACCES || r == -EPERM) {
+		snprintf(path, sizeof(path), "/proc/%s/comm", pid);
+		r = asios_read_line(root, path, &target);
+		if (r >= 0) {
+			r = !strcmp(target, name);
+			free(target);
+			return r;
+		}
+	}
+	return r == -ENOMEM ? r : 0;
+}
+
+long asios_peer_find(const struct asios_root *root, const char *name)
+{
+	char **pids = NULL;
+	long found = 0, pid;
+	int n = asios_list_dir(root, "/proc", &pids), r;
+
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n && !found; i++) {
+		r = asios_peer_is(root, pids[i], name);
+		if (r < 0) {
+			found = r;
+			break;
+		}
+		if (r > 0 && (pid = strtol(pids[i], NULL, 10)) > 0)
+			found = pid;
+	}
+	asios_strv_free(pids);
+	return found;
+}
