@@ -449,7 +449,18 @@ int asios_irq_plan_rated(const struct asios_snapshot *s, const struct asios_irq_
 	hwloc_bitmap_or(pl.excluded, s->isolation.isolated, s->isolation.nohz_full);
 	hwloc_bitmap_or(pl.excluded, pl.excluded, p->banned_cpus);
 	hwloc_bitmap_andnot(pl.hk, pl.hk, pl.excluded);
-	r = 0;
+	r = asios_plan_note_absent(pl.plan, p->banned_cpus, s->online, "banned_cpus");
+	for (size_t i = 0; i < p->n_overrides && r >= 0; i++) {
+		char what[64];
+
+		if (p->overrides[i].irq >= 0)
+			snprintf(what, sizeof(what), "[irq %d] cpus", p->overrides[i].irq);
+		else
+			snprintf(what, sizeof(what), "[device %s] cpus", p->overrides[i].device);
+		r = asios_plan_note_absent(pl.plan, p->overrides[i].cpus, s->online, what);
+	}
+	if (r < 0)
+		goto out;
 	if (hwloc_bitmap_iszero(pl.hk)) {
 		r = asios_plan_note(pl.plan, "no housekeeping CPU (every online CPU is isolated or banned): nothing planned");
 		goto out;

@@ -454,7 +454,15 @@ int asios_numa_plan(const struct asios_snapshot *s, const struct asios_numa_stat
 	hwloc_bitmap_andnot(pl.hk, s->online, s->isolation.isolated);
 	hwloc_bitmap_andnot(pl.hk, pl.hk, s->isolation.nohz_full);
 	hwloc_bitmap_andnot(pl.hk, pl.hk, p->banned_cpus);
-	r = hugepages(&pl);
+	r = asios_plan_note_absent(pl.plan, p->banned_cpus, s->online, "banned_cpus");
+	for (size_t i = 0; i < p->n_workloads && r >= 0; i++) {
+		char what[96];
+
+		snprintf(what, sizeof(what), "[workload %s] cpus", p->workloads[i].name);
+		r = asios_plan_note_absent(pl.plan, p->workloads[i].cpus, s->online, what);
+	}
+	if (r >= 0)
+		r = hugepages(&pl);
 	for (size_t k = 0; r >= 0 && k < st->n_procs; k++)
 		r = place(&pl, k, &migs[k]);
 	if (r >= 0)

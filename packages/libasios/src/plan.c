@@ -109,6 +109,29 @@ int asios_plan_note(struct asios_plan *p, const char *fmt, ...)
 	return r;
 }
 
+int asios_plan_note_absent(struct asios_plan *p, hwloc_const_bitmap_t set, hwloc_const_bitmap_t online,
+			   const char *what)
+{
+	hwloc_bitmap_t gone = hwloc_bitmap_alloc();
+	char *g = NULL, *o = NULL;
+	int r = 0;
+
+	if (!gone)
+		return -ENOMEM;
+	if (set)
+		hwloc_bitmap_andnot(gone, set, online);
+	if (!hwloc_bitmap_iszero(gone)) {
+		g = asios_cpulist_format(gone);
+		o = asios_cpulist_format(online);
+		r = asios_plan_note(p, "%s lists CPUs %s that are not online here (online: %s): they are left out", what,
+				    g ? g : "?", o ? o : "?");
+	}
+	free(g);
+	free(o);
+	hwloc_bitmap_free(gone);
+	return r;
+}
+
 /* a new zeroed action at the end (counted at once so that asios_plan_free() releases a half-made one) */
 static struct asios_action *new_action(struct asios_plan *p)
 {

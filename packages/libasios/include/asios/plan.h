@@ -72,3 +72,8 @@ int asios_plan_add_file(struct asios_plan *p, const char *object, const char *pa
 int asios_plan_skip_object(struct asios_plan *p, const char *object, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int asios_plan_note(struct asios_plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A note when SET (a configured CPU list; NULL: not set) names CPUs that are not in ONLINE; WHAT names the key
+ * ("banned_cpus", "[workload train] cpus"). A fleet-wide configuration may name CPUs a smaller machine lacks:
+ * they are left out and said, never silently. */
+int asios_plan_note_absent(struct asios_plan *p, hwloc_const_bitmap_t set, hwloc_const_bitmap_t online,
+			   const char *what);
