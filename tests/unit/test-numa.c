@@ -92,7 +92,7 @@ static void test_policy(void **state)
 	assert_bad("[hugepages]\nnode0 = 4 3T\n", "t.conf:2: node0: expected COUNT");
 	assert_bad("[workload ]\ncommand = x\n", "t.conf:2: [workload ]: a workload needs a name");
 	assert_bad("[workload w]\ncommand = x\nignore = perhaps\n", "t.conf:3: ignore: expected yes or no");
-	assert_bad("[workload w]\nnode = 1\n", "t.conf: [workload w]: needs command = PATTERN or cgroup = PATH");
+	assert_bad("[workload w]\nnode = 1\n", "t.conf:2: [workload w]: needs command = PATTERN or cgroup = PATH");
 }
 
 int main(void)
