@@ -310,7 +310,8 @@ static int validate(struct asios_conf *conf, const char *path, char **error)
 					      i < c->n_wl_line ? c->wl_line[i] : 0, p->workloads[i].name) < 0)
 				*error = NULL;
 		}
-	memset(c->wl_line, 0, c->n_wl_line * sizeof(*c->wl_line));
+	if (c->wl_line)
+		memset(c->wl_line, 0, c->n_wl_line * sizeof(*c->wl_line));
 	return r;
 }
 
