@@ -152,6 +152,39 @@ static int jfile_check(struct asios_root *root, struct jfile *f, bool runtime, s
 }
 
 /* read the journal file, check it, and position at its end; a new one gets the header and its folders */
+/* a new or emptied journal: the header and the folders made for it, in one write (no window in which a kill
+ * leaves the folders unrecorded but the file there) */
+static int jfile_start(struct asios_root *root, struct jfile *f, char **dirs)
+{
+	char *h = asios_journal_header(root), *text = NULL;
+	size_t len = 0;
+	FILE *m = h ? open_memstream(&text, &len) : NULL;
+	int r = m ? 0 : -ENOMEM;
+
+	f->j.version = ASIOS_JOURNAL_VERSION;
+	if (m)
+		fputs(h, m);
+	for (size_t i = 0; r >= 0 && dirs && dirs[i]; i++) {
+		char *key = NULL, *line = NULL;
+
+		if (asprintf(&key, "mkdir:%s", dirs[i]) < 0 || !(line = asios_journal_record_line(key, "-", "-")))
+			r = -ENOMEM;
+		else
+			fputs(line, m);
+		if (r >= 0)
+			r = remember(f, key, "-", "-");
+		free(key);
+		free(line);
+	}
+	if (m && fclose(m) != 0 && r >= 0)
+		r = -ENOMEM;
+	if (r >= 0)
+		r = append(f, text);
+	free(text);
+	free(h);
+	return r;
+}
+
 static int jfile_open(struct asios_root *root, struct jfile *f, const char *path, char **dirs, bool runtime,
 		      struct asios_apply_report *rep, char **error)
 {
@@ -174,20 +207,8 @@ static int jfile_open(struct asios_root *root, struct jfile *f, const char *path
 		return r;
 	}
 	r = jfile_check(root, f, runtime, rep, error);
-	if (r >= 0 && f->j.version == 0) { /* new or emptied: header, then the folders made for it */
-		char *h = asios_journal_header(root);
-
-		f->j.version = ASIOS_JOURNAL_VERSION;
-		r = h ? append(f, h) : -ENOMEM;
-		free(h);
-		for (size_t i = 0; r >= 0 && dirs && dirs[i]; i++) {
-			char *key = NULL;
-			bool added;
-
-			r = asprintf(&key, "mkdir:%s", dirs[i]) < 0 ? -ENOMEM : record(f, key, "-", "-", &added);
-			free(key);
-		}
-	}
+	if (r >= 0 && f->j.version == 0)
+		r = jfile_start(root, f, dirs);
 	if (r >= 0) {
 		off_t end = lseek(f->fd, 0, SEEK_END);
 
@@ -197,8 +218,12 @@ static int jfile_open(struct asios_root *root, struct jfile *f, const char *path
 	return r;
 }
 
-/* the persistent journal, opened when the first change that outlives a reboot comes */
-static int jfile_persistent(struct asios_root *root, struct jfile *p, const char *journal,
+/*
+ * The persistent journal, opened when the first change that outlives a reboot comes. The folders made for it
+ * are journalled in the runtime journal before they are made (a kill in between leaves nothing unrecorded),
+ * and in the persistent journal itself (which outlives the reboot the runtime one does not).
+ */
+static int jfile_persistent(struct asios_root *root, struct jfile *p, struct jfile *rt, const char *journal,
 			    struct asios_apply_report *rep, char **error)
 {
 	char *path, **dirs = NULL;
@@ -211,6 +236,13 @@ static int jfile_persistent(struct asios_root *root, struct jfile *p, const char
 	if (!path)
 		return -ENOMEM;
 	r = asios_missing_dirs(root, ASIOS_STATE_DIR, &dirs, &n);
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		char *key = NULL;
+		bool added;
+
+		r = asprintf(&key, "mkdir:%s", dirs[i]) < 0 ? -ENOMEM : record(rt, key, "-", "-", &added);
+		free(key);
+	}
 	if (r >= 0)
 		r = asios_mkdirs(root, ASIOS_STATE_DIR, 0755);
 	if (r >= 0)
@@ -324,7 +356,7 @@ static int act_one(struct run *x, size_t i)
 		return r;
 	}
 	if (act->persistent)
-		r = jfile_persistent(x->root, &x->ps, x->journal, x->rep, x->error);
+		r = jfile_persistent(x->root, &x->ps, &x->rt, x->journal, x->rep, x->error);
 	if (r >= 0 && act->makes_dirs)
 		r = record_dirs(x, a, f);
 	target = act->target(a);
@@ -496,11 +528,10 @@ int asios_apply(struct asios_root *root, const struct asios_plan *plan, const ch
 
 /*
  * Put the records of one journal file back, newest first. Returns the number of records kept (could not be
- * restored), or a negative errno when the file could not be read or rewritten. Folders to remove once the
- * journals are gone are added to *DIRS.
+ * restored); KEEP marks them, and the folder records, which tidy() reads once the files in them are gone.
  */
 static int revert_records(struct asios_root *root, const struct asios_journal *j, bool *keep,
-			  struct asios_apply_report *rep, char ***dirs, size_t *n_dirs)
+			  struct asios_apply_report *rep)
 {
 	int kept = 0;
 
@@ -518,9 +549,8 @@ static int revert_records(struct asios_root *root, const struct asios_journal *j
 			kept++;
 			continue;
 		}
-		if (!strcmp(act->name, "mkdir")) { /* once the files in them are gone */
-			if (asios_strv_push_dup(dirs, n_dirs, target) < 0)
-				return -ENOMEM;
+		if (!strcmp(act->name, "mkdir")) { /* removed with the journal, once the files in them are gone */
+			keep[i] = true;
 			continue;
 		}
 		if (!act->undoable) {
@@ -601,9 +631,23 @@ static int unlink_in_root(struct asios_root *root, const char *path)
 	return r;
 }
 
+/* everything before this line is done: the journal (its folder records) is removed by tidy(), or by the next
+ * revert when this one is killed first */
+static int mark_reverted(struct asios_root *root, const char *path)
+{
+	int fd = asios_root_open_file(root, path, O_WRONLY | O_APPEND | O_NOFOLLOW), r = 0;
+	const char line[] = ASIOS_JOURNAL_REVERTED "\n";
+
+	if (fd < 0)
+		return fd;
+	if (write(fd, line, sizeof(line) - 1) != (ssize_t)(sizeof(line) - 1) || fdatasync(fd) < 0)
+		r = -EIO;
+	close(fd);
+	return r;
+}
+
 /* revert one journal file; 1 when there was none */
-static int revert_file(struct asios_root *root, const char *path, bool runtime, struct asios_apply_report *rep,
-		       char ***dirs, size_t *n_dirs)
+static int revert_file(struct asios_root *root, const char *path, bool runtime, struct asios_apply_report *rep)
 {
 	struct asios_journal j = { 0 };
 	char *text = NULL, *msg = NULL, *machine = asios_journal_machine_id(root), *boot = asios_journal_boot_id(root);
@@ -621,14 +665,14 @@ static int revert_file(struct asios_root *root, const char *path, bool runtime, 
 	} else if (r >= 0 && runtime && j.version == 2 && strcmp(j.boot, boot)) {
 		asios_apply_note(rep, "%s is from an earlier boot (%s): the values it holds were reset by the reboot, "
 				      "nothing to restore", path, j.boot);
-		r = unlink_in_root(root, path);
+		r = mark_reverted(root, path);
 	} else if (r >= 0) {
 		keep = calloc(j.n_records + 1, sizeof(*keep));
-		r = keep ? revert_records(root, &j, keep, rep, dirs, n_dirs) : -ENOMEM;
+		r = keep ? revert_records(root, &j, keep, rep) : -ENOMEM;
 		if (r > 0)
 			r = rewrite(root, path, &j, keep) < 0 ? -EIO : -EAGAIN;
 		else if (r == 0)
-			r = unlink_in_root(root, path);
+			r = mark_reverted(root, path);
 	}
 	if (j.torn)
 		asios_apply_note(rep, "%s: an incomplete record at its end (an interrupted apply, whose change never "
@@ -647,8 +691,7 @@ static int revert_file(struct asios_root *root, const char *path, bool runtime, 
 int asios_revert(struct asios_root *root, const char *journal, struct asios_apply_report *rep)
 {
 	struct asios_journal_lock *lock = NULL;
-	char **lock_dirs = NULL, **dirs = NULL, *pers = asios_journal_persistent_path(journal);
-	size_t n_dirs = 0;
+	char **lock_dirs = NULL, *pers = asios_journal_persistent_path(journal);
 	int r, rt, ps, holder = 0;
 
 	if (!pers)
@@ -664,13 +707,10 @@ int asios_revert(struct asios_root *root, const char *journal, struct asios_appl
 		free(pers);
 		return r;
 	}
-	rt = revert_file(root, journal, true, rep, &dirs, &n_dirs);
-	ps = revert_file(root, pers, false, rep, &dirs, &n_dirs);
-	/* folders that lock() made are removed with the rest */
-	for (size_t i = 0; lock_dirs && lock_dirs[i]; i++)
-		(void)asios_strv_push_dup(&dirs, &n_dirs, lock_dirs[i]);
-	tidy(root, journal, lock, dirs);
-	asios_strv_free(dirs);
+	rt = revert_file(root, journal, true, rep);
+	ps = revert_file(root, pers, false, rep);
+	/* the journals, their lock and the folders apply made (and lock() just made) go */
+	tidy(root, journal, lock, lock_dirs);
 	asios_strv_free(lock_dirs);
 	free(pers);
 	if (rt == 1 && ps == 1)

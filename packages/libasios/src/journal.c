@@ -170,6 +170,23 @@ static int parse_record(const char *path, char *line, size_t lineno, struct asio
 	return r->key && r->value && r->ident ? 0 : -ENOMEM;
 }
 
+/* a revert put everything before this line back: only the folders to remove are left of it */
+static void drop_restored(struct asios_journal *j)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < j->n_records; i++) {
+		if (!strncmp(j->records[i].key, "mkdir:", 6)) {
+			j->records[k++] = j->records[i];
+			continue;
+		}
+		free(j->records[i].key);
+		free(j->records[i].value);
+		free(j->records[i].ident);
+	}
+	j->n_records = k;
+}
+
 int asios_journal_parse(const char *path, const char *text, size_t len, struct asios_journal *j, char **error)
 {
 	size_t lineno = 0, at = 0;
@@ -197,6 +214,8 @@ int asios_journal_parse(const char *path, const char *text, size_t len, struct a
 			return -ENOMEM;
 		if (lineno == 1 && !strncmp(line, HEADER, strlen(HEADER)))
 			r = parse_header(path, line, j, error);
+		else if (lineno > 1 && j->version == 2 && !strcmp(line, ASIOS_JOURNAL_REVERTED))
+			drop_restored(j);
 		else {
 			if (lineno == 1)
 				j->version = 1;

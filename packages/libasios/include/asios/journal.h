@@ -18,6 +18,10 @@
  * the remainder of a write that was interrupted (the change after it never started) and is ignored and cut
  * off. Version 1 journals (no header, "PATH<TAB>VALUE") are still read.
  *
+ * A revert that restored everything appends the line "#asios-reverted" before it removes the journal, the
+ * lock and the folders: the records before that line are done (only their "mkdir" records, the folders to
+ * remove, still count), so a revert killed anywhere is finished by the next one.
+ *
  * A domain's journals (runtime under /run/asios, persistent under /var/lib/asios) are guarded by one fcntl
  * lock on JOURNAL.lock beside the runtime journal, held for a whole apply or revert, by daemons and asiosctl
  * alike.
@@ -30,6 +34,7 @@
 
 #define ASIOS_JOURNAL_VERSION 2
 #define ASIOS_STATE_DIR "/var/lib/asios"
+#define ASIOS_JOURNAL_REVERTED "#asios-reverted"
 
 struct asios_journal_record {
 	char *key;      /* "write:/proc/irq/130/smp_affinity_list" */
