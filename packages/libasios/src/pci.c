@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,7 +196,7 @@ static int load_device(struct asios_root *root, struct asios_snapshot *s, const 
 	r = asios_read_long(root, path, &node);
 	if (r == -EINVAL)
 		asios_snapshot_warn(s, "%s: not a number, node unknown", path);
-	if (r >= 0 && (node < -1 || (node >= 0 && !asios_snapshot_node(s, (int)node)))) {
+	if (r >= 0 && (node < -1 || node > INT_MAX || (node >= 0 && !asios_snapshot_node(s, (int)node)))) {
 		asios_snapshot_warn(s, "%s: %ld is no NUMA node of this machine, node unknown", path, node);
 		node = -1;
 	}
