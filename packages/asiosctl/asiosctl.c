@@ -12,6 +12,7 @@
 
 #include "asios/apply.h"
 #include "asios/plan.h"
+#include "asios/root.h"
 #include "asiosctl.h"
 
 #ifndef ASIOS_VERSION
@@ -49,6 +50,7 @@ void policy_files(struct policy_files *pf, const char *root, const char *conf, c
 
 	pf->conf = conf;
 	pf->dir = conf_d;
+	(void)asios_conf_set_root(*prefix ? root : NULL); /* a capture's configuration is read inside it */
 	if (!conf) {
 		snprintf(pf->conf_buf, sizeof(pf->conf_buf), "%s%s", prefix, def_conf);
 		pf->conf = pf->conf_buf;
@@ -71,17 +73,21 @@ struct asios_snapshot *load_snapshot(const char *root_path, struct asios_root **
 {
 	struct asios_snapshot *s = NULL;
 	struct asios_root *root = NULL;
+	char *why = NULL;
 	int r;
 
 	r = asios_root_open(root_path, &root);
 	if (r < 0) {
-		log_error("cannot open root %s: %s", root_path, strerror(-r));
+		log_error("cannot open root %s: %s", root_path,
+			  r == -ENOSYS ? "this kernel lacks openat2(2) (Linux 5.6), which keeps reads inside the root"
+				       : strerror(-r));
 		return NULL;
 	}
-	r = asios_snapshot_load(root, &s);
+	r = asios_snapshot_load_why(root, &s, &why);
 	if (r < 0) {
 		log_error("cannot read the machine under %s: %s", root_path,
-			  r == -ENODATA ? "no CPU topology found (is it a /sys and /proc tree?)" : strerror(-r));
+			  why ? why : r == -ENODATA ? "no CPU topology found (is it a /sys and /proc tree?)" : strerror(-r));
+		free(why);
 		asios_root_free(root);
 		return NULL;
 	}
@@ -184,7 +190,9 @@ int revert_journal(const char *root_path, const char *journal, const char *what)
 	int r = asios_root_open(root_path, &root);
 
 	if (r < 0) {
-		log_error("cannot open root %s: %s", root_path, strerror(-r));
+		log_error("cannot open root %s: %s", root_path,
+			  r == -ENOSYS ? "this kernel lacks openat2(2) (Linux 5.6), which keeps reads inside the root"
+				       : strerror(-r));
 		return 1;
 	}
 	r = asios_revert(root, journal, &rep);

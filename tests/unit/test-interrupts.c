@@ -231,8 +231,46 @@ static void test_malformed(void **state)
 	assert_int_equal(in->n_numbered, 1);
 	assert_int_equal(in->n_warnings, 2);
 	assert_string_equal(in->warnings[0], "g:3: not an interrupt row (no \"ID:\"), ignoring");
-	assert_string_equal(in->warnings[1], "g:4: IRQ number out of range, ignoring");
+	assert_string_equal(in->warnings[1], "g:4: IRQ 99999999999 above the kernel's limit of 1048575, ignoring");
 	asios_interrupts_free(in);
+}
+
+/* an IRQ number of 10^8 is skipped (callers index arrays by IRQ), the last one accepted is kept */
+static void test_irq_bound(void **state)
+{
+	const char *text = "      CPU0\n 100000000: 1 PCI-MSI 1-edge big\n 1048575: 2 PCI-MSI 2-edge top\n";
+	struct asios_interrupts *in = NULL;
+
+	(void)state;
+	assert_int_equal(asios_interrupts_parse(text, strlen(text), "/proc/interrupts", &in, NULL), 0);
+	assert_int_equal(in->n_numbered, 1);
+	assert_int_equal(in->rows[0].irq, ASIOS_IRQ_MAX);
+	assert_int_equal(in->n_warnings, 1);
+	assert_string_equal(in->warnings[0], "/proc/interrupts:2: IRQ 100000000 above the kernel's limit of 1048575, ignoring");
+	asios_interrupts_free(in);
+}
+
+/* a header of 65,536 columns: parsed (linearly), the next CPU number refused */
+static void test_wide_header(void **state)
+{
+	size_t cap = 65537 * 12 + 64, n = 0;
+	struct asios_interrupts *in = NULL;
+	char *text = malloc(cap), *err = NULL;
+
+	(void)state;
+	assert_non_null(text);
+	for (unsigned i = 0; i < 65536; i++)
+		n += (size_t)snprintf(text + n, cap - n, " CPU%u", i);
+	n += (size_t)snprintf(text + n, cap - n, "\n");
+	assert_int_equal(asios_interrupts_parse(text, n, "wide", &in, NULL), 0);
+	assert_int_equal(in->n_cpus, 65536);
+	assert_int_equal(in->cpus[65535], 65535);
+	asios_interrupts_free(in);
+	n += (size_t)snprintf(text + n - 1, cap - n, " CPU65536\n") - 1;
+	assert_int_equal(asios_interrupts_parse(text, n, "wide", &in, &err), -EINVAL);
+	assert_string_equal(err, "wide:1: the first line is not a CPU header (\"CPU0 CPU1 …\")");
+	free(err);
+	free(text);
 }
 
 int main(void)
@@ -244,6 +282,8 @@ int main(void)
 		cmocka_unit_test(test_riscv_chip_with_blanks),
 		cmocka_unit_test(test_s390_and_offline_columns),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_irq_bound),
+		cmocka_unit_test(test_wide_header),
 	};
 
 	return cmocka_run_group_tests_name("interrupts", tests, NULL, NULL);

@@ -3,6 +3,9 @@
 #define _GNU_SOURCE
 #include "asios/config.h"
 
+#include "asios/root.h"
+#include "util.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -263,6 +266,18 @@ int asios_conf_parse(struct asios_conf *c, const char *text, size_t len, const c
 	return r;
 }
 
+static int conf_filter(const struct dirent *de)
+{
+	size_t n = strlen(de->d_name);
+
+	return de->d_name[0] != '.' && n > 5 && !strcmp(de->d_name + n - 5, ".conf");
+}
+
+static int cmp_coll(const void *a, const void *b)
+{
+	return strcoll(*(char *const *)a, *(char *const *)b);
+}
+
 static int fail_path(char **error, const char *path, const char *what, int r)
 {
 	if (error && asprintf(error, "%s: %s", path, what) < 0)
@@ -276,6 +291,105 @@ static const char *file_kind(mode_t m)
 	       S_ISBLK(m) ? "a block device" : S_ISSOCK(m) ? "a socket" : "not a regular file";
 }
 
+/*
+ * The configuration root (asios_conf_set_root()): a configuration path below its prefix (asiosctl --root DIR
+ * reads DIR/etc/asios/…) is opened inside it, so a link in a capture never reaches the host's files.
+ */
+static struct {
+	char *prefix;
+	struct asios_root *root;
+	int error;
+} conf_root;
+
+int asios_conf_set_root(const char *path)
+{
+	size_t n = path ? strlen(path) : 0;
+
+	asios_root_free(conf_root.root);
+	free(conf_root.prefix);
+	memset(&conf_root, 0, sizeof(conf_root));
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	if (n == 0 || (n == 1 && path[0] == '/'))
+		return 0;
+	conf_root.prefix = strndup(path, n);
+	if (!conf_root.prefix)
+		return -ENOMEM;
+	conf_root.error = asios_root_open(path, &conf_root.root);
+	return conf_root.error;
+}
+
+/* PATH below the configuration root, as a path inside it; NULL when PATH lies elsewhere */
+static const char *in_conf_root(const char *path)
+{
+	size_t n = conf_root.prefix ? strlen(conf_root.prefix) : 0;
+
+	if (!n || strncmp(path, conf_root.prefix, n) != 0 || path[n] != '/')
+		return NULL;
+	return path + n;
+}
+
+static int conf_open(const char *path)
+{
+	const char *rel = in_conf_root(path);
+	int fd;
+
+	if (!rel)
+		return open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (conf_root.error < 0) {
+		errno = -conf_root.error;
+		return -1;
+	}
+	fd = asios_root_open_file(conf_root.root, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		errno = -fd;
+	return fd < 0 ? -1 : fd;
+}
+
+/* the drop-in names of CONF_D (scandir's filter and order), inside the configuration root when below it */
+static int conf_names(const char *conf_d, char ***ret)
+{
+	struct dirent **list = NULL;
+	const char *rel = in_conf_root(conf_d);
+	char **v = NULL;
+	size_t k = 0;
+	int n;
+
+	if (rel) {
+		char **all = NULL;
+
+		n = conf_root.error < 0 ? conf_root.error : asios_list_dir(conf_root.root, rel, &all);
+		if (n < 0)
+			return n;
+		for (int i = 0; i < n; i++) {
+			struct dirent de = { 0 };
+
+			snprintf(de.d_name, sizeof(de.d_name), "%s", all[i]);
+			if (conf_filter(&de) && asios_strv_push_dup(&v, &k, all[i]) < 0)
+				n = -ENOMEM;
+		}
+		asios_strv_free(all);
+		if (v)
+			qsort(v, k, sizeof(*v), cmp_coll);
+	} else {
+		n = scandir(conf_d, &list, conf_filter, alphasort);
+		if (n < 0)
+			return -errno;
+		for (int i = 0; i < n; i++) {
+			if (asios_strv_push_dup(&v, &k, list[i]->d_name) < 0)
+				n = -ENOMEM;
+			free(list[i]);
+		}
+		free(list);
+	}
+	if (n < 0) {
+		asios_strv_free(v);
+		return n;
+	}
+	*ret = v;
+	return (int)k;
+}
+
 /* PATH's content in *RET (*LEN bytes); a missing file is 0 with *RET NULL when MISSING_OK. */
 static int read_conf(const char *path, bool missing_ok, char **ret, size_t *len, char **error)
 {
@@ -284,7 +398,7 @@ static int read_conf(const char *path, bool missing_ok, char **ret, size_t *len,
 	ssize_t n;
 	size_t have = 0;
 	char *buf;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	int fd = conf_open(path);
 
 	*ret = NULL;
 	if (fd < 0) {
@@ -348,17 +462,11 @@ static int load_file(struct asios_conf *c, const char *path, bool missing_ok,
 	return r;
 }
 
-static int conf_filter(const struct dirent *de)
-{
-	size_t n = strlen(de->d_name);
-
-	return de->d_name[0] != '.' && n > 5 && !strcmp(de->d_name + n - 5, ".conf");
-}
 
 int asios_conf_load(struct asios_conf *c, const char *conf, const char *def_conf, const char *conf_d,
 		    int (*after)(struct asios_conf *c, const char *path, char **error), char **error)
 {
-	struct dirent **list = NULL;
+	char **names = NULL;
 	int r, n;
 
 	if (error)
@@ -369,23 +477,22 @@ int asios_conf_load(struct asios_conf *c, const char *conf, const char *def_conf
 		return 0;
 	if (!*conf_d)
 		return fail_path(error, "\"\"", "an empty drop-in folder name", -EINVAL);
-	n = scandir(conf_d, &list, conf_filter, alphasort);
+	n = conf_names(conf_d, &names);
 	if (n < 0) {
-		r = errno;
-		if (r == ENOENT)
+		if (n == -ENOENT)
 			return 0; /* no drop-ins */
-		return fail_path(error, conf_d, r == ENOTDIR ? "not a directory (a drop-in folder is expected)" : strerror(r), -r);
+		return fail_path(error, conf_d, n == -ENOTDIR ? "not a directory (a drop-in folder is expected)" : strerror(-n),
+				 n);
 	}
 	r = 0;
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < n && r == 0; i++) {
 		char path[4096];
 
-		if (r == 0 && snprintf(path, sizeof(path), "%s/%s", conf_d, list[i]->d_name) >= (int)sizeof(path))
-			r = fail_path(error, list[i]->d_name, "path too long", -ENAMETOOLONG);
-		if (r == 0)
+		if (snprintf(path, sizeof(path), "%s/%s", conf_d, names[i]) >= (int)sizeof(path))
+			r = fail_path(error, names[i], "path too long", -ENAMETOOLONG);
+		else
 			r = load_file(c, path, false, after, error);
-		free(list[i]);
 	}
-	free(list);
+	asios_strv_free(names);
 	return r;
 }

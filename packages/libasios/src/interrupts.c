@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "asios/cpulist.h"
 #include "util.h"
 
 #define MAX_TOKENS_TAIL 64
@@ -207,22 +208,29 @@ int asios_interrupts_parse(const char *text, size_t len, const char *origin, str
 		eol = end;
 	while (next_token(&p, eol, &t, &tl)) {
 		uint64_t id;
-		unsigned *nc;
 
-		if (tl < 4 || strncmp(t, "CPU", 3) != 0 || !parse_u64(t + 3, tl - 3, &id) || id >= 65536) {
+		if (tl < 4 || strncmp(t, "CPU", 3) != 0 || !parse_u64(t + 3, tl - 3, &id) || id >= ASIOS_CPU_MAX) {
 			asios_interrupts_free(in);
 			return set_error(error, origin, 1, "the first line is not a CPU header (\"CPU0 CPU1 …\")");
 		}
-		nc = realloc(in->cpus, (in->n_cpus + 1) * sizeof(*nc));
-		if (!nc)
-			goto oom;
-		in->cpus = nc;
+		if (in->n_cpus == cap) { /* doubling: one header of thousands of columns stays linear */
+			unsigned *nc;
+
+			cap = cap ? cap * 2 : 64;
+			nc = realloc(in->cpus, cap * sizeof(*nc));
+			if (!nc)
+				goto oom;
+			in->cpus = nc;
+		}
 		in->cpus[in->n_cpus++] = (unsigned)id;
 	}
+	cap = 0;
 	if (in->n_cpus == 0) {
 		asios_interrupts_free(in);
 		return set_error(error, origin, 1, "no CPU columns in the header");
 	}
+	if (eol == end && warn(in, origin, 1, "the header has no end of line (truncated file?), no IRQ rows") < 0)
+		goto oom;
 	p = eol < end ? eol + 1 : end;
 
 	for (line = 2; p < end; line++, p = eol < end ? eol + 1 : end) {
@@ -249,9 +257,10 @@ int asios_interrupts_parse(const char *text, size_t len, const char *origin, str
 		if (all_digits(t, tl - 1)) {
 			uint64_t v;
 
-			if (!parse_u64(t, tl - 1, &v) || v > 0x7fffffff) {
+			if (!parse_u64(t, tl - 1, &v) || v > ASIOS_IRQ_MAX) {
 				row_free(&row);
-				if (warn(in, origin, line, "IRQ number out of range, ignoring") < 0)
+				if (warn(in, origin, line, "IRQ %.*s above the kernel's limit of %u, ignoring",
+					 (int)(tl > 24 ? 24 : tl - 1), t, ASIOS_IRQ_MAX) < 0)
 					goto oom;
 				continue;
 			}
@@ -274,7 +283,7 @@ int asios_interrupts_parse(const char *text, size_t len, const char *origin, str
 				break;
 			}
 			row.counts[row.n_counts++] = v;
-			row.total += v;
+			row.total = row.total > UINT64_MAX - v ? UINT64_MAX : row.total + v;
 		}
 		if (row.irq >= 0 && row.n_counts < in->n_cpus) {
 			r = warn(in, origin, line, "IRQ %ld has %zu of %zu per-CPU counts%s, ignoring", row.irq,

@@ -107,6 +107,7 @@ int asios_irq_load(struct asios_root *root, struct asios_snapshot *s)
 	size_t len;
 	int *by_msi = NULL, *by_line = NULL;
 	long max_irq = -1;
+	bool have_dirs;
 	int r;
 
 	r = asios_read_file(root, "/proc/interrupts", &text, &len);
@@ -138,6 +139,7 @@ int asios_irq_load(struct asios_root *root, struct asios_snapshot *s)
 	}
 	for (long i = 0; i <= max_irq; i++)
 		by_msi[i] = by_line[i] = -1;
+	have_dirs = asios_exists(root, "/proc/irq"); /* captures of CPU topology alone have no /proc/irq */
 	for (size_t d = 0; d < s->n_pci; d++) {
 		const struct asios_pci_device *p = &s->pci[d];
 
@@ -154,6 +156,11 @@ int asios_irq_load(struct asios_root *root, struct asios_snapshot *s)
 
 		if (row->irq < 0)
 			continue;
+		snprintf(path, sizeof(path), "/proc/irq/%ld", row->irq);
+		if (have_dirs && !asios_exists(root, path)) { /* gone since /proc/interrupts was read */
+			asios_snapshot_warn(s, "%s: missing (the IRQ went away), IRQ %ld skipped", path, row->irq);
+			continue;
+		}
 		q = &s->irqs[s->n_irqs++];
 		q->irq = (unsigned)row->irq;
 		q->name = row->name;       /* borrowed from s->interrupts */

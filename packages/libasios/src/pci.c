@@ -3,11 +3,13 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "asios/cpulist.h"
+#include "asios/interrupts.h"
 #include "snapshot-internal.h"
 
 /*
@@ -82,28 +84,52 @@ static enum asios_dev_class classify(uint32_t cc, uint16_t vendor)
 	}
 }
 
-static int read_hex(struct asios_root *root, const char *dir, const char *file, unsigned long *v)
+/* "0x10de" or "10de": at most MAX_DIGITS hex digits, no sign, no blanks, nothing after */
+static int strict_hex(const char *s, size_t max_digits, unsigned long *v)
 {
-	char path[1024], *line, *end;
+	unsigned long x = 0;
+	size_t n;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		s += 2;
+	for (n = 0; s[n]; n++) {
+		char c = s[n];
+
+		if (!isxdigit((unsigned char)c) || n >= max_digits)
+			return -EINVAL;
+		x = x * 16 + (unsigned long)(isdigit((unsigned char)c) ? c - '0' : tolower((unsigned char)c) - 'a' + 10);
+	}
+	if (n == 0)
+		return -EINVAL;
+	*v = x;
+	return 0;
+}
+
+static int read_hex(struct asios_root *root, const char *dir, const char *file, size_t max_digits, unsigned long *v)
+{
+	char path[1024], *line;
 	int r;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	r = asios_read_line(root, path, &line);
 	if (r < 0)
 		return r;
-	errno = 0;
-	*v = strtoul(line, &end, 16);
-	r = (errno || end == line || *end) ? -EINVAL : 0;
+	r = strict_hex(line, max_digits, v);
 	free(line);
 	return r;
 }
 
+/* "dddd:bb:dd.f", lower-case hex as sysfs names devices */
 static bool is_pci_addr(const char *s)
 {
-	unsigned d, b, dv, f;
-	char tail;
+	static const char shape[] = "xxxx:xx:xx.x";
 
-	return strlen(s) == 12 && sscanf(s, "%4x:%2x:%2x.%1x%c", &d, &b, &dv, &f, &tail) == 4;
+	if (strlen(s) != sizeof(shape) - 1)
+		return false;
+	for (size_t i = 0; shape[i]; i++)
+		if (shape[i] == 'x' ? !isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]) : s[i] != shape[i])
+			return false;
+	return true;
 }
 
 static int list_into(struct asios_root *root, const char *dir, const char *sub, char ***v)
@@ -135,15 +161,15 @@ static int load_device(struct asios_root *root, struct asios_snapshot *s, const 
 	d->irq_legacy = -1;
 	d->node = -1;
 	d->node_source = ASIOS_NODE_UNKNOWN;
-	if (read_hex(root, dir, "vendor", &v) < 0) {
+	if (read_hex(root, dir, "vendor", 4, &v) < 0) {
 		asios_snapshot_warn(s, "%s/vendor: unreadable, vendor unknown", dir);
 		v = 0;
 	}
 	d->vendor = (uint16_t)v;
-	d->device = read_hex(root, dir, "device", &v) >= 0 ? (uint16_t)v : 0;
-	d->subsys_vendor = read_hex(root, dir, "subsystem_vendor", &v) >= 0 ? (uint16_t)v : 0;
-	d->subsys_device = read_hex(root, dir, "subsystem_device", &v) >= 0 ? (uint16_t)v : 0;
-	if (read_hex(root, dir, "class", &v) < 0)
+	d->device = read_hex(root, dir, "device", 4, &v) >= 0 ? (uint16_t)v : 0;
+	d->subsys_vendor = read_hex(root, dir, "subsystem_vendor", 4, &v) >= 0 ? (uint16_t)v : 0;
+	d->subsys_device = read_hex(root, dir, "subsystem_device", 4, &v) >= 0 ? (uint16_t)v : 0;
+	if (read_hex(root, dir, "class", 6, &v) < 0)
 		asios_snapshot_warn(s, "%s/class: unreadable, classed as other", dir);
 	else
 		d->class_code = (uint32_t)v;
@@ -170,6 +196,10 @@ static int load_device(struct asios_root *root, struct asios_snapshot *s, const 
 	r = asios_read_long(root, path, &node);
 	if (r == -EINVAL)
 		asios_snapshot_warn(s, "%s: not a number, node unknown", path);
+	if (r >= 0 && (node < -1 || node > INT_MAX || (node >= 0 && !asios_snapshot_node(s, (int)node)))) {
+		asios_snapshot_warn(s, "%s: %ld is no NUMA node of this machine, node unknown", path, node);
+		node = -1;
+	}
 	if (r >= 0 && node >= 0) {
 		d->node = (int)node;
 		d->node_source = ASIOS_NODE_SYSFS;
@@ -183,8 +213,12 @@ static int load_device(struct asios_root *root, struct asios_snapshot *s, const 
 		(void)asios_read_cpuset(root, s, path, true, d->local_cpus);
 	}
 	snprintf(path, sizeof(path), "%s/irq", dir);
-	if (asios_read_long(root, path, &node) >= 0 && node > 0)
+	r = asios_read_long(root, path, &node);
+	if (r == -EINVAL || (r >= 0 && (node < 0 || node > (long)ASIOS_IRQ_MAX))) {
+		asios_snapshot_warn(s, "%s: not an IRQ number, ignoring", path);
+	} else if (r >= 0 && node > 0) {
 		d->irq_legacy = (int)node;
+	}
 
 	if ((r = list_into(root, dir, "net", &d->netdevs)) < 0 || (r = list_into(root, dir, "infiniband", &d->rdma)) < 0 ||
 	    (r = list_into(root, dir, "nvme", &d->block)) < 0 || (r = list_into(root, dir, "msi_irqs", &msi)) < 0)
@@ -202,7 +236,7 @@ static int load_device(struct asios_root *root, struct asios_snapshot *s, const 
 		char *end;
 		unsigned long irq = strtoul(msi[i], &end, 10);
 
-		if (*end || end == msi[i])
+		if (*end || end == msi[i] || !isdigit((unsigned char)msi[i][0]) || irq > ASIOS_IRQ_MAX)
 			asios_snapshot_warn(s, "%s/msi_irqs/%s: not an IRQ number, ignoring", dir, msi[i]);
 		else
 			d->msi_irqs[d->n_msi_irqs++] = (unsigned)irq;

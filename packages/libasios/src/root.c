@@ -67,6 +67,20 @@ int asios_root_open(const char *path, struct asios_root **ret)
 		asios_root_free(r);
 		return e;
 	}
+	if (!r->host) {
+		/* a root other than "/" is only safe with openat2(RESOLVE_IN_ROOT): refuse it up front on kernels
+		 * without openat2 (before 5.6) rather than let a capture's links reach the host */
+		struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT };
+		int fd = (int)syscall(SYS_openat2, r->dirfd, ".", &how, sizeof(how));
+
+		if (fd < 0) {
+			int e = -errno;
+
+			asios_root_free(r);
+			return e;
+		}
+		close(fd);
+	}
 	*ret = r;
 	return 0;
 }
@@ -111,27 +125,43 @@ int asios_root_open_file(const struct asios_root *root, const char *path, int fl
 			return -errno;
 		return fd;
 	}
+	/* no fallback to openat() without openat2 (ENOSYS): it would let links point outside the root */
 	fd = (int)syscall(SYS_openat2, root->dirfd, relative(path), &how, sizeof(how));
-	if (fd < 0 && errno == ENOSYS) /* kernels before 5.6: plain openat, links may point outside */
-		fd = openat(root->dirfd, relative(path), flags | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	return fd;
 }
 
-int asios_read_file(const struct asios_root *root, const char *path, char **ret, size_t *len)
+/* a capture root holds only files and folders: a FIFO would block, a device (/dev/zero) never end */
+static int check_readable(const struct asios_root *root, int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISDIR(st.st_mode))
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+	if (!root->host && !S_ISREG(st.st_mode))
+		return -EINVAL;
+	return 0;
+}
+
+/* PATH into a NUL-terminated buffer: at most MAX bytes (-EFBIG beyond), or up to the first newline with LINE */
+static int read_bounded(const struct asios_root *root, const char *path, size_t max, bool line, char **ret,
+			size_t *len)
 {
 	size_t cap = 4096, n = 0;
 	char *buf;
-	int fd;
+	int fd, r;
 
-	fd = asios_root_open_file(root, path, O_RDONLY);
+	fd = asios_root_open_file(root, path, O_RDONLY | O_NONBLOCK);
 	if (fd < 0)
 		return fd;
-	buf = malloc(cap);
+	r = check_readable(root, fd);
+	buf = r < 0 ? NULL : malloc(cap);
 	if (!buf) {
 		close(fd);
-		return -ENOMEM;
+		return r < 0 ? r : -ENOMEM;
 	}
 	for (;;) {
 		ssize_t k;
@@ -139,35 +169,35 @@ int asios_read_file(const struct asios_root *root, const char *path, char **ret,
 		if (cap - n < 2) {
 			char *nb;
 
-			if (cap >= ASIOS_READ_MAX) {
-				free(buf);
-				close(fd);
-				return -EFBIG;
+			if (cap >= max) {
+				r = -EFBIG;
+				break;
 			}
 			nb = realloc(buf, cap * 2);
 			if (!nb) {
-				free(buf);
-				close(fd);
-				return -ENOMEM;
+				r = -ENOMEM;
+				break;
 			}
 			buf = nb;
 			cap *= 2;
 		}
 		k = read(fd, buf + n, cap - n - 1);
-		if (k < 0) {
-			int e = -errno;
-
-			if (errno == EINTR)
-				continue;
-			free(buf);
-			close(fd);
-			return e;
-		}
-		if (k == 0)
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			r = -errno;
+		if (k <= 0 || (line && memchr(buf + n, '\n', (size_t)k))) {
+			if (k > 0)
+				n += (size_t)k;
 			break;
+		}
 		n += (size_t)k;
 	}
 	close(fd);
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
 	buf[n] = '\0';
 	*ret = buf;
 	if (len)
@@ -175,12 +205,17 @@ int asios_read_file(const struct asios_root *root, const char *path, char **ret,
 	return 0;
 }
 
+int asios_read_file(const struct asios_root *root, const char *path, char **ret, size_t *len)
+{
+	return read_bounded(root, path, ASIOS_READ_MAX, false, ret, len);
+}
+
 int asios_read_line(const struct asios_root *root, const char *path, char **ret)
 {
 	char *buf, *s, *e;
 	int r;
 
-	r = asios_read_file(root, path, &buf, NULL);
+	r = read_bounded(root, path, ASIOS_LINE_MAX, true, &buf, NULL);
 	if (r < 0)
 		return r;
 	s = buf + strspn(buf, " \t");
@@ -211,13 +246,21 @@ int asios_read_long(const struct asios_root *root, const char *path, long *ret)
 	return r;
 }
 
+static int open_parent(const struct asios_root *root, const char *path, bool create, char *name, size_t size);
+
 int asios_read_link(const struct asios_root *root, const char *path, char **ret)
 {
-	char buf[PATH_MAX];
+	char buf[PATH_MAX], name[NAME_MAX + 1];
 	ssize_t n;
+	int dfd;
 
 	record(root, path);
-	n = readlinkat(root->dirfd, relative(path), buf, sizeof(buf) - 1);
+	/* the folder is resolved inside the root, so a link among PATH's folders cannot lead outside it */
+	dfd = open_parent(root, path, false, name, sizeof(name));
+	if (dfd < 0)
+		return dfd;
+	n = readlinkat(dfd, name, buf, sizeof(buf) - 1);
+	close(dfd);
 	if (n < 0)
 		return -errno;
 	buf[n] = '\0';
@@ -379,7 +422,8 @@ int asios_remove_file(const struct asios_root *root, const char *path)
 	return r;
 }
 
-int asios_mkdirs(const struct asios_root *root, const char *path, unsigned mode)
+/* mkdir -p on the host: its folders may be links (/var/run -> /run), which is no escape there */
+static int mkdirs_host(const struct asios_root *root, const char *path, unsigned mode)
 {
 	char buf[PATH_MAX], *p;
 
@@ -397,6 +441,180 @@ int asios_mkdirs(const struct asios_root *root, const char *path, unsigned mode)
 		}
 	}
 	return 0;
+}
+
+int asios_mkdirs(const struct asios_root *root, const char *path, unsigned mode)
+{
+	char buf[PATH_MAX], *save = NULL;
+	int fd, r = 0;
+
+	if (strlen(path) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	if (root->host)
+		return mkdirs_host(root, path, mode);
+	/* one component at a time, each created and opened inside the one before: no "..", no links */
+	snprintf(buf, sizeof(buf), "%s", relative(path));
+	fd = fcntl(root->dirfd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return -errno;
+	for (char *c = strtok_r(buf, "/", &save); c && r == 0; c = strtok_r(NULL, "/", &save)) {
+		int next;
+
+		if (!strcmp(c, "."))
+			continue;
+		if (!strcmp(c, "..")) {
+			r = -EINVAL;
+			break;
+		}
+		if (mkdirat(fd, c, mode) < 0 && errno != EEXIST) {
+			r = -errno;
+			break;
+		}
+		next = openat(fd, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0) {
+			struct stat st;
+
+			r = -errno;
+			if (fstatat(fd, c, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+				r = -ELOOP; /* a link where a folder belongs */
+			break;
+		}
+		close(fd);
+		fd = next;
+	}
+	close(fd);
+	return r;
+}
+
+/* Does the link at REL (a path inside the root, no leading slash) with target TARGET stay inside the root,
+ * taken literally as a program without RESOLVE_IN_ROOT follows it? */
+static bool link_stays_inside(const char *rel, const char *target)
+{
+	char buf[PATH_MAX], *save = NULL;
+	long depth = 0;
+
+	if (target[0] == '/')
+		return false;
+	for (const char *p = rel; *p; p++) /* the link's folder: as deep as REL has slashes */
+		depth += *p == '/';
+	snprintf(buf, sizeof(buf), "%s", target);
+	for (char *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(c, ".."))
+			depth--;
+		else if (strcmp(c, "."))
+			depth++;
+		if (depth < 0)
+			return false;
+	}
+	return true;
+}
+
+struct walk {
+	char *bad;
+	size_t budget;
+};
+
+static int walk_links(int dfd, char *rel, size_t len, unsigned depth, struct walk *w)
+{
+	struct dirent *de;
+	DIR *d;
+	int r = 0, fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return 0; /* unreadable: hwloc cannot read it either */
+	}
+	while (r == 0 && (de = readdir(d))) {
+		char target[PATH_MAX];
+		struct stat st;
+		ssize_t n;
+		int sub;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (w->budget-- == 0 || len + strlen(de->d_name) + 2 >= PATH_MAX) {
+			r = -E2BIG;
+			break;
+		}
+		snprintf(rel + len, PATH_MAX - len, "/%s", de->d_name);
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISLNK(st.st_mode)) {
+			n = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
+			if (n < 0)
+				continue;
+			target[n] = '\0';
+			if (!link_stays_inside(rel, target)) {
+				w->bad = strdup(rel);
+				r = w->bad ? -EXDEV : -ENOMEM;
+			}
+		} else if (S_ISDIR(st.st_mode) && depth > 0) {
+			sub = openat(dirfd(d), de->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0) {
+				r = walk_links(sub, rel, len + strlen(de->d_name) + 1, depth - 1, w);
+				close(sub);
+			}
+		}
+	}
+	closedir(d);
+	return r;
+}
+
+int asios_root_check_links(const struct asios_root *root, const char *path, unsigned depth, char **bad)
+{
+	char rel[PATH_MAX], target[PATH_MAX];
+	struct walk w = { .budget = 1u << 20 };
+	int fd, next, r = 0;
+	size_t len = 0;
+
+	*bad = NULL;
+	if (root->host)
+		return 0;
+	fd = fcntl(root->dirfd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return -errno;
+	/* PATH itself, component by component: a link among them must stay inside too */
+	snprintf(target, sizeof(target), "%s", relative(path));
+	rel[0] = '\0';
+	for (char *save = NULL, *c = strtok_r(target, "/", &save); c && r == 0; c = strtok_r(NULL, "/", &save)) {
+		char to[PATH_MAX];
+		ssize_t n;
+
+		len += (size_t)snprintf(rel + len, sizeof(rel) - len, "%s%s", len ? "/" : "", c);
+		n = readlinkat(fd, c, to, sizeof(to) - 1);
+		if (n >= 0) {
+			to[n] = '\0';
+			if (!link_stays_inside(rel, to))
+				r = (*bad = strdup(rel)) ? -EXDEV : -ENOMEM;
+			break; /* a link that stays inside: its target is checked where the walk reaches it */
+		}
+		next = openat(fd, c, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = next;
+		if (fd < 0)
+			return 0; /* missing: nothing to follow */
+	}
+	if (r == 0 && depth > 0) {
+		struct stat st;
+
+		if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+			r = walk_links(fd, rel, len, depth - 1, &w);
+			*bad = w.bad;
+		}
+	}
+	close(fd);
+	if (r == -EXDEV && *bad && **bad != '/') { /* as an absolute path inside the root */
+		char *abs = NULL;
+
+		if (asprintf(&abs, "/%s", *bad) < 0)
+			abs = NULL;
+		free(*bad);
+		*bad = abs;
+		if (!abs)
+			r = -ENOMEM;
+	}
+	return r;
 }
 
 static int cmp_str(const void *a, const void *b)

@@ -50,9 +50,16 @@ static char *detect_arch(struct asios_root *root)
 
 int asios_snapshot_load(struct asios_root *root, struct asios_snapshot **ret)
 {
+	return asios_snapshot_load_why(root, ret, NULL);
+}
+
+int asios_snapshot_load_why(struct asios_root *root, struct asios_snapshot **ret, char **why)
+{
 	struct asios_snapshot *s = calloc(1, sizeof(*s));
 	int r;
 
+	if (why)
+		*why = NULL;
 	if (!s)
 		return -ENOMEM;
 	s->root = strdup(asios_root_path(root));
@@ -71,6 +78,8 @@ int asios_snapshot_load(struct asios_root *root, struct asios_snapshot **ret)
 	*ret = s;
 	return 0;
 fail:
+	if (why && r == -EXDEV && s->n_warnings) /* the stage that refused said why, last */
+		*why = strdup(s->warnings[s->n_warnings - 1]);
 	asios_snapshot_free(s);
 	return r;
 }

@@ -2,9 +2,12 @@
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "asios/cpulist.h"
 #include "snapshot-internal.h"
@@ -53,8 +56,11 @@ int asios_read_cpuset(struct asios_root *root, struct asios_snapshot *s, const c
 	int r;
 
 	r = asios_read_line(root, path, &line);
-	if (r < 0)
+	if (r < 0) {
+		if (r != -ENOENT && r != -ENOMEM)
+			asios_snapshot_warn(s, "%s: %s, ignoring", path, strerror(-r));
 		return r;
+	}
 	if (!strcmp(line, "(null)")) { /* nohz_full of a NO_HZ_FULL kernel booted without the parameter */
 		hwloc_bitmap_zero(set);
 		free(line);
@@ -66,6 +72,100 @@ int asios_read_cpuset(struct asios_root *root, struct asios_snapshot *s, const c
 				    err ? err - line + 1 : 0, line);
 	free(line);
 	return r;
+}
+
+/*
+ * hwloc prints its own complaints about the machine (a banner on stderr) unless told otherwise; in a daemon they
+ * would reach the journal without a priority. Its stderr is caught in a memfd during the load and each message
+ * becomes a snapshot warning, logged by the caller like any other.
+ */
+struct capture {
+	int fd, saved;
+};
+
+static void capture_begin(struct capture *c)
+{
+	c->saved = -1;
+	c->fd = memfd_create("asios-hwloc", MFD_CLOEXEC);
+	if (c->fd < 0)
+		return;
+	fflush(stderr);
+	c->saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (c->saved < 0 || dup2(c->fd, STDERR_FILENO) < 0) {
+		if (c->saved >= 0)
+			close(c->saved);
+		close(c->fd);
+		c->fd = c->saved = -1;
+	}
+}
+
+/* hwloc's banner: "****", "* text", "*" lines; the FAQ pointers carry nothing about the machine */
+static bool noise(const char *l)
+{
+	static const char *const skip[] = { "The following FAQ", "What should I do", "Otherwise please report",
+					    "along with the files", NULL };
+
+	for (size_t i = 0; skip[i]; i++)
+		if (!strncmp(l, skip[i], strlen(skip[i])))
+			return true;
+	return !*l;
+}
+
+static void capture_end(struct asios_snapshot *s, struct capture *c)
+{
+	char buf[4096], *line, *save = NULL, msg[1024] = "";
+	ssize_t n;
+
+	if (c->fd < 0)
+		return;
+	fflush(stderr);
+	(void)dup2(c->saved, STDERR_FILENO);
+	close(c->saved);
+	n = pread(c->fd, buf, sizeof(buf) - 1, 0);
+	close(c->fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		size_t m = strlen(msg);
+
+		line += strspn(line, "* \t");
+		if (noise(line))
+			continue;
+		snprintf(msg + m, sizeof(msg) - m, "%s%s", m ? " " : "", line);
+	}
+	if (*msg)
+		asios_snapshot_warn(s, "hwloc: %s", msg);
+}
+
+/*
+ * cpu/online that is no CPU list: hwloc then sees CPU 0 alone and planners would pile everything onto it. Warn
+ * naming the file and take each present CPU's own cpuN/online instead (CPU 0 often has none: online).
+ */
+static void online_fallback(struct asios_root *root, struct asios_snapshot *s)
+{
+	const char *path = "/sys/devices/system/cpu/online";
+	hwloc_bitmap_t listed = hwloc_bitmap_alloc();
+	unsigned id;
+	int r;
+
+	if (!listed)
+		return;
+	r = asios_read_cpuset(root, s, path, false, listed); /* warns naming the file when it is no list */
+	hwloc_bitmap_free(listed);
+	if (r >= 0 || r == -ENOENT || r == -ENOMEM)
+		return;
+	asios_snapshot_warn(s, "%s: unusable, online CPUs taken from each cpuN/online instead", path);
+	hwloc_bitmap_copy(s->online, s->present);
+	hwloc_bitmap_foreach_begin(id, s->present) {
+		char p[96];
+		long v;
+
+		snprintf(p, sizeof(p), "/sys/devices/system/cpu/cpu%u/online", id);
+		if (asios_read_long(root, p, &v) == 0 && v == 0)
+			hwloc_bitmap_clr(s->online, id);
+	} hwloc_bitmap_foreach_end();
+	hwloc_bitmap_copy(s->allowed, s->online); /* hwloc's allowed set went by the same bad list */
 }
 
 static hwloc_obj_t ancestor(hwloc_obj_t o, hwloc_obj_type_t t)
@@ -273,29 +373,70 @@ static int load_cpus(struct asios_snapshot *s, hwloc_topology_t topo)
 	return 0;
 }
 
+/*
+ * hwloc opens what it reads below HWLOC_FSROOT with plain openat(): a link in a capture leading outside it would
+ * be followed to this machine's files. The trees it reads are checked first; such a link fails the load
+ * (-EXDEV) with a warning naming it, the last one of the snapshot.
+ */
+static int check_hwloc_trees(struct asios_root *root, struct asios_snapshot *s)
+{
+	static const struct {
+		const char *path;
+		unsigned depth;
+	} trees[] = {
+		{ "/sys/devices/system/cpu", 6 }, { "/sys/devices/system/node", 4 }, { "/sys/bus/cpu", 3 },
+		{ "/sys/bus/node", 3 },           { "/sys/fs/cgroup", 2 },            { "/sys/class/dmi/id", 1 },
+		{ "/sys/kernel/mm/hugepages", 2 }, { "/sys/firmware/devicetree", 4 }, { "/sys/devices/soc0", 1 },
+		{ "/proc/cpuinfo", 0 },           { "/proc/meminfo", 0 },             { "/proc/mounts", 0 },
+		{ "/proc/self", 1 },
+	};
+
+	for (size_t i = 0; i < sizeof(trees) / sizeof(trees[0]); i++) {
+		char *bad = NULL;
+		int r = asios_root_check_links(root, trees[i].path, trees[i].depth, &bad);
+
+		if (r == -EXDEV)
+			asios_snapshot_warn(s, "%s: a link leading outside the root, not followed (no topology read)", bad);
+		else if (r == -E2BIG)
+			asios_snapshot_warn(s, "%s: over a million entries, not read", trees[i].path);
+		free(bad);
+		if (r < 0)
+			return r == -E2BIG ? -EXDEV : r;
+	}
+	return 0;
+}
+
 int asios_topology_load(struct asios_root *root, struct asios_snapshot *s)
 {
-	struct saved_env env[4];
+	struct saved_env env[5];
 	bool host = asios_root_is_host(root);
 	hwloc_topology_t topo;
 	int r;
 
+	r = check_hwloc_trees(root, s);
+	if (r < 0)
+		return r;
 	env_set(&env[0], "HWLOC_FSROOT", host ? NULL : asios_root_path(root));
 	/* only the Linux backend (sysfs), on the host too: the x86 one would read this machine's CPUID into a
 	 * capture's topology, and a capture must describe its machine exactly as the live snapshot does */
 	env_set(&env[1], "HWLOC_COMPONENTS", "linux,stop");
 	env_set(&env[2], "HWLOC_THISSYSTEM", host ? NULL : "0");
 	env_set(&env[3], "HWLOC_KEEP_NVIDIA_GPU_NUMA_NODES", "1");
+	env_set(&env[4], "HWLOC_HIDE_ERRORS", "1"); /* critical ones only, caught below */
 	r = hwloc_topology_init(&topo) < 0 ? -ENOMEM : 0;
 	if (r == 0) {
+		struct capture c;
+
 		hwloc_topology_set_flags(topo, HWLOC_TOPOLOGY_FLAG_INCLUDE_DISALLOWED);
 		hwloc_topology_set_io_types_filter(topo, HWLOC_TYPE_FILTER_KEEP_NONE);
+		capture_begin(&c);
 		if (hwloc_topology_load(topo) < 0) {
 			r = errno == ENOMEM ? -ENOMEM : -ENODATA; /* hwloc fails with EINVAL on a tree without CPUs */
 			hwloc_topology_destroy(topo);
 		}
+		capture_end(s, &c);
 	}
-	for (int i = 3; i >= 0; i--)
+	for (int i = 4; i >= 0; i--)
 		env_restore(&env[i]);
 	if (r < 0)
 		return r;
@@ -309,6 +450,7 @@ int asios_topology_load(struct asios_root *root, struct asios_snapshot *s)
 		hwloc_topology_destroy(topo);
 		return -ENOMEM;
 	}
+	online_fallback(root, s);
 	hwloc_bitmap_andnot(s->offline, s->present, s->online);
 	if (asios_read_cpuset(root, s, "/sys/devices/system/cpu/possible", false, s->possible) < 0)
 		hwloc_bitmap_copy(s->possible, s->present);

@@ -12,6 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Highest IRQ number accepted: Linux numbers IRQs below IRQ_BITMAP_BITS (NR_IRQS + 8196), which stays under
+ * 2^20 even for 8,192 CPUs. A row above it is skipped with a warning (callers index arrays by IRQ number). */
+#define ASIOS_IRQ_MAX ((1u << 20) - 1)
+
 struct asios_irq_row {
 	char *id;          /* "24", "NMI", "IPI0" */
 	long irq;          /* numeric id, -1 for named rows */

@@ -170,8 +170,11 @@ struct asios_snapshot {
 	size_t n_warnings;
 };
 
-/* Read the machine under ROOT. Fails only when the CPU topology cannot be read at all. */
+/* Read the machine under ROOT. Fails only when the CPU topology cannot be read at all, or (-EXDEV) when a link
+ * that hwloc would follow leads outside a root other than "/". */
 int asios_snapshot_load(struct asios_root *root, struct asios_snapshot **ret);
+/* The same; on failure *WHY (to free(), may be NULL) says which file made it fail when one did. */
+int asios_snapshot_load_why(struct asios_root *root, struct asios_snapshot **ret, char **why);
 void asios_snapshot_free(struct asios_snapshot *s);
 
 const char *asios_dev_class_name(enum asios_dev_class c);
