@@ -189,6 +189,39 @@ static int set_error(char **error, const char *origin, size_t line, const char *
 	return -EINVAL;
 }
 
+/* the header "           CPU0       CPU1 …": the CPU columns; *P moves past its line */
+static int parse_header(struct asios_interrupts *in, const char **p, const char *end, const char *origin,
+			char **error)
+{
+	const char *eol = memchr(*p, '\n', (size_t)(end - *p)), *t;
+	size_t cap = 0, tl;
+
+	if (!eol)
+		eol = end;
+	while (next_token(p, eol, &t, &tl)) {
+		uint64_t id;
+
+		if (tl < 4 || strncmp(t, "CPU", 3) != 0 || !parse_u64(t + 3, tl - 3, &id) || id >= ASIOS_CPU_MAX)
+			return set_error(error, origin, 1, "the first line is not a CPU header (\"CPU0 CPU1 …\")");
+		if (in->n_cpus == cap) { /* doubling: one header of thousands of columns stays linear */
+			unsigned *nc;
+
+			cap = cap ? cap * 2 : 64;
+			nc = realloc(in->cpus, cap * sizeof(*nc));
+			if (!nc)
+				return -ENOMEM;
+			in->cpus = nc;
+		}
+		in->cpus[in->n_cpus++] = (unsigned)id;
+	}
+	if (in->n_cpus == 0)
+		return set_error(error, origin, 1, "no CPU columns in the header");
+	if (eol == end && warn(in, origin, 1, "the header has no end of line (truncated file?), no IRQ rows") < 0)
+		return -ENOMEM;
+	*p = eol < end ? eol + 1 : end;
+	return 0;
+}
+
 int asios_interrupts_parse(const char *text, size_t len, const char *origin, struct asios_interrupts **ret,
 			   char **error)
 {
@@ -202,37 +235,12 @@ int asios_interrupts_parse(const char *text, size_t len, const char *origin, str
 	in = calloc(1, sizeof(*in));
 	if (!in)
 		return -ENOMEM;
-	/* header: "           CPU0       CPU1 …" */
-	eol = memchr(p, '\n', (size_t)(end - p));
-	if (!eol)
-		eol = end;
-	while (next_token(&p, eol, &t, &tl)) {
-		uint64_t id;
-
-		if (tl < 4 || strncmp(t, "CPU", 3) != 0 || !parse_u64(t + 3, tl - 3, &id) || id >= ASIOS_CPU_MAX) {
-			asios_interrupts_free(in);
-			return set_error(error, origin, 1, "the first line is not a CPU header (\"CPU0 CPU1 …\")");
-		}
-		if (in->n_cpus == cap) { /* doubling: one header of thousands of columns stays linear */
-			unsigned *nc;
-
-			cap = cap ? cap * 2 : 64;
-			nc = realloc(in->cpus, cap * sizeof(*nc));
-			if (!nc)
-				goto oom;
-			in->cpus = nc;
-		}
-		in->cpus[in->n_cpus++] = (unsigned)id;
-	}
-	cap = 0;
-	if (in->n_cpus == 0) {
+	r = parse_header(in, &p, end, origin, error);
+	if (r < 0) {
 		asios_interrupts_free(in);
-		return set_error(error, origin, 1, "no CPU columns in the header");
+		return r;
 	}
-	if (eol == end && warn(in, origin, 1, "the header has no end of line (truncated file?), no IRQ rows") < 0)
-		goto oom;
-	p = eol < end ? eol + 1 : end;
-
+	eol = p > text ? p - 1 : p;
 	for (line = 2; p < end; line++, p = eol < end ? eol + 1 : end) {
 		struct asios_irq_row row = { .irq = -1 };
 		const char *colon, *q;
