@@ -127,6 +127,17 @@ int main(int argc, char **argv)
 	return 2;
 }
 
+bool empty_option(const char *verb, int c, const char *arg)
+{
+	if (c <= 0 || !strchr("rcd", c) || !arg || *arg)
+		return false;
+	/* an unset variable in a script must not mean the live machine or the default files */
+	log_error("%s: --%s: an empty value is not allowed (leave the option out for %s)", verb,
+		  c == 'r' ? "root" : c == 'c' ? "config" : "config-dir",
+		  c == 'r' ? "the running machine, /" : "the default");
+	return true;
+}
+
 int parse_plan_args(const char *verb, int argc, char **argv, void (*verb_usage)(void), struct plan_args *a)
 {
 	static const struct option opts[] = {
@@ -145,13 +156,8 @@ int parse_plan_args(const char *verb, int argc, char **argv, void (*verb_usage)(
 	a->cmd = argv[1];
 	argc--, argv++;
 	while ((c = getopt_long(argc, argv, "r:c:d:jnh", opts, NULL)) != -1) {
-		if (c > 0 && strchr("rcd", c) && !*optarg) {
-			/* an unset variable in a script must not mean the live machine or the default files */
-			log_error("%s: --%s: an empty value is not allowed (leave the option out for %s)", verb,
-				  c == 'r' ? "root" : c == 'c' ? "config" : "config-dir",
-				  c == 'r' ? "the running machine, /" : "the default");
+		if (empty_option(verb, c, optarg))
 			return 2;
-		}
 		switch (c) {
 		case 'r':
 			a->root = optarg;

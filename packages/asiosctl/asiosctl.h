@@ -60,6 +60,8 @@ struct plan_args {
 	bool json, dry_run;
 };
 /* Parse them; USAGE prints the verb's help. Returns -1 to go on, or the exit status (help shown, bad argument). */
+/* -r/-c/-d (--root, --config, --config-dir) with an empty ARG: said, and true (the caller exits 2) */
+bool empty_option(const char *verb, int c, const char *arg);
 int parse_plan_args(const char *verb, int argc, char **argv, void (*usage)(void), struct plan_args *a);
 struct json_object;
 /* Print O as pretty JSON on stdout and release it. */

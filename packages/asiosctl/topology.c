@@ -165,6 +165,8 @@ int verb_topology(int argc, char **argv)
 	int c;
 
 	while ((c = getopt_long(argc, argv, "r:jh", opts, NULL)) != -1) {
+		if (empty_option("topology", c, optarg))
+			return 2;
 		switch (c) {
 		case 'r':
 			root = optarg;

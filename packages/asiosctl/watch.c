@@ -185,6 +185,10 @@ int sched_watch(int argc, char **argv)
 	if (!iso)
 		return 1;
 	while ((c = getopt_long(argc, argv, "s:C:jc:d:h", opts, NULL)) != -1) {
+		if (empty_option("sched watch", c, optarg)) {
+			ret = 2;
+			goto out;
+		}
 		switch (c) {
 		case 's': {
 			char *end;
