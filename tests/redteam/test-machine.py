@@ -276,8 +276,10 @@ def conf_outside(tmp, outside):
     remove(root, "etc/asios/irqd.conf")
     link(root, "etc/asios/irqd.conf.d/10-x.conf", secret)
     p = run(["irq", "plan"], root)
-    check(p is not None and "this-line-is-outside" not in p.stdout + p.stderr and p.returncode == 0,
-          "capture config: a drop-in linked outside is resolved inside the root",
+    # resolved inside the capture, where nothing is there: a named drop-in that is missing is an error naming it
+    check(p is not None and "this-line-is-outside" not in p.stdout + p.stderr and p.returncode == 1
+          and "10-x.conf: No such file or directory" in p.stderr,
+          "capture config: a drop-in linked outside is resolved inside the root (missing there: named)",
           "" if p is None else "exit %d\n%s" % (p.returncode, p.stderr))
     put(root, "etc/asios/irqd.conf.d/10-x.conf", "[Irq]\nthis-line-is-inside = 1\n")
     p = run(["irq", "plan"], root)

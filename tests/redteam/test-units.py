@@ -67,6 +67,19 @@ def machine(tmp, daemon, name):
     return root, conf
 
 
+_empty = []
+
+
+def empty_conf():
+    """an empty configuration file (all defaults); a named one that is missing is an error"""
+    if not _empty:
+        fd, path = tempfile.mkstemp(suffix=".conf")
+        os.close(fd)
+        os.chmod(path, 0o644)
+        _empty.append(path)
+    return _empty[0]
+
+
 def run(daemon, args, env=None, caps=True):
     """DAEMON with ARGS under its unit's capabilities (CAPS) and the default drop-in folder kept out"""
     argv = [prog(daemon)] + list(args) + ["--config-dir", "/nonexistent/asios-test.d"]
@@ -160,7 +173,7 @@ def peers_live(tmp, daemon):
                            ("root", [], True)]:
         proc = subprocess.Popen(pre + [exe, "600"])
         try:
-            p = run(daemon, ["--once", "--dry-run", "--config", "/nonexistent/asios-test.conf"])
+            p = run(daemon, ["--once", "--dry-run", "--config", empty_conf()])
             said = "%s is running (pid %d)" % (name, proc.pid) in p.stderr
             if peer:
                 check(p.returncode == 1 and said, "this machine: %s stands down beside %s run by root" % (daemon, name),
@@ -281,7 +294,7 @@ def irqd_live(tmp):
         return
     before = {f: read(f) for f in glob.glob("/proc/irq/*/smp_affinity_list")}
     try:
-        p = run("asios-irqd", ["--once", "--config", "/nonexistent/asios-test.conf"])
+        p = run("asios-irqd", ["--once", "--config", empty_conf()])
         check(p.returncode == 0 and counts("asios-irqd", p.stderr) and "rolled back" not in p.stderr, name, p.stderr)
     finally:
         r = subprocess.run([ASIOSCTL, "irq", "revert"], capture_output=True, text=True)
@@ -329,6 +342,8 @@ def main():
             peers_live(tmp, d)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        for f in _empty:
+            os.unlink(f)
     return done()
 
 
