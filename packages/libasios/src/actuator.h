@@ -45,5 +45,7 @@ struct asios_actuator {
  * file write); NULL when unknown. *TARGET points into KEY after the prefix. */
 const struct asios_actuator *asios_actuator_of(enum asios_action_kind k);
 const struct asios_actuator *asios_actuator_by_key(const char *key, const char **target);
+/* unlinkat(2) of PATH under the root (FLAGS: 0 or AT_REMOVEDIR); -errno */
+int asios_unlink_in_root(struct asios_root *root, const char *path, int flags);
 /* Remove the folder TARGET when it is empty (a folder that holds anything, or is gone, is no error). */
 int asios_rmdir_empty(struct asios_root *root, const char *target);

@@ -340,21 +340,27 @@ static int not_restored(struct asios_root *root, const char *target, const char 
 
 /* ---- mkdir: a folder apply created for a file; revert removes it when it is empty ---- */
 
-int asios_rmdir_empty(struct asios_root *root, const char *target)
+int asios_unlink_in_root(struct asios_root *root, const char *path, int flags)
 {
 	char dir[4096], base[4096];
 	int dfd, r = 0;
 
-	snprintf(dir, sizeof(dir), "%s", target);
-	snprintf(base, sizeof(base), "%s", target);
+	snprintf(dir, sizeof(dir), "%s", path);
+	snprintf(base, sizeof(base), "%s", path);
 	dfd = asios_root_open_file(root, dirname(dir), O_RDONLY | O_DIRECTORY);
 	if (dfd < 0)
-		return dfd == -ENOENT ? 0 : dfd;
-	if (unlinkat(dfd, basename(base), AT_REMOVEDIR) < 0 && errno != ENOENT && errno != ENOTEMPTY &&
-	    errno != EEXIST)
+		return dfd;
+	if (unlinkat(dfd, basename(base), flags) < 0)
 		r = -errno;
 	close(dfd);
 	return r;
+}
+
+int asios_rmdir_empty(struct asios_root *root, const char *target)
+{
+	int r = asios_unlink_in_root(root, target, AT_REMOVEDIR);
+
+	return r == -ENOENT || r == -ENOTEMPTY || r == -EEXIST ? 0 : r;
 }
 
 static int rmdir_empty(struct asios_root *root, const char *target, const char *value, char **readback)

@@ -615,21 +615,6 @@ static int rewrite(struct asios_root *root, const char *path, const struct asios
 	return r;
 }
 
-static int unlink_in_root(struct asios_root *root, const char *path)
-{
-	char dir[4096], base[4096];
-	int dfd, r = 0;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	snprintf(base, sizeof(base), "%s", path);
-	dfd = asios_root_open_file(root, dirname(dir), O_RDONLY | O_DIRECTORY);
-	if (dfd < 0)
-		return dfd;
-	if (unlinkat(dfd, basename(base), 0) < 0)
-		r = -errno;
-	close(dfd);
-	return r;
-}
 
 /* everything before this line is done: the journal (its folder records) is removed by tidy(), or by the next
  * revert when this one is killed first */
@@ -757,12 +742,12 @@ static void tidy(struct asios_root *root, const char *journal, struct asios_jour
 	for (size_t i = 0; more_dirs && more_dirs[i]; i++)
 		(void)asios_strv_push_dup(&dirs, &n, more_dirs[i]);
 	if (pers && journal_empty(root, pers, &dirs, &n)) {
-		(void)unlink_in_root(root, pers);
+		(void)asios_unlink_in_root(root, pers, 0);
 		/* the runtime journal goes last: its records name the folders that hold it and the lock */
 		if (rt_empty) {
 			for (size_t i = 0; i < n_rt; i++)
 				(void)asios_strv_push_dup(&dirs, &n, rt_dirs[i]);
-			(void)unlink_in_root(root, journal);
+			(void)asios_unlink_in_root(root, journal, 0);
 			gone = true;
 		}
 	}

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "actuator.h"
 #include "util.h"
 
 #define HEADER "#asios-journal "
@@ -368,18 +369,8 @@ void asios_journal_unlock(struct asios_root *root, struct asios_journal_lock *l,
 {
 	if (!l)
 		return;
-	if (remove) {
-		char dir[4096], base[4096];
-		int dfd;
-
-		snprintf(dir, sizeof(dir), "%s", l->path);
-		snprintf(base, sizeof(base), "%s", l->path);
-		dfd = asios_root_open_file(root, dirname(dir), O_RDONLY | O_DIRECTORY);
-		if (dfd >= 0) {
-			(void)unlinkat(dfd, basename(base), 0); /* still locked: a waiter sees the inode change */
-			close(dfd);
-		}
-	}
+	if (remove) /* still locked: a waiter sees the inode change and takes the new file */
+		(void)asios_unlink_in_root(root, l->path, 0);
 	close(l->fd);
 	free(l->path);
 	free(l);
