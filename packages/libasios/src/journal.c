@@ -334,9 +334,13 @@ int asios_journal_lock(struct asios_root *root, const char *journal, unsigned ti
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 
 		/* (again on every try: the revert that held the lock may have removed the folder with it) */
-		r = asios_missing_dirs(root, dir, created, &n_created);
-		if (r >= 0)
-			r = asios_mkdirs(root, dir, 0755);
+		if (asios_root_is_host(root)) {
+			r = asios_missing_dirs(root, dir, created, &n_created);
+			if (r >= 0)
+				r = asios_mkdirs(root, dir, 0755);
+		} else {
+			r = asios_mkdirs_made(root, dir, 0755, created, &n_created);
+		}
 		if (r >= 0)
 			r = try_lock(root, path, &fd, &holder);
 		if (r != -EAGAIN && r != -ESTALE)

@@ -15,6 +15,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "util.h"
+
 struct asios_root {
 	int dirfd;
 	bool host;
@@ -445,7 +447,12 @@ static int mkdirs_host(const struct asios_root *root, const char *path, unsigned
 
 int asios_mkdirs(const struct asios_root *root, const char *path, unsigned mode)
 {
-	char buf[PATH_MAX], *save = NULL;
+	return asios_mkdirs_made(root, path, mode, NULL, NULL);
+}
+
+int asios_mkdirs_made(const struct asios_root *root, const char *path, unsigned mode, char ***made, size_t *n_made)
+{
+	char buf[PATH_MAX], done[PATH_MAX] = "", *save = NULL;
 	int fd, r = 0;
 
 	if (strlen(path) >= sizeof(buf))
@@ -466,8 +473,14 @@ int asios_mkdirs(const struct asios_root *root, const char *path, unsigned mode)
 			r = -EINVAL;
 			break;
 		}
-		if (mkdirat(fd, c, mode) < 0 && errno != EEXIST) {
-			r = -errno;
+		snprintf(done + strlen(done), sizeof(done) - strlen(done), "/%s", c);
+		if (mkdirat(fd, c, mode) < 0) {
+			if (errno != EEXIST) {
+				r = -errno;
+				break;
+			}
+		} else if (made && asios_strv_push_dup(made, n_made, done) < 0) { /* this call made it */
+			r = -ENOMEM;
 			break;
 		}
 		next = openat(fd, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -60,6 +60,9 @@ int asios_remove_file(const struct asios_root *root, const char *path);
 /* mkdir -p under the root. Below a root other than "/", every component is created and opened inside the one
  * before it: ".." is refused (-EINVAL) and so is a symlink where a folder belongs (-ELOOP). */
 int asios_mkdirs(const struct asios_root *root, const char *path, unsigned mode);
+/* The same; on a root other than "/", the folders this call made ("/run", "/run/asios") are appended to *MADE
+ * (NULL-terminated, *N_MADE entries): what mkdirat(2) created, not what looked missing a moment before. */
+int asios_mkdirs_made(const struct asios_root *root, const char *path, unsigned mode, char ***made, size_t *n_made);
 
 /* Call FN(USERDATA, "/absolute/path") for every path opened, listed or read as a link through ROOT
  * (asiosctl snapshot records what a snapshot reads this way). NULL FN stops recording. */
