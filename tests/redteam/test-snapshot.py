@@ -16,6 +16,7 @@ import gzip
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -148,6 +149,13 @@ def main():
     if not need(ASIOSCTL):
         return 1
     tmp = tempfile.mkdtemp(prefix="asios-redteam-")
+    try:
+        return run(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(tmp):
     root = unpack_fixture(tmp, "ai-2s8g")
     want = topology(root)
     cmdline = arm(root)
@@ -261,7 +269,6 @@ def main():
                                                             "hardware-address", "PCI configuration space")),
           "snapshot --rules lists what is copied, never copied and redacted", p.stdout[-2000:] + p.stderr)
 
-    subprocess.run(["rm", "-rf", tmp])
     return done()
 
 
