@@ -174,7 +174,7 @@ def config_tests(root):
         ("[workload a]\ncommand = a*\nnode = -1\n", "numad.conf:3: node: not a NUMA node number"),
         ("[workload a]\ncommand = a*\ncpus = 1-\n", "numad.conf:3: cpus: not a non-empty CPU list"),
         ("[workload a]\ncgroup = relative/x\n", "numad.conf:2: cgroup: expected an absolute cgroup path"),
-        ("[workload a]\nnode = 0\n", "numad.conf: [workload a]: needs command = PATTERN or cgroup = PATH"),
+        ("[workload a]\nnode = 0\n", "numad.conf:2: [workload a]: needs command = PATTERN or cgroup = PATH"),
         ("[cpu]\nx = 1\n", "numad.conf:2: unknown section [cpu]"),
         ("[numad\n", "numad.conf:1: "),
     ]
