@@ -379,3 +379,63 @@ void asios_journal_unlock(struct asios_root *root, struct asios_journal_lock *l,
 	free(l->path);
 	free(l);
 }
+
+/* ---- after apply or revert: what is left empty goes ---- */
+
+/* a journal with nothing to undo (a header and folder records at most) */
+static bool journal_empty(struct asios_root *root, const char *path, char ***dirs, size_t *n_dirs)
+{
+	struct asios_journal j = { 0 };
+	char *text = NULL, *msg = NULL;
+	size_t len = 0;
+	bool empty;
+
+	if (asios_read_file(root, path, &text, &len) < 0)
+		return !asios_exists(root, path);
+	empty = asios_journal_parse(path, text, len, &j, &msg) >= 0 && !j.torn;
+	for (size_t i = 0; empty && i < j.n_records; i++)
+		empty = !strncmp(j.records[i].key, "mkdir:", 6);
+	for (size_t i = 0; empty && i < j.n_records; i++)
+		(void)asios_strv_push_dup(dirs, n_dirs, j.records[i].key + 6);
+	asios_journal_clear(&j);
+	free(text);
+	free(msg);
+	return empty;
+}
+
+static int longer_first(const void *a, const void *b)
+{
+	size_t x = strlen(*(char *const *)a), y = strlen(*(char *const *)b);
+
+	return x > y ? -1 : x < y;
+}
+
+void asios_journal_tidy(struct asios_root *root, const char *journal, struct asios_journal_lock *lock,
+			char **more_dirs)
+{
+	char **dirs = NULL, **rt_dirs = NULL, *pers = asios_journal_persistent_path(journal);
+	size_t n = 0, n_rt = 0;
+	bool rt_empty = journal_empty(root, journal, &rt_dirs, &n_rt), gone = false;
+
+	for (size_t i = 0; more_dirs && more_dirs[i]; i++)
+		(void)asios_strv_push_dup(&dirs, &n, more_dirs[i]);
+	if (pers && journal_empty(root, pers, &dirs, &n)) {
+		(void)asios_unlink_in_root(root, pers, 0);
+		/* the runtime journal goes last: its records name the folders that hold it and the lock */
+		if (rt_empty) {
+			for (size_t i = 0; i < n_rt; i++)
+				(void)asios_strv_push_dup(&dirs, &n, rt_dirs[i]);
+			(void)asios_unlink_in_root(root, journal, 0);
+			gone = true;
+		}
+	}
+	asios_journal_unlock(root, lock, gone);
+	/* innermost (longest) first; a folder that holds anything else stays */
+	if (dirs)
+		qsort(dirs, n, sizeof(*dirs), longer_first);
+	for (size_t i = 0; i < n; i++)
+		(void)asios_rmdir_empty(root, dirs[i]);
+	asios_strv_free(dirs);
+	asios_strv_free(rt_dirs);
+	free(pers);
+}

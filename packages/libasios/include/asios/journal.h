@@ -79,3 +79,10 @@ int asios_journal_lock(struct asios_root *root, const char *journal, unsigned ti
 		       struct asios_journal_lock **ret, int *waited_for, char ***created);
 /* Release it; with REMOVE, the lock file is removed first (revert, when no journal is left). */
 void asios_journal_unlock(struct asios_root *root, struct asios_journal_lock *l, bool remove);
+/*
+ * After an apply or revert: a journal with nothing left to undo (a header and folder records at most) is
+ * removed, the runtime one last, then the lock and, innermost first, the folders the journals record (and
+ * MORE_DIRS) when empty. Releases LOCK.
+ */
+void asios_journal_tidy(struct asios_root *root, const char *journal, struct asios_journal_lock *lock,
+			char **more_dirs);
