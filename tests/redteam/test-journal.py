@@ -12,7 +12,7 @@ grub.d snippet and a systemd drop-in, whole files that outlive a reboot):
   - an incomplete last record is ignored, a journal of another machine is refused, an IRQ that now serves another
     device or has gone is left alone, a refused knob (EPERM) is skipped without undoing the rest, a placement that
     something keeps undoing does not grow the journal, a held lock names its holder.
-TAP; the counts of each kind are printed at the end. ASIOS_REDTEAM_RACES and ASIOS_REDTEAM_KILLS (default 5
+TAP; the counts of each kind are printed at the end. ASIOS_REDTEAM_RACES and ASIOS_REDTEAM_KILLS (default 8
 and 10) set the trials per race and the kill -9 runs per command; ASIOS_SEED the random points."""
 import fcntl
 import hashlib
@@ -29,7 +29,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from taplib import ASIOSCTL, FIXTURES, check, done, need, plan_json, write  # noqa: E402
 
-RACES = int(os.environ.get("ASIOS_REDTEAM_RACES", "5"))
+RACES = int(os.environ.get("ASIOS_REDTEAM_RACES", "8"))
 KILLS = int(os.environ.get("ASIOS_REDTEAM_KILLS", "10"))
 counts = {"races": 0, "race_ok": 0, "kills": 0, "kill_ok": 0}
 

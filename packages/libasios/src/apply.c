@@ -185,6 +185,22 @@ static int jfile_start(struct asios_root *root, struct jfile *f, char **dirs)
 	return r;
 }
 
+/* folders this run created (racing another for the lock) that the journal does not name yet; before the
+ * start mark, so a rollback keeps them */
+static int jfile_add_dirs(struct jfile *f, char **dirs)
+{
+	int r = 0;
+
+	for (size_t i = 0; r >= 0 && dirs && dirs[i]; i++) {
+		char *key = NULL;
+		bool added;
+
+		r = asprintf(&key, "mkdir:%s", dirs[i]) < 0 ? -ENOMEM : record(f, key, "-", "-", &added);
+		free(key);
+	}
+	return r;
+}
+
 static int jfile_open(struct asios_root *root, struct jfile *f, const char *path, char **dirs, bool runtime,
 		      struct asios_apply_report *rep, char **error)
 {
@@ -209,6 +225,8 @@ static int jfile_open(struct asios_root *root, struct jfile *f, const char *path
 	r = jfile_check(root, f, runtime, rep, error);
 	if (r >= 0 && f->j.version == 0)
 		r = jfile_start(root, f, dirs);
+	else if (r >= 0) /* another apply wrote it while we waited for the lock: the folders we made still go in */
+		r = jfile_add_dirs(f, dirs);
 	if (r >= 0) {
 		off_t end = lseek(f->fd, 0, SEEK_END);
 
