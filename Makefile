@@ -47,13 +47,15 @@ SYSCONFDIR ?= /etc
 install: all ## Install programs, man pages, units and commented default configs (DESTDIR=, PREFIX=/usr)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/asios/irqd.conf.d $(DESTDIR)$(SYSCONFDIR)/asios/numad.conf.d \
-		$(DESTDIR)$(SYSCONFDIR)/asios/schedd.conf.d $(DESTDIR)$(SYSCONFDIR)/systemd/system.conf.d
+		$(DESTDIR)$(SYSCONFDIR)/asios/schedd.conf.d $(DESTDIR)$(SYSCONFDIR)/systemd/system.conf.d \
+		$(DESTDIR)$(SYSCONFDIR)/asios/block.conf.d
 	install -m 0755 $(O)/asiosctl $(DESTDIR)$(BINDIR)/asiosctl
 	install -m 0755 $(O)/asios-irqd $(DESTDIR)$(SBINDIR)/asios-irqd
 	install -m 0644 packages/asiosctl/asiosctl.1 $(DESTDIR)$(MANDIR)/man1/asiosctl.1
 	install -m 0644 packages/asios-irqd/asios-irqd.8 $(DESTDIR)$(MANDIR)/man8/asios-irqd.8
 	install -m 0644 packages/asios-irqd/asios-irqd.service $(DESTDIR)$(UNITDIR)/asios-irqd.service
 	install -m 0644 packages/asios-irqd/irqd.conf $(DESTDIR)$(SYSCONFDIR)/asios/irqd.conf
+	install -m 0644 packages/asiosctl/block.conf $(DESTDIR)$(SYSCONFDIR)/asios/block.conf
 	install -D -m 0644 packages/asiosctl/asiosctl.bash-completion \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/asiosctl
 	install -m 0755 $(O)/asios-numad $(DESTDIR)$(SBINDIR)/asios-numad

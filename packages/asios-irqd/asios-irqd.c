@@ -32,7 +32,7 @@
 #include "asios/peer.h"
 #include "asios/snapshot.h"
 
-#define JOURNAL "/run/asios/irqd.journal"
+#define JOURNAL ASIOS_IRQD_JOURNAL
 #ifndef ASIOS_VERSION
 #define ASIOS_VERSION "0.1"
 #endif

@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 
 #include "asios/apply.h"
+#include "asios/domain.h"
 #include "asios/plan.h"
 #include "asios/root.h"
 #include "asiosctl.h"
@@ -23,11 +24,6 @@ static const struct verb verbs[] = {
 	{ "topology", "[--root DIR] [--json]", "show CPUs, NUMA nodes, devices, IRQs and isolation", verb_topology },
 	{ "snapshot", "-o FILE [--root DIR]", "capture what a snapshot reads into a tarball usable as --root",
 	  verb_snapshot },
-	{ "irq", "plan|explain|apply|revert", "IRQ affinity: plan with reasons, apply with undo, revert", verb_irq },
-	{ "numa", "plan|explain|apply|revert", "NUMA placement of accelerator workloads: plan, apply with undo, revert",
-	  verb_numa },
-	{ "isolate", "plan|explain|apply|revert", "CPU isolation and scheduler profile: plan, apply with undo, revert",
-	  verb_isolate },
 	{ "sched", "knobs|watch", "scheduler knobs of the profiles; eBPF watch of run queues and isolated CPUs",
 	  verb_sched },
 };
@@ -100,9 +96,16 @@ struct asios_snapshot *load_snapshot(const char *root_path, struct asios_root **
 
 static void usage(FILE *f)
 {
+	size_t n;
+	const struct asios_domain *const *d = asios_domains(&n);
+
 	fprintf(f, "Usage: asiosctl [--version] [--help] VERB [ARGS]\n\nObserve and tune an AI server.\n\nVerbs:\n");
-	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		fprintf(f, "  %-9s %-24s %s\n", verbs[i].name, verbs[i].args, verbs[i].help);
+	for (size_t i = 0; i < 2; i++)
+		fprintf(f, "  %-9s %-25s %s\n", verbs[i].name, verbs[i].args, verbs[i].help);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "  %-9s %-25s %s\n", d[i]->name, "plan|explain|apply|revert", d[i]->summary);
+	for (size_t i = 2; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		fprintf(f, "  %-9s %-25s %s\n", verbs[i].name, verbs[i].args, verbs[i].help);
 	fprintf(f, "\n`asiosctl VERB --help` tells more; see asiosctl(1).\n");
 }
 
@@ -123,6 +126,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		if (!strcmp(argv[1], verbs[i].name))
 			return verbs[i].run(argc - 1, argv + 1);
+	if (asios_domain_find(argv[1]))
+		return verb_domain(argc - 1, argv + 1);
 	log_error("unknown verb '%s' (try --help)", argv[1]);
 	return 2;
 }
@@ -182,7 +187,7 @@ int parse_plan_args(const char *verb, int argc, char **argv, void (*verb_usage)(
 		}
 	}
 	if (optind != argc || (strcmp(a->cmd, "plan") && strcmp(a->cmd, "explain") && strcmp(a->cmd, "apply") &&
-			       strcmp(a->cmd, "revert"))) {
+			       strcmp(a->cmd, "revert") && strcmp(a->cmd, "knobs"))) {
 		log_error("%s: unknown command or argument (try asiosctl %s --help)", verb, verb);
 		return 2;
 	}

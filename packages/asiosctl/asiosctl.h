@@ -21,9 +21,8 @@ void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int verb_topology(int argc, char **argv);
 int verb_snapshot(int argc, char **argv);
-int verb_irq(int argc, char **argv);
-int verb_numa(int argc, char **argv);
-int verb_isolate(int argc, char **argv);
+/* `asiosctl DOMAIN …` for a registered domain (domain.c); ARGV[0] names it */
+int verb_domain(int argc, char **argv);
 int verb_sched(int argc, char **argv);
 /* asiosctl sched watch (watch.c) */
 int sched_watch(int argc, char **argv);
@@ -39,16 +38,8 @@ void policy_files(struct policy_files *pf, const char *root, const char *conf, c
 /* A policy reader's result R with its ERROR text: logged once ("…; nothing applied"), ERROR freed. */
 int policy_loaded(int r, char *error);
 
-struct asios_irq_policy;
-/* Policy from CONF and CONF_D (defaults under ROOT); logs "FILE:LINE: …" and fails on a bad line. */
-int load_irq_policy(const char *root, const char *conf, const char *conf_d, struct asios_irq_policy *pol);
-
-struct asios_numa_policy;
-/* The same for numad.conf. */
-int load_numa_policy(const char *root, const char *conf, const char *conf_d, struct asios_numa_policy *pol);
-
 struct asios_sched_policy;
-/* The same for schedd.conf. */
+/* Policy from CONF and CONF_D (defaults under ROOT); logs "FILE:LINE: …" and fails on a bad line. */
 int load_sched_policy(const char *root, const char *conf, const char *conf_d, struct asios_sched_policy *pol);
 
 void topology_print_text(const struct asios_snapshot *s);
@@ -78,3 +69,23 @@ void print_plan(const struct asios_plan *p, bool would);
 /* `VERB revert`: replay JOURNAL under ROOT newest first; WHAT names what was restored ("IRQ affinities").
  * Returns the exit status. */
 int revert_journal(const char *root_path, const char *journal, const char *what);
+
+struct asios_domain_run;
+struct asios_apply_report;
+/*
+ * What a domain's verb file adds to the generic verb (domain.c); every member may be NULL: the generic help,
+ * "cannot read the machine under ROOT", print_plan(), the plan's JSON, no check, "applied N, refused N,
+ * left alone N (undo: asiosctl DOMAIN revert)".
+ */
+struct domain_view {
+	const char *name;
+	void (*usage)(void);
+	const char *observed;      /* "cannot read the OBSERVED under ROOT: …" ("machine" when NULL) */
+	void (*print)(const struct asios_snapshot *s, const struct asios_domain_run *run, bool explain, bool would);
+	/* fields added to the plan's JSON object O; NULL on failure */
+	struct json_object *(*json)(const struct asios_snapshot *s, const struct asios_domain_run *run, bool explain,
+				    struct json_object *o);
+	bool (*may_apply)(const struct asios_domain_run *run); /* false: said why, nothing applied */
+	void (*applied)(const struct asios_domain_run *run, const struct asios_apply_report *rep);
+};
+extern const struct domain_view irq_view, numa_view, isolate_view;

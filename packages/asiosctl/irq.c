@@ -8,11 +8,12 @@
 
 #include "asios/apply.h"
 #include "asios/cpulist.h"
+#include "asios/domain.h"
 #include "asios/irq-plan.h"
 #include "asios/json.h"
 #include "asiosctl.h"
 
-#define IRQD_JOURNAL "/run/asios/irqd.journal"
+#define IRQD_JOURNAL ASIOS_IRQD_JOURNAL
 
 static void usage(void)
 {
@@ -32,17 +33,6 @@ static void print_set(hwloc_const_bitmap_t set)
 
 	fputs(l && *l ? l : "-", stdout);
 	free(l);
-}
-
-int load_irq_policy(const char *root, const char *conf, const char *conf_d, struct asios_irq_policy *pol)
-{
-	struct policy_files pf;
-	char *error = NULL;
-	int r;
-
-	policy_files(&pf, root, conf, conf_d, ASIOS_IRQD_CONF, ASIOS_IRQD_CONF_D);
-	r = asios_irq_policy_read(pol, pf.conf, pf.dir, &error);
-	return policy_loaded(r, error);
 }
 
 static void print_irq_plan(const struct asios_snapshot *s, const struct asios_plan *p, bool explain, bool would)
@@ -85,64 +75,15 @@ static void print_irq_plan(const struct asios_snapshot *s, const struct asios_pl
 	}
 }
 
-int verb_irq(int argc, char **argv)
+static void print(const struct asios_snapshot *s, const struct asios_domain_run *run, bool explain, bool would)
 {
-	struct asios_irq_policy pol;
-	struct asios_apply_report rep = { 0 };
-	struct asios_snapshot *s = NULL;
-	struct asios_root *root = NULL;
-	struct asios_plan *plan = NULL;
-	int r, ret = 1;
-	struct plan_args a;
-
-	if ((r = parse_plan_args("irq", argc, argv, usage, &a)) >= 0)
-		return r;
-	if (!strcmp(a.cmd, "revert"))
-		return revert_journal(a.root, IRQD_JOURNAL, "IRQ affinities");
-	if (load_irq_policy(a.root, a.conf, a.conf_d, &pol) < 0)
-		return 1;
-	s = load_snapshot(a.root, &root);
-	if (!s)
-		goto out;
-	r = asios_irq_plan(s, &pol, &plan);
-	if (r < 0) {
-		log_error("planning failed: %s", strerror(-r));
-		goto out;
-	}
-	if (a.json && strcmp(a.cmd, "apply")) {
-		struct json_object *o = asios_plan_to_json(plan);
-
-		if (!o)
-			goto out;
-		print_json(o);
-		ret = 0;
-		goto out;
-	}
-	if (!strcmp(a.cmd, "plan") || !strcmp(a.cmd, "explain") || a.dry_run) {
-		print_irq_plan(s, plan, !strcmp(a.cmd, "explain"), a.dry_run);
-		ret = 0;
-		goto out;
-	}
-	{
-		char *error = NULL;
-
-		r = asios_apply(root, plan, IRQD_JOURNAL, &rep, &error);
-		for (size_t i = 0; i < rep.n_messages; i++)
-			log_error("%s", rep.messages[i]);
-		if (r < 0) {
-			log_error("%s; %s", error ? error : strerror(-r), asios_apply_outcome(&rep));
-			free(error);
-			goto out;
-		}
-		printf("applied %zu, refused by the kernel %zu, left alone %zu (undo: asiosctl irq revert)\n", rep.applied,
-		       rep.refused, plan->n_skipped);
-		ret = 0;
-	}
-out:
-	asios_apply_report_clear(&rep);
-	asios_plan_free(plan);
-	asios_snapshot_free(s);
-	asios_root_free(root);
-	asios_irq_policy_clear(&pol);
-	return ret;
+	print_irq_plan(s, run->plan, explain, would);
 }
+
+static void applied(const struct asios_domain_run *run, const struct asios_apply_report *rep)
+{
+	printf("applied %zu, refused by the kernel %zu, left alone %zu (undo: asiosctl irq revert)\n", rep->applied,
+	       rep->refused, run->plan->n_skipped);
+}
+
+const struct domain_view irq_view = { .name = "irq", .usage = usage, .print = print, .applied = applied };

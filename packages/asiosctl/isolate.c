@@ -47,7 +47,7 @@ static void print_set(const char *label, hwloc_const_bitmap_t set)
 	free(l);
 }
 
-static void explain(const struct asios_snapshot *s, const struct asios_sched_state *st,
+static void isolate_explain(const struct asios_snapshot *s, const struct asios_sched_state *st,
 		    const struct asios_sched_policy *pol, const struct asios_sched_layout *l)
 {
 	print_set("online:", s->online);
@@ -87,93 +87,57 @@ static struct json_object *layout_json(const struct asios_snapshot *s, const str
 	return o;
 }
 
-int verb_isolate(int argc, char **argv)
+static void print(const struct asios_snapshot *s, const struct asios_domain_run *run, bool explain, bool would)
 {
-	struct asios_sched_policy pol;
-	struct asios_sched_layout lay = { 0 };
-	struct asios_apply_report rep = { 0 };
-	struct asios_sched_state *st = NULL;
-	struct asios_snapshot *s = NULL;
-	struct asios_root *root = NULL;
-	struct asios_plan *plan = NULL;
-	int r, ret = 1;
-	struct plan_args a;
+	const struct asios_isolate_state *x = run->state;
 
-	if ((r = parse_plan_args("isolate", argc, argv, usage, &a)) >= 0)
-		return r;
-	if (!strcmp(a.cmd, "revert"))
-		return revert_journal(a.root, ASIOS_SCHEDD_JOURNAL,
-				      "values (masks, kernel threads, partition, knobs, command line and drop-in files)");
-	if (load_sched_policy(a.root, a.conf, a.conf_d, &pol) < 0)
-		return 1;
-	s = load_snapshot(a.root, &root);
-	if (!s)
-		goto out;
-	r = asios_sched_observe(root, s, &pol, &st);
-	if (r < 0) {
-		log_error("cannot read the machine under %s: %s", a.root, strerror(-r));
-		goto out;
-	}
-	for (size_t i = 0; i < st->n_warnings && strcmp(a.cmd, "explain"); i++)
-		log_error("warning: %s", st->warnings[i]);
-	r = asios_sched_layout(s, &pol, &lay);
-	if (r >= 0)
-		r = asios_sched_plan(s, st, &pol, &lay, &plan);
-	if (r < 0) {
-		log_error("planning failed: %s", strerror(-r));
-		goto out;
-	}
-	if (a.json && strcmp(a.cmd, "apply")) {
-		struct json_object *o = asios_plan_to_json(plan);
-
-		if (!o || !layout_json(s, st, &pol, &lay, o)) {
-			json_object_put(o);
-			goto out;
-		}
-		print_json(o);
-		ret = 0;
-		goto out;
-	}
-	if (!strcmp(a.cmd, "explain"))
-		explain(s, st, &pol, &lay);
-	if (!strcmp(a.cmd, "plan") || !strcmp(a.cmd, "explain") || a.dry_run) {
-		print_plan(plan, a.dry_run);
-		ret = 0;
-		goto out;
-	}
-	if (asios_sched_tuned_partitions(st) && !pol.take_over_tuned) {
-		log_error("tuned runs the CPU partitioning profile \"%s\" (pid %ld) and would fight these changes; "
-			  "stop it or set take_over_tuned = yes; nothing applied", st->tuned_profile, st->tuned_pid);
-		goto out;
-	}
-	{
-		char *error = NULL;
-		bool boot = false;
-
-		r = asios_apply(root, plan, ASIOS_SCHEDD_JOURNAL, &rep, &error);
-		for (size_t i = 0; i < rep.n_messages; i++)
-			log_error("%s", rep.messages[i]);
-		if (r < 0) {
-			log_error("%s; %s", error ? error : strerror(-r), asios_apply_outcome(&rep));
-			free(error);
-			goto out;
-		}
-		for (size_t i = 0; i < plan->n_actions; i++)
-			if (plan->actions[i].kind == ASIOS_ACTION_FILE && !strcmp(plan->actions[i].path, ASIOS_SCHEDD_GRUB))
-				boot = true;
-		printf("applied %zu, refused %zu, left alone %zu (undo: asiosctl isolate revert)\n", rep.applied,
-		       rep.refused, plan->n_skipped);
-		if (boot || lay.reboot_required)
-			printf("the kernel command line changes: run update-grub and reboot\n");
-		ret = 0;
-	}
-out:
-	asios_apply_report_clear(&rep);
-	asios_plan_free(plan);
-	asios_sched_layout_clear(&lay);
-	asios_sched_state_free(st);
-	asios_snapshot_free(s);
-	asios_root_free(root);
-	asios_sched_policy_clear(&pol);
-	return ret;
+	if (explain)
+		isolate_explain(s, x->st, run->policy, &x->layout);
+	print_plan(run->plan, would);
 }
+
+static struct json_object *json(const struct asios_snapshot *s, const struct asios_domain_run *run, bool explain,
+				struct json_object *o)
+{
+	const struct asios_isolate_state *x = run->state;
+
+	(void)explain;
+	return layout_json(s, x->st, run->policy, &x->layout, o);
+}
+
+static bool may_apply(const struct asios_domain_run *run)
+{
+	const struct asios_isolate_state *x = run->state;
+	const struct asios_sched_policy *pol = run->policy;
+
+	if (asios_sched_tuned_partitions(x->st) && !pol->take_over_tuned) {
+		log_error("tuned runs the CPU partitioning profile \"%s\" (pid %ld) and would fight these changes; "
+			  "stop it or set take_over_tuned = yes; nothing applied", x->st->tuned_profile, x->st->tuned_pid);
+		return false;
+	}
+	return true;
+}
+
+static void applied(const struct asios_domain_run *run, const struct asios_apply_report *rep)
+{
+	const struct asios_isolate_state *x = run->state;
+	const struct asios_plan *plan = run->plan;
+	bool boot = false;
+
+	for (size_t i = 0; i < plan->n_actions; i++)
+		if (plan->actions[i].kind == ASIOS_ACTION_FILE && !strcmp(plan->actions[i].path, ASIOS_SCHEDD_GRUB))
+			boot = true;
+	printf("applied %zu, refused %zu, left alone %zu (undo: asiosctl isolate revert)\n", rep->applied, rep->refused,
+	       plan->n_skipped);
+	if (boot || x->layout.reboot_required)
+		printf("the kernel command line changes: run update-grub and reboot\n");
+}
+
+const struct domain_view isolate_view = {
+	.name = "isolate",
+	.usage = usage,
+	.print = print,
+	.json = json,
+	.may_apply = may_apply,
+	.applied = applied,
+};

@@ -8,6 +8,7 @@
 
 #include "asios/apply.h"
 #include "asios/cpulist.h"
+#include "asios/domain.h"
 #include "asios/json.h"
 #include "asios/numa-plan.h"
 #include "asiosctl.h"
@@ -25,17 +26,6 @@ static void usage(void)
 	       "when one is given). See asiosctl(1) and asios-numad(8).\n");
 }
 
-int load_numa_policy(const char *root, const char *conf, const char *conf_d, struct asios_numa_policy *pol)
-{
-	struct policy_files pf;
-	char *error = NULL;
-	int r;
-
-	policy_files(&pf, root, conf, conf_d, ASIOS_NUMAD_CONF, ASIOS_NUMAD_CONF_D);
-	r = asios_numa_policy_read(pol, pf.conf, pf.dir, &error);
-	return policy_loaded(r, error);
-}
-
 static void print_kb(const struct asios_numa_proc *p)
 {
 	bool any = false;
@@ -49,7 +39,7 @@ static void print_kb(const struct asios_numa_proc *p)
 		fputs(p->numa_maps_ok ? "none resident" : "unknown (numa_maps unreadable)", stdout);
 }
 
-static void explain(const struct asios_snapshot *s, const struct asios_numa_state *st, const struct asios_plan *p)
+static void numa_explain(const struct asios_snapshot *s, const struct asios_numa_state *st, const struct asios_plan *p)
 {
 	printf("AutoNUMA: %s; numad: ", st->numa_balancing < 0 ? "not in this kernel" :
 				       st->numa_balancing ? "on" : "off");
@@ -143,80 +133,32 @@ static struct json_object *state_json(const struct asios_numa_state *st, struct 
 	return plan;
 }
 
-int verb_numa(int argc, char **argv)
+static void print(const struct asios_snapshot *s, const struct asios_domain_run *run, bool explain, bool would)
 {
-	struct asios_numa_policy pol;
-	struct asios_apply_report rep = { 0 };
-	struct asios_numa_state *st = NULL;
-	struct asios_snapshot *s = NULL;
-	struct asios_root *root = NULL;
-	struct asios_plan *plan = NULL;
-	int r, ret = 1;
-	struct plan_args a;
-
-	if ((r = parse_plan_args("numa", argc, argv, usage, &a)) >= 0)
-		return r;
-	if (!strcmp(a.cmd, "revert"))
-		return revert_journal(a.root, ASIOS_NUMAD_JOURNAL, "values (CPU affinities, huge page pools, AutoNUMA)");
-	if (load_numa_policy(a.root, a.conf, a.conf_d, &pol) < 0)
-		return 1;
-	s = load_snapshot(a.root, &root);
-	if (!s)
-		goto out;
-	r = asios_numa_observe(root, s, &pol, &st);
-	if (r < 0) {
-		log_error("cannot read the processes under %s: %s", a.root, strerror(-r));
-		goto out;
-	}
-	for (size_t i = 0; i < st->n_warnings && strcmp(a.cmd, "explain"); i++)
-		log_error("warning: %s", st->warnings[i]);
-	r = asios_numa_plan(s, st, &pol, &plan);
-	if (r < 0) {
-		log_error("planning failed: %s", strerror(-r));
-		goto out;
-	}
-	if (a.json && strcmp(a.cmd, "apply")) {
-		struct json_object *o = asios_plan_to_json(plan);
-
-		if (!o || (!strcmp(a.cmd, "explain") && !state_json(st, o))) {
-			json_object_put(o);
-			goto out;
-		}
-		print_json(o);
-		ret = 0;
-		goto out;
-	}
-	if (!strcmp(a.cmd, "explain")) {
-		explain(s, st, plan);
-		ret = 0;
-		goto out;
-	}
-	if (!strcmp(a.cmd, "plan") || a.dry_run) {
-		print_plan(plan, a.dry_run);
-		ret = 0;
-		goto out;
-	}
-	{
-		char *error = NULL;
-
-		r = asios_apply(root, plan, ASIOS_NUMAD_JOURNAL, &rep, &error);
-		for (size_t i = 0; i < rep.n_messages; i++)
-			log_error("%s", rep.messages[i]);
-		if (r < 0) {
-			log_error("%s; %s", error ? error : strerror(-r), asios_apply_outcome(&rep));
-			free(error);
-			goto out;
-		}
-		printf("applied %zu, skipped %zu (process gone or refused), left alone %zu (undo: asiosctl numa revert)\n",
-		       rep.applied, rep.refused, plan->n_skipped);
-		ret = 0;
-	}
-out:
-	asios_apply_report_clear(&rep);
-	asios_plan_free(plan);
-	asios_numa_state_free(st);
-	asios_snapshot_free(s);
-	asios_root_free(root);
-	asios_numa_policy_clear(&pol);
-	return ret;
+	if (explain)
+		numa_explain(s, run->state, run->plan);
+	else
+		print_plan(run->plan, would);
 }
+
+static struct json_object *json(const struct asios_snapshot *s, const struct asios_domain_run *run, bool explain,
+				struct json_object *o)
+{
+	(void)s;
+	return explain ? state_json(run->state, o) : o;
+}
+
+static void applied(const struct asios_domain_run *run, const struct asios_apply_report *rep)
+{
+	printf("applied %zu, skipped %zu (process gone or refused), left alone %zu (undo: asiosctl numa revert)\n",
+	       rep->applied, rep->refused, run->plan->n_skipped);
+}
+
+const struct domain_view numa_view = {
+	.name = "numa",
+	.usage = usage,
+	.observed = "processes",
+	.print = print,
+	.json = json,
+	.applied = applied,
+};

@@ -30,7 +30,7 @@ static int knobs(int argc, char **argv)
 	int c, only = -1;
 	bool json = false;
 	size_t n;
-	const struct asios_sched_knob *t = asios_sched_knobs(&n);
+	const struct asios_knob *t = asios_sched_knobs(&n);
 
 	while ((c = getopt_long(argc, argv, "p:jh", opts, NULL)) != -1) {
 		switch (c) {

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "asios/domain.h"
 #include "asiosctl.h"
 #include "redact.h"
 
@@ -110,6 +111,11 @@ static const struct copy_rule copy_allow[] = {
 	{ "/sys/*/nvme/*/model", COPY_TEXT, "for bug reports: model of an NVMe controller" },
 	{ "/sys/*/nvme/*/firmware_rev", COPY_TEXT, "for bug reports: firmware of an NVMe controller" },
 	{ "/sys/*/nvme/*/queue_count", COPY_TEXT, "for bug reports: I/O queues of an NVMe controller" },
+	{ "/sys/*block/*/queue/read_ahead_kb", COPY_TEXT, "block domain: read-ahead of a disk" },
+	{ "/sys/*block/*/queue/nr_requests", COPY_TEXT, "block domain: scheduler queue depth of a disk" },
+	{ "/sys/*block/*/queue/rq_affinity", COPY_TEXT, "block domain: completion CPU of a disk" },
+	{ "/sys/*block/*/queue/scheduler", COPY_TEXT, "block domain: I/O scheduler of a disk" },
+	{ "/sys/*block/*/queue/rotational", COPY_TEXT, "block domain: solid-state or rotating disk" },
 	{ "/sys/kernel/irq/[0-9]*/actions", COPY_TEXT, "IRQ names (owning device)" },
 	{ "/sys/kernel/irq/[0-9]*/chip_name", COPY_TEXT, "IRQ chips" },
 	{ "/sys/kernel/irq/[0-9]*/hwirq", COPY_TEXT, "hardware IRQ numbers" },
@@ -184,6 +190,23 @@ static bool excluded(const char *path)
 	return false;
 }
 
+/* a knob of a registered domain's table (a fixed path: sysctls, scheduler debug files) is copied too */
+static const struct copy_rule *domain_knob(const char *path)
+{
+	static const struct copy_rule knob_rule = { "(a knob of a domain)", COPY_TEXT, "a knob a domain sets" };
+	size_t n, k;
+	const struct asios_domain *const *d = asios_domains(&n);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct asios_knob *t = d[i]->knobs ? d[i]->knobs(&k) : NULL;
+
+		for (size_t j = 0; t && j < k; j++)
+			if (!strchr(t[j].path, '%') && !strcmp(t[j].path, path))
+				return &knob_rule;
+	}
+	return NULL;
+}
+
 /* the allow-list entry PATH (normalised, absolute) falls under; NULL: not copied */
 static const struct copy_rule *allowed(const struct capture *c, const char *path)
 {
@@ -200,7 +223,7 @@ static const struct copy_rule *allowed(const struct capture *c, const char *path
 			return &copy_allow[i];
 		}
 	}
-	return NULL;
+	return domain_knob(path);
 }
 
 static void live(const struct capture *c, const char *path, char *out, size_t n)
@@ -637,6 +660,40 @@ static void cgroup_dir(const struct asios_snapshot *s, char *out, size_t n)
 	out[o] = '\0';
 }
 
+/*
+ * Every registered domain observes the machine under the recorder, with the policy the machine has (its
+ * defaults when that policy does not read): a plan on the capture reads what the plan on the machine read.
+ */
+static void observe_domains(const char *root_path, struct asios_root *root, const struct asios_snapshot *s)
+{
+	size_t n;
+	const struct asios_domain *const *d = asios_domains(&n);
+	const char *prefix = strcmp(root_path, "/") ? root_path : "";
+
+	(void)asios_conf_set_root(*prefix ? root_path : NULL);
+	for (size_t i = 0; i < n; i++) {
+		struct asios_domain_run run = { 0 };
+		char conf[PATH_MAX], conf_d[PATH_MAX], *error = NULL;
+
+		snprintf(conf, sizeof(conf), "%s%s", prefix, d[i]->conf);
+		snprintf(conf_d, sizeof(conf_d), "%s%s", prefix, d[i]->conf_d);
+		if (asios_domain_policy(d[i], conf, conf_d, &run, &error) < 0) {
+			log_error("snapshot: %s; the %s domain observes with its defaults", error ? error : "policy", d[i]->name);
+			asios_domain_run_clear(&run);
+			free(error);
+			error = NULL;
+			if (asios_domain_policy(d[i], NULL, NULL, &run, &error) < 0) {
+				free(error);
+				asios_domain_run_clear(&run);
+				continue;
+			}
+		}
+		if (asios_domain_observe(&run, root, s) < 0)
+			log_error("snapshot: the %s domain could not observe the machine; its files may be missing", d[i]->name);
+		asios_domain_run_clear(&run);
+	}
+}
+
 static int capture(const char *root_path, const char *out)
 {
 	static const char *const hwloc_files[] = { "/proc/cpuinfo", "/proc/meminfo", "/proc/mounts", "/proc/self/cgroup",
@@ -644,6 +701,7 @@ static int capture(const char *root_path, const char *out)
 						   "/proc/sys/kernel/osrelease", NULL };
 	char tmpl[] = "/tmp/asios-snapshot-XXXXXX", name[256], *base, *dot, outabs[PATH_MAX], dirbuf[PATH_MAX];
 	struct capture c = { .root = root_path };
+	size_t n_own;
 	struct asios_snapshot *s;
 	struct asios_root *root;
 	int r;
@@ -668,6 +726,9 @@ static int capture(const char *root_path, const char *out)
 	}
 	asios_root_set_recorder(root, on_read, &c);
 	r = asios_snapshot_load(root, &s);
+	n_own = c.n_paths;
+	if (r >= 0)
+		observe_domains(root_path, root, s);
 	asios_root_set_recorder(root, NULL, NULL);
 	asios_root_free(root);
 	if (r < 0) {
@@ -685,8 +746,11 @@ static int capture(const char *root_path, const char *out)
 		goto out;
 	}
 	cgroup_dir(s, c.cgroup, sizeof(c.cgroup));
+	/* what the domains read: the files the allow-list takes, and the folders of /sys they listed (not those of
+	 * /proc, whose links name the files of processes) */
 	for (size_t i = 0; i < c.n_paths; i++)
-		stage_path(&c, c.paths[i], 0, true, true);
+		if (i < n_own || allowed(&c, c.paths[i]) || !strncmp(c.paths[i], "/sys/", 5))
+			stage_path(&c, c.paths[i], 0, true, i < n_own);
 	for (size_t i = 0; hwloc_files[i]; i++)
 		stage_path(&c, hwloc_files[i], 0, false, false);
 	stage_tree(&c, "/sys/devices/system/cpu", 4);

@@ -48,7 +48,7 @@ static void test_policy(void **state)
 	struct asios_sched_policy p;
 	char *error = NULL;
 	size_t n;
-	const struct asios_sched_knob *t = asios_sched_knobs(&n);
+	const struct asios_knob *t = asios_sched_knobs(&n);
 
 	(void)state;
 	assert_int_equal(asios_sched_policy_init(&p), 0);
@@ -82,7 +82,7 @@ static void test_policy(void **state)
 static void test_knob_table(void **state)
 {
 	size_t n;
-	const struct asios_sched_knob *t = asios_sched_knobs(&n);
+	const struct asios_knob *t = asios_sched_knobs(&n);
 
 	(void)state;
 	assert_true(n > 0);

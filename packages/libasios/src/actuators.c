@@ -51,14 +51,58 @@ static int no_identity(struct asios_root *root, const struct asios_action *a, ch
 
 /* ---- write: one value into a file of /proc or /sys ---- */
 
+/* a sysfs choice ("[none] mq-deadline kyber", "always [madvise] never") reads as the one in brackets */
+static int read_value(struct asios_root *root, const char *path, char **ret)
+{
+	int r = asios_read_line(root, path, ret);
+	char *a = r >= 0 ? strchr(*ret, '[') : NULL, *b = a ? strchr(a, ']') : NULL;
+
+	if (a && b) {
+		memmove(*ret, a + 1, (size_t)(b - a - 1));
+		(*ret)[b - a - 1] = 0;
+	}
+	return r;
+}
+
+/*
+ * Write VALUE. Under a root other than "/" (a capture, a test tree) a choice file is a plain file: it is
+ * rewritten as the kernel would show it, the list kept and VALUE in brackets, so that a revert gives the
+ * capture back byte for byte.
+ */
+static int write_value(struct asios_root *root, const char *path, const char *value)
+{
+	char *line = NULL, *out = NULL, *save = NULL;
+	size_t len = 0;
+	FILE *m;
+	int r;
+
+	if (asios_root_is_host(root) || asios_read_line(root, path, &line) < 0 || !strchr(line, '[') ||
+	    strchr(value, ' ') || !(m = open_memstream(&out, &len))) {
+		free(line);
+		return asios_write_file(root, path, value);
+	}
+	for (char *w = strtok_r(line, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		char *name = w + (*w == '[');
+
+		name[strcspn(name, "]")] = 0;
+		fprintf(m, "%s%s%s%s", len || ftell(m) ? " " : "", strcmp(name, value) ? "" : "[", name,
+			strcmp(name, value) ? "" : "]");
+	}
+	fclose(m);
+	r = asios_write_file(root, path, out);
+	free(out);
+	free(line);
+	return r;
+}
+
 static int write_verified(struct asios_root *root, const char *path, const char *value, char **readback)
 {
-	int r = asios_write_file(root, path, value);
+	int r = write_value(root, path, value);
 
 	*readback = NULL;
 	if (r < 0)
 		return r;
-	r = asios_read_line(root, path, readback);
+	r = read_value(root, path, readback);
 	if (r < 0)
 		return r;
 	return same_value(value, *readback) ? 0 : -EILSEQ;
@@ -66,7 +110,7 @@ static int write_verified(struct asios_root *root, const char *path, const char 
 
 static int write_current(struct asios_root *root, const struct asios_action *a, char **value)
 {
-	int r = asios_read_line(root, a->path, value);
+	int r = read_value(root, a->path, value);
 
 	/* an IRQ whose /proc/irq/N vanished (its device went away): gone, like an exited process */
 	return r == -ENOENT && a->irq >= 0 ? -ESRCH : r;

@@ -16,7 +16,7 @@
 #define L ASIOS_SCHED_LATENCY
 #define I ASIOS_SCHED_INFERENCE
 
-static const struct asios_sched_knob knobs[] = {
+static const struct asios_knob knobs[] = {
 	{
 		.name = "kernel.sched_autogroup_enabled",
 		.path = "/proc/sys/kernel/sched_autogroup_enabled",
@@ -90,7 +90,7 @@ static const struct asios_sched_knob knobs[] = {
 	},
 };
 
-const struct asios_sched_knob *asios_sched_knobs(size_t *n)
+const struct asios_knob *asios_sched_knobs(size_t *n)
 {
 	*n = sizeof(knobs) / sizeof(knobs[0]);
 	return knobs;

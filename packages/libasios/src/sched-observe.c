@@ -200,7 +200,7 @@ int asios_sched_observe(struct asios_root *root, const struct asios_snapshot *s,
 			struct asios_sched_state **ret)
 {
 	struct asios_sched_state *st = calloc(1, sizeof(*st));
-	const struct asios_sched_knob *t;
+	const struct asios_knob *t;
 	size_t n;
 	int r = 0;
 

@@ -467,7 +467,7 @@ static int plan_knobs(struct asios_plan *plan, const struct asios_sched_state *s
 		      const struct asios_sched_layout *l)
 {
 	size_t n;
-	const struct asios_sched_knob *t = asios_sched_knobs(&n);
+	const struct asios_knob *t = asios_sched_knobs(&n);
 	int r = 0;
 
 	for (size_t k = 0; k < n && r >= 0; k++) {

@@ -150,7 +150,7 @@ static int knob_key(struct ctx *c, const char *name, const char *value)
 	struct asios_sched_knob_override *o;
 	char range[64];
 	size_t n, k;
-	const struct asios_sched_knob *t = asios_sched_knobs(&n);
+	const struct asios_knob *t = asios_sched_knobs(&n);
 
 	for (k = 0; k < n && strcmp(t[k].name, name); k++)
 		;

@@ -38,6 +38,7 @@ struct asios_irq_policy {
 
 #define ASIOS_IRQD_CONF "/etc/asios/irqd.conf"
 #define ASIOS_IRQD_CONF_D "/etc/asios/irqd.conf.d"
+#define ASIOS_IRQD_JOURNAL "/run/asios/irqd.journal"
 
 int asios_irq_policy_init(struct asios_irq_policy *p);
 void asios_irq_policy_clear(struct asios_irq_policy *p);

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 
 #include "asios/plan.h"
+#include "asios/domain.h"
 #include "asios/snapshot.h"
 
 enum asios_sched_profile {
@@ -25,6 +26,7 @@ enum asios_sched_profile {
 	ASIOS_SCHED_INFERENCE,   /* serving: request threads next to warm caches, quiet isolated CPUs */
 	_ASIOS_SCHED_PROFILE_MAX,
 };
+_Static_assert(_ASIOS_SCHED_PROFILE_MAX <= ASIOS_KNOB_CLASSES, "a knob holds a value per profile");
 
 enum asios_isolate_mode {
 	ASIOS_ISOLATE_NONE,
@@ -32,17 +34,8 @@ enum asios_isolate_mode {
 	ASIOS_ISOLATE_LIST,      /* the CPUs of isolate_cpus (whole cores only) */
 };
 
-/* One scheduler knob: a table entry (sched-knobs.c) with its value per profile and its reasons. */
-struct asios_sched_knob {
-	const char *name;        /* "kernel.sched_rt_runtime_us" or "debug.sched.migration_cost_ns" */
-	const char *path;        /* the file under the root */
-	const char *value[_ASIOS_SCHED_PROFILE_MAX]; /* NULL: left alone in that profile */
-	bool needs_isolation;    /* only set when some CPU is isolated */
-	const char *brief;       /* the reason an action carries */
-	const char *explain;     /* the long explanation: what it does, the trade-off */
-};
-
-const struct asios_sched_knob *asios_sched_knobs(size_t *n);
+/* The scheduler knobs (sched-knobs.c): one value per profile (the knob's class columns), with their reasons. */
+const struct asios_knob *asios_sched_knobs(size_t *n);
 const char *asios_sched_profile_name(enum asios_sched_profile p);
 
 struct asios_sched_knob_override {
@@ -118,6 +111,12 @@ struct asios_sched_state {
 	char *tuned_profile;      /* /etc/tuned/active_profile, NULL none */
 	char **warnings;          /* NULL-terminated */
 	size_t n_warnings;
+};
+
+/* The isolate domain's observation (domain.h): the state and the CPU split it was planned for. */
+struct asios_isolate_state {
+	struct asios_sched_state *st;
+	struct asios_sched_layout layout;
 };
 
 int asios_sched_observe(struct asios_root *root, const struct asios_snapshot *s, const struct asios_sched_policy *p,

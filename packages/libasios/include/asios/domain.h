@@ -1,0 +1,96 @@
+/* SPDX-FileCopyrightText: 2026 The ASIOS Authors
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+/*
+ * The tuning domains (IRQ affinity, NUMA placement, CPU isolation, block devices…), each described once, in
+ * one static table (domain.c), in the style of bpftune's tuners: what a domain is called, where its policy and
+ * undo journal live, what it observes beyond the snapshot, its pure planner with the one signature every
+ * domain shares, the events that make it re-plan, and its knobs as data. Whatever reads all domains at once
+ * (asiosctl's plan verbs, snapshot, metrics, health, auto-tuning) walks this table; a new domain is a new
+ * entry, and the apply engine (apply.h) knows none of them.
+ *
+ * Every step of a domain runs the same way for asiosctl, the daemons and the tests:
+ *   policy_read(conf, conf_d) → observe(root, snapshot, policy) → plan(snapshot, state, policy) → asios_apply()
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct asios_root;
+struct asios_snapshot;
+struct asios_plan;
+
+/* What makes a domain's daemon re-plan (bit mask). */
+enum {
+	ASIOS_EVENT_TIMER = 1 << 0,   /* its interval */
+	ASIOS_EVENT_UEVENT = 1 << 1,  /* a device added or removed (udev) */
+	ASIOS_EVENT_PROC = 1 << 2,    /* a process started (proc connector) */
+	ASIOS_EVENT_BPF = 1 << 3,     /* an eBPF program's ring buffer */
+	ASIOS_EVENT_CPU = 1 << 4,     /* a CPU went on- or offline */
+};
+
+#define ASIOS_KNOB_CLASSES 4
+
+/*
+ * One knob a domain sets, as data: the health engine and the auto-tuner read these, `asiosctl DOMAIN knobs`
+ * prints them. PATH is the file under the root; "%s" in it stands for the object (a block device's name).
+ * VALUE holds the value per class column of the domain (its profiles or device classes; NULL: left alone
+ * there). MIN and MAX bound what an auto-tuner may choose (both 0: not a number).
+ */
+struct asios_knob {
+	const char *name;
+	const char *path;
+	const char *value[ASIOS_KNOB_CLASSES];
+	long min, max;
+	bool needs_isolation;   /* set only while some CPU is isolated */
+	bool floor;             /* only raised: a higher value (set by a driver, the cloud, an admin) is kept */
+	const char *brief;      /* the reason an action carries */
+	const char *explain;    /* what it does, the trade-off */
+};
+
+struct asios_domain {
+	const char *name;            /* "irq": the asiosctl verb, the journal's and the metrics' name */
+	const char *summary;         /* one line for `asiosctl --help` */
+	const char *daemon;          /* the daemon that runs it ("asios-irqd"), or NULL: asiosctl and units only */
+	const char *conf, *conf_d;   /* policy file and its drop-in folder (read under --root for a capture) */
+	const char *journal;         /* its undo journal */
+	const char *restored;        /* what a revert restores, for its message ("IRQ affinities") */
+	unsigned events;             /* ASIOS_EVENT_* */
+	const char *const *classes;  /* names of the knob value columns, NULL-terminated, or NULL */
+	const struct asios_knob *(*knobs)(size_t *n); /* its knob table, or NULL */
+
+	size_t policy_size;
+	/* init + read CONF then CONF_D/NAME.conf; -EINVAL with *error = "FILE:LINE: what" (policy left cleared) */
+	int (*policy_read)(void *policy, const char *conf, const char *conf_d, char **error);
+	void (*policy_clear)(void *policy);
+	/* what the plan compares with beyond the snapshot (processes, knobs, files); NULL: the snapshot is all */
+	int (*observe)(struct asios_root *root, const struct asios_snapshot *s, const void *policy, void **state);
+	void (*state_free)(void *state);
+	/* the objects observe could not read, each named (NULL-terminated), or NULL */
+	char **(*warnings)(const void *state, size_t *n);
+	/* pure: snapshot + state + policy → plan, every action and skip with its reason */
+	int (*plan)(const struct asios_snapshot *s, const void *state, const void *policy, struct asios_plan **ret);
+};
+
+/* The registered domains, in the order asiosctl lists them. */
+const struct asios_domain *const *asios_domains(size_t *n);
+/* The domain called NAME, or NULL. */
+const struct asios_domain *asios_domain_find(const char *name);
+
+/*
+ * One domain's run on a machine: policy, observation and plan, released with asios_domain_run_clear() (also
+ * after a failed step). asios_domain_policy() fails with *error = "FILE:LINE: what" (free it); the others
+ * return a negative errno for the caller's message.
+ */
+struct asios_domain_run {
+	const struct asios_domain *domain;
+	void *policy;                /* policy_size bytes, read */
+	void *state;                 /* observe's result, or NULL */
+	struct asios_plan *plan;
+};
+int asios_domain_policy(const struct asios_domain *d, const char *conf, const char *conf_d,
+			struct asios_domain_run *run, char **error);
+int asios_domain_observe(struct asios_domain_run *run, struct asios_root *root, const struct asios_snapshot *s);
+int asios_domain_plan(struct asios_domain_run *run, const struct asios_snapshot *s);
+void asios_domain_run_clear(struct asios_domain_run *run);

@@ -1,0 +1,246 @@
+/* SPDX-FileCopyrightText: 2026 The ASIOS Authors
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asios/block-plan.h"
+#include "asios/domain.h"
+#include "asios/irq-plan.h"
+#include "asios/numa-plan.h"
+#include "asios/plan.h"
+#include "asios/sched-plan.h"
+
+/*
+ * The registry of tuning domains (domain.h). Each entry adapts a domain's typed functions to the one
+ * signature; a new domain adds its entry here and nothing else in the engine changes.
+ */
+
+/* ---- irq: the snapshot is all it observes ---- */
+
+static int irq_policy_read(void *p, const char *conf, const char *conf_d, char **error)
+{
+	return asios_irq_policy_read(p, conf, conf_d, error);
+}
+
+static void irq_policy_clear(void *p)
+{
+	asios_irq_policy_clear(p);
+}
+
+static int irq_plan(const struct asios_snapshot *s, const void *state, const void *p, struct asios_plan **ret)
+{
+	(void)state;
+	return asios_irq_plan(s, p, ret);
+}
+
+static const struct asios_domain irq_domain = {
+	.name = "irq",
+	.summary = "IRQ affinity: plan with reasons, apply with undo, revert",
+	.daemon = "asios-irqd",
+	.conf = ASIOS_IRQD_CONF,
+	.conf_d = ASIOS_IRQD_CONF_D,
+	.journal = ASIOS_IRQD_JOURNAL,
+	.restored = "IRQ affinities",
+	.events = ASIOS_EVENT_TIMER | ASIOS_EVENT_UEVENT | ASIOS_EVENT_CPU,
+	.policy_size = sizeof(struct asios_irq_policy),
+	.policy_read = irq_policy_read,
+	.policy_clear = irq_policy_clear,
+	.plan = irq_plan,
+};
+
+/* ---- numa: the workloads (processes with an accelerator open, or named by the policy) ---- */
+
+static int numa_policy_read(void *p, const char *conf, const char *conf_d, char **error)
+{
+	return asios_numa_policy_read(p, conf, conf_d, error);
+}
+
+static void numa_policy_clear(void *p)
+{
+	asios_numa_policy_clear(p);
+}
+
+static int numa_observe(struct asios_root *root, const struct asios_snapshot *s, const void *p, void **state)
+{
+	struct asios_numa_state *st = NULL;
+	int r = asios_numa_observe(root, s, p, &st);
+
+	*state = st;
+	return r;
+}
+
+static void numa_state_free(void *st)
+{
+	asios_numa_state_free(st);
+}
+
+static char **numa_warnings(const void *state, size_t *n)
+{
+	const struct asios_numa_state *st = state;
+
+	*n = st->n_warnings;
+	return st->warnings;
+}
+
+static int numa_plan(const struct asios_snapshot *s, const void *state, const void *p, struct asios_plan **ret)
+{
+	return asios_numa_plan(s, state, p, ret);
+}
+
+static const struct asios_domain numa_domain = {
+	.name = "numa",
+	.summary = "NUMA placement of accelerator workloads: plan, apply with undo, revert",
+	.daemon = "asios-numad",
+	.conf = ASIOS_NUMAD_CONF,
+	.conf_d = ASIOS_NUMAD_CONF_D,
+	.journal = ASIOS_NUMAD_JOURNAL,
+	.restored = "values (CPU affinities, huge page pools, AutoNUMA)",
+	.events = ASIOS_EVENT_TIMER | ASIOS_EVENT_PROC,
+	.policy_size = sizeof(struct asios_numa_policy),
+	.policy_read = numa_policy_read,
+	.policy_clear = numa_policy_clear,
+	.observe = numa_observe,
+	.state_free = numa_state_free,
+	.warnings = numa_warnings,
+	.plan = numa_plan,
+};
+
+/* ---- isolate: knobs, masks, kernel threads, files, TuneD, and the CPU split ---- */
+
+static const char *const sched_profiles[] = { "throughput", "latency", "inference", NULL };
+
+static int sched_policy_read(void *p, const char *conf, const char *conf_d, char **error)
+{
+	return asios_sched_policy_read(p, conf, conf_d, error);
+}
+
+static void sched_policy_clear(void *p)
+{
+	asios_sched_policy_clear(p);
+}
+
+static void isolate_state_free(void *state)
+{
+	struct asios_isolate_state *x = state;
+
+	if (!x)
+		return;
+	asios_sched_layout_clear(&x->layout);
+	asios_sched_state_free(x->st);
+	free(x);
+}
+
+static int isolate_observe(struct asios_root *root, const struct asios_snapshot *s, const void *p, void **state)
+{
+	struct asios_isolate_state *x = calloc(1, sizeof(*x));
+	int r = x ? asios_sched_observe(root, s, p, &x->st) : -ENOMEM;
+
+	if (r >= 0)
+		r = asios_sched_layout(s, p, &x->layout);
+	*state = x;
+	return r;
+}
+
+static char **isolate_warnings(const void *state, size_t *n)
+{
+	const struct asios_isolate_state *x = state;
+
+	*n = x->st->n_warnings;
+	return x->st->warnings;
+}
+
+static int isolate_plan(const struct asios_snapshot *s, const void *state, const void *p, struct asios_plan **ret)
+{
+	const struct asios_isolate_state *x = state;
+
+	return asios_sched_plan(s, x->st, p, &x->layout, ret);
+}
+
+static const struct asios_domain isolate_domain = {
+	.name = "isolate",
+	.summary = "CPU isolation and scheduler profile: plan, apply with undo, revert",
+	.daemon = "asios-schedd",
+	.conf = ASIOS_SCHEDD_CONF,
+	.conf_d = ASIOS_SCHEDD_CONF_D,
+	.journal = ASIOS_SCHEDD_JOURNAL,
+	.restored = "values (masks, kernel threads, partition, knobs, command line and drop-in files)",
+	.events = ASIOS_EVENT_TIMER | ASIOS_EVENT_PROC | ASIOS_EVENT_BPF,
+	.classes = sched_profiles,
+	.knobs = asios_sched_knobs,
+	.policy_size = sizeof(struct asios_sched_policy),
+	.policy_read = sched_policy_read,
+	.policy_clear = sched_policy_clear,
+	.observe = isolate_observe,
+	.state_free = isolate_state_free,
+	.warnings = isolate_warnings,
+	.plan = isolate_plan,
+};
+
+static const struct asios_domain *const domains[] = {
+	&irq_domain,
+	&numa_domain,
+	&isolate_domain,
+	&asios_block_domain,
+};
+
+const struct asios_domain *const *asios_domains(size_t *n)
+{
+	*n = sizeof(domains) / sizeof(domains[0]);
+	return domains;
+}
+
+const struct asios_domain *asios_domain_find(const char *name)
+{
+	for (size_t i = 0; name && i < sizeof(domains) / sizeof(domains[0]); i++)
+		if (!strcmp(domains[i]->name, name))
+			return domains[i];
+	return NULL;
+}
+
+/* ---- one run of a domain ---- */
+
+int asios_domain_policy(const struct asios_domain *d, const char *conf, const char *conf_d,
+			struct asios_domain_run *run, char **error)
+{
+	*run = (struct asios_domain_run){ .domain = d };
+	int r;
+
+	run->policy = calloc(1, d->policy_size);
+	if (!run->policy)
+		return -ENOMEM;
+	r = d->policy_read(run->policy, conf, conf_d, error);
+	if (r < 0) { /* policy_read left it cleared */
+		free(run->policy);
+		run->policy = NULL;
+	}
+	return r;
+}
+
+int asios_domain_observe(struct asios_domain_run *run, struct asios_root *root, const struct asios_snapshot *s)
+{
+	if (!run->domain->observe)
+		return 0;
+	return run->domain->observe(root, s, run->policy, &run->state);
+}
+
+int asios_domain_plan(struct asios_domain_run *run, const struct asios_snapshot *s)
+{
+	asios_plan_free(run->plan);
+	run->plan = NULL;
+	return run->domain->plan(s, run->state, run->policy, &run->plan);
+}
+
+void asios_domain_run_clear(struct asios_domain_run *run)
+{
+	if (!run->domain)
+		return;
+	asios_plan_free(run->plan);
+	if (run->state && run->domain->state_free)
+		run->domain->state_free(run->state);
+	if (run->policy)
+		run->domain->policy_clear(run->policy);
+	free(run->policy);
+	*run = (struct asios_domain_run){ 0 };
+}
