@@ -92,6 +92,18 @@ def done():
     return 1 if _count["failed"] else 0
 
 
+def fake_tuned(root, pid=900, uid=0):
+    """A TuneD process under ROOT as the kernel shows it: python3 running /usr/sbin/tuned, real uid UID."""
+    d = os.path.join(root, "proc", str(pid))
+    write(os.path.join(d, "comm"), "tuned\n")
+    write(os.path.join(d, "status"), "Name:\ttuned\nUid:\t%d\t%d\t%d\t%d\n" % (uid, uid, uid, uid))
+    with open(os.path.join(d, "cmdline"), "w") as f:
+        f.write("/usr/bin/python3\0-Es\0/usr/sbin/tuned\0-l\0-P\0")
+    if os.path.lexists(os.path.join(d, "exe")):
+        os.remove(os.path.join(d, "exe"))
+    os.symlink("/usr/bin/python3.11", os.path.join(d, "exe"))
+
+
 def write(path, text):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:

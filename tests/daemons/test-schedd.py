@@ -18,7 +18,7 @@ import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import (ASIOSCTL, BUILD, FIXTURES, PF_KTHREAD, check, done, kthread, need, read, sched_tree,  # noqa: E402
+from taplib import (fake_tuned, ASIOSCTL, BUILD, FIXTURES, PF_KTHREAD, check, done, kthread, need, read, sched_tree,  # noqa: E402
                     wait_for, write)
 import unitcaps  # noqa: E402
 
@@ -111,7 +111,7 @@ def main():
         check(p.returncode == 0 and {k: v for k, v in after.items() if k != "proc/60/status"} == before,
               "asiosctl isolate revert restores what the daemon changed", p.stderr)
         # TuneD partitioning the CPUs: stand down, apply nothing, take over once it is gone
-        write(os.path.join(root, "proc/900/comm"), "tuned\n")
+        fake_tuned(root)
         write(os.path.join(root, "etc/tuned/active_profile"), "cpu-partitioning\n")
         write(conf, "[schedd]\nisolate = 4-7,20-23\ninterval = 1\n")
         d, msg, logtext = start(root, conf, tmp, "b")

@@ -24,7 +24,7 @@ import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, SHARED, TOP, check, cpulist, ctl, done, golden, need, need_root, plan_json, sched_tree, skip, slice_dir, topo, write  # noqa: E402
+from taplib import fake_tuned, ASIOSCTL, SHARED, TOP, check, cpulist, ctl, done, golden, need, need_root, plan_json, sched_tree, skip, slice_dir, topo, write  # noqa: E402
 
 CONF = "[schedd]\nisolate = auto\nprofile = latency\n"
 GRUB = "etc/default/grub.d/asios-isolation.cfg"
@@ -236,11 +236,18 @@ def policy_tests(roots):
     check(p.returncode == 1 and "schedd.conf.d/50-site.conf:3: rcu_nocbs: expected yes or no" in p.stderr,
           "drop-in error names the drop-in and line", p.stderr)
     os.remove(site)
-    # TuneD with a CPU partitioning profile: stand down unless told to take over
-    write(os.path.join(ws, "proc/900/comm"), "tuned\n")
+    # a user's process that calls itself tuned is not TuneD: no reason to stand down
     write(os.path.join(ws, "etc/tuned/active_profile"), "cpu-partitioning\n")
+    fake_tuned(ws, uid=1000)
     p = ctl("isolate", "apply", "--root", ws)
-    check(p.returncode == 1 and "tuned runs the CPU partitioning profile" in p.stderr and files(ws) == before,
+    check(p.returncode == 0 and "tuned runs" not in p.stderr, "a non-root process named tuned is not TuneD: applied",
+          p.stderr)
+    ctl("isolate", "revert", "--root", ws)
+    # TuneD with a CPU partitioning profile: stand down unless told to take over
+    fake_tuned(ws)
+    with_tuned = files(ws)
+    p = ctl("isolate", "apply", "--root", ws)
+    check(p.returncode == 1 and "tuned runs the CPU partitioning profile" in p.stderr and files(ws) == with_tuned,
           "TuneD cpu-partitioning active: apply stands down, nothing applied", p.stderr)
     write(site, "[schedd]\ntake_over_tuned = yes\n")
     p = ctl("isolate", "apply", "--root", ws)

@@ -222,12 +222,98 @@ static int parse_header(struct asios_interrupts *in, const char **p, const char 
 	return 0;
 }
 
+/* the counts of a row: up to one per CPU column */
+static void parse_counts(struct asios_irq_row *row, size_t n_cpus, const char **q, const char *eol)
+{
+	while (row->n_counts < n_cpus) {
+		const char *save = *q, *t;
+		size_t tl;
+		uint64_t v;
+
+		if (!next_token(q, eol, &t, &tl))
+			break;
+		if (!parse_u64(t, tl, &v)) {
+			*q = save;
+			break;
+		}
+		row->counts[row->n_counts++] = v;
+		row->total = row->total > UINT64_MAX - v ? UINT64_MAX : row->total + v;
+	}
+}
+
+/* the description of a row without a number ("Local timer interrupts"), trimmed */
+static int parse_label(struct asios_irq_row *row, const char *q, const char *eol)
+{
+	const char *e = eol;
+
+	while (q < eol && is_blank(*q))
+		q++;
+	if (q >= eol)
+		return 0;
+	while (e > q && is_blank(e[-1]))
+		e--;
+	row->name = strndup(q, (size_t)(e - q));
+	return row->name ? 0 : -ENOMEM;
+}
+
+/* one line [P, EOL) into ROW: 1 taken, 0 left out (warned), -ENOMEM */
+static int parse_row(struct asios_interrupts *in, const char *p, const char *eol, bool truncated, const char *origin,
+		     size_t line, struct asios_irq_row *row)
+{
+	const char *colon, *q = p, *t;
+	size_t tl;
+	int r;
+
+	if (!next_token(&q, eol, &t, &tl))
+		return 0; /* blank line */
+	colon = memchr(t, ':', tl);
+	if (!colon || colon != t + tl - 1 || tl == 1)
+		return warn(in, origin, line, "not an interrupt row (no \"ID:\"), ignoring") < 0 ? -ENOMEM : 0;
+	row->id = strndup(t, tl - 1);
+	if (!row->id)
+		return -ENOMEM;
+	if (all_digits(t, tl - 1)) {
+		uint64_t v;
+
+		if (!parse_u64(t, tl - 1, &v) || v > ASIOS_IRQ_MAX)
+			return warn(in, origin, line, "IRQ %.*s above the kernel's limit of %u, ignoring",
+				    (int)(tl > 24 ? 24 : tl - 1), t, ASIOS_IRQ_MAX) < 0 ? -ENOMEM : 0;
+		row->irq = (long)v;
+	}
+	row->counts = malloc(in->n_cpus * sizeof(*row->counts));
+	if (!row->counts)
+		return -ENOMEM;
+	parse_counts(row, in->n_cpus, &q, eol);
+	if (row->irq >= 0 && row->n_counts < in->n_cpus)
+		return warn(in, origin, line, "IRQ %ld has %zu of %zu per-CPU counts%s, ignoring", row->irq,
+			    row->n_counts, in->n_cpus, truncated ? " (truncated file)" : "") < 0 ? -ENOMEM : 0;
+	r = row->irq >= 0 ? parse_tail(row, q, eol) : parse_label(row, q, eol);
+	return r < 0 ? r : 1;
+}
+
+static int push_row(struct asios_interrupts *in, size_t *cap, const struct asios_irq_row *row)
+{
+	if (in->n_rows == *cap) {
+		struct asios_irq_row *nr;
+
+		*cap = *cap ? *cap * 2 : 64;
+		nr = realloc(in->rows, *cap * sizeof(*nr));
+		if (!nr)
+			return -ENOMEM;
+		in->rows = nr;
+	}
+	in->rows[in->n_rows++] = *row;
+	if (row->irq >= 0)
+		in->n_numbered++;
+	return 0;
+}
+
 int asios_interrupts_parse(const char *text, size_t len, const char *origin, struct asios_interrupts **ret,
 			   char **error)
 {
-	const char *p = text, *end = text + len, *eol, *t;
+	const char *p = text, *end = text + len, *eol;
 	struct asios_interrupts *in;
-	size_t line = 1, cap = 0, tl;
+	size_t line, cap = 0;
 	int r;
 
 	if (error)
@@ -241,106 +327,25 @@ int asios_interrupts_parse(const char *text, size_t len, const char *origin, str
 		return r;
 	}
 	eol = p > text ? p - 1 : p;
-	for (line = 2; p < end; line++, p = eol < end ? eol + 1 : end) {
+	for (line = 2; p < end && r >= 0; line++, p = eol < end ? eol + 1 : end) {
 		struct asios_irq_row row = { .irq = -1 };
-		const char *colon, *q;
 		bool truncated;
 
 		eol = memchr(p, '\n', (size_t)(end - p));
 		truncated = !eol;
 		if (!eol)
 			eol = end;
-		q = p;
-		if (!next_token(&q, eol, &t, &tl))
-			continue; /* blank line */
-		colon = memchr(t, ':', tl);
-		if (!colon || colon != t + tl - 1 || tl == 1) {
-			if (warn(in, origin, line, "not an interrupt row (no \"ID:\"), ignoring") < 0)
-				goto oom;
-			continue;
-		}
-		row.id = strndup(t, tl - 1);
-		if (!row.id)
-			goto oom;
-		if (all_digits(t, tl - 1)) {
-			uint64_t v;
-
-			if (!parse_u64(t, tl - 1, &v) || v > ASIOS_IRQ_MAX) {
-				row_free(&row);
-				if (warn(in, origin, line, "IRQ %.*s above the kernel's limit of %u, ignoring",
-					 (int)(tl > 24 ? 24 : tl - 1), t, ASIOS_IRQ_MAX) < 0)
-					goto oom;
-				continue;
-			}
-			row.irq = (long)v;
-		}
-		row.counts = malloc(in->n_cpus * sizeof(*row.counts));
-		if (!row.counts) {
-			row_free(&row);
-			goto oom;
-		}
-		/* counts: up to one per column */
-		while (row.n_counts < in->n_cpus) {
-			const char *save = q;
-			uint64_t v;
-
-			if (!next_token(&q, eol, &t, &tl))
-				break;
-			if (!parse_u64(t, tl, &v)) {
-				q = save;
-				break;
-			}
-			row.counts[row.n_counts++] = v;
-			row.total = row.total > UINT64_MAX - v ? UINT64_MAX : row.total + v;
-		}
-		if (row.irq >= 0 && row.n_counts < in->n_cpus) {
-			r = warn(in, origin, line, "IRQ %ld has %zu of %zu per-CPU counts%s, ignoring", row.irq,
-				 row.n_counts, in->n_cpus, truncated ? " (truncated file)" : "");
-			row_free(&row);
-			if (r < 0)
-				goto oom;
-			continue;
-		}
-		if (row.irq >= 0) {
-			r = parse_tail(&row, q, eol);
-		} else {
-			while (q < eol && is_blank(*q))
-				q++;
-			r = 0;
-			if (q < eol) {
-				const char *e = eol;
-
-				while (e > q && is_blank(e[-1]))
-					e--;
-				row.name = strndup(q, (size_t)(e - q));
-				if (!row.name)
-					r = -ENOMEM;
-			}
-		}
-		if (r < 0) {
-			row_free(&row);
-			goto oom;
-		}
-		if (in->n_rows == cap) {
-			struct asios_irq_row *nr;
-
-			cap = cap ? cap * 2 : 64;
-			nr = realloc(in->rows, cap * sizeof(*nr));
-			if (!nr) {
-				row_free(&row);
-				goto oom;
-			}
-			in->rows = nr;
-		}
-		in->rows[in->n_rows++] = row;
-		if (row.irq >= 0)
-			in->n_numbered++;
+		r = parse_row(in, p, eol, truncated, origin, line, &row);
+		if (r > 0 && (r = push_row(in, &cap, &row)) == 0)
+			continue; /* the row's parts are in->rows' now */
+		row_free(&row); /* left out, or no memory */
+	}
+	if (r < 0) {
+		asios_interrupts_free(in);
+		return -ENOMEM;
 	}
 	*ret = in;
 	return 0;
-oom:
-	asios_interrupts_free(in);
-	return -ENOMEM;
 }
 
 void asios_interrupts_free(struct asios_interrupts *in)

@@ -296,125 +296,179 @@ static int assign_by_rate(struct planner *pl, const size_t *irqs, size_t n, cons
 	return 0;
 }
 
-static int plan_device(struct planner *pl, size_t d, const size_t *irqs, size_t n_irqs)
-{
-	const struct asios_snapshot *s = pl->s;
-	const struct asios_pci_device *dev = &s->pci[d];
-	const struct asios_irq_override *dov = find_override(pl->p, -1, dev->addr);
-	hwloc_bitmap_t target = hwloc_bitmap_alloc(), pref = hwloc_bitmap_alloc(), one = hwloc_bitmap_alloc();
-	unsigned *order = NULL, *assigned = NULL;
-	size_t n_order = 0, ni, n_queues = 0;
-	char where[160] = "", pair[96] = "";
-	int used = dev->node, r = 0;
+/* one device's IRQs being planned: what plan_device() and its steps share */
+struct devplan {
+	const struct asios_pci_device *dev;
+	size_t d;
+	const size_t *irqs;
+	size_t n_irqs;
+	hwloc_bitmap_t target, pref, one;
+	unsigned *order, *assigned;
+	size_t n_order, n_queues, ni;
+	char where[160], pair[96];
+	int used;
 	bool rated;
+};
 
-	if (!target || !pref || !one) {
-		r = -ENOMEM;
-		goto out;
-	}
+/* every IRQ of the device left alone with REASON */
+static int skip_all(struct planner *pl, const struct devplan *x, const char *reason)
+{
+	int r = 0;
+
+	for (size_t k = 0; k < x->n_irqs && r >= 0; k++)
+		r = asios_plan_skip(pl->plan, (int)pl->s->irqs[x->irqs[k]].irq, "%s", reason);
+	return r < 0 ? r : 1;
+}
+
+/* where the device's IRQs go (x->target, x->where): configured CPUs or its node's; 1 when all are settled */
+static int device_target(struct planner *pl, struct devplan *x)
+{
+	const struct asios_irq_override *dov = find_override(pl->p, -1, x->dev->addr);
+	char why[160];
+
 	if (dov && dov->ignore) {
-		for (size_t k = 0; k < n_irqs && r >= 0; k++)
-			r = asios_plan_skip(pl->plan, (int)s->irqs[irqs[k]].irq, "device %s is ignored in the configuration",
-					    dev->addr);
-		goto out;
+		snprintf(why, sizeof(why), "device %s is ignored in the configuration", x->dev->addr);
+		return skip_all(pl, x, why);
 	}
 	if (dov && dov->cpus) {
-		hwloc_bitmap_and(target, dov->cpus, pl->hk);
-		snprintf(where, sizeof(where), "configured CPUs of device %s", dev->addr);
-		if (hwloc_bitmap_iszero(target)) {
-			for (size_t k = 0; k < n_irqs && r >= 0; k++)
-				r = asios_plan_skip(pl->plan, (int)s->irqs[irqs[k]].irq,
-						    "the CPUs configured for device %s are all isolated, banned or offline", dev->addr);
-			goto out;
-		}
-	} else if (dev->node < 0) {
-		for (size_t k = 0; k < n_irqs && r >= 0; k++)
-			r = plan_loose(pl, &s->irqs[irqs[k]], dev->addr, "device NUMA node unknown");
-		goto out;
-	} else {
-		int fb = node_target(pl, dev->node, target, &used);
+		hwloc_bitmap_and(x->target, dov->cpus, pl->hk);
+		snprintf(x->where, sizeof(x->where), "configured CPUs of device %s", x->dev->addr);
+		snprintf(why, sizeof(why), "the CPUs configured for device %s are all isolated, banned or offline", x->dev->addr);
+		return hwloc_bitmap_iszero(x->target) ? skip_all(pl, x, why) : 0;
+	}
+	if (x->dev->node < 0) {
+		int r = 0;
 
-		if (fb < 0) {
-			for (size_t k = 0; k < n_irqs && r >= 0; k++)
-				r = asios_plan_skip(pl->plan, (int)s->irqs[irqs[k]].irq, "no node has a housekeeping CPU");
-			goto out;
-		}
+		for (size_t k = 0; k < x->n_irqs && r >= 0; k++)
+			r = plan_loose(pl, &pl->s->irqs[x->irqs[k]], x->dev->addr, "device NUMA node unknown");
+		return r < 0 ? r : 1;
+	}
+	{
+		int fb = node_target(pl, x->dev->node, x->target, &x->used);
+
+		if (fb < 0)
+			return skip_all(pl, x, "no node has a housekeeping CPU");
 		if (fb)
-			snprintf(where, sizeof(where), "node %d has no housekeeping CPU: nearest node %d", dev->node, used);
+			snprintf(x->where, sizeof(x->where), "node %d has no housekeeping CPU: nearest node %d", x->dev->node,
+				 x->used);
 		else
-			snprintf(where, sizeof(where), "%s %s on node %d", asios_dev_class_name(dev->cls), dev->addr, used);
+			snprintf(x->where, sizeof(x->where), "%s %s on node %d", asios_dev_class_name(x->dev->cls), x->dev->addr,
+				 x->used);
 	}
-	if (pl->p->gpu_aware && dev->cls == ASIOS_DEV_NIC) {
-		enum asios_pci_distance dist;
-		int g = paired_gpu(s, d, &dist);
+	return 0;
+}
 
-		if (g >= 0) {
-			hwloc_bitmap_and(pref, s->pci[g].local_cpus, target);
-			if (!hwloc_bitmap_iszero(pref) && !hwloc_bitmap_isequal(pref, target))
-				snprintf(pair, sizeof(pair), ", starting on the CPUs of paired GPU %s (%s)", s->pci[g].addr,
-					 asios_pci_distance_name(dist));
-			else if (!hwloc_bitmap_iszero(pref))
-				snprintf(pair, sizeof(pair), ", paired GPU %s (%s) is local to the same CPUs", s->pci[g].addr,
-					 asios_pci_distance_name(dist));
-			if (hwloc_bitmap_isequal(pref, target))
-				hwloc_bitmap_zero(pref); /* nothing to prefer: follow the node's spread */
-		}
-	}
-	order = calloc((size_t)hwloc_bitmap_weight(target) + 1, sizeof(*order));
-	if (!order) {
-		r = -ENOMEM;
-		goto out;
-	}
-	if (!hwloc_bitmap_iszero(pref) && !hwloc_bitmap_isequal(pref, target)) {
-		hwloc_bitmap_t rest = hwloc_bitmap_dup(target);
+/* a NIC paired with a GPU starts its queues on the GPU's CPUs (x->pref, empty: nothing to prefer) */
+static void gpu_preference(struct planner *pl, struct devplan *x)
+{
+	const struct asios_snapshot *s = pl->s;
+	enum asios_pci_distance dist;
+	int g;
 
-		if (!rest) {
-			r = -ENOMEM;
-			goto out;
-		}
-		hwloc_bitmap_andnot(rest, rest, pref);
-		n_order = order_by_core(s, pref, order);
-		n_order += order_by_core(s, rest, order + n_order);
+	if (!pl->p->gpu_aware || x->dev->cls != ASIOS_DEV_NIC || (g = paired_gpu(s, x->d, &dist)) < 0)
+		return;
+	hwloc_bitmap_and(x->pref, s->pci[g].local_cpus, x->target);
+	if (!hwloc_bitmap_iszero(x->pref) && !hwloc_bitmap_isequal(x->pref, x->target))
+		snprintf(x->pair, sizeof(x->pair), ", starting on the CPUs of paired GPU %s (%s)", s->pci[g].addr,
+			 asios_pci_distance_name(dist));
+	else if (!hwloc_bitmap_iszero(x->pref))
+		snprintf(x->pair, sizeof(x->pair), ", paired GPU %s (%s) is local to the same CPUs", s->pci[g].addr,
+			 asios_pci_distance_name(dist));
+	if (hwloc_bitmap_isequal(x->pref, x->target))
+		hwloc_bitmap_zero(x->pref); /* nothing to prefer: follow the node's spread */
+}
+
+/* the CPUs of the target one core at a time, the preferred ones first */
+static int core_order(struct planner *pl, struct devplan *x)
+{
+	const struct asios_snapshot *s = pl->s;
+
+	x->order = calloc((size_t)hwloc_bitmap_weight(x->target) + 1, sizeof(*x->order));
+	if (!x->order)
+		return -ENOMEM;
+	if (!hwloc_bitmap_iszero(x->pref) && !hwloc_bitmap_isequal(x->pref, x->target)) {
+		hwloc_bitmap_t rest = hwloc_bitmap_dup(x->target);
+
+		if (!rest)
+			return -ENOMEM;
+		hwloc_bitmap_andnot(rest, rest, x->pref);
+		x->n_order = order_by_core(s, x->pref, x->order);
+		x->n_order += order_by_core(s, rest, x->order + x->n_order);
 		hwloc_bitmap_free(rest);
 	} else {
-		n_order = order_by_core(s, target, order);
+		x->n_order = order_by_core(s, x->target, x->order);
 	}
-	for (size_t k = 0; k < n_irqs; k++)
-		n_queues += is_queue_vector(s->irqs[irqs[k]].name);
-	ni = node_index(s, used);
-	rated = pl->load && n_queues > 1 && n_order && hwloc_bitmap_iszero(pref) && ni != (size_t)-1;
-	if (rated && (r = assign_by_rate(pl, irqs, n_irqs, order, n_order, pl->next[ni], &assigned)) < 0)
-		goto out;
-	for (size_t k = 0, qi = 0; k < n_irqs && r >= 0; k++) {
-		const struct asios_irq *q = &s->irqs[irqs[k]];
+	return 0;
+}
+
+/* one action per IRQ: queue vectors one core each (by rate when measured), the others the whole target */
+static int emit_all(struct planner *pl, struct devplan *x)
+{
+	const struct asios_snapshot *s = pl->s;
+	int r = 0;
+
+	for (size_t k = 0, qi = 0; k < x->n_irqs && r >= 0; k++) {
+		const struct asios_irq *q = &s->irqs[x->irqs[k]];
+		bool queue = x->n_queues > 1 && is_queue_vector(q->name) && x->n_order;
 		char why[512];
 
-		if (n_queues > 1 && is_queue_vector(q->name) && n_order && rated) {
-			pl->next[ni]++;
-			hwloc_bitmap_only(one, assigned[k]);
+		if (queue && x->rated) {
+			pl->next[x->ni]++;
+			hwloc_bitmap_only(x->one, x->assigned[k]);
 			qi++;
 			snprintf(why, sizeof(why), "%s: queue %zu of %zu, one core each, by measured rate (%.0f/s) to the least-loaded CPU",
-				 where, qi, n_queues, rate_of(pl->rates, pl->n_rates, q->irq));
-			r = emit(pl, q, dev->addr, one, why);
-		} else if (n_queues > 1 && is_queue_vector(q->name) && n_order) {
+				 x->where, qi, x->n_queues, rate_of(pl->rates, pl->n_rates, q->irq));
+			r = emit(pl, q, x->dev->addr, x->one, why);
+		} else if (queue) {
 			/* a GPU-paired NIC starts at its GPU's cores; other devices continue the node's spread */
-			size_t pos = (!hwloc_bitmap_iszero(pref) || ni == (size_t)-1) ? qi : pl->next[ni]++;
+			size_t pos = (!hwloc_bitmap_iszero(x->pref) || x->ni == (size_t)-1) ? qi : pl->next[x->ni]++;
 
-			hwloc_bitmap_only(one, order[pos % n_order]);
+			hwloc_bitmap_only(x->one, x->order[pos % x->n_order]);
 			qi++;
-			snprintf(why, sizeof(why), "%s: queue %zu of %zu, one core each%s", where, qi, n_queues, pair);
-			r = emit(pl, q, dev->addr, one, why);
+			snprintf(why, sizeof(why), "%s: queue %zu of %zu, one core each%s", x->where, qi, x->n_queues, x->pair);
+			r = emit(pl, q, x->dev->addr, x->one, why);
 		} else {
-			snprintf(why, sizeof(why), "%s%s", where, pair);
-			r = emit(pl, q, dev->addr, target, why);
+			snprintf(why, sizeof(why), "%s%s", x->where, x->pair);
+			r = emit(pl, q, x->dev->addr, x->target, why);
 		}
 	}
-out:
-	free(order);
-	free(assigned);
-	hwloc_bitmap_free(target);
-	hwloc_bitmap_free(pref);
-	hwloc_bitmap_free(one);
+	return r;
+}
+
+static int plan_device_steps(struct planner *pl, struct devplan *x)
+{
+	const struct asios_snapshot *s = pl->s;
+	int r = device_target(pl, x);
+
+	if (r)
+		return r < 0 ? r : 0;
+	gpu_preference(pl, x);
+	if ((r = core_order(pl, x)) < 0)
+		return r;
+	for (size_t k = 0; k < x->n_irqs; k++)
+		x->n_queues += is_queue_vector(s->irqs[x->irqs[k]].name);
+	x->ni = node_index(s, x->used);
+	x->rated = pl->load && x->n_queues > 1 && x->n_order && hwloc_bitmap_iszero(x->pref) && x->ni != (size_t)-1;
+	if (x->rated && (r = assign_by_rate(pl, x->irqs, x->n_irqs, x->order, x->n_order, pl->next[x->ni], &x->assigned)) < 0)
+		return r;
+	return emit_all(pl, x);
+}
+
+static int plan_device(struct planner *pl, size_t d, const size_t *irqs, size_t n_irqs)
+{
+	struct devplan x = { .dev = &pl->s->pci[d], .d = d, .irqs = irqs, .n_irqs = n_irqs, .used = pl->s->pci[d].node };
+	int r = -ENOMEM;
+
+	x.target = hwloc_bitmap_alloc();
+	x.pref = hwloc_bitmap_alloc();
+	x.one = hwloc_bitmap_alloc();
+	if (x.target && x.pref && x.one)
+		r = plan_device_steps(pl, &x);
+	free(x.order);
+	free(x.assigned);
+	hwloc_bitmap_free(x.target);
+	hwloc_bitmap_free(x.pref);
+	hwloc_bitmap_free(x.one);
 	return r;
 }
 

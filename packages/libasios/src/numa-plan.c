@@ -175,226 +175,288 @@ static int hugepages(struct planner *pl)
 }
 
 /* one process: affinity now, migration into *mig for later. 0, or -ENOMEM. */
-static int place(struct planner *pl, size_t k, struct migration *mig)
+/* one workload being placed: what place() and its steps share */
+struct placing {
+	const struct asios_numa_proc *pr;
+	const struct asios_numa_workload *w;
+	hwloc_bitmap_t homes, cpu_nodes, target, mem, from, t2;
+	char object[64], *devs, *unknown, *why;
+	int multi;
+};
+
+#define GO 0
+#define STOP 1 /* said (skipped) or nothing more to do */
+
+/* the nodes of the workload's accelerators; the ones of unknown node listed */
+static void find_homes(struct planner *pl, struct placing *x)
 {
 	const struct asios_snapshot *s = pl->s;
-	const struct asios_numa_proc *pr = &pl->st->procs[k];
-	const struct asios_numa_workload *w = match(pl->p, pr);
-	hwloc_bitmap_t homes = hwloc_bitmap_alloc(), cpu_nodes = hwloc_bitmap_alloc(), target = hwloc_bitmap_alloc(),
-		       mem = hwloc_bitmap_alloc(), from = hwloc_bitmap_alloc(), t2 = hwloc_bitmap_alloc();
-	char object[64], *devs = NULL, *unknown = NULL, *why = NULL, *a = NULL, *b = NULL, *c = NULL;
+	const struct asios_numa_proc *pr = x->pr;
 	bool kfd = false, known = false;
-	int multi, r = 0;
-	unsigned id;
 
-	snprintf(object, sizeof(object), "pid %d (%s)", pr->pid, pr->comm);
-	if (!homes || !cpu_nodes || !target || !mem || !from || !t2) {
-		r = -ENOMEM;
-		goto out;
-	}
-	if (w && w->ignore) {
-		r = asios_plan_skip_object(pl->plan, object, "ignored by [workload %s]", w->name);
-		goto out;
-	}
 	for (size_t i = 0; i < pr->n_devices; i++) {
 		int idx = pr->device_pci[i];
 
 		if (idx == -2) {
 			kfd = true;
 		} else if (idx < 0) {
-			cat(&unknown, "%s%s (%s)", unknown ? ", " : "", pr->devices[i],
+			cat(&x->unknown, "%s%s (%s)", x->unknown ? ", " : "", pr->devices[i],
 			    pr->device_why[i] ? pr->device_why[i] : "no such device");
 		} else if (s->pci[idx].node < 0) {
-			cat(&unknown, "%s%s (%s: NUMA node unknown)", unknown ? ", " : "", pr->devices[i], s->pci[idx].addr);
+			cat(&x->unknown, "%s%s (%s: NUMA node unknown)", x->unknown ? ", " : "", pr->devices[i],
+			    s->pci[idx].addr);
 		} else {
-			hwloc_bitmap_set(homes, (unsigned)s->pci[idx].node);
-			cat(&devs, "%s%s %s", devs ? ", " : "", pr->devices[i], s->pci[idx].addr);
+			hwloc_bitmap_set(x->homes, (unsigned)s->pci[idx].node);
+			cat(&x->devs, "%s%s %s", x->devs ? ", " : "", pr->devices[i], s->pci[idx].addr);
 			known = true;
 		}
 	}
 	if (kfd && !known) {
 		for (size_t i = 0; i < s->n_pci; i++)
 			if (is_amd_gpu(&s->pci[i]) && s->pci[i].node >= 0) {
-				hwloc_bitmap_set(homes, (unsigned)s->pci[i].node);
-				cat(&devs, "%s/dev/kfd %s", devs ? ", " : "", s->pci[i].addr);
+				hwloc_bitmap_set(x->homes, (unsigned)s->pci[i].node);
+				cat(&x->devs, "%s/dev/kfd %s", x->devs ? ", " : "", s->pci[i].addr);
 			}
-		if (hwloc_bitmap_iszero(homes))
-			cat(&unknown, "%s/dev/kfd (no AMD GPU of known node on this machine)", unknown ? ", " : "");
+		if (hwloc_bitmap_iszero(x->homes))
+			cat(&x->unknown, "%s/dev/kfd (no AMD GPU of known node on this machine)", x->unknown ? ", " : "");
 	}
+}
+
+/* the home nodes as the policy has them: a configured node, or the accelerators' (GO), or why not (STOP) */
+static int settle_homes(struct planner *pl, struct placing *x)
+{
+	const struct asios_numa_workload *w = x->w;
+	int r = GO;
+
 	if (w && w->node >= 0) {
-		if (!asios_snapshot_node(s, w->node)) {
-			r = asios_plan_skip_object(pl->plan, object, "[workload %s] node = %d: this machine has no node %d",
-						   w->name, w->node, w->node);
-			goto out;
-		}
-		hwloc_bitmap_only(homes, (unsigned)w->node);
-		free(devs);
-		devs = NULL;
-		cat(&devs, "[workload %s] node = %d", w->name, w->node);
-	} else if (hwloc_bitmap_iszero(homes)) {
-		if (unknown)
-			r = asios_plan_skip_object(pl->plan, object, "unknown accelerator%s: %s; left alone",
-						   strchr(unknown, ',') ? "s" : "", unknown);
+		if (!asios_snapshot_node(pl->s, w->node))
+			return asios_plan_skip_object(pl->plan, x->object, "[workload %s] node = %d: this machine has no node %d",
+						      w->name, w->node, w->node) < 0 ? -ENOMEM : STOP;
+		hwloc_bitmap_only(x->homes, (unsigned)w->node);
+		free(x->devs);
+		x->devs = NULL;
+		cat(&x->devs, "[workload %s] node = %d", w->name, w->node);
+	} else if (hwloc_bitmap_iszero(x->homes)) {
+		if (x->unknown)
+			r = asios_plan_skip_object(pl->plan, x->object, "unknown accelerator%s: %s; left alone",
+						   strchr(x->unknown, ',') ? "s" : "", x->unknown);
 		else if (w && w->cpus)
-			cat(&devs, "[workload %s]", w->name);
+			cat(&x->devs, "[workload %s]", w->name);
 		else
-			r = asios_plan_skip_object(pl->plan, object,
+			r = asios_plan_skip_object(pl->plan, x->object,
 						   "matches [workload %s] but holds no accelerator and has no node = or cpus =: "
 						   "nothing to place it by", w ? w->name : "?");
-		if (!devs)
-			goto out;
+		if (r < 0)
+			return r;
+		if (!x->devs)
+			return STOP;
 	}
-	if (!devs) {
-		r = -ENOMEM;
-		goto out;
-	}
-	multi = w && w->multi != ASIOS_NUMA_MULTI_INHERIT ? w->multi : (int)pl->p->multi;
-	if (hwloc_bitmap_weight(homes) > 1 && multi == ASIOS_NUMA_MULTI_LEAVE) {
-		a = fmt_set(homes);
-		r = asios_plan_skip_object(pl->plan, object, "its accelerators are on nodes %s (%s); multi_node = leave", a,
-					   devs);
-		goto out;
-	}
-	/* CPUs: the ones the workload owns, or the housekeeping CPUs of its nodes (the nearest with some) */
-	if (w && w->cpus) {
-		hwloc_bitmap_and(target, w->cpus, s->online);
-		for (size_t i = 0; i < s->n_nodes; i++)
-			if (hwloc_bitmap_intersects(s->nodes[i].cpus, target))
-				hwloc_bitmap_set(cpu_nodes, s->nodes[i].id);
-		cat(&why, "the CPUs [workload %s] owns", w->name);
-	} else {
-		hwloc_bitmap_foreach_begin(id, homes) {
-			int cn = cpu_node_for(pl, id);
+	if (!x->devs)
+		return -ENOMEM;
+	x->multi = w && w->multi != ASIOS_NUMA_MULTI_INHERIT ? w->multi : (int)pl->p->multi;
+	if (hwloc_bitmap_weight(x->homes) > 1 && x->multi == ASIOS_NUMA_MULTI_LEAVE) {
+		char *a = fmt_set(x->homes);
 
-			if (cn < 0) {
-				r = asios_plan_skip_object(pl->plan, object, "no node has housekeeping CPUs: left alone");
-				goto out;
-			}
-			hwloc_bitmap_set(cpu_nodes, (unsigned)cn);
-			if (cn != (int)id) {
-				const struct asios_node *n = asios_snapshot_node(s, (int)id);
-
-				cat(&why, "%snode %u has no housekeeping CPUs (%s), so node %d's", why ? "; " : "", id,
-				    hwloc_bitmap_iszero(n->cpus) ? (n->kind ? n->kind : "CPU-less memory node") : "all isolated",
-				    cn);
-			}
-		}
-		hwloc_bitmap_foreach_end();
-		for (size_t i = 0; i < s->n_nodes; i++)
-			if (hwloc_bitmap_isset(cpu_nodes, s->nodes[i].id))
-				hwloc_bitmap_or(target, target, s->nodes[i].cpus);
-		hwloc_bitmap_and(target, target, pl->hk);
-		a = fmt_set(cpu_nodes);
-		cat(&why, "%shousekeeping CPUs of node%s %s", why ? "; " : "", hwloc_bitmap_weight(cpu_nodes) > 1 ? "s" : "",
-		    a);
+		r = asios_plan_skip_object(pl->plan, x->object, "its accelerators are on nodes %s (%s); multi_node = leave", a,
+					   x->devs);
 		free(a);
-		a = NULL;
+		return r < 0 ? r : STOP;
+	}
+	return GO;
+}
+
+/* the housekeeping CPUs of the home nodes (or of the nearest node with some) */
+static int home_cpus(struct planner *pl, struct placing *x)
+{
+	const struct asios_snapshot *s = pl->s;
+	unsigned id;
+	char *a;
+
+	hwloc_bitmap_foreach_begin(id, x->homes) {
+		int cn = cpu_node_for(pl, id);
+
+		if (cn < 0) {
+			int r = asios_plan_skip_object(pl->plan, x->object, "no node has housekeeping CPUs: left alone");
+
+			return r < 0 ? r : STOP;
+		}
+		hwloc_bitmap_set(x->cpu_nodes, (unsigned)cn);
+		if (cn != (int)id) {
+			const struct asios_node *n = asios_snapshot_node(s, (int)id);
+
+			cat(&x->why, "%snode %u has no housekeeping CPUs (%s), so node %d's", x->why ? "; " : "", id,
+			    hwloc_bitmap_iszero(n->cpus) ? (n->kind ? n->kind : "CPU-less memory node") : "all isolated", cn);
+		}
+	}
+	hwloc_bitmap_foreach_end();
+	for (size_t i = 0; i < s->n_nodes; i++)
+		if (hwloc_bitmap_isset(x->cpu_nodes, s->nodes[i].id))
+			hwloc_bitmap_or(x->target, x->target, s->nodes[i].cpus);
+	hwloc_bitmap_and(x->target, x->target, pl->hk);
+	a = fmt_set(x->cpu_nodes);
+	cat(&x->why, "%shousekeeping CPUs of node%s %s", x->why ? "; " : "", hwloc_bitmap_weight(x->cpu_nodes) > 1 ? "s" : "",
+	    a);
+	free(a);
+	return GO;
+}
+
+/* CPUs: the ones the workload owns, or its nodes' housekeeping CPUs; within its cgroup's cpuset */
+static int choose_cpus(struct planner *pl, struct placing *x)
+{
+	const struct asios_snapshot *s = pl->s;
+	const struct asios_numa_proc *pr = x->pr;
+	char *a = NULL, *b = NULL;
+	int r = GO;
+
+	if (x->w && x->w->cpus) {
+		hwloc_bitmap_and(x->target, x->w->cpus, s->online);
+		for (size_t i = 0; i < s->n_nodes; i++)
+			if (hwloc_bitmap_intersects(s->nodes[i].cpus, x->target))
+				hwloc_bitmap_set(x->cpu_nodes, s->nodes[i].id);
+		cat(&x->why, "the CPUs [workload %s] owns", x->w->name);
+	} else if ((r = home_cpus(pl, x)) != GO) {
+		return r;
 	}
 	if (!hwloc_bitmap_iszero(pr->cgroup_cpus)) {
-		hwloc_bitmap_and(t2, target, pr->cgroup_cpus);
-		if (hwloc_bitmap_iszero(t2)) {
+		hwloc_bitmap_and(x->t2, x->target, pr->cgroup_cpus);
+		if (hwloc_bitmap_iszero(x->t2)) {
 			a = fmt_set(pr->cgroup_cpus);
-			b = fmt_set(target);
-			r = asios_plan_skip_object(pl->plan, object, "its cgroup %s allows CPUs %s, none of %s (%s); left alone",
-						   pr->cgroup ? pr->cgroup : "?", a, b, devs);
-			goto out;
-		}
-		if (!hwloc_bitmap_isequal(t2, target)) {
+			b = fmt_set(x->target);
+			r = asios_plan_skip_object(pl->plan, x->object, "its cgroup %s allows CPUs %s, none of %s (%s); left alone",
+						   pr->cgroup ? pr->cgroup : "?", a, b, x->devs);
+			r = r < 0 ? r : STOP;
+		} else if (!hwloc_bitmap_isequal(x->t2, x->target)) {
 			a = fmt_set(pr->cgroup_cpus);
-			cat(&why, ", within its cgroup's cpuset %s", a);
-			free(a);
-			a = NULL;
-			hwloc_bitmap_copy(target, t2);
+			cat(&x->why, ", within its cgroup's cpuset %s", a);
+			hwloc_bitmap_copy(x->target, x->t2);
 		}
 	}
-	if (hwloc_bitmap_iszero(target)) {
-		r = asios_plan_skip_object(pl->plan, object, "no online CPU is left for it (%s); left alone", devs);
-		goto out;
+	free(a);
+	free(b);
+	if (r == GO && hwloc_bitmap_iszero(x->target)) {
+		r = asios_plan_skip_object(pl->plan, x->object, "no online CPU is left for it (%s); left alone", x->devs);
+		r = r < 0 ? r : STOP;
 	}
-	if (!why) {
-		r = -ENOMEM;
-		goto out;
-	}
-	pl->placed++;
-	if (w && w->autonuma >= 0) {
-		if (w->autonuma)
-			pl->want_on++;
-		else
-			pl->want_off++;
-	} else {
-		pl->want_off++;
-	}
-	if (hwloc_bitmap_iszero(pr->cpus_allowed) || !hwloc_bitmap_isincluded(pr->cpus_allowed, target)) {
-		r = asios_plan_add_affinity(pl->plan, pr->pid, pr->starttime, pr->comm, pr->cpus_allowed, target, "%s: %s", devs,
-					    why);
-		if (r < 0)
-			goto out;
-	}
-	/* memory */
+	return r == GO && !x->why ? -ENOMEM : r;
+}
+
+/* the nodes its memory should be on, within its cpuset's mems; STOP when there is nothing to move */
+static int memory_nodes(struct planner *pl, struct placing *x)
+{
+	const struct asios_numa_workload *w = x->w;
+	const struct asios_numa_proc *pr = x->pr;
+
 	if (!(w && w->migrate >= 0 ? w->migrate : pl->p->migrate) || !pr->numa_maps_ok)
-		goto out;
-	if (hwloc_bitmap_weight(homes) > 1 && multi == ASIOS_NUMA_MULTI_INTERLEAVE)
-		goto out;
+		return STOP;
+	if (hwloc_bitmap_weight(x->homes) > 1 && x->multi == ASIOS_NUMA_MULTI_INTERLEAVE)
+		return STOP;
 	if (w && w->node >= 0) /* named in the configuration: its memory goes there, CPU-less or not */
-		hwloc_bitmap_only(mem, (unsigned)w->node);
+		hwloc_bitmap_only(x->mem, (unsigned)w->node);
 	else
-		hwloc_bitmap_copy(mem, cpu_nodes);
+		hwloc_bitmap_copy(x->mem, x->cpu_nodes);
 	if (!hwloc_bitmap_iszero(pr->mems_allowed)) {
-		hwloc_bitmap_and(t2, mem, pr->mems_allowed);
-		if (hwloc_bitmap_iszero(t2)) {
-			a = fmt_set(pr->mems_allowed);
-			b = fmt_set(mem);
-			r = asios_plan_skip_object(pl->plan, object, "memory not moved: its cpuset allows nodes %s, none of %s",
-						   a, b);
-			goto out;
-		}
-		hwloc_bitmap_copy(mem, t2);
-	}
-	{
-		unsigned long long moved = 0, kept = 0;
+		hwloc_bitmap_and(x->t2, x->mem, pr->mems_allowed);
+		if (hwloc_bitmap_iszero(x->t2)) {
+			char *a = fmt_set(pr->mems_allowed), *b = fmt_set(x->mem);
+			int r = asios_plan_skip_object(pl->plan, x->object,
+						       "memory not moved: its cpuset allows nodes %s, none of %s", a, b);
 
-		for (size_t n = 0; n < pr->n_node_kb; n++) {
-			const struct asios_node *node = asios_snapshot_node(s, (int)n);
-
-			if (!pr->node_kb[n] || hwloc_bitmap_isset(mem, (unsigned)n) || !node)
-				continue;
-			if (node && hwloc_bitmap_iszero(node->cpus)) {
-				kept += pr->node_kb[n];
-				continue;
-			}
-			hwloc_bitmap_set(from, (unsigned)n);
-			moved += pr->node_kb[n];
+			free(a);
+			free(b);
+			return r < 0 ? r : STOP;
 		}
-		if (hwloc_bitmap_iszero(from))
-			goto out;
-		a = fmt_set(from);
-		b = fmt_set(mem);
-		if (kept)
-			cat(&c, "; %llu %s on CPU-less memory nodes stays there", kept >= 1024 ? kept / 1024 : kept,
-			    kept >= 1024 ? "MiB" : "KiB");
-		mig->proc = k;
-		mig->from = hwloc_bitmap_dup(from);
-		mig->to = hwloc_bitmap_dup(mem);
-		if (asprintf(&mig->reason, "%llu %s resident on node%s %s, away from its CPUs: move to node%s %s (%s)%s",
-			     moved >= 1024 ? moved / 1024 : moved, moved >= 1024 ? "MiB" : "KiB", hwloc_bitmap_weight(from) > 1 ? "s" : "", a, hwloc_bitmap_weight(mem) > 1 ? "s" : "", b,
-			     devs, c ? c : "") < 0)
-			mig->reason = NULL;
-		if (!mig->from || !mig->to || !mig->reason)
-			r = -ENOMEM;
+		hwloc_bitmap_copy(x->mem, x->t2);
 	}
-out:
-	free(devs);
-	free(unknown);
-	free(why);
+	return GO;
+}
+
+/* pages resident away from its CPUs: the migration to plan */
+static int plan_memory(struct planner *pl, struct placing *x, size_t k, struct migration *mig)
+{
+	const struct asios_numa_proc *pr = x->pr;
+	unsigned long long moved = 0, kept = 0;
+	char *a, *b, *c = NULL;
+	int r = memory_nodes(pl, x);
+
+	if (r != GO)
+		return r < 0 ? r : 0;
+	for (size_t n = 0; n < pr->n_node_kb; n++) {
+		const struct asios_node *node = asios_snapshot_node(pl->s, (int)n);
+
+		if (!pr->node_kb[n] || hwloc_bitmap_isset(x->mem, (unsigned)n) || !node)
+			continue;
+		if (hwloc_bitmap_iszero(node->cpus)) {
+			kept += pr->node_kb[n];
+			continue;
+		}
+		hwloc_bitmap_set(x->from, (unsigned)n);
+		moved += pr->node_kb[n];
+	}
+	if (hwloc_bitmap_iszero(x->from))
+		return 0;
+	a = fmt_set(x->from);
+	b = fmt_set(x->mem);
+	if (kept)
+		cat(&c, "; %llu %s on CPU-less memory nodes stays there", kept >= 1024 ? kept / 1024 : kept,
+		    kept >= 1024 ? "MiB" : "KiB");
+	mig->proc = k;
+	mig->from = hwloc_bitmap_dup(x->from);
+	mig->to = hwloc_bitmap_dup(x->mem);
+	if (asprintf(&mig->reason, "%llu %s resident on node%s %s, away from its CPUs: move to node%s %s (%s)%s",
+		     moved >= 1024 ? moved / 1024 : moved, moved >= 1024 ? "MiB" : "KiB",
+		     hwloc_bitmap_weight(x->from) > 1 ? "s" : "", a, hwloc_bitmap_weight(x->mem) > 1 ? "s" : "", b, x->devs,
+		     c ? c : "") < 0)
+		mig->reason = NULL;
+	if (!mig->from || !mig->to || !mig->reason)
+		r = -ENOMEM;
 	free(a);
 	free(b);
 	free(c);
-	hwloc_bitmap_free(homes);
-	hwloc_bitmap_free(cpu_nodes);
-	hwloc_bitmap_free(target);
-	hwloc_bitmap_free(mem);
-	hwloc_bitmap_free(from);
-	hwloc_bitmap_free(t2);
+	return r;
+}
+
+static int place_steps(struct planner *pl, struct placing *x, size_t k, struct migration *mig)
+{
+	const struct asios_numa_proc *pr = x->pr;
+	int r;
+
+	if (x->w && x->w->ignore)
+		return asios_plan_skip_object(pl->plan, x->object, "ignored by [workload %s]", x->w->name);
+	find_homes(pl, x);
+	if ((r = settle_homes(pl, x)) != GO || (r = choose_cpus(pl, x)) != GO)
+		return r < 0 ? r : 0;
+	pl->placed++;
+	if (x->w && x->w->autonuma > 0)
+		pl->want_on++;
+	else
+		pl->want_off++;
+	if (hwloc_bitmap_iszero(pr->cpus_allowed) || !hwloc_bitmap_isincluded(pr->cpus_allowed, x->target)) {
+		r = asios_plan_add_affinity(pl->plan, pr->pid, pr->starttime, pr->comm, pr->cpus_allowed, x->target, "%s: %s",
+					    x->devs, x->why);
+		if (r < 0)
+			return r;
+	}
+	return plan_memory(pl, x, k, mig);
+}
+
+static int place(struct planner *pl, size_t k, struct migration *mig)
+{
+	struct placing x = { .pr = &pl->st->procs[k] };
+	hwloc_bitmap_t *sets[] = { &x.homes, &x.cpu_nodes, &x.target, &x.mem, &x.from, &x.t2 };
+	int r = 0;
+
+	x.w = match(pl->p, x.pr);
+	snprintf(x.object, sizeof(x.object), "pid %d (%s)", x.pr->pid, x.pr->comm);
+	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
+		if (!(*sets[i] = hwloc_bitmap_alloc()))
+			r = -ENOMEM;
+	if (r >= 0)
+		r = place_steps(pl, &x, k, mig);
+	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
+		hwloc_bitmap_free(*sets[i]);
+	free(x.devs);
+	free(x.unknown);
+	free(x.why);
 	return r;
 }
 

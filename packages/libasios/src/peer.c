@@ -38,6 +38,36 @@ static bool exe_named(const char *exe, const char *name)
 	return !strncmp(base, name, n) && (!base[n] || !strcmp(base + n, " (deleted)"));
 }
 
+/* an interpreter running a script named NAME: "python3 /usr/sbin/tuned -l -P" (the script is the first
+ * argument that is not an option) */
+static int script_named(const struct asios_root *root, const char *pid, const char *exe, const char *name)
+{
+	static const char *const interpreters[] = { "python", "perl", "bash", "sh", NULL };
+	const char *base = strrchr(exe, '/');
+	char path[64], *args = NULL;
+	size_t len = 0;
+	bool interp = false;
+	int r;
+
+	base = base ? base + 1 : exe;
+	for (size_t i = 0; interpreters[i]; i++)
+		interp |= !strncmp(base, interpreters[i], strlen(interpreters[i]));
+	if (!interp)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%s/cmdline", pid);
+	r = asios_read_file(root, path, &args, &len);
+	if (r < 0)
+		return r == -ENOMEM ? r : 0;
+	r = 0;
+	for (size_t at = strnlen(args, len) + 1; at < len; at += strnlen(args + at, len - at) + 1)
+		if (args[at] != '-') {
+			r = exe_named(args + at, name);
+			break;
+		}
+	free(args);
+	return r;
+}
+
 int asios_peer_is(const struct asios_root *root, const char *pid, const char *name)
 {
 	char path[64], *target = NULL;
@@ -48,7 +78,7 @@ int asios_peer_is(const struct asios_root *root, const char *pid, const char *na
 	snprintf(path, sizeof(path), "/proc/%s/exe", pid);
 	r = asios_read_link(root, path, &target);
 	if (r >= 0) {
-		r = exe_named(target, name);
+		r = exe_named(target, name) ? 1 : script_named(root, pid, target, name);
 		free(target);
 		return r;
 	}

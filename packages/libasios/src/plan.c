@@ -146,49 +146,49 @@ static struct asios_action *new_action(struct asios_plan *p)
 	return na;
 }
 
-int asios_plan_add_write(struct asios_plan *p, const char *object, const char *path, const char *old_value,
-			 const char *new_value, const char *fmt, ...)
+/* a write or whole-file action; OLD and NEW may be NULL (a file that does not exist, or is to be removed) */
+static int add_text(struct asios_plan *p, enum asios_action_kind kind, const char *object, const char *path,
+		    const char *old, const char *new, const char *fmt, va_list ap) __attribute__((format(printf, 7, 0)));
+
+static int add_text(struct asios_plan *p, enum asios_action_kind kind, const char *object, const char *path,
+		    const char *old, const char *new, const char *fmt, va_list ap)
 {
 	struct asios_action *a = new_action(p);
-	va_list ap;
-	int r;
 
 	if (!a)
 		return -ENOMEM;
-	a->kind = ASIOS_ACTION_WRITE;
-	va_start(ap, fmt);
-	r = vasprintf(&a->reason, fmt, ap);
-	va_end(ap);
-	if (r < 0)
+	a->kind = kind;
+	if (vasprintf(&a->reason, fmt, ap) < 0)
 		a->reason = NULL;
 	a->object = strdup(object);
 	a->path = strdup(path);
-	a->old_value = strdup(old_value);
-	a->new_value = strdup(new_value);
-	return a->reason && a->object && a->path && a->old_value && a->new_value ? 0 : -ENOMEM;
+	a->old_value = old ? strdup(old) : NULL;
+	a->new_value = new ? strdup(new) : NULL;
+	return a->reason && a->object && a->path && (!old || a->old_value) && (!new || a->new_value) ? 0 : -ENOMEM;
+}
+
+int asios_plan_add_write(struct asios_plan *p, const char *object, const char *path, const char *old_value,
+			 const char *new_value, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = add_text(p, ASIOS_ACTION_WRITE, object, path, old_value ? old_value : "", new_value ? new_value : "", fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 int asios_plan_add_file(struct asios_plan *p, const char *object, const char *path, const char *old_content,
 			const char *new_content, const char *fmt, ...)
 {
-	struct asios_action *a = new_action(p);
 	va_list ap;
 	int r;
 
-	if (!a)
-		return -ENOMEM;
-	a->kind = ASIOS_ACTION_FILE;
 	va_start(ap, fmt);
-	r = vasprintf(&a->reason, fmt, ap);
+	r = add_text(p, ASIOS_ACTION_FILE, object, path, old_content, new_content, fmt, ap);
 	va_end(ap);
-	if (r < 0)
-		a->reason = NULL;
-	a->object = strdup(object);
-	a->path = strdup(path);
-	a->old_value = old_content ? strdup(old_content) : NULL;
-	a->new_value = new_content ? strdup(new_content) : NULL;
-	return a->reason && a->object && a->path && (!old_content || a->old_value) && (!new_content || a->new_value) ?
-		       0 : -ENOMEM;
+	return r;
 }
 
 static int add_process(struct asios_plan *p, enum asios_action_kind kind, int pid, unsigned long long starttime,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "asios/cpulist.h"
+#include "asios/peer.h"
 #include "asios/sched-plan.h"
 #include "util.h"
 
@@ -169,26 +170,6 @@ static int kthreads(struct asios_root *root, struct asios_sched_state *st)
 	return r;
 }
 
-static long process_named(struct asios_root *root, const char *name)
-{
-	char **pids = NULL;
-	long found = 0;
-	int n = asios_list_dir(root, "/proc", &pids);
-
-	for (int i = 0; i < n && !found; i++) {
-		char path[64], *comm = NULL;
-
-		if (pids[i][0] < '0' || pids[i][0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", pids[i]);
-		if (asios_read_line(root, path, &comm) >= 0 && !strcmp(comm, name))
-			found = strtol(pids[i], NULL, 10);
-		free(comm);
-	}
-	asios_strv_free(pids);
-	return found;
-}
-
 static const char *const mask_files[] = {
 	"/sys/devices/virtual/workqueue/cpumask",
 	"/sys/bus/workqueue/devices/writeback/cpumask",
@@ -235,8 +216,11 @@ int asios_sched_observe(struct asios_root *root, const struct asios_snapshot *s,
 	if (r >= 0)
 		r = kthreads(root, st);
 	if (r >= 0) {
-		st->tuned_pid = process_named(root, "tuned");
-		if (asios_read_line(root, "/etc/tuned/active_profile", &st->tuned_profile) == -ENOMEM)
+		/* a root process running tuned (asios/peer.h), not whatever calls itself so */
+		long pid = asios_peer_find(root, "tuned");
+
+		st->tuned_pid = pid > 0 ? pid : 0;
+		if (pid == -ENOMEM || asios_read_line(root, "/etc/tuned/active_profile", &st->tuned_profile) == -ENOMEM)
 			r = -ENOMEM;
 	}
 	if (r < 0) {

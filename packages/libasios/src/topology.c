@@ -175,11 +175,75 @@ static hwloc_obj_t ancestor(hwloc_obj_t o, hwloc_obj_type_t t)
 	return o;
 }
 
+/* one SLIT row of NODE: "10 21 …", one value per online (or possible) node in id order, which may name
+ * nodes that have no directory left (an offlined node); NULL and a warning when it does not fit */
+static int *distance_row(struct asios_root *root, struct asios_snapshot *s, size_t node, hwloc_const_bitmap_t online,
+			 hwloc_const_bitmap_t possible, int *err)
+{
+	int row[1024], *d;
+	char path[128], *line, *p, *end;
+	size_t k = 0;
+
+	*err = 0;
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%u/distance", s->nodes[node].id);
+	if (asios_read_line(root, path, &line) < 0)
+		return NULL;
+	for (p = line; *p && k < 1024; p = end) {
+		long v = strtol(p, &end, 10);
+
+		if (end == p || v <= 0 || v > 255)
+			break;
+		row[k++] = (int)v;
+	}
+	p += strspn(p, " \t");
+	d = calloc(s->n_nodes, sizeof(*d));
+	if (!d) {
+		*err = -ENOMEM;
+	} else if (!*p && k == s->n_nodes) {
+		memcpy(d, row, k * sizeof(*d));
+	} else if (!*p && (k == (size_t)hwloc_bitmap_weight(online) || k == (size_t)hwloc_bitmap_weight(possible))) {
+		hwloc_const_bitmap_t ids = k == (size_t)hwloc_bitmap_weight(online) ? online : possible;
+
+		for (size_t j = 0; j < s->n_nodes; j++) {
+			int pos = 0;
+			unsigned id;
+
+			hwloc_bitmap_foreach_begin(id, ids) {
+				if (id == s->nodes[j].id)
+					break;
+				pos++;
+			} hwloc_bitmap_foreach_end();
+			d[j] = pos < (int)k ? row[pos] : 0;
+		}
+	} else {
+		asios_snapshot_warn(s, "%s: expected %zu distances, got \"%s\", ignoring", path, s->n_nodes, line);
+		free(d);
+		d = NULL;
+	}
+	free(line);
+	return d;
+}
+
+static int load_distances(struct asios_root *root, struct asios_snapshot *s)
+{
+	hwloc_bitmap_t online = hwloc_bitmap_alloc(), possible = hwloc_bitmap_alloc();
+	int r = online && possible ? 0 : -ENOMEM;
+
+	if (r == 0 && asios_read_cpuset(root, s, "/sys/devices/system/node/online", false, online) < 0)
+		hwloc_bitmap_zero(online);
+	if (r == 0 && asios_read_cpuset(root, s, "/sys/devices/system/node/possible", false, possible) < 0)
+		hwloc_bitmap_zero(possible);
+	for (size_t i = 0; r == 0 && i < s->n_nodes; i++)
+		s->nodes[i].distances = distance_row(root, s, i, online, possible, &r);
+	hwloc_bitmap_free(online);
+	hwloc_bitmap_free(possible);
+	return r;
+}
+
 static int load_nodes(struct asios_root *root, struct asios_snapshot *s, hwloc_topology_t topo)
 {
 	hwloc_const_nodeset_t allowed = hwloc_topology_get_allowed_nodeset(topo);
 	int n = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE);
-	hwloc_bitmap_t online, possible;
 	char path[128];
 
 	if (n <= 0)
@@ -223,67 +287,7 @@ static int load_nodes(struct asios_root *root, struct asios_snapshot *s, hwloc_t
 			s->nodes[j] = s->nodes[j - 1];
 			s->nodes[j - 1] = t;
 		}
-	/* SLIT rows: "10 21 …", one value per online node in id order (node/online), which may name nodes that
-	 * have no directory left (an offlined node) */
-	online = hwloc_bitmap_alloc();
-	if (!online)
-		return -ENOMEM;
-	if (asios_read_cpuset(root, s, "/sys/devices/system/node/online", false, online) < 0)
-		hwloc_bitmap_zero(online);
-	possible = hwloc_bitmap_alloc();
-	if (!possible || asios_read_cpuset(root, s, "/sys/devices/system/node/possible", false, possible) < 0)
-		hwloc_bitmap_zero(possible);
-	for (size_t i = 0; i < s->n_nodes; i++) {
-		int row[1024];
-		char *line, *p, *end;
-		size_t k = 0;
-		int *d;
-
-		snprintf(path, sizeof(path), "/sys/devices/system/node/node%u/distance", s->nodes[i].id);
-		if (asios_read_line(root, path, &line) < 0)
-			continue;
-		for (p = line; *p && k < 1024; p = end) {
-			long v = strtol(p, &end, 10);
-
-			if (end == p || v <= 0 || v > 255)
-				break;
-			row[k++] = (int)v;
-		}
-		p += strspn(p, " \t");
-		d = calloc(s->n_nodes, sizeof(*d));
-		if (!d) {
-			free(line);
-			hwloc_bitmap_free(online);
-			hwloc_bitmap_free(possible);
-			return -ENOMEM;
-		}
-		if (!*p && k == s->n_nodes) {
-			memcpy(d, row, k * sizeof(*d));
-		} else if (!*p && (k == (size_t)hwloc_bitmap_weight(online) || k == (size_t)hwloc_bitmap_weight(possible))) {
-			hwloc_const_bitmap_t ids = k == (size_t)hwloc_bitmap_weight(online) ? online : possible;
-
-			for (size_t j = 0; j < s->n_nodes; j++) {
-				int pos = 0;
-				unsigned id;
-
-				hwloc_bitmap_foreach_begin(id, ids) {
-					if (id == s->nodes[j].id)
-						break;
-					pos++;
-				} hwloc_bitmap_foreach_end();
-				d[j] = pos < (int)k ? row[pos] : 0;
-			}
-		} else {
-			asios_snapshot_warn(s, "%s: expected %zu distances, got \"%s\", ignoring", path, s->n_nodes, line);
-			free(d);
-			d = NULL;
-		}
-		s->nodes[i].distances = d;
-		free(line);
-	}
-	hwloc_bitmap_free(online);
-	hwloc_bitmap_free(possible);
-	return 0;
+	return load_distances(root, s);
 }
 
 static int load_cpus(struct asios_snapshot *s, hwloc_topology_t topo)

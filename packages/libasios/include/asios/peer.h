@@ -3,9 +3,12 @@
 #pragma once
 
 /*
- * Peers: another daemon doing the same job (irqbalance beside asios-irqd, numad beside asios-numad), found under
+ * Peers: another daemon doing the same job (irqbalance beside asios-irqd, numad beside asios-numad, TuneD beside
+ * asios-schedd), found under
  * the root prefix. A peer is a process whose real uid is 0 (/proc/PID/status Uid:) and whose executable, the
- * target of /proc/PID/exe without a " (deleted)" suffix, is named NAME. Where that link cannot be read (EACCES or
+ * target of /proc/PID/exe without a " (deleted)" suffix, is named NAME, or an interpreter (python, perl, sh)
+ * whose script, the first argument of /proc/PID/cmdline that is not an option, is named NAME (TuneD is
+ * "python3 /usr/sbin/tuned"). Where the exe link cannot be read (EACCES or
  * EPERM: a root process holding capabilities the caller lacks) its comm stands in. The name of a process is
  * anyone's to choose; a real uid of 0 only root can give, so an unprivileged process named like a peer is none.
  */
