@@ -119,24 +119,33 @@ def policy(tmp):
               "bad block.conf %r: %s named, nothing applied" % (text.split("\n")[1], where), p.stderr)
 
 
+def capture(tmp, label):
+    out = os.path.join(tmp, label + ".tar.gz")
+    p = ctl("snapshot", "-o", out)
+    if p.returncode:
+        return None, p.stderr
+    with tarfile.open(out) as tf:
+        tf.extractall(os.path.join(tmp, label), filter="tar") if hasattr(tarfile, "data_filter") else \
+            tf.extractall(os.path.join(tmp, label))
+    return os.path.join(tmp, label, label), ""
+
+
 def capture_equals_machine(tmp):
+    """the live plan, a capture, the plan on the capture; a machine that changed in between (a kernel thread
+    came or went) is captured once more, and the second try must agree"""
     if not need_root("every domain plans the same on a capture of this machine as on the machine"):
         return
-    out = os.path.join(tmp, "me.tar.gz")
-    p = ctl("snapshot", "-o", out)
-    check(p.returncode == 0, "asiosctl snapshot of this machine", p.stderr)
-    if p.returncode:
-        return
-    with tarfile.open(out) as tf:
-        tf.extractall(os.path.join(tmp, "cap"), filter="tar") if hasattr(tarfile, "data_filter") else \
-            tf.extractall(os.path.join(tmp, "cap"))
-    cap = os.path.join(tmp, "cap", "me")
     for d in DOMAINS:
-        live = ctl(d, "plan", "--json")
-        there = ctl(d, "plan", "--json", "--root", cap)
-        check(live.returncode == there.returncode and live.stdout == there.stdout,
-              "%s: the plan on the capture equals the plan on this machine" % d,
-              "live:\n%s%s\ncapture:\n%s%s" % (live.stdout[:1500], live.stderr, there.stdout[:1500], there.stderr))
+        for attempt in ("me-%s" % d, "me-%s-again" % d):
+            live = ctl(d, "plan", "--json")
+            cap, err = capture(tmp, attempt)
+            there = ctl(d, "plan", "--json", "--root", cap) if cap else None
+            same = there is not None and live.returncode == there.returncode and live.stdout == there.stdout
+            if same:
+                break
+        check(same, "%s: the plan on a capture of this machine equals the plan on the machine" % d,
+              err if not cap else "live:\n%s%s\ncapture:\n%s%s" % (live.stdout[:1500], live.stderr,
+                                                                   there.stdout[:1500], there.stderr))
 
 
 def main():
