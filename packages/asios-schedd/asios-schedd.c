@@ -28,6 +28,7 @@
 #include "asios/apply.h"
 #include "asios/cpulist.h"
 #include "asios/daemon.h"
+#include "asios/proc.h"
 #include "asios/sched-plan.h"
 #include "asios/snapshot.h"
 #include "schedwatch.h"
@@ -152,20 +153,14 @@ static void watch_isolated(struct manager *m, const struct asios_snapshot *s, hw
 /* a task on an isolated CPU is a violation when it is a kernel thread or runs outside the workload slice */
 static bool task_intrudes(struct manager *m, unsigned long long pid, bool *kthread)
 {
-	char path[64], *stat = NULL, *cg = NULL;
+	char path[64], *cg = NULL;
 	unsigned flags = 0;
-	const char *e;
 	bool intrudes = true;
 
-	*kthread = false;
-	snprintf(path, sizeof(path), "/proc/%llu/stat", pid);
-	if (asios_read_line(m->root, path, &stat) >= 0 && (e = strrchr(stat, ')')) &&
-	    sscanf(e + 2, "%*c %*d %*d %*d %*d %*d %u", &flags) == 1 && (flags & 0x00200000u))
-		*kthread = true;
+	*kthread = asios_proc_stat(m->root, (long)pid, &flags, NULL) >= 0 && (flags & ASIOS_PF_KTHREAD);
 	snprintf(path, sizeof(path), "/proc/%llu/cgroup", pid);
 	if (!*kthread && asios_read_file(m->root, path, &cg, NULL) >= 0 && strstr(cg, m->policy.workload_slice))
 		intrudes = false;
-	free(stat);
 	free(cg);
 	return intrudes;
 }

@@ -18,21 +18,33 @@
 
 #define MAX_CPUS 8192
 
-int asios_proc_starttime(struct asios_root *root, int pid, unsigned long long *ret)
+int asios_proc_stat(struct asios_root *root, long pid, unsigned *flags, unsigned long long *starttime)
 {
 	char path[64], *stat = NULL;
+	unsigned long long start = 0;
+	unsigned fl = 0;
 	const char *e;
 	int r;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
 	r = asios_read_line(root, path, &stat);
 	if (r < 0)
 		return r == -ENOENT ? -ESRCH : r;
+	/* after "pid (comm)": state ppid pgrp session tty tpgid flags … field 22 starttime */
 	e = strrchr(stat, ')');
-	r = e && sscanf(e + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", ret) == 1 ?
-		    0 : -EINVAL;
+	r = e && sscanf(e + 1, " %*c %*d %*d %*d %*d %*d %u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &fl,
+			&start) == 2 ? 0 : -EINVAL;
 	free(stat);
+	if (r == 0 && flags)
+		*flags = fl;
+	if (r == 0 && starttime)
+		*starttime = start;
 	return r;
+}
+
+int asios_proc_starttime(struct asios_root *root, int pid, unsigned long long *ret)
+{
+	return asios_proc_stat(root, pid, NULL, ret);
 }
 
 static int tree_status(struct asios_root *root, int pid, char **ret)

@@ -8,6 +8,7 @@
 
 #include "asios/cpulist.h"
 #include "asios/peer.h"
+#include "asios/proc.h"
 #include "asios/sched-plan.h"
 #include "util.h"
 
@@ -19,8 +20,6 @@
  * reason is a warning naming it.
  */
 
-#define PF_KTHREAD 0x00200000u
-#define PF_NO_SETAFFINITY 0x04000000u
 
 static void warn(struct asios_sched_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -98,6 +97,46 @@ static int cgroup2_mount(struct asios_root *root, struct asios_sched_state *st)
 	return r < 0 ? r : 0;
 }
 
+/* an unbound kernel thread: its name and allowed CPUs from /proc/PID/status */
+static int add_kthread(struct asios_root *root, struct asios_sched_state *st, int pid, unsigned long long start)
+{
+	char path[96], *status = NULL, *cl, *name, *nl;
+	struct asios_sched_kthread *k;
+	int r = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (asios_read_file(root, path, &status, NULL) < 0 || !(cl = strstr(status, "Cpus_allowed_list:"))) {
+		free(status);
+		return 0; /* gone meanwhile */
+	}
+	k = realloc(st->kthreads, (st->n_kthreads + 1) * sizeof(*k));
+	if (!k) {
+		free(status);
+		return -ENOMEM;
+	}
+	st->kthreads = k;
+	k = &st->kthreads[st->n_kthreads];
+	memset(k, 0, sizeof(*k));
+	k->pid = pid;
+	k->starttime = start;
+	if ((name = strstr(status, "Name:\t")))
+		snprintf(k->comm, sizeof(k->comm), "%.*s", (int)strcspn(name + 6, "\n"), name + 6);
+	k->cpus = hwloc_bitmap_alloc();
+	cl += strlen("Cpus_allowed_list:");
+	if ((nl = strchr(cl, '\n')))
+		*nl = '\0';
+	if (!k->cpus) {
+		r = -ENOMEM;
+	} else if (asios_cpulist_parse(cl, k->cpus, NULL) < 0) {
+		warn(st, "%s: Cpus_allowed_list is not a CPU list, ignoring", path);
+		hwloc_bitmap_free(k->cpus);
+	} else {
+		st->n_kthreads++;
+	}
+	free(status);
+	return r;
+}
+
 /* unbound kernel threads: PF_KTHREAD without PF_NO_SETAFFINITY (per-CPU threads cannot be moved) */
 static int kthreads(struct asios_root *root, struct asios_sched_state *st)
 {
@@ -107,8 +146,6 @@ static int kthreads(struct asios_root *root, struct asios_sched_state *st)
 	if (n < 0)
 		return n == -ENOMEM ? n : 0;
 	for (int i = 0; i < n && r >= 0; i++) {
-		char path[96], *stat = NULL, *status = NULL, *e, *cl;
-		struct asios_sched_kthread *k;
 		unsigned long long start;
 		unsigned flags;
 		int pid;
@@ -116,55 +153,13 @@ static int kthreads(struct asios_root *root, struct asios_sched_state *st)
 		if (pids[i][0] < '0' || pids[i][0] > '9')
 			continue;
 		pid = atoi(pids[i]);
-		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-		if (asios_read_line(root, path, &stat) < 0)
-			continue; /* gone */
-		e = strrchr(stat, ')');
-		if (!e || sscanf(e + 2, "%*c %*d %*d %*d %*d %*d %u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-				 &flags, &start) != 2) {
-			warn(st, "%s: not a stat line, ignoring", path);
-			free(stat);
-			continue;
-		}
-		if (!(flags & PF_KTHREAD) || (flags & PF_NO_SETAFFINITY)) {
-			free(stat);
-			continue;
-		}
-		snprintf(path, sizeof(path), "/proc/%d/status", pid);
-		if (asios_read_file(root, path, &status, NULL) < 0 || !(cl = strstr(status, "Cpus_allowed_list:"))) {
-			free(stat);
-			free(status);
-			continue;
-		}
-		k = realloc(st->kthreads, (st->n_kthreads + 1) * sizeof(*k));
-		if (!k) {
-			r = -ENOMEM;
-		} else {
-			char *nl;
-			const char *open = strchr(stat, '(');
-
-			st->kthreads = k;
-			k = &st->kthreads[st->n_kthreads];
-			memset(k, 0, sizeof(*k));
-			k->pid = pid;
-			k->starttime = start;
-			if (open)
-				snprintf(k->comm, sizeof(k->comm), "%.*s", (int)(e - open - 1), open + 1);
-			k->cpus = hwloc_bitmap_alloc();
-			cl += strlen("Cpus_allowed_list:");
-			if ((nl = strchr(cl, '\n')))
-				*nl = '\0';
-			if (!k->cpus)
-				r = -ENOMEM;
-			else if (asios_cpulist_parse(cl, k->cpus, NULL) < 0) {
-				warn(st, "%s: Cpus_allowed_list is not a CPU list, ignoring", path);
-				hwloc_bitmap_free(k->cpus);
-			} else {
-				st->n_kthreads++;
-			}
-		}
-		free(stat);
-		free(status);
+		r = asios_proc_stat(root, pid, &flags, &start);
+		if (r == -EINVAL)
+			warn(st, "/proc/%d/stat: not a stat line, ignoring", pid);
+		if (r >= 0 && (flags & ASIOS_PF_KTHREAD) && !(flags & ASIOS_PF_NO_SETAFFINITY))
+			r = add_kthread(root, st, pid, start);
+		else if (r != -ENOMEM)
+			r = 0; /* not a kernel thread we can move, gone, or unreadable */
 	}
 	asios_strv_free(pids);
 	return r;

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "asios/plan.h"
+#include "asios/proc.h"
 #include "asios/snapshot.h"
 
 /* Processes spanning accelerators on several NUMA nodes. */
