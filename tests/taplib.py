@@ -3,6 +3,7 @@
 """Shared helpers of the Python tests: paths, TAP output, golden files, synthetic /proc entries. Import after
 `sys.path.insert(0, <tests folder>)`."""
 import difflib
+import hashlib
 import json
 import os
 import re
@@ -102,6 +103,43 @@ def fake_tuned(root, pid=900, uid=0):
     if os.path.lexists(os.path.join(d, "exe")):
         os.remove(os.path.join(d, "exe"))
     os.symlink("/usr/bin/python3.11", os.path.join(d, "exe"))
+
+
+def irq_placement(name, t, pl):
+    """The placement invariants of an IRQ plan PL on a machine of topology T: no IRQ onto an isolated or nohz_full
+    CPU; a device's IRQs on its node when that node has housekeeping CPUs."""
+    excluded = set(t["isolation"]["isolated"]) | set(t["isolation"]["nohz_full"])
+    bad = [a for a in pl["actions"] if set(a["to"]) & excluded]
+    check(not bad, "%s: no IRQ planned onto an isolated or nohz_full CPU" % name, bad)
+    node_of = {c["id"]: c["node"] for c in t["cpus"]}
+    hk = set(t["isolation"]["housekeeping"])
+    dev = {d["pci"]: d for d in t["devices"]}
+    wrong = []
+    for a in pl["actions"]:
+        d = dev.get(a["device"] or "")
+        if not d or d["node"] < 0:
+            continue
+        node_cpus = next((set(nd["cpus"]) for nd in t["nodes"] if nd["id"] == d["node"]), set())
+        if node_cpus & hk and any(node_of[c] != d["node"] for c in a["to"]):
+            wrong.append((a["irq"], a["device"], a["to"]))
+    check(not wrong, "%s: device IRQs on the device's node" % name, wrong[:10])
+
+
+def tree_digest(root):
+    """Every file, folder and link under ROOT with its content (a digest): what diff -r compares."""
+    out = {}
+    for d, dirs, files in os.walk(root):
+        out[os.path.relpath(d, root) + "/"] = "dir"
+        for f in files + [x for x in dirs if os.path.islink(os.path.join(d, x))]:
+            p = os.path.join(d, f)
+            out[os.path.relpath(p, root)] = "-> " + os.readlink(p) if os.path.islink(p) else \
+                hashlib.sha256(open(p, "rb").read()).hexdigest()
+    return out
+
+
+def tree_differs(a, b):
+    """The paths whose entry differs between two tree_digest() results."""
+    return [k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
 
 
 def write(path, text):

@@ -12,7 +12,6 @@
 TAP output.
 """
 import glob
-import hashlib
 import json
 import os
 import shutil
@@ -21,7 +20,7 @@ import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, TOP, check, ctl, done, golden, need, need_root, plan_json, write  # noqa: E402
+from taplib import tree_digest, tree_differs, ASIOSCTL, TOP, check, ctl, done, golden, need, need_root, plan_json, write  # noqa: E402
 
 DOMAINS = ("irq", "numa", "isolate", "block")
 
@@ -40,21 +39,6 @@ def fresh(tmp, name, label):
     return work
 
 
-def tree(root):
-    out = {}
-    for d, dirs, files in os.walk(root):
-        out[os.path.relpath(d, root) + "/"] = "dir"
-        for f in files:
-            p = os.path.join(d, f)
-            out[os.path.relpath(p, root)] = "-> " + os.readlink(p) if os.path.islink(p) else \
-                hashlib.sha256(open(p, "rb").read()).hexdigest()
-    return out
-
-
-def differs(a, b):
-    return [k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
-
-
 def goldens(tmp):
     for f in sorted(glob.glob(os.path.join(TOP, "tests", "fixtures", "*.tar.gz"))):
         name = os.path.basename(f)[:-len(".tar.gz")]
@@ -69,7 +53,7 @@ def goldens(tmp):
 
 def apply_revert(tmp):
     work = fresh(tmp, "ai-2s8g", "apply")
-    before = tree(work)
+    before = tree_digest(work)
     p = ctl("block", "apply", "--root", work)
     check(p.returncode == 0 and "applied 9" in p.stdout, "ai-2s8g: block apply makes the 9 changes", p.stdout + p.stderr)
     check(open(os.path.join(work, "sys/block/sdb/queue/scheduler")).read() == "[mq-deadline] kyber bfq none\n",
@@ -77,15 +61,15 @@ def apply_revert(tmp):
     rc, pl, err = plan_json("block", work)
     check(rc == 0 and not pl["actions"], "ai-2s8g: after apply the plan is empty", pl or err)
     p = ctl("block", "revert", "--root", work)
-    diff = differs(before, tree(work))
+    diff = tree_differs(before, tree_digest(work))
     check(p.returncode == 0 and not diff, "ai-2s8g: block revert gives the tree back byte-exact",
           p.stdout + p.stderr + "\n".join(diff[:10]))
     # a write the kernel refuses outright: everything before it is rolled back, nothing is left changed
     work = fresh(tmp, "ai-2s8g", "refused")
-    before = tree(work)
+    before = tree_digest(work)
     p = ctl("block", "apply", "--root", work,
             env={"ASIOS_FAULT_INJECT": "/sys/block/sdb/queue/scheduler=EINVAL"})
-    diff = differs(before, tree(work))
+    diff = tree_differs(before, tree_digest(work))
     check(p.returncode == 1 and "sdb scheduler" in p.stderr and not diff,
           "ai-2s8g: a refused scheduler write rolls the whole apply back", p.stderr + "\n".join(diff[:10]))
 
@@ -113,9 +97,9 @@ def policy(tmp):
     for text, where in bad:
         write(conf, text)
         work = fresh(tmp, "ai-2s8g", "bad%d" % bad.index((text, where)))
-        before = tree(work)
+        before = tree_digest(work)
         p = ctl("block", "apply", "--root", work, "--config", conf)
-        check(p.returncode == 1 and where in p.stderr and tree(work) == before,
+        check(p.returncode == 1 and where in p.stderr and tree_digest(work) == before,
               "bad block.conf %r: %s named, nothing applied" % (text.split("\n")[1], where), p.stderr)
 
 

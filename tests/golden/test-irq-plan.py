@@ -18,7 +18,7 @@ import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, SHARED, TOP, check, ctl, done, golden, need, need_root, plan_json, topo  # noqa: E402
+from taplib import irq_placement, ASIOSCTL, SHARED, TOP, check, ctl, done, golden, need, need_root, plan_json, topo  # noqa: E402
 
 
 def plan(root, *extra):
@@ -33,21 +33,7 @@ def affinities(root):
 
 
 def invariants(name, root, t, pl):
-    excluded = set(t["isolation"]["isolated"]) | set(t["isolation"]["nohz_full"])
-    bad = [a for a in pl["actions"] if set(a["to"]) & excluded]
-    check(not bad, "%s: no IRQ planned onto an isolated or nohz_full CPU" % name, bad)
-    node_of = {c["id"]: c["node"] for c in t["cpus"]}
-    hk = set(t["isolation"]["housekeeping"])
-    dev = {d["pci"]: d for d in t["devices"]}
-    wrong = []
-    for a in pl["actions"]:
-        d = dev.get(a["device"] or "")
-        if not d or d["node"] < 0:
-            continue
-        node_cpus = next((set(nd["cpus"]) for nd in t["nodes"] if nd["id"] == d["node"]), set())
-        if node_cpus & hk and any(node_of[c] != d["node"] for c in a["to"]):
-            wrong.append((a["irq"], a["device"], a["to"]))
-    check(not wrong, "%s: device IRQs on the device's node" % name, wrong)
+    irq_placement(name, t, pl)
     check(all(a["reason"] for a in pl["actions"]) and all(s["reason"] for s in pl["skipped"]),
           "%s: every action and skip has a reason" % name)
     rc, again, _ = plan(root)

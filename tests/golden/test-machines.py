@@ -15,7 +15,6 @@ is planned here without an edit. For each machine and domain:
 TAP output.
 """
 import glob
-import hashlib
 import json
 import os
 import re
@@ -26,7 +25,7 @@ import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, SHARED, TOP, check, ctl, done, golden, need, plan_json, skip, topo  # noqa: E402
+from taplib import irq_placement, tree_digest, tree_differs, ASIOSCTL, SHARED, TOP, check, ctl, done, golden, need, plan_json, skip, topo  # noqa: E402
 
 MACHINES = os.path.join(TOP, "tests", "machines")
 
@@ -55,34 +54,8 @@ def machines(tmp):
     return roots
 
 
-def tree(root):
-    out = {}
-    for d, dirs, files in os.walk(root):
-        out[os.path.relpath(d, root) + "/"] = "dir"
-        for f in files:
-            p = os.path.join(d, f)
-            out[os.path.relpath(p, root)] = "-> " + os.readlink(p) if os.path.islink(p) else \
-                hashlib.sha256(open(p, "rb").read()).hexdigest()
-    return out
-
-
 def irq_invariants(name, root, pl):
-    t = topo(root)
-    excluded = set(t["isolation"]["isolated"]) | set(t["isolation"]["nohz_full"])
-    bad = [a["irq"] for a in pl["actions"] if set(a["to"]) & excluded]
-    check(not bad, "%s: no IRQ planned onto an isolated or nohz_full CPU" % name, bad)
-    node_of = {c["id"]: c["node"] for c in t["cpus"]}
-    hk = set(t["isolation"]["housekeeping"])
-    dev = {d["pci"]: d for d in t["devices"]}
-    wrong = []
-    for a in pl["actions"]:
-        d = dev.get(a["device"] or "")
-        if not d or d["node"] < 0:
-            continue
-        node_cpus = next((set(nd["cpus"]) for nd in t["nodes"] if nd["id"] == d["node"]), set())
-        if node_cpus & hk and any(node_of[c] != d["node"] for c in a["to"]):
-            wrong.append((a["irq"], a["device"], a["to"]))
-    check(not wrong, "%s: device IRQs on the device's node" % name, wrong[:10])
+    irq_placement(name, topo(root), pl)
     owned = sum(1 for a in pl["actions"] if a["device"])
     check(owned > 0, "%s: the real interrupt rows are planned onto the capture's devices (%d moves)" % (name, owned))
 
@@ -90,14 +63,13 @@ def irq_invariants(name, root, pl):
 def apply_revert(name, domain, root, tmp):
     work = os.path.join(tmp, "work-%s-%s" % (name, domain))
     shutil.copytree(root, work, symlinks=True)
-    before = tree(work)
+    before = tree_digest(work)
     p = ctl(domain, "apply", "--root", work)
     rc, again, err = plan_json(domain, work)
     check(p.returncode == 0 and rc == 0 and not again["actions"],
           "%s %s: apply, then the plan is empty" % (name, domain), p.stdout + p.stderr + err)
     p = ctl(domain, "revert", "--root", work)
-    after = tree(work)
-    diff = [k for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
+    diff = tree_differs(before, tree_digest(work))
     check(p.returncode == 0 and not diff, "%s %s: revert gives the tree back byte-exact" % (name, domain),
           p.stderr + "\n".join(diff[:10]))
     shutil.rmtree(work, ignore_errors=True)

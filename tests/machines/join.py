@@ -19,6 +19,8 @@ import sys
 import tarfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+from taplib import cpulist  # noqa: E402
 SHARED = os.environ.get("ASIOS_SHARED") or os.path.join(HERE, "..", "..", "..", "shared")
 
 
@@ -34,17 +36,6 @@ def online_cpus(root):
         a, _, b = part.partition("-")
         out.extend(range(int(a), int(b or a) + 1))
     return out
-
-
-def cpulist(ids):
-    ids, out, i = sorted(ids), [], 0
-    while i < len(ids):
-        j = i
-        while j + 1 < len(ids) and ids[j + 1] == ids[j] + 1:
-            j += 1
-        out.append(str(ids[i]) if i == j else "%d-%d" % (ids[i], ids[j]))
-        i = j + 1
-    return ",".join(out)
 
 
 def rows(sample):
