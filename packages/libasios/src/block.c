@@ -11,6 +11,7 @@
 #include "asios/config.h"
 #include "asios/plan.h"
 #include "asios/root.h"
+#include "domain-adapt.h"
 #include "util.h"
 
 /*
@@ -469,15 +470,8 @@ int asios_block_plan(const struct asios_block_state *st, const struct asios_bloc
 
 /* ---- the domain ---- */
 
-static int policy_read(void *p, const char *conf, const char *conf_d, char **error)
-{
-	return asios_block_policy_read(p, conf, conf_d, error);
-}
-
-static void policy_clear(void *p)
-{
-	asios_block_policy_clear(p);
-}
+ASIOS_DOMAIN_POLICY(block)
+ASIOS_DOMAIN_STATE(block, struct asios_block_state)
 
 static int observe(struct asios_root *root, const struct asios_snapshot *s, const void *p, void **state)
 {
@@ -487,19 +481,6 @@ static int observe(struct asios_root *root, const struct asios_snapshot *s, cons
 	(void)s;
 	*state = st;
 	return r;
-}
-
-static void state_free(void *st)
-{
-	asios_block_state_free(st);
-}
-
-static char **warnings(const void *state, size_t *n)
-{
-	const struct asios_block_state *st = state;
-
-	*n = st->n_warnings;
-	return st->warnings;
 }
 
 static int plan(const struct asios_snapshot *s, const void *state, const void *p, struct asios_plan **ret)
@@ -519,10 +500,10 @@ const struct asios_domain asios_block_domain = {
 	.classes = class_names,
 	.knobs = block_knobs,
 	.policy_size = sizeof(struct asios_block_policy),
-	.policy_read = policy_read,
-	.policy_clear = policy_clear,
+	.policy_read = block_policy_read,
+	.policy_clear = block_policy_clear,
 	.observe = observe,
-	.state_free = state_free,
-	.warnings = warnings,
+	.state_free = block_state_free,
+	.warnings = block_warnings,
 	.plan = plan,
 };

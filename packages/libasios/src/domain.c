@@ -11,6 +11,7 @@
 #include "asios/numa-plan.h"
 #include "asios/plan.h"
 #include "asios/sched-plan.h"
+#include "domain-adapt.h"
 
 /*
  * The registry of tuning domains (domain.h). Each entry adapts a domain's typed functions to the one
@@ -19,15 +20,7 @@
 
 /* ---- irq: the snapshot is all it observes ---- */
 
-static int irq_policy_read(void *p, const char *conf, const char *conf_d, char **error)
-{
-	return asios_irq_policy_read(p, conf, conf_d, error);
-}
-
-static void irq_policy_clear(void *p)
-{
-	asios_irq_policy_clear(p);
-}
+ASIOS_DOMAIN_POLICY(irq)
 
 static int irq_plan(const struct asios_snapshot *s, const void *state, const void *p, struct asios_plan **ret)
 {
@@ -52,15 +45,8 @@ static const struct asios_domain irq_domain = {
 
 /* ---- numa: the workloads (processes with an accelerator open, or named by the policy) ---- */
 
-static int numa_policy_read(void *p, const char *conf, const char *conf_d, char **error)
-{
-	return asios_numa_policy_read(p, conf, conf_d, error);
-}
-
-static void numa_policy_clear(void *p)
-{
-	asios_numa_policy_clear(p);
-}
+ASIOS_DOMAIN_POLICY(numa)
+ASIOS_DOMAIN_STATE(numa, struct asios_numa_state)
 
 static int numa_observe(struct asios_root *root, const struct asios_snapshot *s, const void *p, void **state)
 {
@@ -69,19 +55,6 @@ static int numa_observe(struct asios_root *root, const struct asios_snapshot *s,
 
 	*state = st;
 	return r;
-}
-
-static void numa_state_free(void *st)
-{
-	asios_numa_state_free(st);
-}
-
-static char **numa_warnings(const void *state, size_t *n)
-{
-	const struct asios_numa_state *st = state;
-
-	*n = st->n_warnings;
-	return st->warnings;
 }
 
 static int numa_plan(const struct asios_snapshot *s, const void *state, const void *p, struct asios_plan **ret)
@@ -111,15 +84,7 @@ static const struct asios_domain numa_domain = {
 
 static const char *const sched_profiles[] = { "throughput", "latency", "inference", NULL };
 
-static int sched_policy_read(void *p, const char *conf, const char *conf_d, char **error)
-{
-	return asios_sched_policy_read(p, conf, conf_d, error);
-}
-
-static void sched_policy_clear(void *p)
-{
-	asios_sched_policy_clear(p);
-}
+ASIOS_DOMAIN_POLICY(sched)
 
 static void isolate_state_free(void *state)
 {
