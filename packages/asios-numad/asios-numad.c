@@ -6,9 +6,10 @@
  * Skeleton: parse arguments → load numad.conf (+ drop-ins) → stand down while numad runs unless told to take
  * over → manager_new() → first plan + apply → sd_notify(READY=1) → sd_event_loop(). New processes are learnt
  * from the kernel's proc connector (NETLINK_CONNECTOR, PROC_EVENT_EXEC): `settle` seconds after an exec (a
- * process opens its GPU after it starts) the processes that started are looked at, and the machine is
- * re-planned when one of them is a workload. A full rescan every `interval` seconds catches what no event
- * tells (a running process opening a GPU late) and re-reads the machine; SIGHUP reloads the configuration (a
+ * process opens its GPU after it starts) the processes that started are looked at, in batches (the socket is not
+ * watched while some wait: about one wake-up a second under a stream of execs), and the machine is re-planned
+ * when one of them is a workload. A full rescan every `interval` seconds catches what no event tells (a running
+ * process opening a GPU late) and re-reads the machine when it changed; SIGHUP reloads the configuration (a
  * bad one is logged with file:line and the old one kept). The watchdog is fed by sd-event. Changes go through
  * the undo journal of `asiosctl numa revert`; stopping leaves the placement as it is.
  */
@@ -37,19 +38,31 @@
 #define ASIOS_VERSION "0.1"
 #endif
 
+/* an exec heard from the proc connector: the process and when it happened (CLOCK_MONOTONIC, the kernel's stamp) */
+struct pending {
+	int pid;
+	uint64_t exec_usec;
+};
+
+/* at most this many new processes wait for their look (16 bytes each); more, and every process is looked at */
+#define PENDING_MAX 8192
+/* socket buffer for the exec events that queue while the daemon does not listen (~700 bytes each in the kernel) */
+#define CN_RCVBUF (4u << 20)
+
 struct manager {
 	sd_event *event;
 	sd_event_source *cn_source, *timer, *settle;
 	int cn_fd;
 	const char *root_path, *conf, *conf_d;
 	struct asios_root *root;
-	struct asios_snapshot *snap; /* the machine as of the last start, rescan or reload; exec events reuse it */
+	struct asios_snapshot *snap; /* the machine as of the last start, reload or rescan that found it changed */
+	char *key;                   /* machine_key() when SNAP was read */
 	struct asios_numa_policy policy;
 	bool dry_run;
 	unsigned replans;
-	int pending[256];            /* processes that started since the last re-plan */
-	size_t n_pending;
-	bool overflow;               /* more than fit: look at all of them */
+	struct pending *pending;     /* processes that started and are not looked at yet, in arrival order */
+	size_t n_pending, cap_pending;
+	bool overflow;               /* more than fit, or the kernel dropped events: look at all of them */
 };
 
 static void manager_free(struct manager *m)
@@ -63,8 +76,10 @@ static void manager_free(struct manager *m)
 	if (m->cn_fd >= 0)
 		close(m->cn_fd);
 	asios_snapshot_free(m->snap);
+	free(m->key);
 	asios_root_free(m->root);
 	asios_numa_policy_clear(&m->policy);
+	free(m->pending);
 	free(m);
 }
 
@@ -80,11 +95,82 @@ static int load_policy(struct manager *m, struct asios_numa_policy *out)
 }
 
 /*
- * Observe, plan and apply once. Errors are logged; the daemon goes on. The machine (CPUs, nodes, devices,
- * isolation: the costly hwloc part) is re-read when FRESH, that is at start, on rescans and reloads; a re-plan
- * for new processes reads only the processes.
+ * What a placement takes from the machine snapshot and can change while the daemon runs, as one string: online
+ * CPUs and nodes, isolation, this process's cgroup and allowed CPUs and nodes (its cpuset), the PCI devices.
+ * Some 40 system calls, where the snapshot (hwloc, PCI, IRQs, kernel configuration) takes a thousand and more.
+ * NULL when it cannot be built (the machine is then re-read).
  */
-static int replan(struct manager *m, const char *why, bool fresh)
+static char *machine_key(struct asios_root *root)
+{
+	static const char *const files[] = { "/sys/devices/system/cpu/online", "/sys/devices/system/node/online",
+					     "/sys/devices/system/cpu/isolated", "/sys/devices/system/cpu/nohz_full",
+					     "/proc/cmdline", "/proc/self/cgroup", NULL };
+	static const char *const fields[] = { "\nCpus_allowed_list:", "\nMems_allowed_list:", NULL };
+	char *key = NULL, *text = NULL, **pci = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&key, &len);
+
+	if (!f)
+		return NULL;
+	for (size_t i = 0; files[i]; i++, text = NULL) {
+		fprintf(f, "%s\n", asios_read_file(root, files[i], &text, NULL) >= 0 ? text : "-");
+		free(text);
+	}
+	if (asios_read_file(root, "/proc/self/status", &text, NULL) >= 0) {
+		for (size_t i = 0; fields[i]; i++) {
+			const char *at = strstr(text, fields[i]);
+
+			fprintf(f, "%.*s\n", at ? (int)strcspn(at + 1, "\n") : 0, at ? at + 1 : "");
+		}
+		free(text);
+	}
+	if (asios_list_dir(root, "/sys/bus/pci/devices", &pci) >= 0)
+		for (size_t i = 0; pci[i]; i++)
+			fprintf(f, "%s ", pci[i]);
+	asios_strv_free(pci);
+	if (fclose(f) != 0) {
+		free(key);
+		return NULL;
+	}
+	return key;
+}
+
+enum machine { MACHINE_KEEP, MACHINE_IF_CHANGED, MACHINE_READ };
+
+/* the machine snapshot: kept, re-read when its key changed (rescans), or re-read (start, reload) */
+static int load_machine(struct manager *m, enum machine how)
+{
+	struct asios_snapshot *s;
+	char *key = NULL;
+	int r;
+
+	if (how == MACHINE_KEEP && m->snap)
+		return 0;
+	if (how != MACHINE_KEEP)
+		key = machine_key(m->root);
+	if (how == MACHINE_IF_CHANGED && m->snap && key && m->key && !strcmp(key, m->key)) {
+		free(key);
+		return 0;
+	}
+	r = asios_snapshot_load(m->root, &s);
+	if (r < 0) {
+		fprintf(stderr, SD_ERR "cannot read the machine: %s\n", strerror(-r));
+		free(key);
+		return r;
+	}
+	asios_snapshot_free(m->snap);
+	m->snap = s;
+	free(m->key);
+	m->key = key;
+	return 0;
+}
+
+/*
+ * Observe, plan and apply once. Errors are logged; the daemon goes on. The machine (CPUs, nodes, devices,
+ * isolation: the costly hwloc part) is read at start and on reloads, and on rescans when its key says it changed;
+ * a re-plan for new processes reads only the processes.
+ */
+static int replan(struct manager *m, const char *why, enum machine how)
 {
 	struct asios_apply_report rep = { 0 };
 	struct asios_numa_state *st = NULL;
@@ -94,15 +180,8 @@ static int replan(struct manager *m, const char *why, bool fresh)
 	int r;
 
 	m->replans++;
-	if (fresh || !m->snap) {
-		r = asios_snapshot_load(m->root, &s);
-		if (r < 0) {
-			fprintf(stderr, SD_ERR "cannot read the machine: %s\n", strerror(-r));
-			return r;
-		}
-		asios_snapshot_free(m->snap);
-		m->snap = s;
-	}
+	if ((r = load_machine(m, how)) < 0)
+		return r;
 	s = m->snap;
 	r = asios_numa_observe(m->root, s, &m->policy, &st);
 	if (r >= 0)
@@ -132,71 +211,125 @@ static int replan(struct manager *m, const char *why, bool fresh)
 	return r;
 }
 
-/* `settle` seconds after processes started: re-plan when one of them is a workload (or there were too many) */
-static int on_settle(sd_event_source *src, uint64_t usec, void *userdata)
+static int on_settle(sd_event_source *src, uint64_t usec, void *userdata);
+
+static void add_pending(struct manager *m, int pid, uint64_t exec_usec)
 {
-	struct manager *m = userdata;
-	bool any = m->overflow || !m->snap;
+	if (m->n_pending == m->cap_pending) {
+		size_t cap = m->cap_pending ? m->cap_pending * 2 : 64;
+		struct pending *np = cap <= PENDING_MAX ? realloc(m->pending, cap * sizeof(*np)) : NULL;
 
-	(void)src, (void)usec;
-	for (size_t i = 0; i < m->n_pending && !any; i++)
-		any = asios_numa_proc_wanted(m->root, m->snap, &m->policy, m->pending[i]);
-	m->n_pending = 0;
-	m->overflow = false;
-	if (any)
-		replan(m, "new processes", false);
-	return 0;
-}
-
-static void schedule_replan(struct manager *m)
-{
-	uint64_t now, at;
-
-	sd_event_now(m->event, CLOCK_MONOTONIC, &now);
-	at = now + (uint64_t)m->policy.settle * 1000000;
-	if (m->settle) {
-		int enabled = SD_EVENT_OFF;
-
-		/* a burst of execs: the first one sets the time, so a busy machine still gets placed */
-		sd_event_source_get_enabled(m->settle, &enabled);
-		if (enabled != SD_EVENT_OFF)
+		if (!np) {
+			m->overflow = true;
 			return;
-		sd_event_source_set_time(m->settle, at);
-		sd_event_source_set_enabled(m->settle, SD_EVENT_ONESHOT);
-		return;
+		}
+		m->pending = np;
+		m->cap_pending = cap;
 	}
-	sd_event_add_time(m->event, &m->settle, CLOCK_MONOTONIC, at, 0, on_settle, m);
+	m->pending[m->n_pending++] = (struct pending){ pid, exec_usec };
 }
 
-/* proc connector messages: nlmsghdr → cn_msg → proc_event */
-static int on_proc_event(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+/* proc connector messages (nlmsghdr → cn_msg → proc_event) into the pending list, until the socket is empty */
+static void drain(struct manager *m)
 {
-	struct manager *m = userdata;
-	char buf[4096] __attribute__((aligned(NLMSG_ALIGNTO)));
+	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
+	const size_t at_pid = offsetof(struct proc_event, event_data.exec.process_pid);
+	const size_t at_ts = offsetof(struct proc_event, timestamp_ns);
 	ssize_t n;
 
-	(void)src, (void)revents;
-	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+	while ((n = recv(m->cn_fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0 || (n < 0 && errno == ENOBUFS)) {
+		if (n < 0) { /* the kernel dropped events: which processes is unknown */
+			m->overflow = true;
+			continue;
+		}
 		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
 			struct cn_msg *cn = NLMSG_DATA(h);
-			/* proc_event fields copied out: the payload sits at a 4-byte offset */
-			const size_t at_pid = offsetof(struct proc_event, event_data.exec.process_pid);
+			uint64_t ns = 0, now = 0;
 			uint32_t what;
 			int32_t pid;
 
+			/* fields copied out: the payload sits at a 4-byte offset */
 			if (h->nlmsg_type == NLMSG_ERROR || h->nlmsg_type == NLMSG_NOOP || cn->len < at_pid + sizeof(pid))
 				continue;
 			memcpy(&what, cn->data + offsetof(struct proc_event, what), sizeof(what));
 			if (what != PROC_EVENT_EXEC)
 				continue;
 			memcpy(&pid, cn->data + at_pid, sizeof(pid));
-			if (m->n_pending < sizeof(m->pending) / sizeof(m->pending[0]))
-				m->pending[m->n_pending++] = pid;
-			else
-				m->overflow = true;
-			schedule_replan(m);
+			memcpy(&ns, cn->data + at_ts, sizeof(ns));
+			sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+			/* the kernel's stamp (ktime_get_ns: CLOCK_MONOTONIC), never later than now */
+			add_pending(m, pid, ns && ns / 1000 < now ? ns / 1000 : now);
 		}
 	}
+}
+
+/*
+ * Listen or wait. With nothing pending the socket is watched; once an exec is heard it is not, and the events
+ * that follow queue in the kernel until the settle timer, due `settle` seconds after the oldest pending exec,
+ * reads them all at once. The timer may fire up to a second late so that sd-event puts its wake-ups on a
+ * one-second grid: under a steady stream of execs the daemon wakes about once a second, not once per exec.
+ */
+static void watch(struct manager *m)
+{
+	uint64_t now, at = UINT64_MAX;
+
+	if (!m->n_pending && !m->overflow) {
+		if (m->settle)
+			sd_event_source_set_enabled(m->settle, SD_EVENT_OFF);
+		sd_event_source_set_enabled(m->cn_source, SD_EVENT_ON);
+		return;
+	}
+	sd_event_source_set_enabled(m->cn_source, SD_EVENT_OFF);
+	sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+	for (size_t i = 0; i < m->n_pending; i++)
+		if (m->pending[i].exec_usec < at)
+			at = m->pending[i].exec_usec;
+	at = (m->n_pending ? at : now) + (uint64_t)m->policy.settle * 1000000;
+	if (!m->settle) {
+		if (sd_event_add_time(m->event, &m->settle, CLOCK_MONOTONIC, at, 1000000, on_settle, m) < 0)
+			sd_event_source_set_enabled(m->cn_source, SD_EVENT_ON); /* no timer: keep listening */
+		else
+			sd_event_source_set_enabled(m->settle, SD_EVENT_ONESHOT);
+		return;
+	}
+	sd_event_source_set_time(m->settle, at);
+	sd_event_source_set_enabled(m->settle, SD_EVENT_ONESHOT);
+}
+
+/* the processes that started `settle` seconds ago or earlier: re-plan when one of them is a workload (or when
+ * some were lost); the younger ones wait for the next round */
+static int on_settle(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct manager *m = userdata;
+	uint64_t now, settle = (uint64_t)m->policy.settle * 1000000;
+	bool any;
+	size_t kept = 0;
+
+	(void)src, (void)usec;
+	drain(m);
+	sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+	any = m->overflow || !m->snap;
+	for (size_t i = 0; i < m->n_pending; i++) {
+		if (m->pending[i].exec_usec + settle > now)
+			m->pending[kept++] = m->pending[i];
+		else if (!any)
+			any = asios_numa_proc_wanted(m->root, m->snap, &m->policy, m->pending[i].pid);
+	}
+	m->n_pending = kept;
+	m->overflow = false;
+	if (any)
+		replan(m, "new processes", MACHINE_KEEP);
+	watch(m);
+	return 0;
+}
+
+static int on_proc_event(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	struct manager *m = userdata;
+
+	(void)src, (void)fd, (void)revents;
+	drain(m);
+	watch(m);
 	return 0;
 }
 
@@ -243,6 +376,10 @@ static int proc_connector(void)
 		close(fd);
 		return r;
 	}
+	/* room for the events that queue between two looks (CAP_NET_ADMIN, which the connector needs, may exceed
+	 * rmem_max); a full buffer drops events, and the daemon then looks at every process */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &(int){ CN_RCVBUF }, sizeof(int)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &(int){ CN_RCVBUF }, sizeof(int));
 	/* every kernel understands the plain LISTEN; the filter that follows narrows it where the kernel can */
 	if ((r = proc_connector_send(fd, &listen_all, sizeof(listen_all))) < 0 ||
 	    (r = proc_connector_send(fd, &exec_only, sizeof(exec_only))) < 0) {
@@ -256,7 +393,7 @@ static int on_timer(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	struct manager *m = userdata;
 
-	replan(m, "rescan", true);
+	replan(m, "rescan", MACHINE_IF_CHANGED);
 	asios_daemon_rearm(src, usec, m->policy.interval);
 	return 0;
 }
@@ -271,7 +408,7 @@ static int reload(void *userdata)
 		return -EINVAL;
 	asios_numa_policy_clear(&m->policy);
 	m->policy = fresh;
-	replan(m, "configuration reloaded", true);
+	replan(m, "configuration reloaded", MACHINE_READ);
 	return 0;
 }
 
@@ -372,7 +509,7 @@ int main(int argc, char **argv)
 		manager_free(m);
 		return 1;
 	}
-	r = replan(m, "start", true);
+	r = replan(m, "start", MACHINE_READ);
 	if (a.once) {
 		/* --once: the exit status tells whether the machine was read, planned and changed as planned */
 		manager_free(m);

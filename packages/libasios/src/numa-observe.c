@@ -4,10 +4,12 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "asios/cpulist.h"
 #include "asios/numa-plan.h"
@@ -140,38 +142,44 @@ static int strcmp_p(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* accelerator files held open by PID (sorted, unique); -errno when its fd folder cannot be read */
-static int held_devices(struct asios_root *root, const char *pid, char ***ret, size_t *n_ret)
+/*
+ * Accelerator files held open by PID (sorted, unique); -errno when its fd folder cannot be read. FIRST: stop at
+ * the first one (the daemon's yes-or-no question). The folder is opened once (inside the root) and each link read
+ * in it with readlinkat(2), which never follows the entry itself: one system call per descriptor, not three.
+ */
+static int held_devices(struct asios_root *root, const char *pid, bool first, char ***ret, size_t *n_ret)
 {
-	char path[128], **fds = NULL, **out = NULL;
+	char path[128], target[PATH_MAX], **out = NULL;
+	struct dirent *de;
 	size_t n = 0;
+	DIR *d = NULL;
 	int r;
 
 	snprintf(path, sizeof(path), "/proc/%s/fd", pid);
-	r = asios_list_dir(root, path, &fds);
+	r = asios_opendir(root, path, &d);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; fds[i]; i++) {
-		char *target = NULL;
+	while (!(first && n) && (de = readdir(d))) {
+		ssize_t k;
 		bool dup = false;
 
-		snprintf(path, sizeof(path), "/proc/%s/fd/%s", pid, fds[i]);
-		if (asios_read_link(root, path, &target) < 0)
+		if (de->d_name[0] == '.')
 			continue;
-		if (is_accel_file(target)) {
-			for (size_t k = 0; k < n && !dup; k++)
-				dup = !strcmp(out[k], target);
-			if (!dup && asios_strv_push(&out, &n, target) < 0) {
-				asios_strv_free(fds);
-				asios_strv_free(out);
-				return -ENOMEM;
-			}
-			if (!dup)
-				continue;
+		k = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
+		if (k < 0)
+			continue; /* closed meanwhile */
+		target[k] = '\0';
+		if (!is_accel_file(target))
+			continue;
+		for (size_t i = 0; i < n && !dup; i++)
+			dup = !strcmp(out[i], target);
+		if (!dup && asios_strv_push_dup(&out, &n, target) < 0) {
+			closedir(d);
+			asios_strv_free(out);
+			return -ENOMEM;
 		}
-		free(target);
 	}
-	asios_strv_free(fds);
+	closedir(d);
 	if (n)
 		qsort(out, n, sizeof(*out), strcmp_p);
 	*ret = out;
@@ -333,15 +341,15 @@ static void cgroup_cpus(struct asios_root *root, const struct asios_snapshot *s,
 }
 
 static int read_proc(struct asios_root *root, const struct asios_snapshot *s, const struct asios_numa_policy *pol,
-		     struct asios_numa_state *st, const char *pid, const char *comm_line)
+		     struct asios_numa_state *st, const char *pid)
 {
 	struct asios_numa_proc p = { 0 };
-	char path[128], *status = NULL, *stat = NULL, *maps = NULL, *cmd = NULL;
+	char path[128], *status = NULL, *stat = NULL, *maps = NULL, *cmd = NULL, *comm = NULL;
 	size_t len = 0;
 	bool want = false;
 	int r;
 
-	r = held_devices(root, pid, &p.devices, &p.n_devices);
+	r = held_devices(root, pid, false, &p.devices, &p.n_devices);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0 && r != -ENOENT && r != -ESRCH && r != -EACCES && r != -EPERM)
@@ -349,7 +357,11 @@ static int read_proc(struct asios_root *root, const struct asios_snapshot *s, co
 	want = p.n_devices > 0 && pol->accelerators;
 	if (!want && !pol->n_workloads) /* nothing else could make it a workload: spare the other reads */
 		goto skip;
-	snprintf(p.comm, sizeof(p.comm), "%s", comm_line);
+	snprintf(path, sizeof(path), "/proc/%s/comm", pid);
+	if (asios_read_line(root, path, &comm) < 0)
+		goto skip; /* gone meanwhile */
+	snprintf(p.comm, sizeof(p.comm), "%s", comm);
+	free(comm);
 	snprintf(path, sizeof(path), "/proc/%s/cmdline", pid);
 	if (asios_read_file(root, path, &cmd, &len) < 0)
 		cmd = strdup(""), len = 0;
@@ -428,26 +440,34 @@ bool asios_numa_proc_wanted(struct asios_root *root, const struct asios_snapshot
 {
 	char id[16], path[64], **devs = NULL, *comm = NULL, *cmd = NULL, *cg = NULL;
 	size_t n = 0, len = 0;
-	bool want = false;
+	bool want = false, by_command = false, by_cgroup = false;
 
+	/* each read only where the policy asks its question; most new processes are gone by now, and then the
+	 * first read fails at once */
 	snprintf(id, sizeof(id), "%d", pid);
-	if (held_devices(root, id, &devs, &n) >= 0 && n && pol->accelerators)
+	if (pol->accelerators && held_devices(root, id, true, &devs, &n) >= 0 && n)
 		want = true;
 	asios_strv_free(devs);
-	if (want || !pol->n_workloads)
+	for (size_t i = 0; i < pol->n_workloads; i++) {
+		by_command |= pol->workloads[i].command != NULL;
+		by_cgroup |= pol->workloads[i].cgroup != NULL;
+	}
+	if (want || (!by_command && !by_cgroup))
 		return want;
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	if (asios_read_line(root, path, &comm) < 0)
-		return false;
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
-	if (asios_read_file(root, path, &cmd, &len) < 0)
-		cmd = NULL, len = 0;
-	for (size_t i = 0; cmd && len && i < len - 1; i++)
-		if (cmd[i] == '\0')
-			cmd[i] = ' ';
-	cg = proc_cgroup(root, s, id);
+	if (by_command) {
+		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+		if (asios_read_line(root, path, &comm) < 0)
+			return false;
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+		if (asios_read_file(root, path, &cmd, &len) < 0)
+			cmd = NULL, len = 0;
+		for (size_t i = 0; cmd && len && i < len - 1; i++)
+			if (cmd[i] == '\0')
+				cmd[i] = ' ';
+	}
+	cg = by_cgroup ? proc_cgroup(root, s, id) : NULL;
 	for (size_t i = 0; i < pol->n_workloads && !want; i++)
-		want = workload_matches(&pol->workloads[i], comm, cmd ? cmd : "", cg);
+		want = workload_matches(&pol->workloads[i], comm ? comm : "", cmd ? cmd : "", cg);
 	free(comm);
 	free(cmd);
 	free(cg);
@@ -515,18 +535,12 @@ int asios_numa_observe(struct asios_root *root, const struct asios_snapshot *s, 
 	}
 	r = 0;
 	for (size_t i = 0; pids && pids[i]; i++) {
-		char path[128], *comm = NULL;
-
 		if (!all_digits(pids[i]))
 			continue;
-		snprintf(path, sizeof(path), "/proc/%s/comm", pids[i]);
-		if (asios_read_line(root, path, &comm) < 0)
-			continue; /* gone meanwhile */
 		/* numad: a root process running the numad program (asios/peer.h), not whatever calls itself so */
 		if (!st->numad_pid && asios_peer_is(root, pids[i], "numad") > 0)
 			st->numad_pid = strtol(pids[i], NULL, 10);
-		r = read_proc(root, s, policy, st, pids[i], comm);
-		free(comm);
+		r = read_proc(root, s, policy, st, pids[i]);
 		if (r < 0)
 			break;
 	}

@@ -73,25 +73,25 @@ int asios_peer_is(const struct asios_root *root, const char *pid, const char *na
 	char path[64], *target = NULL;
 	int r;
 
-	if (!*pid || strspn(pid, "0123456789") != strlen(pid) || real_uid(root, pid) != 0)
+	if (!*pid || strspn(pid, "0123456789") != strlen(pid))
 		return 0;
+	/* the program's name first, a link: the status file (the uid) is read only for a process of that name */
 	snprintf(path, sizeof(path), "/proc/%s/exe", pid);
 	r = asios_read_link(root, path, &target);
 	if (r >= 0) {
 		r = exe_named(target, name) ? 1 : script_named(root, pid, target, name);
 		free(target);
-		return r;
-	}
-	if (r == -EACCES || r == -EPERM) {
+	} else if (r == -EACCES || r == -EPERM) {
 		snprintf(path, sizeof(path), "/proc/%s/comm", pid);
 		r = asios_read_line(root, path, &target);
 		if (r >= 0) {
 			r = !strcmp(target, name);
 			free(target);
-			return r;
 		}
 	}
-	return r == -ENOMEM ? r : 0;
+	if (r < 0)
+		return r == -ENOMEM ? r : 0;
+	return r && real_uid(root, pid) == 0;
 }
 
 long asios_peer_find(const struct asios_root *root, const char *name)
