@@ -115,7 +115,7 @@ $(O)/bench-observe: benchmarks/observe/bench-observe.c $(LIBASIOS)
 # Static programs for the busybox qemu guest (tests/vm/numa.sh): asiosctl linked against the static hwloc,
 # json-c, inih, libnuma and zlib (libudev stubbed: Debian ships no libudev.a), the workload and the triad.
 STATIC_LIBS := -lhwloc -ljson-c -linih -lnuma -lbpf -lelf -lz -lm -lpthread
-GUEST_PROGRAMS := $(O)/guest/asiosctl $(O)/guest/numa-hog $(O)/guest/triad
+GUEST_PROGRAMS := $(O)/guest/asiosctl $(O)/guest/numa-hog $(O)/guest/triad $(O)/guest/latprobe
 # (without the daemon helpers of daemon.c: they need libsystemd, which Debian ships only as a shared library)
 $(O)/guest/asiosctl: $(ASIOSCTL_SRCS) packages/bpf/schedwatch.c $(filter-out %/daemon.c,$(LIBASIOS_SRCS)) \
 		tests/vm/udev-stub.c | $(O)/bpf/schedwatch.skel.h
@@ -128,6 +128,10 @@ $(O)/guest/numa-hog: tests/vm/numa-hog.c
 	$(call msg,STATIC,$@)
 	$(Q)$(CC) -std=c11 $(WARN) -O2 -static -o $@ $<
 $(O)/guest/triad: benchmarks/numa/triad.c
+	@mkdir -p $(@D)
+	$(call msg,STATIC,$@)
+	$(Q)$(CC) -std=c11 $(WARN) -O2 -static -o $@ $<
+$(O)/guest/latprobe: benchmarks/jitter/latprobe.c benchmarks/benchutil.h
 	@mkdir -p $(@D)
 	$(call msg,STATIC,$@)
 	$(Q)$(CC) -std=c11 $(WARN) -O2 -static -o $@ $<

@@ -12,6 +12,9 @@ is planned here without an edit. For each machine and domain:
   - irq: no IRQ goes to an isolated or nohz_full CPU, and a device's IRQs go to its node when it has
     housekeeping CPUs there (on real interrupt data: the shared hwloc captures alone have none);
   - on a copy: apply, then the plan is empty, then revert gives the tree back byte-exact.
+A capture with an evidence folder (evidence/NAME/, written by capture-gpu.sh on the machine itself) is also
+held to what was seen there: each live.DOMAIN.json (the plan made on the running machine) equals the plan on the
+capture, and ASIOS's GPUs, their NUMA node, CPUs and GPU-to-NIC PCIe distances equal `nvidia-smi topo -m`.
 TAP output.
 """
 import glob
@@ -25,7 +28,7 @@ import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import irq_placement, tree_digest, tree_differs, ASIOSCTL, SHARED, TOP, check, ctl, done, golden, need, plan_json, skip, topo  # noqa: E402
+from taplib import cpulist, eq, irq_placement, tree_digest, tree_differs, ASIOSCTL, SHARED, TOP, check, ctl, done, golden, need, plan_json, skip, topo  # noqa: E402
 
 MACHINES = os.path.join(TOP, "tests", "machines")
 
@@ -60,6 +63,83 @@ def irq_invariants(name, root, pl):
     check(owned > 0, "%s: the real interrupt rows are planned onto the capture's devices (%d moves)" % (name, owned))
 
 
+def live_evidence(name, root, domain, pl):
+    """The plan made on the machine itself (evidence/NAME/live.DOMAIN.json) equals the plan on its capture."""
+    path = os.path.join(MACHINES, "evidence", name, "live.%s.json" % domain)
+    if not os.path.isdir(os.path.dirname(path)):
+        return
+    if not os.path.exists(path):
+        check(False, "%s %s: the live plan is recorded" % (name, domain), path + " is missing")
+        return
+    live = json.load(open(path))
+    check(live == pl, "%s %s: the plan on the capture equals the plan made on the machine" % (name, domain),
+          "live: %s\ncapture: %s" % (json.dumps(live)[:1500], json.dumps(pl)[:1500]))
+
+
+def nvidia_topo(path):
+    """`nvidia-smi topo -m` as {row: {column: value}} and the NIC legend {NICk: rdma device}."""
+    rows, legend, header = {}, {}, None
+    for line in open(path):
+        m = re.match(r"\s*(NIC\d+): (\S+)", line)
+        if m:
+            legend[m.group(1)] = m.group(2)
+            continue
+        cells = [c.strip() for c in line.rstrip("\n").split("\t") if c.strip()]
+        if header is None and "CPU Affinity" in cells:
+            header = cells
+        elif header and cells and re.match(r"(GPU|NIC)\d+$", cells[0]):
+            rows[cells[0]] = dict(zip(header, cells[1:]))
+    return rows, legend
+
+
+def bus_ids(path):
+    """GPUk -> PCI address from `nvidia-smi --query-gpu=index,...,pci.bus_id --format=csv`."""
+    out = {}
+    lines = open(path).read().splitlines()
+    cols = [c.strip() for c in lines[0].split(",")]
+    for line in lines[1:]:
+        v = dict(zip(cols, [c.strip() for c in line.split(",")]))
+        dom, rest = v["pci.bus_id"].split(":", 1)
+        out["GPU" + v["index"]] = ("%04x:%s" % (int(dom, 16), rest)).lower()
+    return out
+
+
+def vendor_view(name, root):
+    """ASIOS's GPUs, their node and CPUs, and GPU-to-NIC distances against `nvidia-smi topo -m`."""
+    ev = os.path.join(MACHINES, "evidence", name)
+    if not os.path.exists(os.path.join(ev, "nvidia-smi-topo.txt")):
+        return
+    rows, legend = nvidia_topo(os.path.join(ev, "nvidia-smi-topo.txt"))
+    pci = bus_ids(os.path.join(ev, "nvidia-smi-gpus.csv"))
+    t = topo(root)
+    gpus = t["gpu_nic"]["gpus"]
+    check(sorted(pci.values()) == sorted(gpus), "%s: ASIOS finds the GPUs nvidia-smi lists (%s)" % (name, " ".join(gpus)),
+          "nvidia-smi: %s, ASIOS: %s" % (sorted(pci.values()), gpus))
+    dev = {d["pci"]: d for d in t["devices"]}
+    nodes = {n["id"]: n for n in t["nodes"]}
+    for g, addr in sorted(pci.items()):
+        r, d = rows.get(g, {}), dev.get(addr)
+        if not d:
+            continue
+        want = r.get("NUMA Affinity", "N/A")
+        check(str(d["node"]) == want or (want == "N/A" and d["node"] is None),
+              "%s %s (%s): NUMA node %s as nvidia-smi says" % (name, g, addr, want), "ASIOS: %s" % d["node"])
+        cpus = cpulist(nodes[d["node"]]["cpus"]) if d["node"] is not None else "N/A"
+        check(cpus == r.get("CPU Affinity"), "%s %s: CPU affinity %s as nvidia-smi says" % (name, g, cpus),
+              "nvidia-smi: %s" % r.get("CPU Affinity"))
+    nics = t["gpu_nic"]["nics"]
+    by_rdma = {rd: d["pci"] for d in t["devices"] for rd in d["rdma"]}
+    for g, addr in sorted(pci.items()):
+        for nic, rdma in sorted(legend.items()):
+            if addr not in gpus or by_rdma.get(rdma) not in nics:
+                check(False, "%s %s-%s: ASIOS pairs GPU and %s" % (name, g, nic, rdma), "not in gpu_nic")
+                continue
+            got = t["gpu_nic"]["distance"][gpus.index(addr)][nics.index(by_rdma[rdma])]
+            eq("%s %s-%s (%s): PCIe distance as nvidia-smi says" % (name, g, nic, rdma), rows[g].get(nic), got)
+    if not legend:
+        skip("%s: GPU-to-NIC distances against nvidia-smi" % name, "nvidia-smi lists no NIC on this machine")
+
+
 def apply_revert(name, domain, root, tmp):
     work = os.path.join(tmp, "work-%s-%s" % (name, domain))
     shutil.copytree(root, work, symlinks=True)
@@ -83,6 +163,7 @@ def main():
         doms = domains()
         check(len(doms) >= 4, "asiosctl lists the registered domains (%s)" % " ".join(doms))
         for name, root in sorted(machines(tmp).items()):
+            vendor_view(name, root)
             for d in doms:
                 rc, pl, err = plan_json(d, root)
                 check(rc == 0, "%s: %s plan" % (name, d), err)
@@ -94,6 +175,7 @@ def main():
                 check(again == pl, "%s %s: deterministic" % (name, d))
                 check(all(a["reason"] for a in pl["actions"]) and all(s["reason"] for s in pl["skipped"]),
                       "%s %s: every change and everything left alone has a reason" % (name, d))
+                live_evidence(name, root, d, pl)
                 if d == "irq":
                     irq_invariants(name, root, pl)
                 if pl["actions"]:

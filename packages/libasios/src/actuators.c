@@ -5,6 +5,7 @@
 #include "actuator.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -64,6 +65,37 @@ static int read_value(struct asios_root *root, const char *path, char **ret)
 	return r;
 }
 
+/* TEXT with the brackets moved onto VALUE, every other byte kept (the kernel's trailing blank) but the last
+ * newline, which the write adds back */
+static char *rebracket(const char *text, const char *value)
+{
+	size_t vl = strlen(value);
+	char *out = malloc(strlen(text) + 3), *o = out;
+
+	if (!out)
+		return NULL;
+	for (const char *p = text; *p;) {
+		size_t w = strcspn(p, " \t\n[]");
+		bool hit = w == vl && !strncmp(p, value, vl);
+
+		if (!w) {
+			if (*p != '[' && *p != ']')
+				*o++ = *p;
+			p++;
+			continue;
+		}
+		if (hit)
+			*o++ = '[';
+		memcpy(o, p, w), o += w, p += w;
+		if (hit)
+			*o++ = ']';
+	}
+	if (o > out && o[-1] == '\n')
+		o--;
+	*o = 0;
+	return out;
+}
+
 /*
  * Write VALUE. Under a root other than "/" (a capture, a test tree) a choice file is a plain file: it is
  * rewritten as the kernel would show it, the list kept and VALUE in brackets, so that a revert gives the
@@ -71,27 +103,20 @@ static int read_value(struct asios_root *root, const char *path, char **ret)
  */
 static int write_value(struct asios_root *root, const char *path, const char *value)
 {
-	char *line = NULL, *out = NULL, *save = NULL;
-	size_t len = 0;
-	FILE *m;
+	char *text = NULL, *out;
 	int r;
 
-	if (asios_root_is_host(root) || asios_read_line(root, path, &line) < 0 || !strchr(line, '[') ||
-	    strchr(value, ' ') || !(m = open_memstream(&out, &len))) {
-		free(line);
+	if (asios_root_is_host(root) || asios_read_file(root, path, &text, NULL) < 0 || !strchr(text, '[') ||
+	    strchr(value, ' ')) {
+		free(text);
 		return asios_write_file(root, path, value);
 	}
-	for (char *w = strtok_r(line, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
-		char *name = w + (*w == '[');
-
-		name[strcspn(name, "]")] = 0;
-		fprintf(m, "%s%s%s%s", len || ftell(m) ? " " : "", strcmp(name, value) ? "" : "[", name,
-			strcmp(name, value) ? "" : "]");
-	}
-	fclose(m);
+	out = rebracket(text, value);
+	free(text);
+	if (!out)
+		return -ENOMEM;
 	r = asios_write_file(root, path, out);
 	free(out);
-	free(line);
 	return r;
 }
 
