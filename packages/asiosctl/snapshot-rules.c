@@ -26,8 +26,19 @@ static const struct copy_rule copy_allow[] = {
 	{ "/proc/irq/[0-9]*/effective_affinity_list", COPY_TEXT, "where an IRQ is delivered" },
 	{ "/proc/irq/[0-9]*/effective_affinity", COPY_TEXT, "where an IRQ is delivered (mask form)" },
 	{ "/proc/sys/kernel/osrelease", COPY_TEXT, "the kernel release" },
+	{ "/proc/sys/kernel/numa_balancing", COPY_TEXT, "NUMA domain: whether AutoNUMA runs" },
+	{ "/proc/sys/kernel/watchdog_cpumask", COPY_TEXT, "isolation domain: the CPUs of the lockup watchdog" },
+	{ "/proc/irq/default_smp_affinity", COPY_TEXT, "isolation domain: where new IRQs start" },
+	{ "/sys/devices/virtual/workqueue/cpumask", COPY_TEXT, "isolation domain: the CPUs of unbound work items" },
+	{ "/sys/bus/workqueue/devices/writeback/cpumask", COPY_TEXT, "isolation domain: the CPUs of writeback" },
+	{ "/sys/fs/cgroup/*.slice/cpuset.*", COPY_TEXT, "isolation domain: the workload slice's CPUs and partition" },
+	{ "/sys/fs/cgroup/*.slice/cgroup.controllers", COPY_TEXT, "isolation domain: whether the slice has cpuset" },
+	{ "/sys/fs/cgroup/cgroup.subtree_control", COPY_TEXT, "isolation domain: controllers given to the slices" },
+	{ "/etc/default/grub.d/asios-*", COPY_TEXT, "isolation domain: the command line ASIOS wrote" },
+	{ "/etc/systemd/system.conf.d/*-asios-*", COPY_TEXT, "isolation domain: the CPUAffinity= ASIOS wrote" },
 	{ "/proc/config.gz", COPY_GZIP, "the kernel configuration (audited options)" },
 	{ "/boot/config-*", COPY_TEXT, "the kernel configuration where /proc/config.gz is missing" },
+	{ "/etc/asios/*", COPY_TEXT, "ASIOS's own policy files: a plan on the capture is made with the machine's policy" },
 	{ "/sys/devices/system/cpu/*", COPY_TEXT,
 	  "hwloc: CPUs, SMT siblings, caches, frequencies, capacities; isolated, nohz_full, possible, online" },
 	{ "/sys/devices/system/node/*", COPY_TEXT, "hwloc: NUMA nodes, their CPUs, distances, memory and huge pages" },
@@ -151,7 +162,34 @@ const struct copy_rule *allowed(const struct capture *c, const char *path)
 			return &copy_allow[i];
 		}
 	}
-	return domain_knob(path);
+	return process_rule(c, path) ? process_rule(c, path) : domain_knob(path);
+}
+
+/* what is taken of the processes the domains read: nothing of any other process but its status */
+static const struct copy_rule proc_files[] = {
+	{ "stat", COPY_TEXT, "kernel threads and workloads: flags (PF_KTHREAD) and start time" },
+	{ "comm", COPY_TEXT, "workloads: the name a [workload] command pattern matches" },
+	{ "cmdline", COPY_TEXT, "workloads: the command line a [workload] command pattern matches (redacted)" },
+	{ "cgroup", COPY_TEXT, "workloads: the cgroup a [workload] cgroup pattern matches" },
+	{ "numa_maps", COPY_TEXT, "workloads: pages per NUMA node (what a migration moves)" },
+	{ "fd/*", COPY_TEXT, "workloads: the accelerator files held open (links into /dev only)" },
+};
+
+const struct copy_rule *process_rule(const struct capture *c, const char *path)
+{
+	long pid;
+	int at = 0;
+
+	if (sscanf(path, "/proc/%ld/%n", &pid, &at) != 1 || !at)
+		return NULL;
+	for (size_t i = 0; i < c->n_procs; i++) {
+		if (c->procs[i].pid != pid)
+			continue;
+		for (size_t j = 0; j < N_OF(proc_files); j++)
+			if ((c->procs[i].workload || j == 0) && !fnmatch(proc_files[j].glob, path + at, FNM_PATHNAME))
+				return &proc_files[j];
+	}
+	return NULL;
 }
 
 void print_rules(void)
@@ -171,6 +209,9 @@ void print_rules(void)
 		printf("  %-44s %s%s\n", shown, copy_allow[i].why,
 		       copy_allow[i].as == COPY_GZIP ? " (gzip: redacted inside)" : "");
 	}
+	printf("\nOf a process a domain reads (/proc/PID/…: kernel threads, workloads), besides its status:\n");
+	for (size_t i = 0; i < N_OF(proc_files); i++)
+		printf("  %-44s %s\n", proc_files[i].glob, proc_files[i].why);
 	printf("\nNever copied (a path with such a component):\n");
 	for (size_t i = 0; i < N_OF(never); i++)
 		printf("  %-44s %s\n", never[i].glob, never[i].why);

@@ -337,3 +337,92 @@ void stage_tree(struct capture *c, const char *dir, int depth)
 	}
 	closedir(d);
 }
+
+/* PF_KTHREAD in /proc/PID/stat (the flags are the 7th field after the command name's last ')') */
+static bool is_kthread(const struct capture *c, const char *path)
+{
+	char src[PATH_MAX], *text, *e;
+	unsigned long flags = 0;
+	size_t n;
+	bool yes;
+
+	live(c, path, src, sizeof(src));
+	text = read_all(src, &n);
+	e = text ? strrchr(text, ')') : NULL;
+	yes = e && sscanf(e + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) == 1 && (flags & 0x00200000);
+	free(text);
+	return yes;
+}
+
+static void take_proc(struct capture *c, long pid, bool workload)
+{
+	struct taken_proc *p;
+
+	for (size_t i = 0; i < c->n_procs; i++)
+		if (c->procs[i].pid == pid) {
+			c->procs[i].workload |= workload;
+			return;
+		}
+	p = realloc(c->procs, (c->n_procs + 1) * sizeof(*p));
+	if (!p)
+		return;
+	c->procs = p;
+	c->procs[c->n_procs++] = (struct taken_proc){ .pid = pid, .workload = workload };
+}
+
+/* a workload's descriptors: only the links into /dev (accelerator files), never what else it holds open */
+static void stage_fds(struct capture *c, long pid)
+{
+	char dir[64], src[PATH_MAX], dst[PATH_MAX], target[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%ld/fd", pid);
+	live(c, dir, src, sizeof(src));
+	if (!(d = opendir(src)))
+		return;
+	while ((de = readdir(d))) {
+		ssize_t k = de->d_name[0] == '.' ? -1 : readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
+
+		if (k < 0)
+			continue;
+		target[k] = '\0';
+		if (strncmp(target, "/dev/", 5))
+			continue;
+		snprintf(dst, sizeof(dst), "%s%s", c->stage, dir);
+		if (mkdirs(dst) < 0)
+			break;
+		snprintf(dst + strlen(dst), sizeof(dst) - strlen(dst), "/%s", de->d_name);
+		if (symlink(target, dst) == 0)
+			c->links++;
+	}
+	closedir(d);
+}
+
+void stage_processes(struct capture *c)
+{
+	static const char *const files[] = { "stat", "status", "comm", "cmdline", "cgroup", "numa_maps" };
+	char path[96];
+
+	/* a kernel thread: its stat was read (the isolation domain's walk); a workload: its numa_maps (the NUMA
+	 * domain reads them only for the processes it places) */
+	for (size_t i = 0; i < c->n_paths; i++) {
+		long pid;
+		int at = 0;
+
+		if (sscanf(c->paths[i], "/proc/%ld/%n", &pid, &at) != 1 || !at)
+			continue;
+		if (!strcmp(c->paths[i] + at, "numa_maps"))
+			take_proc(c, pid, true);
+		else if (!strcmp(c->paths[i] + at, "stat") && is_kthread(c, c->paths[i]))
+			take_proc(c, pid, false);
+	}
+	for (size_t i = 0; i < c->n_procs; i++) {
+		for (size_t j = 0; j < (c->procs[i].workload ? N_OF(files) : 2); j++) {
+			snprintf(path, sizeof(path), "/proc/%ld/%s", c->procs[i].pid, files[j]);
+			stage_path(c, path, 0, false, false);
+		}
+		if (c->procs[i].workload)
+			stage_fds(c, c->procs[i].pid);
+	}
+}

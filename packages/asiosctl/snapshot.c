@@ -200,6 +200,22 @@ static void observe_domains(const char *root_path, struct asios_root *root, cons
 	}
 }
 
+/* the policy files of every domain (the plans on the capture are made with them), and the folders of the
+ * files ASIOS writes (whether the machine boots with GRUB, runs systemd) */
+static void stage_policies(struct capture *c)
+{
+	size_t n;
+	const struct asios_domain *const *d = asios_domains(&n);
+
+	stage_path(c, "/etc/default/grub.d", 0, true, false);
+	stage_path(c, "/etc/systemd/system.conf.d", 0, true, false);
+
+	for (size_t i = 0; i < n; i++) {
+		stage_path(c, d[i]->conf, 0, false, false);
+		stage_path(c, d[i]->conf_d, 0, true, false);
+	}
+}
+
 static int capture(const char *root_path, const char *out)
 {
 	static const char *const hwloc_files[] = { "/proc/cpuinfo", "/proc/meminfo", "/proc/mounts", "/proc/self/cgroup",
@@ -259,6 +275,8 @@ static int capture(const char *root_path, const char *out)
 			stage_path(&c, c.paths[i], 0, true, i < n_own);
 	for (size_t i = 0; hwloc_files[i]; i++)
 		stage_path(&c, hwloc_files[i], 0, false, false);
+	stage_processes(&c);
+	stage_policies(&c);
 	stage_tree(&c, "/sys/devices/system/cpu", 4);
 	stage_tree(&c, "/sys/devices/system/node", 4);
 	if (c.cgroup[0]) {
@@ -278,6 +296,7 @@ out:
 	for (size_t i = 0; i < c.n_paths; i++)
 		free(c.paths[i]);
 	free(c.paths);
+	free(c.procs);
 	asios_snapshot_free(s);
 	return r;
 }

@@ -34,6 +34,14 @@ struct capture {
 	char **paths;
 	size_t n_paths, cap;
 	size_t files, links, redacted, left_out;
+	struct taken_proc *procs; /* the processes whose files are taken (stage_processes) */
+	size_t n_procs;
+};
+
+/* a process the domains read: a kernel thread (its stat and status) or a workload (what the NUMA plan reads) */
+struct taken_proc {
+	long pid;
+	bool workload;
 };
 
 /* snapshot-rules.c */
@@ -41,6 +49,8 @@ struct capture {
 bool excluded(const char *path);
 /* the allow-list entry PATH (normalised, absolute) falls under; NULL: not copied */
 const struct copy_rule *allowed(const struct capture *c, const char *path);
+/* the rule for a file of a process stage_processes took; NULL: none */
+const struct copy_rule *process_rule(const struct capture *c, const char *path);
 /* asiosctl snapshot --rules */
 void print_rules(void);
 

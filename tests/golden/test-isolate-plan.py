@@ -311,6 +311,24 @@ def live_tests(tmp):
     check(all(back.values()), "this machine: kernel threads back on their CPUs", back)
 
 
+def capture_equals(name, root, tmp):
+    """A capture (`asiosctl snapshot --root`) of a machine with kernel threads and isolate = auto plans as the
+    machine does: it holds the policy, the kernel threads' stat and status, the masks and knobs."""
+    out = os.path.join(tmp, "cap-%s.tar.gz" % name)
+    p = ctl("snapshot", "-o", out, "--root", root)
+    cap = os.path.join(tmp, "cap-" + name)
+    with tarfile.open(out) as tf:
+        tf.extractall(cap)
+    cap = os.path.join(cap, "cap-" + name)
+    rc, pl, err = plan(root)
+    rc2, there, err2 = plan(cap)
+    threads = [a for a in pl["actions"] if a["kind"] == "affinity"]
+    check(p.returncode == 0 and rc == rc2 == 0 and pl == there and threads,
+          "%s: the isolation plan on a capture equals the plan on the machine (%d actions, %d kernel threads)"
+          % (name, len(pl["actions"]), len(threads)),
+          p.stderr + err + err2 + "\nmachine: %s\ncapture: %s" % (json.dumps(pl)[:1500], json.dumps(there)[:1500]))
+
+
 def main():
     if not need(ASIOSCTL):
         return 1
@@ -326,6 +344,8 @@ def main():
                 continue
             golden(name + ".isolate-plan.json", json.dumps(pl, indent=2, sort_keys=True) + "\n")
             invariants(name, root, t, pl)
+            if name == "ai-2s8g":
+                capture_equals(name, root, tmp)
             apply_tests(name, root, pl)
         policy_tests(roots)
         live_tests(tmp)

@@ -227,6 +227,30 @@ def extract(tmp):
     return roots
 
 
+def capture_equals(name, root, tmp):
+    """A capture (`asiosctl snapshot --root`) of a machine with workloads plans as the machine does: it holds
+    the policy, the workloads' status, stat, cmdline, cgroup, numa_maps and their /dev descriptors, and of no
+    other process more than its status, of no descriptor more than links into /dev."""
+    out = os.path.join(tmp, "cap-%s.tar.gz" % name)
+    p = ctl("snapshot", "-o", out, "--root", root)
+    cap = os.path.join(tmp, "cap-" + name)
+    with tarfile.open(out) as tf:
+        tf.extractall(cap)
+    cap = os.path.join(cap, "cap-" + name)
+    rc, pl, err = plan(root)
+    rc2, there, err2 = plan(cap)
+    check(p.returncode == 0 and rc == rc2 == 0 and pl == there and pl["actions"],
+          "%s: the NUMA plan on a capture equals the plan on the machine (%d actions)" % (name, len(pl["actions"])),
+          p.stderr + err + err2 + "\nmachine: %s\ncapture: %s" % (json.dumps(pl)[:1500], json.dumps(there)[:1500]))
+    fds = sorted(os.path.join(dp, f)[len(cap):] for dp, _, fs in os.walk(os.path.join(cap, "proc")) for f in fs
+                 if "/fd" in dp)
+    targets = {os.readlink(os.path.join(cap, f.lstrip("/"))) for f in fds}
+    check(fds and all(t.startswith("/dev/") and t != "/dev/null" or t == "/dev/null" for t in targets) and
+          not os.path.exists(os.path.join(cap, "proc/1003/cmdline")),
+          "%s: the capture holds the workloads' device links and nothing of other processes" % name,
+          "%s %s" % (fds, targets))
+
+
 def main():
     if not need(ASIOSCTL):
         return 1
@@ -242,6 +266,7 @@ def main():
             invariants(name, root, t, pl)
             apply_tests(name, root)
             if name == "ai-2s8g":
+                capture_equals(name, root, tmp)
                 config_tests(root)
         p = ctl("numa", "explain", "--root", os.path.join(tmp, "syn", "ai-2s8g"))
         check(p.returncode == 0 and "pid 1000 (python3)" in p.stdout and "left alone: unknown accelerator" in p.stdout,
