@@ -494,7 +494,7 @@ int asios_irq_plan_rated(const struct asios_snapshot *s, const struct asios_irq_
 			goto out;
 	}
 	pl.plan = asios_plan_new();
-	pl.hk = hwloc_bitmap_dup(s->online);
+	pl.hk = hwloc_bitmap_dup(s->isolation.housekeeping); /* online, not isolated, not nohz_full */
 	pl.excluded = hwloc_bitmap_alloc();
 	pl.next = calloc(s->n_nodes + 1, sizeof(*pl.next));
 	by_dev = calloc(s->n_irqs + 1, sizeof(*by_dev));
@@ -502,7 +502,7 @@ int asios_irq_plan_rated(const struct asios_snapshot *s, const struct asios_irq_
 		goto out;
 	hwloc_bitmap_or(pl.excluded, s->isolation.isolated, s->isolation.nohz_full);
 	hwloc_bitmap_or(pl.excluded, pl.excluded, p->banned_cpus);
-	hwloc_bitmap_andnot(pl.hk, pl.hk, pl.excluded);
+	hwloc_bitmap_andnot(pl.hk, pl.hk, p->banned_cpus);
 	r = asios_plan_note_absent(pl.plan, p->banned_cpus, s->online, "banned_cpus");
 	for (size_t i = 0; i < p->n_overrides && r >= 0; i++) {
 		char what[64];

@@ -13,6 +13,7 @@
 
 #include "asios/cpulist.h"
 #include "asios/numa-plan.h"
+#include "asios/proc.h"
 #include "asios/peer.h"
 #include "util.h"
 
@@ -344,7 +345,7 @@ static int read_proc(struct asios_root *root, const struct asios_snapshot *s, co
 		     struct asios_numa_state *st, const char *pid)
 {
 	struct asios_numa_proc p = { 0 };
-	char path[128], *status = NULL, *stat = NULL, *maps = NULL, *cmd = NULL, *comm = NULL;
+	char path[128], *status = NULL, *maps = NULL, *cmd = NULL, *comm = NULL;
 	size_t len = 0;
 	bool want = false;
 	int r;
@@ -377,18 +378,11 @@ static int read_proc(struct asios_root *root, const struct asios_snapshot *s, co
 	if (!want)
 		goto skip;
 	p.pid = atoi(pid);
-	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
-	if (asios_read_line(root, path, &stat) >= 0) {
-		const char *e = strrchr(stat, ')');
-		unsigned long flags = 0;
+	{
+		unsigned flags = 0;
 
-		/* after "pid (comm)": state ppid pgrp session tty tpgid flags … field 22 starttime */
-		if (e && sscanf(e + 2, "%*c %*d %*d %*d %*d %*d %lu %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-				&flags, &p.starttime) == 2 && (flags & 0x00200000)) { /* PF_KTHREAD */
-			free(stat);
+		if (asios_proc_stat(root, p.pid, &flags, &p.starttime) >= 0 && (flags & ASIOS_PF_KTHREAD))
 			goto skip;
-		}
-		free(stat);
 	}
 	p.cpus_allowed = hwloc_bitmap_alloc();
 	p.mems_allowed = hwloc_bitmap_alloc();

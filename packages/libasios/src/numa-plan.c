@@ -513,9 +513,8 @@ int asios_numa_plan(const struct asios_snapshot *s, const struct asios_numa_stat
 	pl.hk = hwloc_bitmap_alloc();
 	if (!pl.plan || !pl.hk || !migs)
 		goto out;
-	hwloc_bitmap_andnot(pl.hk, s->online, s->isolation.isolated);
-	hwloc_bitmap_andnot(pl.hk, pl.hk, s->isolation.nohz_full);
-	hwloc_bitmap_andnot(pl.hk, pl.hk, p->banned_cpus);
+	/* the snapshot's housekeeping set (online, not isolated, not nohz_full), less the banned CPUs */
+	hwloc_bitmap_andnot(pl.hk, s->isolation.housekeeping, p->banned_cpus);
 	r = asios_plan_note_absent(pl.plan, p->banned_cpus, s->online, "banned_cpus");
 	for (size_t i = 0; i < p->n_workloads && r >= 0; i++) {
 		char what[96];
