@@ -230,29 +230,31 @@ void asios_block_policy_clear(struct asios_block_policy *p)
 	memset(p, 0, sizeof(*p));
 }
 
+static int policy_init(void *p)
+{
+	memset(p, 0, sizeof(struct asios_block_policy));
+	return 0;
+}
+
+static void policy_clear(void *p)
+{
+	asios_block_policy_clear(p);
+}
+
 int asios_block_policy_parse(struct asios_block_policy *p, const char *text, const char *origin, char **error)
 {
 	struct ctx c;
 
 	ctx_init(&c, p);
-	if (error)
-		*error = NULL;
-	return asios_conf_parse(&c.conf, text, strlen(text), origin, error);
+	return asios_conf_parse_text(&c.conf, text, origin, NULL, error);
 }
 
 int asios_block_policy_read(struct asios_block_policy *p, const char *conf, const char *conf_d, char **error)
 {
 	struct ctx c;
-	int r;
 
-	memset(p, 0, sizeof(*p));
-	if (error)
-		*error = NULL;
 	ctx_init(&c, p);
-	r = asios_conf_load(&c.conf, conf, ASIOS_BLOCK_CONF, conf_d, NULL, error);
-	if (r < 0)
-		asios_block_policy_clear(p);
-	return r;
+	return asios_conf_read(&c.conf, p, policy_init, policy_clear, conf, ASIOS_BLOCK_CONF, conf_d, NULL, error);
 }
 
 /* ---- observe: /sys/block ---- */

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "asios/config.h"
 
+#include "asios/cpulist.h"
 #include "asios/root.h"
 #include "util.h"
 
@@ -494,5 +495,78 @@ int asios_conf_load(struct asios_conf *c, const char *conf, const char *def_conf
 			r = load_file(c, path, false, after, error);
 	}
 	asios_strv_free(names);
+	return r;
+}
+
+static int table_item(struct asios_conf *c, const struct asios_conf_item *it, void *policy, const char *value)
+{
+	void *field = (char *)policy + it->offset;
+	const char *err = NULL;
+	char what[160];
+	long n;
+
+	switch (it->kind) {
+	case ASIOS_CONF_BOOL:
+		if (asios_conf_bool(value, field) == 0)
+			return 1;
+		break;
+	case ASIOS_CONF_UINT:
+		if (asios_conf_long(value, it->min, it->max, &n) == 0) {
+			*(unsigned *)field = (unsigned)n;
+			return 1;
+		}
+		break;
+	case ASIOS_CONF_ENUM:
+		for (int i = 0; it->names[i]; i++)
+			if (!strcmp(value, it->names[i])) {
+				*(int *)field = i;
+				return 1;
+			}
+		break;
+	case ASIOS_CONF_CPUS:
+		if (asios_cpulist_parse(value, *(hwloc_bitmap_t *)field, &err) == 0)
+			return 1;
+		return asios_conf_fail(c, "%s: not a CPU list: \"%s\"", it->name, value);
+	case ASIOS_CONF_FUNC:
+		return it->func(c, policy, value);
+	}
+	snprintf(what, sizeof(what), "%s: expected %s", it->name, it->kind == ASIOS_CONF_BOOL ? "yes or no" : it->expect);
+	return asios_conf_fail(c, "%s, got \"%s\"", what, value);
+}
+
+int asios_conf_table(struct asios_conf *c, const struct asios_conf_item *table, size_t n, void *policy,
+		     const char *section, const char *name, const char *value)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(table[i].name, name))
+			return table_item(c, &table[i], policy, value);
+	return asios_conf_fail(c, "unknown key \"%s\" in [%s]", name, section);
+}
+
+int asios_conf_read(struct asios_conf *c, void *policy, int (*init)(void *policy), void (*clear)(void *policy),
+		    const char *conf, const char *def_conf, const char *conf_d,
+		    int (*after)(struct asios_conf *c, const char *path, char **error), char **error)
+{
+	int r = init(policy);
+
+	if (error)
+		*error = NULL;
+	if (r >= 0)
+		r = asios_conf_load(c, conf, def_conf, conf_d, after, error);
+	if (r < 0)
+		clear(policy);
+	return r;
+}
+
+int asios_conf_parse_text(struct asios_conf *c, const char *text, const char *origin,
+			  int (*after)(struct asios_conf *c, const char *path, char **error), char **error)
+{
+	int r;
+
+	if (error)
+		*error = NULL;
+	r = asios_conf_parse(c, text, strlen(text), origin, error);
+	if (r == 0 && after)
+		r = after(c, origin, error);
 	return r;
 }

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,15 +62,50 @@ static struct asios_irq_override *override_for(struct asios_irq_policy *p, int i
 	return o;
 }
 
-static int uint_value(const char *value, long min, long max, unsigned *out)
+/* banned_irqs = N,N… (added to those of earlier lines and files) */
+static int banned_irqs(struct asios_conf *c, void *policy, const char *value)
 {
-	long v;
+	struct asios_irq_policy *p = policy;
+	char *copy = strdup(value), *tok, *save = NULL;
 
-	if (asios_conf_long(value, min, max, &v) < 0)
-		return -EINVAL;
-	*out = (unsigned)v;
-	return 0;
+	if (!copy)
+		return asios_conf_fail(c, "out of memory%s%s", "", "");
+	for (tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		char *end;
+		long v = strtol(tok, &end, 10);
+		int *nb;
+
+		if (*end || v < 0 || v > 0x7fffffff) {
+			free(copy);
+			return asios_conf_fail(c, "banned_irqs: not an IRQ number: \"%s\"%s", value, "");
+		}
+		nb = realloc(p->banned_irqs, (p->n_banned_irqs + 1) * sizeof(*nb));
+		if (!nb) {
+			free(copy);
+			return asios_conf_fail(c, "out of memory%s%s", "", "");
+		}
+		p->banned_irqs = nb;
+		p->banned_irqs[p->n_banned_irqs++] = (int)v;
+	}
+	free(copy);
+	return 1;
 }
+
+#define T struct asios_irq_policy
+static const struct asios_conf_item irqd_keys[] = {
+	ASIOS_CONF_ITEM_CPUS(T, "banned_cpus", banned_cpus),
+	ASIOS_CONF_ITEM_FUNC("banned_irqs", banned_irqs),
+	ASIOS_CONF_ITEM_BOOL(T, "gpu_aware", gpu_aware),
+	ASIOS_CONF_ITEM_BOOL(T, "take_over_irqbalance", take_over),
+	ASIOS_CONF_ITEM_UINT(T, "interval", interval, 1, 3600, "seconds between 1 and 3600"),
+	ASIOS_CONF_ITEM_BOOL(T, "rebalance", rebalance),
+	ASIOS_CONF_ITEM_UINT(T, "rebalance_min_rate", rebalance_min_rate, 1, 100000000,
+			     "interrupts per second (1-100000000)"),
+	ASIOS_CONF_ITEM_UINT(T, "rebalance_gain", rebalance_gain, 1, 99, "a percentage between 1 and 99"),
+	ASIOS_CONF_ITEM_UINT(T, "rebalance_checks", rebalance_checks, 1, 100, "a count between 1 and 100"),
+	ASIOS_CONF_ITEM_UINT(T, "rebalance_holdoff", rebalance_holdoff, 0, 86400, "seconds between 0 and 86400"),
+};
+#undef T
 
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
@@ -77,62 +113,8 @@ static int handler(void *user, const char *section, const char *name, const char
 	struct asios_irq_policy *p = c->p;
 	const char *err = NULL;
 
-	if (!strcmp(section, "irqd")) {
-		if (!strcmp(name, "banned_cpus")) {
-			if (asios_cpulist_parse(value, p->banned_cpus, &err) < 0)
-				return fail(c, "banned_cpus: not a CPU list: \"%s\"%s", value, "");
-		} else if (!strcmp(name, "banned_irqs")) {
-			char *copy = strdup(value), *tok, *save = NULL;
-
-			if (!copy)
-				return fail(c, "out of memory%s%s", "", "");
-			for (tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-				char *end;
-				long v = strtol(tok, &end, 10);
-				int *nb;
-
-				if (*end || v < 0 || v > 0x7fffffff) {
-					free(copy);
-					return fail(c, "banned_irqs: not an IRQ number: \"%s\"%s", value, "");
-				}
-				nb = realloc(p->banned_irqs, (p->n_banned_irqs + 1) * sizeof(*nb));
-				if (!nb) {
-					free(copy);
-					return fail(c, "out of memory%s%s", "", "");
-				}
-				p->banned_irqs = nb;
-				p->banned_irqs[p->n_banned_irqs++] = (int)v;
-			}
-			free(copy);
-		} else if (!strcmp(name, "gpu_aware")) {
-			if (asios_conf_bool(value, &p->gpu_aware) < 0)
-				return fail(c, "gpu_aware: expected yes or no, got \"%s\"%s", value, "");
-		} else if (!strcmp(name, "take_over_irqbalance")) {
-			if (asios_conf_bool(value, &p->take_over) < 0)
-				return fail(c, "take_over_irqbalance: expected yes or no, got \"%s\"%s", value, "");
-		} else if (!strcmp(name, "interval")) {
-			if (uint_value(value, 1, 3600, &p->interval) < 0)
-				return fail(c, "interval: expected seconds between 1 and 3600, got \"%s\"%s", value, "");
-		} else if (!strcmp(name, "rebalance")) {
-			if (asios_conf_bool(value, &p->rebalance) < 0)
-				return fail(c, "rebalance: expected yes or no, got \"%s\"%s", value, "");
-		} else if (!strcmp(name, "rebalance_min_rate")) {
-			if (uint_value(value, 1, 100000000, &p->rebalance_min_rate) < 0)
-				return fail(c, "rebalance_min_rate: expected interrupts per second (1-100000000), got \"%s\"%s", value, "");
-		} else if (!strcmp(name, "rebalance_gain")) {
-			if (uint_value(value, 1, 99, &p->rebalance_gain) < 0)
-				return fail(c, "rebalance_gain: expected a percentage between 1 and 99, got \"%s\"%s", value, "");
-		} else if (!strcmp(name, "rebalance_checks")) {
-			if (uint_value(value, 1, 100, &p->rebalance_checks) < 0)
-				return fail(c, "rebalance_checks: expected a count between 1 and 100, got \"%s\"%s", value, "");
-		} else if (!strcmp(name, "rebalance_holdoff")) {
-			if (uint_value(value, 0, 86400, &p->rebalance_holdoff) < 0)
-				return fail(c, "rebalance_holdoff: expected seconds between 0 and 86400, got \"%s\"%s", value, "");
-		} else {
-			return fail(c, "unknown key \"%s\" in [%s]", name, section);
-		}
-		return 1;
-	}
+	if (!strcmp(section, "irqd"))
+		return asios_conf_table(&c->conf, irqd_keys, ASIOS_CONF_N(irqd_keys), p, section, name, value);
 	if (!strncmp(section, "irq ", 4) || !strncmp(section, "device ", 7)) {
 		bool is_irq = section[0] == 'i';
 		const char *id = section + (is_irq ? 4 : 7);
@@ -198,14 +180,22 @@ static void ctx_init(struct ctx *c, struct asios_irq_policy *p)
 	*c = (struct ctx){ .conf = { .handler = handler, .user = c }, .p = p };
 }
 
+static int policy_init(void *p)
+{
+	return asios_irq_policy_init(p);
+}
+
+static void policy_clear(void *p)
+{
+	asios_irq_policy_clear(p);
+}
+
 int asios_irq_policy_parse(struct asios_irq_policy *p, const char *text, const char *origin, char **error)
 {
 	struct ctx c;
 
 	ctx_init(&c, p);
-	if (error)
-		*error = NULL;
-	return asios_conf_parse(&c.conf, text, strlen(text), origin, error);
+	return asios_conf_parse_text(&c.conf, text, origin, NULL, error);
 }
 
 int asios_irq_policy_load(struct asios_irq_policy *p, const char *conf, const char *conf_d, char **error)
@@ -218,13 +208,8 @@ int asios_irq_policy_load(struct asios_irq_policy *p, const char *conf, const ch
 
 int asios_irq_policy_read(struct asios_irq_policy *p, const char *conf, const char *conf_d, char **error)
 {
-	int r = asios_irq_policy_init(p);
+	struct ctx c;
 
-	if (error)
-		*error = NULL;
-	if (r >= 0)
-		r = asios_irq_policy_load(p, conf, conf_d, error);
-	if (r < 0)
-		asios_irq_policy_clear(p);
-	return r;
+	ctx_init(&c, p);
+	return asios_conf_read(&c.conf, p, policy_init, policy_clear, conf, ASIOS_IRQD_CONF, conf_d, NULL, error);
 }

@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,16 +55,6 @@ const char *asios_autonuma_name(enum asios_autonuma a)
 	static const char *const names[] = { "leave", "auto", "off", "on" };
 
 	return names[a];
-}
-
-static int seconds(const char *v, unsigned *ret)
-{
-	long n;
-
-	if (asios_conf_long(v, 1, 3600, &n) < 0)
-		return -EINVAL;
-	*ret = (unsigned)n;
-	return 0;
 }
 
 static int node_number(const char *v, long *ret)
@@ -121,50 +112,24 @@ static int hugepages_value(const char *v, long *count, unsigned long *size_kb)
 	return *size_kb && size <= 16UL * 1024 * 1024 && *size_kb <= 16UL * 1024 * 1024 ? 0 : -EINVAL; /* 16 GiB */
 }
 
-static int main_key(struct ctx *c, const char *name, const char *value)
-{
-	struct asios_numa_policy *p = c->p;
-	const char *err = NULL;
-	int m;
+static const char *const multi_names[] = { "split", "interleave", "leave", NULL };
+static const char *const autonuma_names[] = { "leave", "auto", "off", "on", NULL };
+_Static_assert(ASIOS_NUMA_MULTI_SPLIT == 0 && ASIOS_NUMA_MULTI_LEAVE == 2 && ASIOS_AUTONUMA_ON == 3 &&
+		       sizeof(enum asios_numa_multi) == sizeof(int) && sizeof(enum asios_autonuma) == sizeof(int),
+	       "the words of multi_node and autonuma are their values");
 
-	if (!strcmp(name, "accelerators")) {
-		if (asios_conf_bool(value, &p->accelerators) < 0)
-			return fail(c, "accelerators: expected yes or no, got \"%s\"%s", value, "");
-	} else if (!strcmp(name, "migrate")) {
-		if (asios_conf_bool(value, &p->migrate) < 0)
-			return fail(c, "migrate: expected yes or no, got \"%s\"%s", value, "");
-	} else if (!strcmp(name, "multi_node")) {
-		if ((m = multi_value(value)) < 0)
-			return fail(c, "multi_node: expected split, interleave or leave, got \"%s\"%s", value, "");
-		p->multi = m;
-	} else if (!strcmp(name, "autonuma")) {
-		if (!strcmp(value, "leave"))
-			p->autonuma = ASIOS_AUTONUMA_LEAVE;
-		else if (!strcmp(value, "auto"))
-			p->autonuma = ASIOS_AUTONUMA_AUTO;
-		else if (!strcmp(value, "off"))
-			p->autonuma = ASIOS_AUTONUMA_OFF;
-		else if (!strcmp(value, "on"))
-			p->autonuma = ASIOS_AUTONUMA_ON;
-		else
-			return fail(c, "autonuma: expected leave, auto, off or on, got \"%s\"%s", value, "");
-	} else if (!strcmp(name, "take_over_numad")) {
-		if (asios_conf_bool(value, &p->take_over) < 0)
-			return fail(c, "take_over_numad: expected yes or no, got \"%s\"%s", value, "");
-	} else if (!strcmp(name, "banned_cpus")) {
-		if (asios_cpulist_parse(value, p->banned_cpus, &err) < 0)
-			return fail(c, "banned_cpus: not a CPU list: \"%s\"%s", value, "");
-	} else if (!strcmp(name, "interval")) {
-		if (seconds(value, &p->interval) < 0)
-			return fail(c, "interval: expected seconds between 1 and 3600, got \"%s\"%s", value, "");
-	} else if (!strcmp(name, "settle")) {
-		if (seconds(value, &p->settle) < 0)
-			return fail(c, "settle: expected seconds between 1 and 3600, got \"%s\"%s", value, "");
-	} else {
-		return fail(c, "unknown key \"%s\" in [%s]", name, "numad");
-	}
-	return 1;
-}
+#define T struct asios_numa_policy
+static const struct asios_conf_item numad_keys[] = {
+	ASIOS_CONF_ITEM_BOOL(T, "accelerators", accelerators),
+	ASIOS_CONF_ITEM_BOOL(T, "migrate", migrate),
+	ASIOS_CONF_ITEM_ENUM(T, "multi_node", multi, multi_names, "split, interleave or leave"),
+	ASIOS_CONF_ITEM_ENUM(T, "autonuma", autonuma, autonuma_names, "leave, auto, off or on"),
+	ASIOS_CONF_ITEM_BOOL(T, "take_over_numad", take_over),
+	ASIOS_CONF_ITEM_CPUS(T, "banned_cpus", banned_cpus),
+	ASIOS_CONF_ITEM_UINT(T, "interval", interval, 1, 3600, "seconds between 1 and 3600"),
+	ASIOS_CONF_ITEM_UINT(T, "settle", settle, 1, 3600, "seconds between 1 and 3600"),
+};
+#undef T
 
 static int hugepages_key(struct ctx *c, const char *name, const char *value)
 {
@@ -262,7 +227,7 @@ static int handler(void *user, const char *section, const char *name, const char
 	struct ctx *c = user;
 
 	if (!strcmp(section, "numad"))
-		return main_key(c, name, value);
+		return asios_conf_table(&c->conf, numad_keys, ASIOS_CONF_N(numad_keys), c->p, section, name, value);
 	if (!strcmp(section, "hugepages"))
 		return hugepages_key(c, name, value);
 	if (!strncmp(section, "workload ", 9))
@@ -322,17 +287,23 @@ static void ctx_init(struct ctx *c, struct asios_numa_policy *p)
 	*c = (struct ctx){ .conf = { .handler = handler, .user = c, .repeatable = repeatable }, .p = p };
 }
 
+static int policy_init(void *p)
+{
+	return asios_numa_policy_init(p);
+}
+
+static void policy_clear(void *p)
+{
+	asios_numa_policy_clear(p);
+}
+
 int asios_numa_policy_parse(struct asios_numa_policy *p, const char *text, const char *origin, char **error)
 {
 	struct ctx c;
 	int r;
 
 	ctx_init(&c, p);
-	if (error)
-		*error = NULL;
-	r = asios_conf_parse(&c.conf, text, strlen(text), origin, error);
-	if (r == 0)
-		r = validate(&c.conf, origin, error);
+	r = asios_conf_parse_text(&c.conf, text, origin, validate, error);
 	free(c.wl_line);
 	return r;
 }
@@ -350,13 +321,11 @@ int asios_numa_policy_load(struct asios_numa_policy *p, const char *conf, const 
 
 int asios_numa_policy_read(struct asios_numa_policy *p, const char *conf, const char *conf_d, char **error)
 {
-	int r = asios_numa_policy_init(p);
+	struct ctx c;
+	int r;
 
-	if (error)
-		*error = NULL;
-	if (r >= 0)
-		r = asios_numa_policy_load(p, conf, conf_d, error);
-	if (r < 0)
-		asios_numa_policy_clear(p);
+	ctx_init(&c, p);
+	r = asios_conf_read(&c.conf, p, policy_init, policy_clear, conf, ASIOS_NUMAD_CONF, conf_d, validate, error);
+	free(c.wl_line);
 	return r;
 }

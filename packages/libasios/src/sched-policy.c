@@ -61,88 +61,81 @@ static int knob_in_range(const char *name, const char *value, char *buf, size_t 
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	size_t offset;
-} flags[] = {
-	{ "boot", offsetof(struct asios_sched_policy, boot) },
-	{ "nohz_full", offsetof(struct asios_sched_policy, nohz_full) },
-	{ "rcu_nocbs", offsetof(struct asios_sched_policy, rcu_nocbs) },
-	{ "isolcpus", offsetof(struct asios_sched_policy, isolcpus) },
-	{ "irqaffinity", offsetof(struct asios_sched_policy, irqaffinity) },
-	{ "kthread_cpus", offsetof(struct asios_sched_policy, kthread_cpus) },
-	{ "runtime", offsetof(struct asios_sched_policy, runtime) },
-	{ "partition", offsetof(struct asios_sched_policy, partition) },
-	{ "system_affinity", offsetof(struct asios_sched_policy, system_affinity) },
-	{ "take_over_tuned", offsetof(struct asios_sched_policy, take_over_tuned) },
-	{ "watch", offsetof(struct asios_sched_policy, watch) },
-};
-
-static int main_key(struct ctx *c, const char *name, const char *value)
+static int isolate_key(struct asios_conf *c, void *policy, const char *value)
 {
-	struct asios_sched_policy *p = c->p;
+	struct asios_sched_policy *p = policy;
 	const char *err = NULL;
-	long n;
 
-	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
-		if (!strcmp(name, flags[i].name)) {
-			if (asios_conf_bool(value, (bool *)((char *)p + flags[i].offset)) < 0)
-				return fail(c, "%s: expected yes or no, got \"%s\"", name, value);
-			return 1;
-		}
-	if (!strcmp(name, "profile")) {
-		for (int i = 0; i < _ASIOS_SCHED_PROFILE_MAX; i++)
-			if (!strcmp(value, asios_sched_profile_name(i))) {
-				p->profile = i;
-				return 1;
-			}
-		return fail(c, "profile: expected throughput, latency or inference, got \"%s\"%s", value, "");
-	} else if (!strcmp(name, "isolate")) {
-		if (!strcmp(value, "none")) {
-			p->isolate = ASIOS_ISOLATE_NONE;
-		} else if (!strcmp(value, "auto")) {
-			p->isolate = ASIOS_ISOLATE_AUTO;
-		} else {
-			if (asios_cpulist_parse(value, p->isolate_cpus, &err) < 0 || hwloc_bitmap_iszero(p->isolate_cpus))
-				return fail(c, "isolate: expected none, auto or a non-empty CPU list, got \"%s\"%s", value, "");
-			p->isolate = ASIOS_ISOLATE_LIST;
-		}
-	} else if (!strcmp(name, "housekeeping_cores")) {
-		if (asios_conf_long(value, 1, 1024, &n) < 0)
-			return fail(c, "housekeeping_cores: expected a number of cores between 1 and 1024, got \"%s\"%s",
-				    value, "");
-		p->housekeeping_cores = (unsigned)n;
-	} else if (!strcmp(name, "cmdline_max")) {
-		if (asios_conf_long(value, 64, 4096, &n) < 0)
-			return fail(c, "cmdline_max: expected characters between 64 and 4096, got \"%s\"%s", value, "");
-		p->cmdline_max = (unsigned)n;
-	} else if (!strcmp(name, "workload_slice")) {
-		size_t len = strlen(value);
-
-		if (len < 7 || len > 200 || strcmp(value + len - 6, ".slice") || strchr(value, '/') ||
-		    strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:") != len)
-			return fail(c, "workload_slice: expected a slice unit name such as workload.slice, got \"%s\"%s",
-				    value, "");
-		free(p->workload_slice);
-		if (!(p->workload_slice = strdup(value)))
-			return fail(c, "out of memory%s%s", "", "");
-	} else if (!strcmp(name, "cpu_dma_latency")) {
-		if (!strcmp(value, "off"))
-			p->cpu_dma_latency = -1;
-		else if (asios_conf_long(value, 0, 100000, &n) < 0)
-			return fail(c, "cpu_dma_latency: expected off or microseconds between 0 and 100000, got \"%s\"%s",
-				    value, "");
-		else
-			p->cpu_dma_latency = (int)n;
-	} else if (!strcmp(name, "interval")) {
-		if (asios_conf_long(value, 1, 3600, &n) < 0)
-			return fail(c, "interval: expected seconds between 1 and 3600, got \"%s\"%s", value, "");
-		p->interval = (unsigned)n;
+	if (!strcmp(value, "none")) {
+		p->isolate = ASIOS_ISOLATE_NONE;
+	} else if (!strcmp(value, "auto")) {
+		p->isolate = ASIOS_ISOLATE_AUTO;
 	} else {
-		return fail(c, "unknown key \"%s\" in [%s]", name, "schedd");
+		if (asios_cpulist_parse(value, p->isolate_cpus, &err) < 0 || hwloc_bitmap_iszero(p->isolate_cpus))
+			return asios_conf_fail(c, "isolate: expected none, auto or a non-empty CPU list, got \"%s\"%s",
+					       value, "");
+		p->isolate = ASIOS_ISOLATE_LIST;
 	}
 	return 1;
 }
+
+static int slice_key(struct asios_conf *c, void *policy, const char *value)
+{
+	struct asios_sched_policy *p = policy;
+	size_t len = strlen(value);
+
+	if (len < 7 || len > 200 || strcmp(value + len - 6, ".slice") || strchr(value, '/') ||
+	    strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:") != len)
+		return asios_conf_fail(c, "workload_slice: expected a slice unit name such as workload.slice, got \"%s\"%s",
+				       value, "");
+	free(p->workload_slice);
+	if (!(p->workload_slice = strdup(value)))
+		return asios_conf_fail(c, "out of memory%s%s", "", "");
+	return 1;
+}
+
+static int dma_key(struct asios_conf *c, void *policy, const char *value)
+{
+	struct asios_sched_policy *p = policy;
+	long n;
+
+	if (!strcmp(value, "off"))
+		p->cpu_dma_latency = -1;
+	else if (asios_conf_long(value, 0, 100000, &n) < 0)
+		return asios_conf_fail(c, "cpu_dma_latency: expected off or microseconds between 0 and 100000, got \"%s\"%s",
+				       value, "");
+	else
+		p->cpu_dma_latency = (int)n;
+	return 1;
+}
+
+static const char *const profiles[] = { "throughput", "latency", "inference", NULL };
+_Static_assert(ASIOS_SCHED_THROUGHPUT == 0 && ASIOS_SCHED_INFERENCE == 2 &&
+		       sizeof(enum asios_sched_profile) == sizeof(int), "the words of profile are its values");
+
+#define T struct asios_sched_policy
+static const struct asios_conf_item schedd_keys[] = {
+	ASIOS_CONF_ITEM_ENUM(T, "profile", profile, profiles, "throughput, latency or inference"),
+	ASIOS_CONF_ITEM_FUNC("isolate", isolate_key),
+	ASIOS_CONF_ITEM_UINT(T, "housekeeping_cores", housekeeping_cores, 1, 1024,
+			     "a number of cores between 1 and 1024"),
+	ASIOS_CONF_ITEM_BOOL(T, "boot", boot),
+	ASIOS_CONF_ITEM_BOOL(T, "nohz_full", nohz_full),
+	ASIOS_CONF_ITEM_BOOL(T, "rcu_nocbs", rcu_nocbs),
+	ASIOS_CONF_ITEM_BOOL(T, "isolcpus", isolcpus),
+	ASIOS_CONF_ITEM_BOOL(T, "irqaffinity", irqaffinity),
+	ASIOS_CONF_ITEM_BOOL(T, "kthread_cpus", kthread_cpus),
+	ASIOS_CONF_ITEM_UINT(T, "cmdline_max", cmdline_max, 64, 4096, "characters between 64 and 4096"),
+	ASIOS_CONF_ITEM_BOOL(T, "runtime", runtime),
+	ASIOS_CONF_ITEM_BOOL(T, "partition", partition),
+	ASIOS_CONF_ITEM_FUNC("workload_slice", slice_key),
+	ASIOS_CONF_ITEM_BOOL(T, "system_affinity", system_affinity),
+	ASIOS_CONF_ITEM_FUNC("cpu_dma_latency", dma_key),
+	ASIOS_CONF_ITEM_BOOL(T, "take_over_tuned", take_over_tuned),
+	ASIOS_CONF_ITEM_UINT(T, "interval", interval, 1, 3600, "seconds between 1 and 3600"),
+	ASIOS_CONF_ITEM_BOOL(T, "watch", watch),
+};
+#undef T
 
 static int knob_key(struct ctx *c, const char *name, const char *value)
 {
@@ -189,7 +182,7 @@ static int handler(void *user, const char *section, const char *name, const char
 	struct ctx *c = user;
 
 	if (!strcmp(section, "schedd"))
-		return main_key(c, name, value);
+		return asios_conf_table(&c->conf, schedd_keys, ASIOS_CONF_N(schedd_keys), c->p, section, name, value);
 	if (!strcmp(section, "knobs"))
 		return knob_key(c, name, value);
 	return fail(c, "unknown section [%s]%s", section, "");
@@ -229,14 +222,22 @@ static void ctx_init(struct ctx *c, struct asios_sched_policy *p)
 	*c = (struct ctx){ .conf = { .handler = handler, .user = c }, .p = p };
 }
 
+static int policy_init(void *p)
+{
+	return asios_sched_policy_init(p);
+}
+
+static void policy_clear(void *p)
+{
+	asios_sched_policy_clear(p);
+}
+
 int asios_sched_policy_parse(struct asios_sched_policy *p, const char *text, const char *origin, char **error)
 {
 	struct ctx c;
 
 	ctx_init(&c, p);
-	if (error)
-		*error = NULL;
-	return asios_conf_parse(&c.conf, text, strlen(text), origin, error);
+	return asios_conf_parse_text(&c.conf, text, origin, NULL, error);
 }
 
 int asios_sched_policy_load(struct asios_sched_policy *p, const char *conf, const char *conf_d, char **error)
@@ -249,13 +250,8 @@ int asios_sched_policy_load(struct asios_sched_policy *p, const char *conf, cons
 
 int asios_sched_policy_read(struct asios_sched_policy *p, const char *conf, const char *conf_d, char **error)
 {
-	int r = asios_sched_policy_init(p);
+	struct ctx c;
 
-	if (error)
-		*error = NULL;
-	if (r >= 0)
-		r = asios_sched_policy_load(p, conf, conf_d, error);
-	if (r < 0)
-		asios_sched_policy_clear(p);
-	return r;
+	ctx_init(&c, p);
+	return asios_conf_read(&c.conf, p, policy_init, policy_clear, conf, ASIOS_SCHEDD_CONF, conf_d, NULL, error);
 }

@@ -66,6 +66,57 @@ int asios_conf_load(struct asios_conf *c, const char *conf, const char *def_conf
 int asios_conf_fail(struct asios_conf *c, const char *fmt, const char *a, const char *b)
 	__attribute__((format(printf, 2, 0)));
 
+/*
+ * A section's keys as data, in the style of systemd's ConfigTableItem: each key's kind, where its value goes in
+ * the policy (OFFSET), its bounds or words, and the words of its error ("NAME: expected EXPECT, got \"VALUE\"";
+ * a CPU list: "NAME: not a CPU list: \"VALUE\""). FUNC handles a key no kind fits (1 taken, 0 refused with
+ * asios_conf_fail()).
+ */
+enum asios_conf_kind {
+	ASIOS_CONF_BOOL,  /* bool: yes/true/1/on or no/false/0/off */
+	ASIOS_CONF_UINT,  /* unsigned within [MIN, MAX] */
+	ASIOS_CONF_ENUM,  /* int: the index of one of NAMES (NULL-terminated) */
+	ASIOS_CONF_CPUS,  /* hwloc_bitmap_t: a CPU list, added to the set */
+	ASIOS_CONF_FUNC,
+};
+
+struct asios_conf_item {
+	const char *name;
+	enum asios_conf_kind kind;
+	size_t offset;
+	long min, max;
+	const char *const *names;
+	const char *expect;
+	int (*func)(struct asios_conf *c, void *policy, const char *value);
+};
+
+#define ASIOS_CONF_ITEM_BOOL(T, key, f) { .name = (key), .kind = ASIOS_CONF_BOOL, .offset = offsetof(T, f) }
+#define ASIOS_CONF_ITEM_UINT(T, key, f, lo, hi, words) \
+	{ .name = (key), .kind = ASIOS_CONF_UINT, .offset = offsetof(T, f), .min = (lo), .max = (hi), .expect = (words) }
+#define ASIOS_CONF_ITEM_ENUM(T, key, f, list, words) \
+	{ .name = (key), .kind = ASIOS_CONF_ENUM, .offset = offsetof(T, f), .names = (list), .expect = (words) }
+#define ASIOS_CONF_ITEM_CPUS(T, key, f) { .name = (key), .kind = ASIOS_CONF_CPUS, .offset = offsetof(T, f) }
+#define ASIOS_CONF_ITEM_FUNC(key, fn) { .name = (key), .kind = ASIOS_CONF_FUNC, .func = (fn) }
+#define ASIOS_CONF_N(table) (sizeof(table) / sizeof((table)[0]))
+
+/*
+ * NAME = VALUE of [SECTION] by TABLE (N items) into POLICY: 1 taken, 0 refused (the reason in C), an unknown
+ * key refused as "unknown key \"NAME\" in [SECTION]".
+ */
+int asios_conf_table(struct asios_conf *c, const struct asios_conf_item *table, size_t n, void *policy,
+		     const char *section, const char *name, const char *value);
+
+/*
+ * One policy format read the same way for every domain: INIT(POLICY), then CONF (a missing one only at DEF_CONF
+ * is no error) and CONF_D/NAME.conf with C, whose handler already points at POLICY; POLICY cleared with CLEAR on
+ * failure. And TEXT named ORIGIN parsed with C, then checked with AFTER (may be NULL).
+ */
+int asios_conf_read(struct asios_conf *c, void *policy, int (*init)(void *policy), void (*clear)(void *policy),
+		    const char *conf, const char *def_conf, const char *conf_d,
+		    int (*after)(struct asios_conf *c, const char *path, char **error), char **error);
+int asios_conf_parse_text(struct asios_conf *c, const char *text, const char *origin,
+			  int (*after)(struct asios_conf *c, const char *path, char **error), char **error);
+
 /* Configuration values: yes/true/1/on or no/false/0/off; a decimal integer within [MIN, MAX]. -EINVAL otherwise. */
 int asios_conf_bool(const char *v, bool *ret);
 int asios_conf_long(const char *v, long min, long max, long *ret);
