@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <linux/netlink.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,24 +288,11 @@ static int check_irqbalance(struct asios_daemon *d)
 	return 0;
 }
 
-static unsigned interval(const void *policy)
-{
-	return ((const struct asios_irq_policy *)policy)->interval;
-}
-
-static const char *status(struct asios_daemon *d)
-{
-	(void)d;
-	return "placing IRQs";
-}
-
 static void stop(struct asios_daemon *d, bool ran)
 {
 	struct irqd *m = d->self;
 
-	if (ran)
-		fprintf(stderr, SD_NOTICE "stopping after %u plans; affinities stay as they are (asiosctl irq revert "
-			"restores)\n", d->replans);
+	(void)ran;
 	sd_event_source_unref(m->uevent_source);
 	sd_event_source_unref(m->debounce);
 	if (m->uevent_fd >= 0)
@@ -315,20 +303,14 @@ static void stop(struct asios_daemon *d, bool ran)
 }
 
 static const struct asios_daemon_spec spec = {
-	.name = "asios-irqd",
-	.domain = "irq",
+	.name = "asios-irqd", .domain = "irq",
 	.usage = "Place device interrupts on the CPUs of their device's NUMA node, off isolated CPUs, and keep them\n"
 		 "there across hotplug and configuration reloads (SIGHUP). See asios-irqd(8).\n",
-	.need = "/proc/irq",
-	.need_why = "no IRQ affinity to manage",
-	.self_size = sizeof(struct irqd),
-	.interval = interval,
-	.open = open_uevents,
-	.start = check_irqbalance,
-	.replan = replan,
-	.tick = tick,
-	.status = status,
-	.stop = stop,
+	.need = "/proc/irq", .need_why = "no IRQ affinity to manage",
+	.status = "placing IRQs",
+	.stopped = "; affinities stay as they are (asiosctl irq revert restores)",
+	.self_size = sizeof(struct irqd), .interval_at = offsetof(struct asios_irq_policy, interval),
+	.open = open_uevents, .start = check_irqbalance, .replan = replan, .tick = tick, .stop = stop,
 };
 
 int main(int argc, char **argv)

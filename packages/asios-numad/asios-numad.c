@@ -423,24 +423,11 @@ static int coexist(struct asios_daemon *d)
 	return r;
 }
 
-static unsigned interval(const void *policy)
-{
-	return ((const struct asios_numa_policy *)policy)->interval;
-}
-
-static const char *status(struct asios_daemon *d)
-{
-	(void)d;
-	return "placing accelerator workloads";
-}
-
 static void stop(struct asios_daemon *d, bool ran)
 {
 	struct numad *m = d->self;
 
-	if (ran)
-		fprintf(stderr, SD_NOTICE "stopping after %u plans; placements stay as they are (asiosctl numa revert "
-			"restores)\n", d->replans);
+	(void)ran;
 	sd_event_source_unref(m->cn_source);
 	sd_event_source_unref(m->settle);
 	if (m->cn_fd >= 0)
@@ -451,20 +438,14 @@ static void stop(struct asios_daemon *d, bool ran)
 }
 
 static const struct asios_daemon_spec spec = {
-	.name = "asios-numad",
-	.domain = "numa",
+	.name = "asios-numad", .domain = "numa",
 	.usage = "Keep accelerator workloads on the CPUs and memory of their accelerators' NUMA nodes, learning of new\n"
 		 "processes from the kernel's proc connector. See asios-numad(8).\n",
-	.need = "/sys/devices/system/node",
-	.need_why = "a kernel without NUMA",
-	.self_size = sizeof(struct numad),
-	.interval = interval,
-	.open = open_connector,
-	.start = coexist,
-	.replan = replan,
-	.tick = tick,
-	.status = status,
-	.stop = stop,
+	.need = "/sys/devices/system/node", .need_why = "a kernel without NUMA",
+	.status = "placing accelerator workloads",
+	.stopped = "; placements stay as they are (asiosctl numa revert restores)",
+	.self_size = sizeof(struct numad), .interval_at = offsetof(struct asios_numa_policy, interval),
+	.open = open_connector, .start = coexist, .replan = replan, .tick = tick, .stop = stop,
 };
 
 int main(int argc, char **argv)

@@ -4,9 +4,9 @@
  * asios-schedd: CPU isolation and scheduler tuning, kept in place, and isolation violations reported.
  *
  * Skeleton (asios_daemon_main(), daemon.h): parse arguments → load schedd.conf (+ drop-ins) → stand down while
- * TuneD runs a CPU partitioning profile (unless take_over_tuned) → first plan + apply (before workloads start: the unit is
- * ordered before the workload slice) → hold /dev/cpu_dma_latency → start the eBPF observer → sd_notify(READY=1)
- * → sd_event_loop(). Every `interval` seconds it re-plans (kernel threads started since, the workload slice
+ * TuneD runs a CPU partitioning profile (unless take_over_tuned) → first plan + apply (before workloads start:
+ * the unit is ordered before the workload slice) → hold /dev/cpu_dma_latency → start the eBPF observer →
+ * sd_notify(READY=1) → sd_event_loop(). Every `interval` seconds it re-plans (kernel threads started since, the workload slice
  * appearing, a knob changed behind its back) and, with the observer, logs what disturbed the isolated CPUs:
  * kernel threads and processes outside the workload slice switched in, IRQs, timers, each with its source.
  * SIGHUP reloads the configuration (a bad one is logged with file:line and the old one kept). Changes go
@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,12 +197,14 @@ static int replan(struct asios_daemon *d, const char *why)
 					"(nothing applied) until it stops; take_over_tuned = yes in %s takes over\n",
 					st->tuned_profile, st->tuned_pid, d->args.conf);
 			m->standing_down = true;
+			d->status = "standing down: tuned partitions the CPUs";
 			sd_notify(0, "STATUS=standing down: tuned partitions the CPUs");
 			goto out;
 		}
 		if (m->standing_down)
 			fprintf(stderr, SD_NOTICE "tuned no longer partitions the CPUs: taking over\n");
 		m->standing_down = false;
+		d->status = NULL;
 		r = asios_sched_layout(s, policy, &lay);
 	}
 	if (r >= 0)
@@ -261,16 +264,6 @@ static int open_latency(struct asios_daemon *d)
 	return 0;
 }
 
-static unsigned interval(const void *policy)
-{
-	return ((const struct asios_sched_policy *)policy)->interval;
-}
-
-static const char *status(struct asios_daemon *d)
-{
-	return ((struct schedd *)d->self)->standing_down ? "standing down: tuned partitions the CPUs" : "isolating CPUs";
-}
-
 static void stop(struct asios_daemon *d, bool ran)
 {
 	struct schedd *m = d->self;
@@ -285,19 +278,13 @@ static void stop(struct asios_daemon *d, bool ran)
 }
 
 static const struct asios_daemon_spec spec = {
-	.name = "asios-schedd",
-	.domain = "isolate",
+	.name = "asios-schedd", .domain = "isolate",
 	.usage = "Isolate CPUs and tune the scheduler as /etc/asios/schedd.conf says, keep it so, and report what\n"
 		 "disturbs the isolated CPUs (eBPF). SIGHUP reloads the configuration. See asios-schedd(8).\n",
-	.need = "/sys/devices/system/cpu",
-	.need_why = "no CPUs to manage",
-	.self_size = sizeof(struct schedd),
-	.interval = interval,
-	.open = open_latency,
-	.replan = replan,
-	.tick = tick,
-	.status = status,
-	.stop = stop,
+	.need = "/sys/devices/system/cpu", .need_why = "no CPUs to manage",
+	.status = "isolating CPUs",
+	.self_size = sizeof(struct schedd), .interval_at = offsetof(struct asios_sched_policy, interval),
+	.open = open_latency, .replan = replan, .tick = tick, .stop = stop,
 };
 
 int main(int argc, char **argv)

@@ -205,6 +205,11 @@ static int daemon_reload(void *userdata)
 	return 0;
 }
 
+static unsigned daemon_interval(const struct asios_daemon *d)
+{
+	return *(const unsigned *)((const char *)d->policy + d->spec->interval_at);
+}
+
 static int daemon_timer(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	struct asios_daemon *d = userdata;
@@ -213,7 +218,7 @@ static int daemon_timer(sd_event_source *src, uint64_t usec, void *userdata)
 		d->spec->tick(d, usec);
 	else
 		asios_daemon_replan(d, "check");
-	asios_daemon_rearm(src, usec, d->spec->interval(d->policy));
+	asios_daemon_rearm(src, usec, daemon_interval(d));
 	return 0;
 }
 
@@ -232,11 +237,13 @@ static int daemon_open(struct asios_daemon *d, bool *opened)
 	*opened = true;
 	if (d->spec->open && (r = d->spec->open(d)) < 0)
 		return r;
-	return asios_daemon_add_timer(d->event, &d->timer, d->spec->interval(d->policy), daemon_timer, d);
+	return asios_daemon_add_timer(d->event, &d->timer, daemon_interval(d), daemon_timer, d);
 }
 
 static void daemon_close(struct asios_daemon *d, bool opened, bool ran)
 {
+	if (ran && d->spec->stopped)
+		fprintf(stderr, SD_NOTICE "stopping after %u plans%s\n", d->replans, d->spec->stopped);
 	if (opened && d->spec->stop)
 		d->spec->stop(d, ran);
 	sd_event_source_unref(d->timer);
@@ -275,7 +282,7 @@ int asios_daemon_main(const struct asios_daemon_spec *spec, int argc, char **arg
 	r = asios_daemon_replan(&d, "start");
 	/* --once: the exit status tells whether the machine was read, planned and changed as planned */
 	if (!d.args.once)
-		r = asios_daemon_loop(d.event, spec->status(&d));
+		r = asios_daemon_loop(d.event, d.status ? d.status : spec->status);
 	daemon_close(&d, true, !d.args.once);
 	return r < 0 ? 1 : 0;
 }

@@ -76,14 +76,17 @@ struct asios_daemon {
 	void *policy;                /* the domain's policy_size bytes; the same address after a reload */
 	void *self;                  /* the daemon's own self_size bytes, zeroed at first */
 	unsigned replans;            /* asios_daemon_replan() calls */
+	const char *status;          /* systemd's STATUS= once ready, when not the spec's (set by a hook) */
 };
 
 struct asios_daemon_spec {
 	const char *name, *domain;   /* "asios-irqd", "irq" */
 	const char *usage;           /* --help: what follows the Usage line (the options are added) */
 	const char *need, *need_why; /* a path the daemon cannot run without, and what its absence means */
+	const char *status;          /* systemd's STATUS= once ready */
+	const char *stopped;         /* the last line after "stopping after N plans"; NULL: stop() says it */
 	size_t self_size;
-	unsigned (*interval)(const void *policy);      /* seconds between ticks */
+	size_t interval_at;          /* offsetof() the policy's unsigned seconds between ticks */
 	/* its own state and event sources beyond the timer, once the policy and the loop are there; a negative
 	 * errno: cannot start. stop() follows, also when it failed */
 	int (*open)(struct asios_daemon *d);
@@ -93,8 +96,7 @@ struct asios_daemon_spec {
 	int (*replan)(struct asios_daemon *d, const char *why);
 	/* every interval (USEC: when the timer fired); NULL: asios_daemon_replan(d, "check") */
 	void (*tick)(struct asios_daemon *d, uint64_t usec);
-	const char *(*status)(struct asios_daemon *d); /* systemd's STATUS= once ready */
-	/* the last line when the loop RAN, and the release of what open() set up */
+	/* the release of what open() set up, after the loop when it RAN (and the last line if not STOPPED) */
 	void (*stop)(struct asios_daemon *d, bool ran);
 };
 
