@@ -141,6 +141,19 @@ static int on_uevent(sd_event_source *src, int fd, uint32_t revents, void *userd
 	return 0;
 }
 
+/* the rates of the layout, for a restart and `asiosctl irq plan` (not in a dry run: it changes nothing) */
+static void keep_rates(struct asios_daemon *d)
+{
+	struct irqd *m = d->self;
+	int r;
+
+	if (d->args.dry_run)
+		return;
+	r = asios_irq_rates_write(d->root, m->layout_rates, m->n_layout);
+	if (r < 0)
+		fprintf(stderr, SD_WARNING "%s: %s; a restart plans without these rates\n", ASIOS_IRQD_RATES, strerror(-r));
+}
+
 /*
  * Rebalance by measured rate, only when it pays: the busiest CPU takes at least rebalance_min_rate device
  * interrupts per second, the rate-aware plan lowers that peak by at least rebalance_gain percent, in
@@ -181,6 +194,7 @@ static void check_rates(struct asios_daemon *d, double *rates, size_t n, uint64_
 	free(m->layout_rates);
 	m->layout_rates = rates;
 	m->n_layout = n;
+	keep_rates(d);
 	m->streak = 0;
 	m->last_rebalance_usec = now;
 	m->rebalances++;
@@ -288,6 +302,26 @@ static int check_irqbalance(struct asios_daemon *d)
 	return 0;
 }
 
+/* the rates of the layout an earlier run rebalanced to (with rebalance on): kept, not undone by the first plan */
+static int start(struct asios_daemon *d)
+{
+	const struct asios_irq_policy *policy = d->policy;
+	struct irqd *m = d->self;
+	int r;
+
+	if (check_irqbalance(d) < 0)
+		return -1;
+	if (!policy->rebalance)
+		return 0;
+	r = asios_irq_rates_read(d->root, &m->layout_rates, &m->n_layout);
+	if (r < 0)
+		fprintf(stderr, SD_WARNING "%s: %s; planning without the rates of the last rebalance\n", ASIOS_IRQD_RATES,
+			strerror(-r));
+	else if (m->layout_rates)
+		fprintf(stderr, SD_INFO "planning with the interrupt rates of the last rebalance (%s)\n", ASIOS_IRQD_RATES);
+	return 0;
+}
+
 static void stop(struct asios_daemon *d, bool ran)
 {
 	struct irqd *m = d->self;
@@ -310,7 +344,7 @@ static const struct asios_daemon_spec spec = {
 	.status = "placing IRQs",
 	.stopped = "; affinities stay as they are (asiosctl irq revert restores)",
 	.self_size = sizeof(struct irqd), .interval_at = offsetof(struct asios_irq_policy, interval),
-	.open = open_uevents, .start = check_irqbalance, .replan = replan, .tick = tick, .stop = stop,
+	.open = open_uevents, .start = start, .replan = replan, .tick = tick, .stop = stop,
 };
 
 int main(int argc, char **argv)
