@@ -3,8 +3,9 @@
 /*
  * asios-irqd: keeps IRQ affinities where the IRQ planner puts them.
  *
- * Skeleton: parse arguments → load irqd.conf (+ drop-ins) → refuse to run beside irqbalance unless told to
- * take over → manager_new() → first plan + apply → sd_notify(READY=1) → sd_event_loop(). It re-plans on PCI
+ * Skeleton (asios_daemon_main(), daemon.h): parse arguments → load irqd.conf (+ drop-ins) → listen for uevents
+ * (open) → refuse to run beside irqbalance unless told to take over (start) → first plan + apply →
+ * sd_notify(READY=1) → sd_event_loop(). It re-plans on PCI
  * and MSI hotplug (kernel uevents on NETLINK_KOBJECT_UEVENT, debounced), when the set of IRQs in
  * /proc/interrupts changes (checked every `interval` seconds), on a lopsided interrupt load measured from
  * /proc/interrupts deltas (see check_rates()), and on SIGHUP after reloading the configuration (a bad
@@ -17,6 +18,7 @@
 #include <errno.h>
 #include <linux/netlink.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,27 +28,18 @@
 #include <unistd.h>
 
 #include "asios/apply.h"
-#include "asios/daemon.h"
 #include "asios/cpulist.h"
+#include "asios/daemon.h"
+#include "asios/domain.h"
 #include "asios/irq-plan.h"
 #include "asios/peer.h"
 #include "asios/snapshot.h"
 
-#define JOURNAL ASIOS_IRQD_JOURNAL
-#ifndef ASIOS_VERSION
-#define ASIOS_VERSION "0.1"
-#endif
-
-struct manager {
-	sd_event *event;
-	sd_event_source *uevent_source, *timer, *debounce;
+/* what asios-irqd keeps beside the skeleton's (asios_daemon) */
+struct irqd {
+	sd_event_source *uevent_source, *debounce;
 	int uevent_fd;
-	const char *root_path, *conf, *conf_d;
-	struct asios_root *root;
-	struct asios_irq_policy policy;
 	hwloc_bitmap_t irqs_seen;    /* IRQ numbers of the last plan */
-	bool dry_run;
-	unsigned replans;
 	/* rate measurement: interrupt totals by IRQ number at prev_usec */
 	uint64_t *prev_totals;
 	size_t n_prev;
@@ -60,46 +53,19 @@ struct manager {
 	unsigned rebalances;
 };
 
-static void manager_free(struct manager *m)
-{
-	if (!m)
-		return;
-	sd_event_source_unref(m->uevent_source);
-	sd_event_source_unref(m->timer);
-	sd_event_source_unref(m->debounce);
-	sd_event_unref(m->event);
-	if (m->uevent_fd >= 0)
-		close(m->uevent_fd);
-	asios_root_free(m->root);
-	asios_irq_policy_clear(&m->policy);
-	hwloc_bitmap_free(m->irqs_seen);
-	free(m->prev_totals);
-	free(m->layout_rates);
-	free(m);
-}
-
-static int load_policy(struct manager *m, struct asios_irq_policy *out)
-{
-	char *error = NULL;
-	int r = asios_irq_policy_read(out, m->conf, m->conf_d, &error);
-
-	if (r < 0)
-		fprintf(stderr, SD_ERR "%s\n", error ? error : strerror(-r));
-	free(error);
-	return r;
-}
-
 /* Plan and apply once. Errors are logged; the daemon goes on. */
-static int replan(struct manager *m, const char *why)
+static int replan(struct asios_daemon *d, const char *why)
 {
+	const struct asios_irq_policy *policy = d->policy;
+	struct irqd *m = d->self;
 	struct asios_apply_report rep = { 0 };
 	struct asios_snapshot *s = NULL;
 	struct asios_plan *p = NULL;
 	char *error = NULL;
+	bool dry_run = d->args.dry_run;
 	int r;
 
-	m->replans++;
-	r = asios_snapshot_load(m->root, &s);
+	r = asios_snapshot_load(d->root, &s);
 	if (r < 0) {
 		fprintf(stderr, SD_ERR "cannot read the machine: %s\n", strerror(-r));
 		return r;
@@ -107,7 +73,7 @@ static int replan(struct manager *m, const char *why)
 	hwloc_bitmap_zero(m->irqs_seen);
 	for (size_t i = 0; i < s->n_irqs; i++)
 		hwloc_bitmap_set(m->irqs_seen, s->irqs[i].irq);
-	r = asios_irq_plan_rated(s, &m->policy, m->layout_rates, m->n_layout, &p);
+	r = asios_irq_plan_rated(s, policy, m->layout_rates, m->n_layout, &p);
 	if (r < 0) {
 		fprintf(stderr, SD_ERR "planning failed: %s\n", strerror(-r));
 		asios_snapshot_free(s);
@@ -116,11 +82,11 @@ static int replan(struct manager *m, const char *why)
 	for (size_t i = 0; i < p->n_notes; i++)
 		fprintf(stderr, SD_WARNING "%s\n", p->notes[i]);
 	for (size_t i = 0; i < p->n_actions; i++)
-		fprintf(stderr, SD_INFO "%sirq %d (%s): %s -> %s: %s\n", m->dry_run ? "would move " : "", p->actions[i].irq,
+		fprintf(stderr, SD_INFO "%sirq %d (%s): %s -> %s: %s\n", dry_run ? "would move " : "", p->actions[i].irq,
 			p->actions[i].device[0] ? p->actions[i].device : "no device", p->actions[i].old_value,
 			p->actions[i].new_value, p->actions[i].reason);
-	if (!m->dry_run && p->n_actions) {
-		r = asios_apply(m->root, p, JOURNAL, &rep, &error);
+	if (!dry_run && p->n_actions) {
+		r = asios_apply(d->root, p, d->domain->journal, &rep, &error);
 		for (size_t i = 0; i < rep.n_messages; i++)
 			fprintf(stderr, SD_WARNING "%s\n", rep.messages[i]);
 		if (r < 0)
@@ -128,7 +94,7 @@ static int replan(struct manager *m, const char *why)
 		free(error);
 	}
 	fprintf(stderr, SD_NOTICE "%s: %zu IRQs, %zu moved, %zu refused by the kernel, %zu left alone\n", why, s->n_irqs,
-		m->dry_run ? 0 : rep.applied, rep.refused, p->n_skipped);
+		dry_run ? 0 : rep.applied, rep.refused, p->n_skipped);
 	asios_apply_report_clear(&rep);
 	asios_plan_free(p);
 	asios_snapshot_free(s);
@@ -138,24 +104,24 @@ static int replan(struct manager *m, const char *why)
 static int on_debounce(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	(void)src, (void)usec;
-	return replan(userdata, "hotplug"), 0;
+	return asios_daemon_replan(userdata, "hotplug"), 0;
 }
 
-static int schedule_replan(struct manager *m)
+static int schedule_replan(struct asios_daemon *d)
 {
+	struct irqd *m = d->self;
 	uint64_t now;
 
-	sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+	sd_event_now(d->event, CLOCK_MONOTONIC, &now);
 	if (m->debounce)
 		return sd_event_source_set_time(m->debounce, now + 1000000) < 0 ? -1 :
 		       sd_event_source_set_enabled(m->debounce, SD_EVENT_ONESHOT);
-	return sd_event_add_time(m->event, &m->debounce, CLOCK_MONOTONIC, now + 1000000, 0, on_debounce, m);
+	return sd_event_add_time(d->event, &m->debounce, CLOCK_MONOTONIC, now + 1000000, 0, on_debounce, d);
 }
 
 /* kernel uevents: "ACTION@DEVPATH\0KEY=VALUE\0…"; PCI and MSI adds/removes/binds matter */
 static int on_uevent(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 {
-	struct manager *m = userdata;
 	char buf[8192];
 	ssize_t n;
 	bool relevant = false;
@@ -171,8 +137,21 @@ static int on_uevent(sd_event_source *src, int fd, uint32_t revents, void *userd
 			relevant = true;
 	if (relevant && (strstr(buf, "add@") == buf || strstr(buf, "remove@") == buf || strstr(buf, "bind@") == buf ||
 			 strstr(buf, "unbind@") == buf))
-		schedule_replan(m);
+		schedule_replan(userdata);
 	return 0;
+}
+
+/* the rates of the layout, for a restart and `asiosctl irq plan` (not in a dry run: it changes nothing) */
+static void keep_rates(struct asios_daemon *d)
+{
+	struct irqd *m = d->self;
+	int r;
+
+	if (d->args.dry_run)
+		return;
+	r = asios_irq_rates_write(d->root, m->layout_rates, m->n_layout);
+	if (r < 0)
+		fprintf(stderr, SD_WARNING "%s: %s; a restart plans without these rates\n", ASIOS_IRQD_RATES, strerror(-r));
 }
 
 /*
@@ -181,15 +160,17 @@ static int on_uevent(sd_event_source *src, int fd, uint32_t revents, void *userd
  * rebalance_checks consecutive checks, and rebalance_holdoff seconds have passed since the last rebalance.
  * A short burst or a small gain moves nothing; IRQs are not chased back and forth.
  */
-static void check_rates(struct manager *m, double *rates, size_t n, uint64_t now)
+static void check_rates(struct asios_daemon *d, double *rates, size_t n, uint64_t now)
 {
+	const struct asios_irq_policy *policy = d->policy;
+	struct irqd *m = d->self;
 	struct asios_snapshot *s = NULL;
 	struct asios_plan *p = NULL;
 	double peak_now, peak_plan;
 
-	if (asios_snapshot_load(m->root, &s) < 0)
+	if (asios_snapshot_load(d->root, &s) < 0)
 		return;
-	if (asios_irq_plan_rated(s, &m->policy, rates, n, &p) < 0) {
+	if (asios_irq_plan_rated(s, policy, rates, n, &p) < 0) {
 		asios_snapshot_free(s);
 		return;
 	}
@@ -197,33 +178,36 @@ static void check_rates(struct manager *m, double *rates, size_t n, uint64_t now
 	peak_plan = asios_irq_peak_load(s, p, rates, n);
 	asios_plan_free(p);
 	asios_snapshot_free(s);
-	if (!asios_irq_rebalance_pays(&m->policy, peak_now, peak_plan)) {
+	if (!asios_irq_rebalance_pays(policy, peak_now, peak_plan)) {
 		m->streak = 0;
 		return;
 	}
 	m->streak++;
 	fprintf(stderr, SD_INFO "interrupt load: busiest CPU %.0f/s, %.0f/s after a rate-aware spread (check %u of %u)\n",
-		peak_now, peak_plan, m->streak, m->policy.rebalance_checks);
-	if (m->streak < m->policy.rebalance_checks)
+		peak_now, peak_plan, m->streak, policy->rebalance_checks);
+	if (m->streak < policy->rebalance_checks)
 		return;
-	if (m->rebalances && now - m->last_rebalance_usec < (uint64_t)m->policy.rebalance_holdoff * 1000000) {
-		fprintf(stderr, SD_INFO "rebalance held off: the last one was less than %u s ago\n", m->policy.rebalance_holdoff);
+	if (m->rebalances && now - m->last_rebalance_usec < (uint64_t)policy->rebalance_holdoff * 1000000) {
+		fprintf(stderr, SD_INFO "rebalance held off: the last one was less than %u s ago\n", policy->rebalance_holdoff);
 		return;
 	}
 	free(m->layout_rates);
 	m->layout_rates = rates;
 	m->n_layout = n;
+	keep_rates(d);
 	m->streak = 0;
 	m->last_rebalance_usec = now;
 	m->rebalances++;
 	fprintf(stderr, SD_NOTICE "rebalancing: busiest CPU %.0f/s -> %.0f/s (-%.0f%%)\n", peak_now, peak_plan,
 		peak_now > 0 ? 100.0 * (peak_now - peak_plan) / peak_now : 0.0);
-	replan(m, "rate rebalance");
+	asios_daemon_replan(d, "rate rebalance");
 }
 
 /* interrupt totals by IRQ number; the rates since the previous reading go to check_rates() */
-static void measure(struct manager *m, const struct asios_interrupts *in, uint64_t now)
+static void measure(struct asios_daemon *d, const struct asios_interrupts *in, uint64_t now)
 {
+	const struct asios_irq_policy *policy = d->policy;
+	struct irqd *m = d->self;
 	size_t n = 0;
 	uint64_t *totals;
 	double *rates = NULL, dt = m->prev_usec ? (double)(now - m->prev_usec) / 1e6 : 0;
@@ -237,11 +221,11 @@ static void measure(struct manager *m, const struct asios_interrupts *in, uint64
 	for (size_t i = 0; i < in->n_rows; i++)
 		if (in->rows[i].irq >= 0)
 			totals[in->rows[i].irq] = in->rows[i].total;
-	if (m->policy.rebalance && m->prev_totals && dt > 0 && (rates = calloc(n + 1, sizeof(*rates)))) {
+	if (policy->rebalance && m->prev_totals && dt > 0 && (rates = calloc(n + 1, sizeof(*rates)))) {
 		for (size_t q = 0; q < n && q < m->n_prev; q++)
 			if (totals[q] >= m->prev_totals[q])  /* a counter going back (CPU offlined) reads as idle */
 				rates[q] = (double)(totals[q] - m->prev_totals[q]) / dt;
-		check_rates(m, rates, n, now);
+		check_rates(d, rates, n, now);
 		if (m->layout_rates != rates)
 			free(rates);
 	}
@@ -252,138 +236,118 @@ static void measure(struct manager *m, const struct asios_interrupts *in, uint64
 }
 
 /* every interval: has the set of IRQs changed (a driver loaded, vectors reallocated)? */
-static int on_timer(sd_event_source *src, uint64_t usec, void *userdata)
+static void tick(struct asios_daemon *d, uint64_t usec)
 {
-	struct manager *m = userdata;
+	struct irqd *m = d->self;
 	hwloc_bitmap_t now = hwloc_bitmap_alloc();
 	struct asios_interrupts *in = NULL;
 	char *text = NULL;
 	size_t len;
 
-	if (now && asios_read_file(m->root, "/proc/interrupts", &text, &len) >= 0 &&
+	if (now && asios_read_file(d->root, "/proc/interrupts", &text, &len) >= 0 &&
 	    asios_interrupts_parse(text, len, "/proc/interrupts", &in, NULL) >= 0) {
 		for (size_t i = 0; i < in->n_rows; i++)
 			if (in->rows[i].irq >= 0)
 				hwloc_bitmap_set(now, (unsigned)in->rows[i].irq);
 		if (!hwloc_bitmap_isequal(now, m->irqs_seen)) {
-			replan(m, "IRQs changed");
+			asios_daemon_replan(d, "IRQs changed");
 			m->streak = 0;
 		}
-		measure(m, in, usec);
+		measure(d, in, usec);
 	}
 	asios_interrupts_free(in);
 	free(text);
 	hwloc_bitmap_free(now);
-	asios_daemon_rearm(src, usec, m->policy.interval);
-	return 0;
 }
 
-/* SIGHUP: the configuration afresh, taken only when it loads (asios_daemon_event() says when it did not) */
-static int reload(void *userdata)
+/* hotplug: kernel uevents; unavailable (e.g. in a container without the netlink family) is not fatal */
+static int open_uevents(struct asios_daemon *d)
 {
-	struct manager *m = userdata;
-	struct asios_irq_policy fresh;
-
-	if (load_policy(m, &fresh) < 0)
-		return -EINVAL;
-	asios_irq_policy_clear(&m->policy);
-	m->policy = fresh;
-	replan(m, "configuration reloaded");
-	return 0;
-}
-
-static int manager_new(const char *root, const char *conf, const char *conf_d, bool dry_run, struct manager **ret)
-{
-	struct manager *m = calloc(1, sizeof(*m));
+	struct irqd *m = d->self;
 	struct sockaddr_nl addr = { .nl_family = AF_NETLINK, .nl_groups = 1 };
-	int r;
 
-	if (!m)
-		return -ENOMEM;
 	m->uevent_fd = -1;
-	m->root_path = root;
-	m->conf = conf;
-	m->conf_d = conf_d;
-	m->dry_run = dry_run;
 	m->irqs_seen = hwloc_bitmap_alloc();
-	if (!m->irqs_seen) {
-		manager_free(m);
+	if (!m->irqs_seen)
 		return -ENOMEM;
-	}
-	if ((r = asios_root_open(root, &m->root)) < 0 || (r = load_policy(m, &m->policy)) < 0 ||
-	    (r = asios_daemon_event(&m->event, reload, m)) < 0) {
-		manager_free(m);
-		return r;
-	}
-	/* hotplug: kernel uevents; unavailable (e.g. in a container without the netlink family) is not fatal */
 	m->uevent_fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT);
 	if (m->uevent_fd < 0 || bind(m->uevent_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
 		fprintf(stderr, SD_WARNING "kernel uevents unavailable (%m); hotplug is noticed by the periodic check only\n");
 		if (m->uevent_fd >= 0)
 			close(m->uevent_fd);
 		m->uevent_fd = -1;
-	} else if ((r = sd_event_add_io(m->event, &m->uevent_source, m->uevent_fd, EPOLLIN, on_uevent, m)) < 0) {
-		manager_free(m);
-		return r;
+		return 0;
 	}
-	if ((r = asios_daemon_add_timer(m->event, &m->timer, m->policy.interval, on_timer, m)) < 0) {
-		manager_free(m);
-		return r;
-	}
-	*ret = m;
-	return 0;
+	return sd_event_add_io(d->event, &m->uevent_source, m->uevent_fd, EPOLLIN, on_uevent, d);
 }
 
-static void usage(void)
+/* irqbalance: a root process running the irqbalance program, whatever any other process calls itself */
+static int check_irqbalance(struct asios_daemon *d)
 {
-	printf("Usage: asios-irqd [--root DIR] [--config FILE] [--config-dir DIR] [--once] [--dry-run]\n\n"
-	       "Place device interrupts on the CPUs of their device's NUMA node, off isolated CPUs, and keep them\n"
-	       "there across hotplug and configuration reloads (SIGHUP). See asios-irqd(8).\n\n"
-	       "  --once      plan and apply once, then exit\n"
-	       "  --dry-run   log what would change, change nothing\n");
-}
+	const struct asios_irq_policy *policy = d->policy;
+	long pid = asios_peer_find(d->root, "irqbalance");
 
-int main(int argc, char **argv)
-{
-	struct asios_daemon_args a = { .conf = ASIOS_IRQD_CONF, .conf_d = ASIOS_IRQD_CONF_D };
-	struct manager *m = NULL;
-	long pid;
-	int r;
-
-	if ((r = asios_daemon_parse_args("asios-irqd", argc, argv, usage, &a)) >= 0)
-		return r;
-	r = manager_new(a.root, a.conf, a.conf_d, a.dry_run, &m);
-	if (r < 0)
-		return asios_daemon_start_failed("asios-irqd", r);
-	if (!asios_daemon_need(m->root, a.root, "asios-irqd", "/proc/irq", "no IRQ affinity to manage")) {
-		manager_free(m);
-		return 1;
-	}
-	/* irqbalance: a root process running the irqbalance program, whatever any other process calls itself */
-	pid = asios_peer_find(m->root, "irqbalance");
 	if (pid < 0) {
 		fprintf(stderr, SD_ERR "asios-irqd: cannot read the machine: %s\n", strerror((int)-pid));
-		manager_free(m);
-		return 1;
+		return -1;
 	}
-	if (pid && !m->policy.take_over) {
+	if (pid && !policy->take_over) {
 		fprintf(stderr, SD_ERR "asios-irqd: irqbalance is running (pid %ld) and would undo every placement; stop it "
-			"(systemctl disable --now irqbalance) or set take_over_irqbalance = yes in %s\n", pid, a.conf);
-		manager_free(m);
-		return 1;
+			"(systemctl disable --now irqbalance) or set take_over_irqbalance = yes in %s\n", pid, d->args.conf);
+		return -1;
 	}
 	if (pid)
 		fprintf(stderr, SD_WARNING "taking over from irqbalance (pid %ld) as configured: it still runs and may move "
 			"IRQs back until it is stopped\n", pid);
-	r = replan(m, "start");
-	if (a.once) {
-		/* --once: the exit status tells whether the machine was read, planned and changed as planned */
-		manager_free(m);
-		return r < 0 ? 1 : 0;
-	}
-	r = asios_daemon_loop(m->event, "placing IRQs");
-	fprintf(stderr, SD_NOTICE "stopping after %u plans; affinities stay as they are (asiosctl irq revert restores)\n",
-		m->replans);
-	manager_free(m);
-	return r < 0 ? 1 : 0;
+	return 0;
+}
+
+/* the rates of the layout an earlier run rebalanced to (with rebalance on): kept, not undone by the first plan */
+static int start(struct asios_daemon *d)
+{
+	const struct asios_irq_policy *policy = d->policy;
+	struct irqd *m = d->self;
+	int r;
+
+	if (check_irqbalance(d) < 0)
+		return -1;
+	if (!policy->rebalance)
+		return 0;
+	r = asios_irq_rates_read(d->root, &m->layout_rates, &m->n_layout);
+	if (r < 0)
+		fprintf(stderr, SD_WARNING "%s: %s; planning without the rates of the last rebalance\n", ASIOS_IRQD_RATES,
+			strerror(-r));
+	else if (m->layout_rates)
+		fprintf(stderr, SD_INFO "planning with the interrupt rates of the last rebalance (%s)\n", ASIOS_IRQD_RATES);
+	return 0;
+}
+
+static void stop(struct asios_daemon *d, bool ran)
+{
+	struct irqd *m = d->self;
+
+	(void)ran;
+	sd_event_source_unref(m->uevent_source);
+	sd_event_source_unref(m->debounce);
+	if (m->uevent_fd >= 0)
+		close(m->uevent_fd);
+	hwloc_bitmap_free(m->irqs_seen);
+	free(m->prev_totals);
+	free(m->layout_rates);
+}
+
+static const struct asios_daemon_spec spec = {
+	.name = "asios-irqd", .domain = "irq",
+	.usage = "Place device interrupts on the CPUs of their device's NUMA node, off isolated CPUs, and keep them\n"
+		 "there across hotplug and configuration reloads (SIGHUP). See asios-irqd(8).\n",
+	.need = "/proc/irq", .need_why = "no IRQ affinity to manage",
+	.status = "placing IRQs",
+	.stopped = "; affinities stay as they are (asiosctl irq revert restores)",
+	.self_size = sizeof(struct irqd), .interval_at = offsetof(struct asios_irq_policy, interval),
+	.open = open_uevents, .start = start, .replan = replan, .tick = tick, .stop = stop,
+};
+
+int main(int argc, char **argv)
+{
+	return asios_daemon_main(&spec, argc, argv);
 }

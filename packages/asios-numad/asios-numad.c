@@ -3,8 +3,9 @@
 /*
  * asios-numad: keeps accelerator workloads on the CPUs and memory of their accelerators' NUMA nodes.
  *
- * Skeleton: parse arguments → load numad.conf (+ drop-ins) → stand down while numad runs unless told to take
- * over → manager_new() → first plan + apply → sd_notify(READY=1) → sd_event_loop(). New processes are learnt
+ * Skeleton (asios_daemon_main(), daemon.h): parse arguments → load numad.conf (+ drop-ins) → listen to the proc
+ * connector (open) → stand down while numad runs unless told to take over (start) → first plan + apply →
+ * sd_notify(READY=1) → sd_event_loop(). New processes are learnt
  * from the kernel's proc connector (NETLINK_CONNECTOR, PROC_EVENT_EXEC): `settle` seconds after an exec (a
  * process opens its GPU after it starts) the processes that started are looked at, in batches (the socket is not
  * watched while some wait: about one wake-up a second under a stream of execs), and the machine is re-planned
@@ -31,12 +32,9 @@
 
 #include "asios/apply.h"
 #include "asios/daemon.h"
+#include "asios/domain.h"
 #include "asios/numa-plan.h"
 #include "asios/snapshot.h"
-
-#ifndef ASIOS_VERSION
-#define ASIOS_VERSION "0.1"
-#endif
 
 /* an exec heard from the proc connector: the process and when it happened (CLOCK_MONOTONIC, the kernel's stamp) */
 struct pending {
@@ -49,50 +47,16 @@ struct pending {
 /* socket buffer for the exec events that queue while the daemon does not listen (~700 bytes each in the kernel) */
 #define CN_RCVBUF (4u << 20)
 
-struct manager {
-	sd_event *event;
-	sd_event_source *cn_source, *timer, *settle;
+/* what asios-numad keeps beside the skeleton's (asios_daemon) */
+struct numad {
+	sd_event_source *cn_source, *settle;
 	int cn_fd;
-	const char *root_path, *conf, *conf_d;
-	struct asios_root *root;
 	struct asios_snapshot *snap; /* the machine as of the last start, reload or rescan that found it changed */
 	char *key;                   /* machine_key() when SNAP was read */
-	struct asios_numa_policy policy;
-	bool dry_run;
-	unsigned replans;
 	struct pending *pending;     /* processes that started and are not looked at yet, in arrival order */
 	size_t n_pending, cap_pending;
 	bool overflow;               /* more than fit, or the kernel dropped events: look at all of them */
 };
-
-static void manager_free(struct manager *m)
-{
-	if (!m)
-		return;
-	sd_event_source_unref(m->cn_source);
-	sd_event_source_unref(m->timer);
-	sd_event_source_unref(m->settle);
-	sd_event_unref(m->event);
-	if (m->cn_fd >= 0)
-		close(m->cn_fd);
-	asios_snapshot_free(m->snap);
-	free(m->key);
-	asios_root_free(m->root);
-	asios_numa_policy_clear(&m->policy);
-	free(m->pending);
-	free(m);
-}
-
-static int load_policy(struct manager *m, struct asios_numa_policy *out)
-{
-	char *error = NULL;
-	int r = asios_numa_policy_read(out, m->conf, m->conf_d, &error);
-
-	if (r < 0)
-		fprintf(stderr, SD_ERR "%s\n", error ? error : strerror(-r));
-	free(error);
-	return r;
-}
 
 /*
  * What a placement takes from the machine snapshot and can change while the daemon runs, as one string: online
@@ -138,8 +102,9 @@ static char *machine_key(struct asios_root *root)
 enum machine { MACHINE_KEEP, MACHINE_IF_CHANGED, MACHINE_READ };
 
 /* the machine snapshot: kept, re-read when its key changed (rescans), or re-read (start, reload) */
-static int load_machine(struct manager *m, enum machine how)
+static int load_machine(struct asios_daemon *d, enum machine how)
 {
+	struct numad *m = d->self;
 	struct asios_snapshot *s;
 	char *key = NULL;
 	int r;
@@ -147,12 +112,12 @@ static int load_machine(struct manager *m, enum machine how)
 	if (how == MACHINE_KEEP && m->snap)
 		return 0;
 	if (how != MACHINE_KEEP)
-		key = machine_key(m->root);
+		key = machine_key(d->root);
 	if (how == MACHINE_IF_CHANGED && m->snap && key && m->key && !strcmp(key, m->key)) {
 		free(key);
 		return 0;
 	}
-	r = asios_snapshot_load(m->root, &s);
+	r = asios_snapshot_load(d->root, &s);
 	if (r < 0) {
 		fprintf(stderr, SD_ERR "cannot read the machine: %s\n", strerror(-r));
 		free(key);
@@ -165,37 +130,46 @@ static int load_machine(struct manager *m, enum machine how)
 	return 0;
 }
 
+/* what a re-plan reads of the machine: new processes only the processes, a rescan the machine when its key says
+ * it changed, start and reload all of it */
+static enum machine machine_for(const char *why)
+{
+	return !strcmp(why, "new processes") ? MACHINE_KEEP : !strcmp(why, "rescan") ? MACHINE_IF_CHANGED : MACHINE_READ;
+}
+
 /*
  * Observe, plan and apply once. Errors are logged; the daemon goes on. The machine (CPUs, nodes, devices,
  * isolation: the costly hwloc part) is read at start and on reloads, and on rescans when its key says it changed;
  * a re-plan for new processes reads only the processes.
  */
-static int replan(struct manager *m, const char *why, enum machine how)
+static int replan(struct asios_daemon *d, const char *why)
 {
+	const struct asios_numa_policy *policy = d->policy;
+	struct numad *m = d->self;
 	struct asios_apply_report rep = { 0 };
 	struct asios_numa_state *st = NULL;
 	struct asios_snapshot *s;
 	struct asios_plan *p = NULL;
 	char *error = NULL;
+	bool dry_run = d->args.dry_run;
 	int r;
 
-	m->replans++;
-	if ((r = load_machine(m, how)) < 0)
+	if ((r = load_machine(d, machine_for(why))) < 0)
 		return r;
 	s = m->snap;
-	r = asios_numa_observe(m->root, s, &m->policy, &st);
+	r = asios_numa_observe(d->root, s, policy, &st);
 	if (r >= 0)
-		r = asios_numa_plan(s, st, &m->policy, &p);
+		r = asios_numa_plan(s, st, policy, &p);
 	if (r < 0) {
 		fprintf(stderr, SD_ERR "planning failed: %s\n", strerror(-r));
 		asios_numa_state_free(st);
 		return r;
 	}
 	for (size_t i = 0; i < p->n_actions; i++)
-		fprintf(stderr, SD_INFO "%s%s: %s -> %s: %s\n", m->dry_run ? "would change " : "", p->actions[i].object,
+		fprintf(stderr, SD_INFO "%s%s: %s -> %s: %s\n", dry_run ? "would change " : "", p->actions[i].object,
 			p->actions[i].old_value, p->actions[i].new_value, p->actions[i].reason);
-	if (!m->dry_run && p->n_actions) {
-		r = asios_apply(m->root, p, ASIOS_NUMAD_JOURNAL, &rep, &error);
+	if (!dry_run && p->n_actions) {
+		r = asios_apply(d->root, p, d->domain->journal, &rep, &error);
 		for (size_t i = 0; i < rep.n_messages; i++)
 			fprintf(stderr, SD_WARNING "%s\n", rep.messages[i]);
 		if (r < 0)
@@ -204,7 +178,7 @@ static int replan(struct manager *m, const char *why, enum machine how)
 	}
 	if (p->n_actions || !strcmp(why, "start") || !strcmp(why, "configuration reloaded"))
 		fprintf(stderr, SD_NOTICE "%s: %zu workloads, %zu changes applied, %zu skipped, %zu left alone\n", why,
-			st->n_procs, m->dry_run ? 0 : rep.applied, rep.refused, p->n_skipped);
+			st->n_procs, dry_run ? 0 : rep.applied, rep.refused, p->n_skipped);
 	asios_apply_report_clear(&rep);
 	asios_plan_free(p);
 	asios_numa_state_free(st);
@@ -213,7 +187,7 @@ static int replan(struct manager *m, const char *why, enum machine how)
 
 static int on_settle(sd_event_source *src, uint64_t usec, void *userdata);
 
-static void add_pending(struct manager *m, int pid, uint64_t exec_usec)
+static void add_pending(struct numad *m, int pid, uint64_t exec_usec)
 {
 	if (m->n_pending == m->cap_pending) {
 		size_t cap = m->cap_pending ? m->cap_pending * 2 : 64;
@@ -230,8 +204,9 @@ static void add_pending(struct manager *m, int pid, uint64_t exec_usec)
 }
 
 /* proc connector messages (nlmsghdr → cn_msg → proc_event) into the pending list, until the socket is empty */
-static void drain(struct manager *m)
+static void drain(struct asios_daemon *d)
 {
+	struct numad *m = d->self;
 	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
 	const size_t at_pid = offsetof(struct proc_event, event_data.exec.process_pid);
 	const size_t at_ts = offsetof(struct proc_event, timestamp_ns);
@@ -256,7 +231,7 @@ static void drain(struct manager *m)
 				continue;
 			memcpy(&pid, cn->data + at_pid, sizeof(pid));
 			memcpy(&ns, cn->data + at_ts, sizeof(ns));
-			sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+			sd_event_now(d->event, CLOCK_MONOTONIC, &now);
 			/* the kernel's stamp (ktime_get_ns: CLOCK_MONOTONIC), never later than now */
 			add_pending(m, pid, ns && ns / 1000 < now ? ns / 1000 : now);
 		}
@@ -269,8 +244,10 @@ static void drain(struct manager *m)
  * reads them all at once. The timer may fire up to a second late so that sd-event puts its wake-ups on a
  * one-second grid: under a steady stream of execs the daemon wakes about once a second, not once per exec.
  */
-static void watch(struct manager *m)
+static void watch(struct asios_daemon *d)
 {
+	const struct asios_numa_policy *policy = d->policy;
+	struct numad *m = d->self;
 	uint64_t now, at = UINT64_MAX;
 
 	if (!m->n_pending && !m->overflow) {
@@ -280,13 +257,13 @@ static void watch(struct manager *m)
 		return;
 	}
 	sd_event_source_set_enabled(m->cn_source, SD_EVENT_OFF);
-	sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+	sd_event_now(d->event, CLOCK_MONOTONIC, &now);
 	for (size_t i = 0; i < m->n_pending; i++)
 		if (m->pending[i].exec_usec < at)
 			at = m->pending[i].exec_usec;
-	at = (m->n_pending ? at : now) + (uint64_t)m->policy.settle * 1000000;
+	at = (m->n_pending ? at : now) + (uint64_t)policy->settle * 1000000;
 	if (!m->settle) {
-		if (sd_event_add_time(m->event, &m->settle, CLOCK_MONOTONIC, at, 1000000, on_settle, m) < 0)
+		if (sd_event_add_time(d->event, &m->settle, CLOCK_MONOTONIC, at, 1000000, on_settle, d) < 0)
 			sd_event_source_set_enabled(m->cn_source, SD_EVENT_ON); /* no timer: keep listening */
 		else
 			sd_event_source_set_enabled(m->settle, SD_EVENT_ONESHOT);
@@ -300,36 +277,36 @@ static void watch(struct manager *m)
  * some were lost); the younger ones wait for the next round */
 static int on_settle(sd_event_source *src, uint64_t usec, void *userdata)
 {
-	struct manager *m = userdata;
-	uint64_t now, settle = (uint64_t)m->policy.settle * 1000000;
+	struct asios_daemon *d = userdata;
+	const struct asios_numa_policy *policy = d->policy;
+	struct numad *m = d->self;
+	uint64_t now, settle = (uint64_t)policy->settle * 1000000;
 	bool any;
 	size_t kept = 0;
 
 	(void)src, (void)usec;
-	drain(m);
-	sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+	drain(d);
+	sd_event_now(d->event, CLOCK_MONOTONIC, &now);
 	any = m->overflow || !m->snap;
 	for (size_t i = 0; i < m->n_pending; i++) {
 		if (m->pending[i].exec_usec + settle > now)
 			m->pending[kept++] = m->pending[i];
 		else if (!any)
-			any = asios_numa_proc_wanted(m->root, m->snap, &m->policy, m->pending[i].pid);
+			any = asios_numa_proc_wanted(d->root, m->snap, policy, m->pending[i].pid);
 	}
 	m->n_pending = kept;
 	m->overflow = false;
 	if (any)
-		replan(m, "new processes", MACHINE_KEEP);
-	watch(m);
+		asios_daemon_replan(d, "new processes");
+	watch(d);
 	return 0;
 }
 
 static int on_proc_event(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 {
-	struct manager *m = userdata;
-
 	(void)src, (void)fd, (void)revents;
-	drain(m);
-	watch(m);
+	drain(userdata);
+	watch(userdata);
 	return 0;
 }
 
@@ -389,82 +366,47 @@ static int proc_connector(void)
 	return fd;
 }
 
-static int on_timer(sd_event_source *src, uint64_t usec, void *userdata)
+static void tick(struct asios_daemon *d, uint64_t usec)
 {
-	struct manager *m = userdata;
-
-	replan(m, "rescan", MACHINE_IF_CHANGED);
-	asios_daemon_rearm(src, usec, m->policy.interval);
-	return 0;
+	(void)usec;
+	asios_daemon_replan(d, "rescan");
 }
 
-/* SIGHUP: the configuration afresh, taken only when it loads (asios_daemon_event() says when it did not) */
-static int reload(void *userdata)
+/* new processes: the proc connector (root with CAP_NET_ADMIN, initial namespaces); without it, rescans only */
+static int open_connector(struct asios_daemon *d)
 {
-	struct manager *m = userdata;
-	struct asios_numa_policy fresh;
+	const struct asios_numa_policy *policy = d->policy;
+	struct numad *m = d->self;
 
-	if (load_policy(m, &fresh) < 0)
-		return -EINVAL;
-	asios_numa_policy_clear(&m->policy);
-	m->policy = fresh;
-	replan(m, "configuration reloaded", MACHINE_READ);
-	return 0;
-}
-
-static int manager_new(const char *root, const char *conf, const char *conf_d, bool dry_run, struct manager **ret)
-{
-	struct manager *m = calloc(1, sizeof(*m));
-	int r;
-
-	if (!m)
-		return -ENOMEM;
-	m->cn_fd = -1;
-	m->root_path = root;
-	m->conf = conf;
-	m->conf_d = conf_d;
-	m->dry_run = dry_run;
-	if ((r = asios_root_open(root, &m->root)) < 0 || (r = load_policy(m, &m->policy)) < 0 ||
-	    (r = asios_daemon_event(&m->event, reload, m)) < 0) {
-		manager_free(m);
-		return r;
-	}
-	/* new processes: the proc connector (root with CAP_NET_ADMIN, initial namespaces); without it, rescans only */
-	m->cn_fd = asios_root_is_host(m->root) ? proc_connector() : -EOPNOTSUPP;
+	m->cn_fd = asios_root_is_host(d->root) ? proc_connector() : -EOPNOTSUPP;
 	if (m->cn_fd < 0) {
 		fprintf(stderr, SD_WARNING "proc connector unavailable (%s); new processes are noticed by the rescan every "
-			"%u s only\n", m->cn_fd == -EOPNOTSUPP ? "not the live root" : strerror(-m->cn_fd), m->policy.interval);
+			"%u s only\n", m->cn_fd == -EOPNOTSUPP ? "not the live root" : strerror(-m->cn_fd), policy->interval);
 		m->cn_fd = -1;
-	} else if ((r = sd_event_add_io(m->event, &m->cn_source, m->cn_fd, EPOLLIN, on_proc_event, m)) < 0) {
-		manager_free(m);
-		return r;
+		return 0;
 	}
-	if ((r = asios_daemon_add_timer(m->event, &m->timer, m->policy.interval, on_timer, m)) < 0) {
-		manager_free(m);
-		return r;
-	}
-	*ret = m;
-	return 0;
+	return sd_event_add_io(d->event, &m->cn_source, m->cn_fd, EPOLLIN, on_proc_event, d);
 }
 
 /* numad and kernel AutoNUMA: stand down beside numad unless told to take over; say what happens to AutoNUMA */
-static int coexist(struct manager *m, const char *conf)
+static int coexist(struct asios_daemon *d)
 {
+	const struct asios_numa_policy *policy = d->policy;
 	struct asios_snapshot *s = NULL;
 	struct asios_numa_state *st = NULL;
-	int r = asios_snapshot_load(m->root, &s);
+	int r = asios_snapshot_load(d->root, &s);
 
 	if (r >= 0)
-		r = asios_numa_observe(m->root, s, NULL, &st);
+		r = asios_numa_observe(d->root, s, NULL, &st);
 	if (r < 0) {
 		fprintf(stderr, SD_ERR "asios-numad: cannot read the machine: %s\n", strerror(-r));
 		asios_snapshot_free(s);
 		return r;
 	}
-	if (st->numad_pid && !m->policy.take_over) {
+	if (st->numad_pid && !policy->take_over) {
 		fprintf(stderr, SD_ERR "asios-numad: numad is running (pid %ld) and would move the same processes; standing "
 			"down: stop it (systemctl disable --now numad) or set take_over_numad = yes in %s\n", st->numad_pid,
-			conf);
+			d->args.conf);
 		r = -EBUSY;
 	} else if (st->numad_pid) {
 		fprintf(stderr, SD_WARNING "taking over from numad (pid %ld) as configured: it still runs and may move "
@@ -472,52 +414,41 @@ static int coexist(struct manager *m, const char *conf)
 	}
 	if (r >= 0 && st->numa_balancing >= 0)
 		fprintf(stderr, SD_NOTICE "kernel AutoNUMA is %s; autonuma = %s: %s\n", st->numa_balancing ? "on" : "off",
-			asios_autonuma_name(m->policy.autonuma),
-			m->policy.autonuma == ASIOS_AUTONUMA_LEAVE ? "asios-numad leaves the switch alone" :
-			m->policy.autonuma == ASIOS_AUTONUMA_AUTO ? "set only when every placed workload agrees" :
+			asios_autonuma_name(policy->autonuma),
+			policy->autonuma == ASIOS_AUTONUMA_LEAVE ? "asios-numad leaves the switch alone" :
+			policy->autonuma == ASIOS_AUTONUMA_AUTO ? "set only when every placed workload agrees" :
 								    "asios-numad sets it");
 	asios_numa_state_free(st);
 	asios_snapshot_free(s);
 	return r;
 }
 
-static void usage(void)
+static void stop(struct asios_daemon *d, bool ran)
 {
-	printf("Usage: asios-numad [--root DIR] [--config FILE] [--config-dir DIR] [--once] [--dry-run]\n\n"
-	       "Keep accelerator workloads on the CPUs and memory of their accelerators' NUMA nodes, learning of new\n"
-	       "processes from the kernel's proc connector. See asios-numad(8).\n\n"
-	       "  --once      plan and apply once, then exit\n"
-	       "  --dry-run   log what would change, change nothing\n");
+	struct numad *m = d->self;
+
+	(void)ran;
+	sd_event_source_unref(m->cn_source);
+	sd_event_source_unref(m->settle);
+	if (m->cn_fd >= 0)
+		close(m->cn_fd);
+	asios_snapshot_free(m->snap);
+	free(m->key);
+	free(m->pending);
 }
+
+static const struct asios_daemon_spec spec = {
+	.name = "asios-numad", .domain = "numa",
+	.usage = "Keep accelerator workloads on the CPUs and memory of their accelerators' NUMA nodes, learning of new\n"
+		 "processes from the kernel's proc connector. See asios-numad(8).\n",
+	.need = "/sys/devices/system/node", .need_why = "a kernel without NUMA",
+	.status = "placing accelerator workloads",
+	.stopped = "; placements stay as they are (asiosctl numa revert restores)",
+	.self_size = sizeof(struct numad), .interval_at = offsetof(struct asios_numa_policy, interval),
+	.open = open_connector, .start = coexist, .replan = replan, .tick = tick, .stop = stop,
+};
 
 int main(int argc, char **argv)
 {
-	struct asios_daemon_args a = { .conf = ASIOS_NUMAD_CONF, .conf_d = ASIOS_NUMAD_CONF_D };
-	struct manager *m = NULL;
-	int r;
-
-	if ((r = asios_daemon_parse_args("asios-numad", argc, argv, usage, &a)) >= 0)
-		return r;
-	r = manager_new(a.root, a.conf, a.conf_d, a.dry_run, &m);
-	if (r < 0)
-		return asios_daemon_start_failed("asios-numad", r);
-	if (!asios_daemon_need(m->root, a.root, "asios-numad", "/sys/devices/system/node", "a kernel without NUMA")) {
-		manager_free(m);
-		return 1;
-	}
-	if (coexist(m, a.conf) < 0) {
-		manager_free(m);
-		return 1;
-	}
-	r = replan(m, "start", MACHINE_READ);
-	if (a.once) {
-		/* --once: the exit status tells whether the machine was read, planned and changed as planned */
-		manager_free(m);
-		return r < 0 ? 1 : 0;
-	}
-	r = asios_daemon_loop(m->event, "placing accelerator workloads");
-	fprintf(stderr, SD_NOTICE "stopping after %u plans; placements stay as they are (asiosctl numa revert restores)\n",
-		m->replans);
-	manager_free(m);
-	return r < 0 ? 1 : 0;
+	return asios_daemon_main(&spec, argc, argv);
 }

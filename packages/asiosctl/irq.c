@@ -24,7 +24,8 @@ static void usage(void)
 	       "  apply    make the changes, with an undo journal in " IRQD_JOURNAL " (--dry-run: show only)\n"
 	       "  revert   restore what the journal recorded\n\n"
 	       "The policy is read from " ASIOS_IRQD_CONF " and " ASIOS_IRQD_CONF_D "/NAME.conf (under --root\n"
-	       "when one is given). See asiosctl(1) and asios-irqd(8).\n");
+	       "when one is given); with rebalance on, the plan uses the interrupt rates of asios-irqd's last\n"
+	       "rebalance, " ASIOS_IRQD_RATES ", as the daemon does. See asiosctl(1) and asios-irqd(8).\n");
 }
 
 static void print_set(hwloc_const_bitmap_t set)
@@ -86,4 +87,10 @@ static void applied(const struct asios_domain_run *run, const struct asios_apply
 	       rep->refused, run->plan->n_skipped);
 }
 
-const struct domain_view irq_view = { .name = "irq", .usage = usage, .print = print, .applied = applied };
+const struct domain_view irq_view = {
+	.name = "irq",
+	.observed = "rates asios-irqd planned with (" ASIOS_IRQD_RATES ")",
+	.usage = usage,
+	.print = print,
+	.applied = applied,
+};

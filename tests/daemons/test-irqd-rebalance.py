@@ -4,7 +4,8 @@
 """asios-irqd rebalancing by measured interrupt rate, on a writable copy of the ws-2g-iso fixture whose
 /proc/interrupts counters this test advances: an even load moves nothing; two hot NIC queues sharing a CPU are
 split after rebalance_checks consecutive checks (not at the first); the split survives a re-plan (SIGHUP);
-rebalance = no never moves anything. TAP."""
+the rates it was planned with are kept in /run/asios/irqd.rates, which `asiosctl irq plan` and a restarted
+daemon plan with; rebalance = no never moves anything. TAP."""
 import os
 import shutil
 import signal
@@ -17,7 +18,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import BUILD, FIXTURES, check, done, need, read, wait_for  # noqa: E402
+from taplib import ASIOSCTL, BUILD, FIXTURES, check, done, need, read, wait_for  # noqa: E402
 import unitcaps  # noqa: E402
 
 IRQD = os.path.join(BUILD, "asios-irqd")
@@ -94,6 +95,32 @@ def stop(d):
         d.kill()
 
 
+def irq_plan(tmp, root):
+    return subprocess.run([ASIOSCTL, "irq", "plan", "--root", root, "--config", os.path.join(tmp, "irqd.conf"),
+                           "--config-dir", os.path.join(tmp, "none")], capture_output=True, text=True)
+
+
+def kept_rates(tmp, root, hot):
+    """the rates file: written at the rebalance, honoured by asiosctl irq plan under --root"""
+    path = os.path.join(root, "run/asios/irqd.rates")
+    rates = {}
+    if os.path.exists(path):
+        for line in open(path).read().splitlines():
+            if not line.startswith("#"):
+                irq, rate = line.split()
+                rates[int(irq)] = float(rate)
+    check(all(rates.get(q, 0) > 4000 for q in hot), "the rates of the rebalance are kept in /run/asios/irqd.rates",
+          str(rates))
+    p = irq_plan(tmp, root)
+    check(p.returncode == 0 and "0 changes" in p.stdout, "asiosctl irq plan --root plans with them: nothing to move",
+          p.stdout + p.stderr)
+    os.rename(path, path + ".away")
+    p = irq_plan(tmp, root)
+    os.rename(path + ".away", path)
+    check(p.returncode == 0 and "0 changes" not in p.stdout and any("irq %d " % q in p.stdout for q in hot),
+          "without them it would put the plain spread back", p.stdout + p.stderr)
+
+
 def main():
     if not need(IRQD):
         return 1
@@ -133,6 +160,12 @@ def main():
         d.send_signal(signal.SIGHUP)
         wait_for(lambda: "configuration reloaded" in logtext(), 10)
         check({q: aff(q) for q in QUEUES} == split, "a re-plan (SIGHUP) keeps the rate-aware layout", logtext())
+        kept_rates(tmp, root, hot)
+        stop(d)
+        # a restart plans with the kept rates: the split stays
+        d, logtext = start(tmp, root, conf)
+        check("planning with the interrupt rates of the last rebalance" in logtext() and
+              {q: aff(q) for q in QUEUES} == split, "a restarted daemon keeps the rate-aware layout", logtext())
         stop(d)
         # rebalance = no: the same imbalance moves nothing
         for q in QUEUES:

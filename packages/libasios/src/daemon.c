@@ -5,11 +5,13 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
 #include "asios/daemon.h"
+#include "asios/domain.h"
 #include "asios/root.h"
 
 #ifndef ASIOS_VERSION
@@ -155,4 +157,132 @@ bool asios_daemon_need(const struct asios_root *root, const char *root_path, con
 		return true;
 	fprintf(stderr, SD_ERR "%s: %s%s is missing: %s\n", name, strcmp(root_path, "/") ? root_path : "", path, why);
 	return false;
+}
+
+/* ---- the skeleton ---- */
+
+static const struct asios_daemon_spec *usage_spec; /* one daemon per process */
+
+static void daemon_usage(void)
+{
+	printf("Usage: %s [--root DIR] [--config FILE] [--config-dir DIR] [--once] [--dry-run]\n\n%s\n"
+	       "  --once      plan and apply once, then exit\n"
+	       "  --dry-run   log what would change, change nothing\n",
+	       usage_spec->name, usage_spec->usage);
+}
+
+static int policy_load(struct asios_daemon *d, void *policy)
+{
+	char *error = NULL;
+	int r = d->domain->policy_read(policy, d->args.conf, d->args.conf_d, &error);
+
+	if (r < 0)
+		fprintf(stderr, SD_ERR "%s\n", error ? error : strerror(-r));
+	free(error);
+	return r;
+}
+
+int asios_daemon_replan(struct asios_daemon *d, const char *why)
+{
+	d->replans++;
+	return d->spec->replan(d, why);
+}
+
+/* SIGHUP: the policy afresh, taken only when it loads (asios_daemon_event() says when it did not) */
+static int daemon_reload(void *userdata)
+{
+	struct asios_daemon *d = userdata;
+	void *fresh = calloc(1, d->domain->policy_size);
+
+	if (!fresh || policy_load(d, fresh) < 0) {
+		free(fresh);
+		return -EINVAL;
+	}
+	d->domain->policy_clear(d->policy);
+	memcpy(d->policy, fresh, d->domain->policy_size);
+	free(fresh);
+	asios_daemon_replan(d, "configuration reloaded");
+	return 0;
+}
+
+static unsigned daemon_interval(const struct asios_daemon *d)
+{
+	return *(const unsigned *)((const char *)d->policy + d->spec->interval_at);
+}
+
+static int daemon_timer(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct asios_daemon *d = userdata;
+
+	if (d->spec->tick)
+		d->spec->tick(d, usec);
+	else
+		asios_daemon_replan(d, "check");
+	asios_daemon_rearm(src, usec, daemon_interval(d));
+	return 0;
+}
+
+/* root, policy, loop, the daemon's own open(), timer; *OPENED once open() was called */
+static int daemon_open(struct asios_daemon *d, bool *opened)
+{
+	int r;
+
+	d->policy = calloc(1, d->domain->policy_size);
+	d->self = calloc(1, d->spec->self_size ? d->spec->self_size : 1);
+	if (!d->policy || !d->self)
+		return -ENOMEM;
+	if ((r = asios_root_open(d->args.root, &d->root)) < 0 || (r = policy_load(d, d->policy)) < 0 ||
+	    (r = asios_daemon_event(&d->event, daemon_reload, d)) < 0)
+		return r;
+	*opened = true;
+	if (d->spec->open && (r = d->spec->open(d)) < 0)
+		return r;
+	return asios_daemon_add_timer(d->event, &d->timer, daemon_interval(d), daemon_timer, d);
+}
+
+static void daemon_close(struct asios_daemon *d, bool opened, bool ran)
+{
+	if (ran && d->spec->stopped)
+		fprintf(stderr, SD_NOTICE "stopping after %u plans%s\n", d->replans, d->spec->stopped);
+	if (opened && d->spec->stop)
+		d->spec->stop(d, ran);
+	sd_event_source_unref(d->timer);
+	sd_event_unref(d->event);
+	asios_root_free(d->root);
+	if (d->policy)
+		d->domain->policy_clear(d->policy);
+	free(d->policy);
+	free(d->self);
+}
+
+int asios_daemon_main(const struct asios_daemon_spec *spec, int argc, char **argv)
+{
+	struct asios_daemon d = { .spec = spec, .domain = asios_domain_find(spec->domain) };
+	bool opened = false;
+	int r;
+
+	if (!d.domain) {
+		fprintf(stderr, SD_ERR "%s: no domain %s\n", spec->name, spec->domain);
+		return 1;
+	}
+	d.args.conf = d.domain->conf;
+	d.args.conf_d = d.domain->conf_d;
+	usage_spec = spec;
+	if ((r = asios_daemon_parse_args(spec->name, argc, argv, daemon_usage, &d.args)) >= 0)
+		return r;
+	if ((r = daemon_open(&d, &opened)) < 0) {
+		daemon_close(&d, opened, false);
+		return asios_daemon_start_failed(spec->name, r);
+	}
+	if (!asios_daemon_need(d.root, d.args.root, spec->name, spec->need, spec->need_why) ||
+	    (spec->start && spec->start(&d) < 0)) {
+		daemon_close(&d, true, false);
+		return 1;
+	}
+	r = asios_daemon_replan(&d, "start");
+	/* --once: the exit status tells whether the machine was read, planned and changed as planned */
+	if (!d.args.once)
+		r = asios_daemon_loop(d.event, d.status ? d.status : spec->status);
+	daemon_close(&d, true, !d.args.once);
+	return r < 0 ? 1 : 0;
 }

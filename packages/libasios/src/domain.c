@@ -18,14 +18,42 @@
  * signature; a new domain adds its entry here and nothing else in the engine changes.
  */
 
-/* ---- irq: the snapshot is all it observes ---- */
+/* ---- irq: the snapshot, and the rates asios-irqd planned with ---- */
 
 ASIOS_DOMAIN_POLICY(irq)
 
+/* the rates of asios-irqd's last rebalance (irqd.rates), which it plans with as long as rebalance is on */
+struct irq_state {
+	double *rates;
+	size_t n;
+};
+
+static void irq_state_free(void *state)
+{
+	struct irq_state *x = state;
+
+	if (x)
+		free(x->rates);
+	free(x);
+}
+
+static int irq_observe(struct asios_root *root, const struct asios_snapshot *s, const void *p, void **state)
+{
+	const struct asios_irq_policy *policy = p;
+	struct irq_state *x = calloc(1, sizeof(*x));
+
+	(void)s;
+	*state = x;
+	if (!x)
+		return -ENOMEM;
+	return policy && policy->rebalance ? asios_irq_rates_read(root, &x->rates, &x->n) : 0;
+}
+
 static int irq_plan(const struct asios_snapshot *s, const void *state, const void *p, struct asios_plan **ret)
 {
-	(void)state;
-	return asios_irq_plan(s, p, ret);
+	const struct irq_state *x = state;
+
+	return asios_irq_plan_rated(s, p, x ? x->rates : NULL, x ? x->n : 0, ret);
 }
 
 static const struct asios_domain irq_domain = {
@@ -40,6 +68,8 @@ static const struct asios_domain irq_domain = {
 	.policy_size = sizeof(struct asios_irq_policy),
 	.policy_read = irq_policy_read,
 	.policy_clear = irq_policy_clear,
+	.observe = irq_observe,
+	.state_free = irq_state_free,
 	.plan = irq_plan,
 };
 

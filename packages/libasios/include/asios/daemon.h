@@ -9,6 +9,7 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
@@ -54,3 +55,52 @@ bool asios_daemon_need(const struct asios_root *root, const char *root_path, con
 
 /* Tell systemd READY=1 with STATUS, run E until SIGTERM/SIGINT, tell systemd STOPPING=1; the loop's result. */
 int asios_daemon_loop(sd_event *e, const char *status);
+
+/*
+ * The daemon skeleton: one daemon of one domain (domain.h), its hooks in a spec, the rest here. It parses the
+ * command line (conf and conf_d default to the domain's), opens the root, reads the policy (a bad one logged
+ * as FILE:LINE, exit 1), sets up the loop with SIGHUP reloading the policy (a bad one keeps the previous),
+ * calls open, adds the timer, checks that NEED exists, calls start, plans once ("start"), and then exits
+ * (--once: 1 when that plan failed) or runs the loop until SIGTERM; stop ends it.
+ */
+struct asios_daemon_spec;
+struct asios_domain;
+
+struct asios_daemon {
+	const struct asios_daemon_spec *spec;
+	const struct asios_domain *domain;
+	struct asios_daemon_args args;
+	struct asios_root *root;
+	sd_event *event;
+	sd_event_source *timer;
+	void *policy;                /* the domain's policy_size bytes; the same address after a reload */
+	void *self;                  /* the daemon's own self_size bytes, zeroed at first */
+	unsigned replans;            /* asios_daemon_replan() calls */
+	const char *status;          /* systemd's STATUS= once ready, when not the spec's (set by a hook) */
+};
+
+struct asios_daemon_spec {
+	const char *name, *domain;   /* "asios-irqd", "irq" */
+	const char *usage;           /* --help: what follows the Usage line (the options are added) */
+	const char *need, *need_why; /* a path the daemon cannot run without, and what its absence means */
+	const char *status;          /* systemd's STATUS= once ready */
+	const char *stopped;         /* the last line after "stopping after N plans"; NULL: stop() says it */
+	size_t self_size;
+	size_t interval_at;          /* offsetof() the policy's unsigned seconds between ticks */
+	/* its own state and event sources beyond the timer, once the policy and the loop are there; a negative
+	 * errno: cannot start. stop() follows, also when it failed */
+	int (*open)(struct asios_daemon *d);
+	/* before the first plan (peers); negative: it said why, exit 1. NULL: nothing */
+	int (*start)(struct asios_daemon *d);
+	/* observe, plan and apply once, logged; negative when any of it failed. Called by asios_daemon_replan() */
+	int (*replan)(struct asios_daemon *d, const char *why);
+	/* every interval (USEC: when the timer fired); NULL: asios_daemon_replan(d, "check") */
+	void (*tick)(struct asios_daemon *d, uint64_t usec);
+	/* the release of what open() set up, after the loop when it RAN (and the last line if not STOPPED) */
+	void (*stop)(struct asios_daemon *d, bool ran);
+};
+
+/* main() of a daemon: its exit status (0, 1 failed, 2 bad argument). */
+int asios_daemon_main(const struct asios_daemon_spec *spec, int argc, char **argv);
+/* Count a plan and run SPEC->replan; its result. */
+int asios_daemon_replan(struct asios_daemon *d, const char *why);

@@ -39,6 +39,8 @@ struct asios_irq_policy {
 #define ASIOS_IRQD_CONF "/etc/asios/irqd.conf"
 #define ASIOS_IRQD_CONF_D "/etc/asios/irqd.conf.d"
 #define ASIOS_IRQD_JOURNAL "/run/asios/irqd.journal"
+/* the measured rates asios-irqd planned the current layout with, "IRQ RATE" a line (interrupts per second) */
+#define ASIOS_IRQD_RATES "/run/asios/irqd.rates"
 
 int asios_irq_policy_init(struct asios_irq_policy *p);
 void asios_irq_policy_clear(struct asios_irq_policy *p);
@@ -64,6 +66,14 @@ int asios_irq_plan(const struct asios_snapshot *s, const struct asios_irq_policy
  */
 int asios_irq_plan_rated(const struct asios_snapshot *s, const struct asios_irq_policy *p, const double *rates,
 			 size_t n_rates, struct asios_plan **ret);
+/*
+ * The rates a rate-aware layout was planned with, kept in ASIOS_IRQD_RATES under ROOT so that a restarted
+ * daemon and `asiosctl irq plan` plan the same layout. Write replaces the file at once (temporary file and
+ * rename) with the nonzero entries of RATES[N]. Read gives *RATES (*N entries, never NULL when the file is there)
+ * or NULL and 0 when there is no file; -EINVAL for a line that is not "IRQ RATE".
+ */
+int asios_irq_rates_write(const struct asios_root *root, const double *rates, size_t n);
+int asios_irq_rates_read(const struct asios_root *root, double **rates, size_t *n);
 /*
  * The interrupt load of the busiest housekeeping CPU, in interrupts per second: each IRQ's rate counted on the
  * CPU it is bound to (its target in PLAN when PLAN moves it, its affinity otherwise; spread evenly when bound
