@@ -35,7 +35,7 @@ int load_sched_policy(const char *root, const char *conf, const char *conf_d, st
 	int r;
 
 	policy_files(&pf, root, conf, conf_d, ASIOS_SCHEDD_CONF, ASIOS_SCHEDD_CONF_D);
-	r = asios_sched_policy_read(pol, pf.conf, pf.dir, &error);
+	r = asios_conf_format_read(&asios_sched_policy_format, pol, pf.conf, pf.dir, &error);
 	return policy_loaded(r, error);
 }
 

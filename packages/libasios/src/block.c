@@ -91,12 +91,9 @@ static const struct asios_knob *block_knobs(size_t *n)
 
 /* ---- policy: block.conf ---- */
 
-struct ctx {
-	struct asios_conf conf;
-	struct asios_block_policy *p;
-};
-
-#define fail(c, ...) asios_conf_fail(&(c)->conf, __VA_ARGS__)
+#define fail(c, ...) asios_conf_fail((c), __VA_ARGS__)
+/* the policy the reader C fills */
+#define POLICY(c) ((struct asios_block_policy *)(c)->policy)
 
 static int knob_index(const char *name)
 {
@@ -119,7 +116,7 @@ static bool value_ok(int k, const char *v)
 	return asios_conf_long(v, knobs[k].min, knobs[k].max, &x) == 0;
 }
 
-static int set_value(struct ctx *c, struct asios_block_value *slot, const char *name, const char *value)
+static int set_value(struct asios_conf *c, struct asios_block_value *slot, const char *name, const char *value)
 {
 	int k = knob_index(name);
 	char *v = NULL;
@@ -166,7 +163,7 @@ static bool disk_name(const char *s)
 	return true;
 }
 
-static int exclude(struct ctx *c, const char *value)
+static int exclude(struct asios_conf *c, const char *value)
 {
 	char *copy = strdup(value), *save = NULL;
 
@@ -174,7 +171,7 @@ static int exclude(struct ctx *c, const char *value)
 		return 0;
 	for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
 		int ok = !disk_name(w) ? fail(c, "exclude: \"%s\" is not a disk name%s", w, "")
-				       : asios_strv_push_dup(&c->p->exclude, &c->p->n_exclude, w) >= 0;
+				       : asios_strv_push_dup(&POLICY(c)->exclude, &POLICY(c)->n_exclude, w) >= 0;
 
 		if (!ok) {
 			free(copy);
@@ -187,7 +184,7 @@ static int exclude(struct ctx *c, const char *value)
 
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
-	struct ctx *c = user;
+	struct asios_conf *c = user;
 
 	if (!strcmp(section, "block")) {
 		if (!strcmp(name, "exclude"))
@@ -196,23 +193,16 @@ static int handler(void *user, const char *section, const char *name, const char
 	}
 	for (int k = 0; class_names[k]; k++)
 		if (!strcmp(section, class_names[k]))
-			return set_value(c, c->p->knob[k], name, value);
+			return set_value(c, POLICY(c)->knob[k], name, value);
 	if (!strncmp(section, "device ", 7)) {
 		struct asios_block_device_policy *d;
 
 		if (!disk_name(section + 7))
 			return fail(c, "[%s]: \"%s\" is not a disk name", section, section + 7);
-		d = device_policy(c->p, section + 7);
+		d = device_policy(POLICY(c), section + 7);
 		return d ? set_value(c, d->knob, name, value) : 0;
 	}
 	return fail(c, "unknown section [%s] (block, nvme, cloud, ssd, hdd, device NAME)%s", section, "");
-}
-
-static const char *const repeatable[] = { "block", NULL };
-
-static void ctx_init(struct ctx *c, struct asios_block_policy *p)
-{
-	*c = (struct ctx){ .conf = { .handler = handler, .user = c, .repeatable = repeatable }, .p = p };
 }
 
 void asios_block_policy_clear(struct asios_block_policy *p)
@@ -241,20 +231,20 @@ static void policy_clear(void *p)
 	asios_block_policy_clear(p);
 }
 
+static const char *const repeatable[] = { "block", NULL };
+
+const struct asios_conf_format asios_block_policy_format = {
+	.handler = handler,
+	.repeatable = repeatable,
+	.def_conf = ASIOS_BLOCK_CONF,
+	.after = NULL,
+	.init = policy_init,
+	.clear = policy_clear,
+};
+
 int asios_block_policy_parse(struct asios_block_policy *p, const char *text, const char *origin, char **error)
 {
-	struct ctx c;
-
-	ctx_init(&c, p);
-	return asios_conf_parse_text(&c.conf, text, origin, NULL, error);
-}
-
-int asios_block_policy_read(struct asios_block_policy *p, const char *conf, const char *conf_d, char **error)
-{
-	struct ctx c;
-
-	ctx_init(&c, p);
-	return asios_conf_read(&c.conf, p, policy_init, policy_clear, conf, ASIOS_BLOCK_CONF, conf_d, NULL, error);
+	return asios_conf_format_parse(&asios_block_policy_format, p, text, origin, error);
 }
 
 /* ---- observe: /sys/block ---- */
@@ -472,7 +462,6 @@ int asios_block_plan(const struct asios_block_state *st, const struct asios_bloc
 
 /* ---- the domain ---- */
 
-ASIOS_DOMAIN_POLICY(block)
 ASIOS_DOMAIN_STATE(block, struct asios_block_state)
 
 static int observe(struct asios_root *root, const struct asios_snapshot *s, const void *p, void **state)
@@ -502,8 +491,7 @@ const struct asios_domain asios_block_domain = {
 	.classes = class_names,
 	.knobs = block_knobs,
 	.policy_size = sizeof(struct asios_block_policy),
-	.policy_read = block_policy_read,
-	.policy_clear = block_policy_clear,
+	.format = &asios_block_policy_format,
 	.observe = observe,
 	.state_free = block_state_free,
 	.warnings = block_warnings,

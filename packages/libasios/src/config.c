@@ -543,30 +543,41 @@ int asios_conf_table(struct asios_conf *c, const struct asios_conf_item *table, 
 	return asios_conf_fail(c, "unknown key \"%s\" in [%s]", name, section);
 }
 
-int asios_conf_read(struct asios_conf *c, void *policy, int (*init)(void *policy), void (*clear)(void *policy),
-		    const char *conf, const char *def_conf, const char *conf_d,
-		    int (*after)(struct asios_conf *c, const char *path, char **error), char **error)
+static void format_reader(const struct asios_conf_format *f, void *policy, struct asios_conf *c)
 {
-	int r = init(policy);
+	*c = (struct asios_conf){ .handler = f->handler, .repeatable = f->repeatable, .policy = policy };
+	c->user = c;
+}
+
+int asios_conf_format_read(const struct asios_conf_format *f, void *policy, const char *conf, const char *conf_d,
+			   char **error)
+{
+	struct asios_conf c;
+	int r = f->init(policy);
 
 	if (error)
 		*error = NULL;
+	format_reader(f, policy, &c);
 	if (r >= 0)
-		r = asios_conf_load(c, conf, def_conf, conf_d, after, error);
+		r = asios_conf_load(&c, conf, f->def_conf, conf_d, f->after, error);
 	if (r < 0)
-		clear(policy);
+		f->clear(policy);
+	free(c.lines);
 	return r;
 }
 
-int asios_conf_parse_text(struct asios_conf *c, const char *text, const char *origin,
-			  int (*after)(struct asios_conf *c, const char *path, char **error), char **error)
+int asios_conf_format_parse(const struct asios_conf_format *f, void *policy, const char *text, const char *origin,
+			    char **error)
 {
+	struct asios_conf c;
 	int r;
 
 	if (error)
 		*error = NULL;
-	r = asios_conf_parse(c, text, strlen(text), origin, error);
-	if (r == 0 && after)
-		r = after(c, origin, error);
+	format_reader(f, policy, &c);
+	r = asios_conf_parse(&c, text, strlen(text), origin, error);
+	if (r == 0 && f->after)
+		r = f->after(&c, origin, error);
+	free(c.lines);
 	return r;
 }

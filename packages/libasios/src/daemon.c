@@ -10,6 +10,7 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
+#include "asios/config.h"
 #include "asios/daemon.h"
 #include "asios/domain.h"
 #include "asios/root.h"
@@ -174,7 +175,7 @@ static void daemon_usage(void)
 static int policy_load(struct asios_daemon *d, void *policy)
 {
 	char *error = NULL;
-	int r = d->domain->policy_read(policy, d->args.conf, d->args.conf_d, &error);
+	int r = asios_conf_format_read(d->domain->format, policy, d->args.conf, d->args.conf_d, &error);
 
 	if (r < 0)
 		fprintf(stderr, SD_ERR "%s\n", error ? error : strerror(-r));
@@ -198,7 +199,7 @@ static int daemon_reload(void *userdata)
 		free(fresh);
 		return -EINVAL;
 	}
-	d->domain->policy_clear(d->policy);
+	d->domain->format->clear(d->policy);
 	memcpy(d->policy, fresh, d->domain->policy_size);
 	free(fresh);
 	asios_daemon_replan(d, "configuration reloaded");
@@ -250,7 +251,7 @@ static void daemon_close(struct asios_daemon *d, bool opened, bool ran)
 	sd_event_unref(d->event);
 	asios_root_free(d->root);
 	if (d->policy)
-		d->domain->policy_clear(d->policy);
+		d->domain->format->clear(d->policy);
 	free(d->policy);
 	free(d->self);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "asios/block-plan.h"
+#include "asios/config.h"
 #include "asios/domain.h"
 #include "asios/irq-plan.h"
 #include "asios/numa-plan.h"
@@ -19,8 +20,6 @@
  */
 
 /* ---- irq: the snapshot, and the rates asios-irqd planned with ---- */
-
-ASIOS_DOMAIN_POLICY(irq)
 
 /* the rates of asios-irqd's last rebalance (irqd.rates), which it plans with as long as rebalance is on */
 struct irq_state {
@@ -66,8 +65,7 @@ static const struct asios_domain irq_domain = {
 	.restored = "IRQ affinities",
 	.events = ASIOS_EVENT_TIMER | ASIOS_EVENT_UEVENT | ASIOS_EVENT_CPU,
 	.policy_size = sizeof(struct asios_irq_policy),
-	.policy_read = irq_policy_read,
-	.policy_clear = irq_policy_clear,
+	.format = &asios_irq_policy_format,
 	.observe = irq_observe,
 	.state_free = irq_state_free,
 	.plan = irq_plan,
@@ -75,7 +73,6 @@ static const struct asios_domain irq_domain = {
 
 /* ---- numa: the workloads (processes with an accelerator open, or named by the policy) ---- */
 
-ASIOS_DOMAIN_POLICY(numa)
 ASIOS_DOMAIN_STATE(numa, struct asios_numa_state)
 
 static int numa_observe(struct asios_root *root, const struct asios_snapshot *s, const void *p, void **state)
@@ -102,8 +99,7 @@ static const struct asios_domain numa_domain = {
 	.restored = "values (CPU affinities, huge page pools, AutoNUMA)",
 	.events = ASIOS_EVENT_TIMER | ASIOS_EVENT_PROC,
 	.policy_size = sizeof(struct asios_numa_policy),
-	.policy_read = numa_policy_read,
-	.policy_clear = numa_policy_clear,
+	.format = &asios_numa_policy_format,
 	.observe = numa_observe,
 	.state_free = numa_state_free,
 	.warnings = numa_warnings,
@@ -113,8 +109,6 @@ static const struct asios_domain numa_domain = {
 /* ---- isolate: knobs, masks, kernel threads, files, TuneD, and the CPU split ---- */
 
 static const char *const sched_profiles[] = { "throughput", "latency", "inference", NULL };
-
-ASIOS_DOMAIN_POLICY(sched)
 
 static void isolate_state_free(void *state)
 {
@@ -165,8 +159,7 @@ static const struct asios_domain isolate_domain = {
 	.classes = sched_profiles,
 	.knobs = asios_sched_knobs,
 	.policy_size = sizeof(struct asios_sched_policy),
-	.policy_read = sched_policy_read,
-	.policy_clear = sched_policy_clear,
+	.format = &asios_sched_policy_format,
 	.observe = isolate_observe,
 	.state_free = isolate_state_free,
 	.warnings = isolate_warnings,
@@ -205,8 +198,8 @@ int asios_domain_policy(const struct asios_domain *d, const char *conf, const ch
 	run->policy = calloc(1, d->policy_size);
 	if (!run->policy)
 		return -ENOMEM;
-	r = d->policy_read(run->policy, conf, conf_d, error);
-	if (r < 0) { /* policy_read left it cleared */
+	r = asios_conf_format_read(d->format, run->policy, conf, conf_d, error);
+	if (r < 0) { /* the format left it cleared */
 		free(run->policy);
 		run->policy = NULL;
 	}
@@ -235,7 +228,7 @@ void asios_domain_run_clear(struct asios_domain_run *run)
 	if (run->state && run->domain->state_free)
 		run->domain->state_free(run->state);
 	if (run->policy)
-		run->domain->policy_clear(run->policy);
+		run->domain->format->clear(run->policy);
 	free(run->policy);
 	*run = (struct asios_domain_run){ 0 };
 }

@@ -23,13 +23,10 @@
  * reader refuses before these handlers see a line).
  */
 
-struct ctx {
-	struct asios_conf conf; /* the shared reader, with the first error of a file */
-	struct asios_irq_policy *p;
-};
-
 /* the first error of a file, without its location */
-#define fail(c, ...) asios_conf_fail(&(c)->conf, __VA_ARGS__)
+#define fail(c, ...) asios_conf_fail((c), __VA_ARGS__)
+/* the policy the reader C fills */
+#define POLICY(c) ((struct asios_irq_policy *)(c)->policy)
 
 /* "0000:18:00.0": domain, bus, device (0-1f) and function (0-7) in lower- or upper-case hexadecimal */
 static bool pci_address(const char *id)
@@ -109,12 +106,12 @@ static const struct asios_conf_item irqd_keys[] = {
 
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
-	struct ctx *c = user;
-	struct asios_irq_policy *p = c->p;
+	struct asios_conf *c = user;
+	struct asios_irq_policy *p = POLICY(c);
 	const char *err = NULL;
 
 	if (!strcmp(section, "irqd"))
-		return asios_conf_table(&c->conf, irqd_keys, ASIOS_CONF_N(irqd_keys), p, section, name, value);
+		return asios_conf_table(c, irqd_keys, ASIOS_CONF_N(irqd_keys), p, section, name, value);
 	if (!strncmp(section, "irq ", 4) || !strncmp(section, "device ", 7)) {
 		bool is_irq = section[0] == 'i';
 		const char *id = section + (is_irq ? 4 : 7);
@@ -175,11 +172,6 @@ void asios_irq_policy_clear(struct asios_irq_policy *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static void ctx_init(struct ctx *c, struct asios_irq_policy *p)
-{
-	*c = (struct ctx){ .conf = { .handler = handler, .user = c }, .p = p };
-}
-
 static int policy_init(void *p)
 {
 	return asios_irq_policy_init(p);
@@ -190,26 +182,16 @@ static void policy_clear(void *p)
 	asios_irq_policy_clear(p);
 }
 
+const struct asios_conf_format asios_irq_policy_format = {
+	.handler = handler,
+	.repeatable = NULL,
+	.def_conf = ASIOS_IRQD_CONF,
+	.after = NULL,
+	.init = policy_init,
+	.clear = policy_clear,
+};
+
 int asios_irq_policy_parse(struct asios_irq_policy *p, const char *text, const char *origin, char **error)
 {
-	struct ctx c;
-
-	ctx_init(&c, p);
-	return asios_conf_parse_text(&c.conf, text, origin, NULL, error);
-}
-
-int asios_irq_policy_load(struct asios_irq_policy *p, const char *conf, const char *conf_d, char **error)
-{
-	struct ctx c;
-
-	ctx_init(&c, p);
-	return asios_conf_load(&c.conf, conf, ASIOS_IRQD_CONF, conf_d, NULL, error);
-}
-
-int asios_irq_policy_read(struct asios_irq_policy *p, const char *conf, const char *conf_d, char **error)
-{
-	struct ctx c;
-
-	ctx_init(&c, p);
-	return asios_conf_read(&c.conf, p, policy_init, policy_clear, conf, ASIOS_IRQD_CONF, conf_d, NULL, error);
+	return asios_conf_format_parse(&asios_irq_policy_format, p, text, origin, error);
 }

@@ -24,15 +24,10 @@
  * of several sizes).
  */
 
-struct ctx {
-	struct asios_conf conf;  /* the shared reader, with the first error of a file */
-	struct asios_numa_policy *p;
-	unsigned *wl_line;       /* per workload: the line of this file that first named it, 0 if none */
-	size_t n_wl_line;
-};
-
 /* the first error of a file, without its location */
-#define fail(c, ...) asios_conf_fail(&(c)->conf, __VA_ARGS__)
+#define fail(c, ...) asios_conf_fail((c), __VA_ARGS__)
+/* the policy the reader C fills */
+#define POLICY(c) ((struct asios_numa_policy *)(c)->policy)
 
 static int multi_value(const char *v)
 {
@@ -131,9 +126,9 @@ static const struct asios_conf_item numad_keys[] = {
 };
 #undef T
 
-static int hugepages_key(struct ctx *c, const char *name, const char *value)
+static int hugepages_key(struct asios_conf *c, const char *name, const char *value)
 {
-	struct asios_numa_policy *p = c->p;
+	struct asios_numa_policy *p = POLICY(c);
 	struct asios_numa_hugepages *h;
 	unsigned long size_kb;
 	long node, count;
@@ -156,23 +151,23 @@ static int hugepages_key(struct ctx *c, const char *name, const char *value)
 }
 
 /* remember the line where this file first names workload I */
-static int note_workload(struct ctx *c, size_t i)
+static int note_workload(struct asios_conf *c, size_t i)
 {
-	if (i >= c->n_wl_line) {
-		unsigned *l = realloc(c->wl_line, (i + 1) * sizeof(*l));
+	if (i >= c->n_lines) {
+		unsigned *l = realloc(c->lines, (i + 1) * sizeof(*l));
 
 		if (!l)
 			return -ENOMEM;
-		memset(l + c->n_wl_line, 0, (i + 1 - c->n_wl_line) * sizeof(*l));
-		c->wl_line = l;
-		c->n_wl_line = i + 1;
+		memset(l + c->n_lines, 0, (i + 1 - c->n_lines) * sizeof(*l));
+		c->lines = l;
+		c->n_lines = i + 1;
 	}
-	if (!c->wl_line[i])
-		c->wl_line[i] = c->conf.line;
+	if (!c->lines[i])
+		c->lines[i] = c->line;
 	return 0;
 }
 
-static int workload_key(struct ctx *c, const char *section, const char *id, const char *name, const char *value)
+static int workload_key(struct asios_conf *c, const char *section, const char *id, const char *name, const char *value)
 {
 	struct asios_numa_workload *w;
 	const char *err = NULL;
@@ -182,8 +177,8 @@ static int workload_key(struct ctx *c, const char *section, const char *id, cons
 
 	if (!*id || strlen(id) >= sizeof(w->name))
 		return fail(c, "[%s]: a workload needs a name (up to 63 characters)%s", section, "");
-	w = workload_for(c->p, id);
-	if (!w || note_workload(c, (size_t)(w - c->p->workloads)) < 0)
+	w = workload_for(POLICY(c), id);
+	if (!w || note_workload(c, (size_t)(w - POLICY(c)->workloads)) < 0)
 		return fail(c, "out of memory%s%s", "", "");
 	if (!strcmp(name, "command") || !strcmp(name, "cgroup")) {
 		char **slot = name[1] == 'o' ? &w->command : &w->cgroup;
@@ -224,10 +219,10 @@ static int workload_key(struct ctx *c, const char *section, const char *id, cons
 
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
-	struct ctx *c = user;
+	struct asios_conf *c = user;
 
 	if (!strcmp(section, "numad"))
-		return asios_conf_table(&c->conf, numad_keys, ASIOS_CONF_N(numad_keys), c->p, section, name, value);
+		return asios_conf_table(c, numad_keys, ASIOS_CONF_N(numad_keys), POLICY(c), section, name, value);
 	if (!strcmp(section, "hugepages"))
 		return hugepages_key(c, name, value);
 	if (!strncmp(section, "workload ", 9))
@@ -264,27 +259,20 @@ void asios_numa_policy_clear(struct asios_numa_policy *p)
 /* after each file: a [workload] it names must say (there or before) what it matches */
 static int validate(struct asios_conf *conf, const char *path, char **error)
 {
-	struct ctx *c = conf->user;
-	const struct asios_numa_policy *p = c->p;
+	struct asios_conf *c = conf;
+	const struct asios_numa_policy *p = POLICY(c);
 	int r = 0;
 
 	for (size_t i = 0; i < p->n_workloads && !r; i++)
 		if (!p->workloads[i].command && !p->workloads[i].cgroup) {
 			r = -EINVAL;
 			if (error && asprintf(error, "%s:%u: [workload %s]: needs command = PATTERN or cgroup = PATH", path,
-					      i < c->n_wl_line ? c->wl_line[i] : 0, p->workloads[i].name) < 0)
+					      i < c->n_lines ? c->lines[i] : 0, p->workloads[i].name) < 0)
 				*error = NULL;
 		}
-	if (c->wl_line)
-		memset(c->wl_line, 0, c->n_wl_line * sizeof(*c->wl_line));
+	if (c->lines)
+		memset(c->lines, 0, c->n_lines * sizeof(*c->lines));
 	return r;
-}
-
-static void ctx_init(struct ctx *c, struct asios_numa_policy *p)
-{
-	static const char *const repeatable[] = { "hugepages", NULL };
-
-	*c = (struct ctx){ .conf = { .handler = handler, .user = c, .repeatable = repeatable }, .p = p };
 }
 
 static int policy_init(void *p)
@@ -297,35 +285,18 @@ static void policy_clear(void *p)
 	asios_numa_policy_clear(p);
 }
 
+static const char *const repeatable[] = { "hugepages", NULL };
+
+const struct asios_conf_format asios_numa_policy_format = {
+	.handler = handler,
+	.repeatable = repeatable,
+	.def_conf = ASIOS_NUMAD_CONF,
+	.after = validate,
+	.init = policy_init,
+	.clear = policy_clear,
+};
+
 int asios_numa_policy_parse(struct asios_numa_policy *p, const char *text, const char *origin, char **error)
 {
-	struct ctx c;
-	int r;
-
-	ctx_init(&c, p);
-	r = asios_conf_parse_text(&c.conf, text, origin, validate, error);
-	free(c.wl_line);
-	return r;
-}
-
-int asios_numa_policy_load(struct asios_numa_policy *p, const char *conf, const char *conf_d, char **error)
-{
-	struct ctx c;
-	int r;
-
-	ctx_init(&c, p);
-	r = asios_conf_load(&c.conf, conf, ASIOS_NUMAD_CONF, conf_d, validate, error);
-	free(c.wl_line);
-	return r;
-}
-
-int asios_numa_policy_read(struct asios_numa_policy *p, const char *conf, const char *conf_d, char **error)
-{
-	struct ctx c;
-	int r;
-
-	ctx_init(&c, p);
-	r = asios_conf_read(&c.conf, p, policy_init, policy_clear, conf, ASIOS_NUMAD_CONF, conf_d, validate, error);
-	free(c.wl_line);
-	return r;
+	return asios_conf_format_parse(&asios_numa_policy_format, p, text, origin, error);
 }

@@ -25,12 +25,9 @@
  * kernel accepts for it (knob_ranges below), not only when it is written.
  */
 
-struct ctx {
-	struct asios_conf conf; /* the shared reader, with the first error of a file */
-	struct asios_sched_policy *p;
-};
-
-#define fail(c, ...) asios_conf_fail(&(c)->conf, __VA_ARGS__)
+#define fail(c, ...) asios_conf_fail((c), __VA_ARGS__)
+/* the policy the reader C fills */
+#define POLICY(c) ((struct asios_sched_policy *)(c)->policy)
 
 /* The values the kernel takes for the knobs of the table (sched-knobs.c); a knob not listed takes any one word. */
 static const struct {
@@ -137,9 +134,9 @@ static const struct asios_conf_item schedd_keys[] = {
 };
 #undef T
 
-static int knob_key(struct ctx *c, const char *name, const char *value)
+static int knob_key(struct asios_conf *c, const char *name, const char *value)
 {
-	struct asios_sched_policy *p = c->p;
+	struct asios_sched_policy *p = POLICY(c);
 	struct asios_sched_knob_override *o;
 	char range[64];
 	size_t n, k;
@@ -179,10 +176,10 @@ static int knob_key(struct ctx *c, const char *name, const char *value)
 
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
-	struct ctx *c = user;
+	struct asios_conf *c = user;
 
 	if (!strcmp(section, "schedd"))
-		return asios_conf_table(&c->conf, schedd_keys, ASIOS_CONF_N(schedd_keys), c->p, section, name, value);
+		return asios_conf_table(c, schedd_keys, ASIOS_CONF_N(schedd_keys), POLICY(c), section, name, value);
 	if (!strcmp(section, "knobs"))
 		return knob_key(c, name, value);
 	return fail(c, "unknown section [%s]%s", section, "");
@@ -217,11 +214,6 @@ void asios_sched_policy_clear(struct asios_sched_policy *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static void ctx_init(struct ctx *c, struct asios_sched_policy *p)
-{
-	*c = (struct ctx){ .conf = { .handler = handler, .user = c }, .p = p };
-}
-
 static int policy_init(void *p)
 {
 	return asios_sched_policy_init(p);
@@ -232,26 +224,16 @@ static void policy_clear(void *p)
 	asios_sched_policy_clear(p);
 }
 
+const struct asios_conf_format asios_sched_policy_format = {
+	.handler = handler,
+	.repeatable = NULL,
+	.def_conf = ASIOS_SCHEDD_CONF,
+	.after = NULL,
+	.init = policy_init,
+	.clear = policy_clear,
+};
+
 int asios_sched_policy_parse(struct asios_sched_policy *p, const char *text, const char *origin, char **error)
 {
-	struct ctx c;
-
-	ctx_init(&c, p);
-	return asios_conf_parse_text(&c.conf, text, origin, NULL, error);
-}
-
-int asios_sched_policy_load(struct asios_sched_policy *p, const char *conf, const char *conf_d, char **error)
-{
-	struct ctx c;
-
-	ctx_init(&c, p);
-	return asios_conf_load(&c.conf, conf, ASIOS_SCHEDD_CONF, conf_d, NULL, error);
-}
-
-int asios_sched_policy_read(struct asios_sched_policy *p, const char *conf, const char *conf_d, char **error)
-{
-	struct ctx c;
-
-	ctx_init(&c, p);
-	return asios_conf_read(&c.conf, p, policy_init, policy_clear, conf, ASIOS_SCHEDD_CONF, conf_d, NULL, error);
+	return asios_conf_format_parse(&asios_sched_policy_format, p, text, origin, error);
 }

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "asios/config.h"
 #include "asios/domain.h"
 
 struct asios_plan;
@@ -51,7 +52,8 @@ struct asios_block_policy {
 	size_t n_devices;
 };
 
-int asios_block_policy_read(struct asios_block_policy *p, const char *conf, const char *conf_d, char **error);
+/* block.conf read as asios_irq_policy_format says */
+extern const struct asios_conf_format asios_block_policy_format;
 int asios_block_policy_parse(struct asios_block_policy *p, const char *text, const char *origin, char **error);
 void asios_block_policy_clear(struct asios_block_policy *p);
 

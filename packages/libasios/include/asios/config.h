@@ -38,6 +38,9 @@ struct asios_conf {
 	asios_conf_handler handler;
 	void *user;
 	const char *const *repeatable; /* NULL-terminated sections whose keys may repeat in one file, or NULL */
+	void *policy;                  /* what the handler fills (asios_conf_format_*(): user is this reader) */
+	unsigned *lines;               /* a format's own memo: a line per numbered thing (freed by the format) */
+	size_t n_lines;
 	/* state of the file being read */
 	unsigned line;                 /* the line being handled (1-based) */
 	unsigned why_line;             /* the line of the first error, 0 while none */
@@ -107,15 +110,24 @@ int asios_conf_table(struct asios_conf *c, const struct asios_conf_item *table, 
 		     const char *section, const char *name, const char *value);
 
 /*
- * One policy format read the same way for every domain: INIT(POLICY), then CONF (a missing one only at DEF_CONF
- * is no error) and CONF_D/NAME.conf with C, whose handler already points at POLICY; POLICY cleared with CLEAR on
- * failure. And TEXT named ORIGIN parsed with C, then checked with AFTER (may be NULL).
+ * One policy format, as data: its handler (called with the reader as user data, the policy in its POLICY), the
+ * sections whose keys may repeat, its default file, a check after each file (AFTER, may be NULL) and the
+ * policy's init and clear. asios_conf_format_read(): init, then CONF (a missing one only at DEF_CONF is no
+ * error) and CONF_D/NAME.conf; the policy cleared on failure. asios_conf_format_parse(): TEXT named ORIGIN into
+ * an initialised policy. Both 0, or -EINVAL with *error = "FILE:LINE: what" (free it), or -ENOMEM.
  */
-int asios_conf_read(struct asios_conf *c, void *policy, int (*init)(void *policy), void (*clear)(void *policy),
-		    const char *conf, const char *def_conf, const char *conf_d,
-		    int (*after)(struct asios_conf *c, const char *path, char **error), char **error);
-int asios_conf_parse_text(struct asios_conf *c, const char *text, const char *origin,
-			  int (*after)(struct asios_conf *c, const char *path, char **error), char **error);
+struct asios_conf_format {
+	asios_conf_handler handler;
+	const char *const *repeatable;
+	const char *def_conf;
+	int (*after)(struct asios_conf *c, const char *path, char **error);
+	int (*init)(void *policy);
+	void (*clear)(void *policy);
+};
+int asios_conf_format_read(const struct asios_conf_format *f, void *policy, const char *conf, const char *conf_d,
+			   char **error);
+int asios_conf_format_parse(const struct asios_conf_format *f, void *policy, const char *text, const char *origin,
+			    char **error);
 
 /* Configuration values: yes/true/1/on or no/false/0/off; a decimal integer within [MIN, MAX]. -EINVAL otherwise. */
 int asios_conf_bool(const char *v, bool *ret);

@@ -11,7 +11,7 @@
  * entry, and the apply engine (apply.h) knows none of them.
  *
  * Every step of a domain runs the same way for asiosctl, the daemons and the tests:
- *   policy_read(conf, conf_d) → observe(root, snapshot, policy) → plan(snapshot, state, policy) → asios_apply()
+ *   format (conf, conf_d) → observe(root, snapshot, policy) → plan(snapshot, state, policy) → asios_apply()
  */
 
 #include <stdbool.h>
@@ -20,6 +20,7 @@
 struct asios_root;
 struct asios_snapshot;
 struct asios_plan;
+struct asios_conf_format;
 
 /* What makes a domain's daemon re-plan (bit mask). */
 enum {
@@ -61,9 +62,8 @@ struct asios_domain {
 	const struct asios_knob *(*knobs)(size_t *n); /* its knob table, or NULL */
 
 	size_t policy_size;
-	/* init + read CONF then CONF_D/NAME.conf; -EINVAL with *error = "FILE:LINE: what" (policy left cleared) */
-	int (*policy_read)(void *policy, const char *conf, const char *conf_d, char **error);
-	void (*policy_clear)(void *policy);
+	/* its policy file (config.h: the handler, default file, init and clear), read by asios_domain_policy() */
+	const struct asios_conf_format *format;
 	/* what the plan compares with beyond the snapshot (processes, knobs, files); NULL: the snapshot is all */
 	int (*observe)(struct asios_root *root, const struct asios_snapshot *s, const void *policy, void **state);
 	void (*state_free)(void *state);

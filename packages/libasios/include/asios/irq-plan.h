@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 
+#include "asios/config.h"
 #include "asios/plan.h"
 #include "asios/snapshot.h"
 
@@ -45,13 +46,12 @@ struct asios_irq_policy {
 int asios_irq_policy_init(struct asios_irq_policy *p);
 void asios_irq_policy_clear(struct asios_irq_policy *p);
 /*
- * Read CONF and then every CONF_D/NAME.conf in name order (either may be missing). On a bad line returns -EINVAL and
- * *error = "FILE:LINE: what" (free it); the policy is then unusable and must not be applied.
+ * irqd.conf: asios_conf_format_read(&asios_irq_policy_format, &policy, CONF, CONF_D, &error) inits, reads CONF
+ * and every CONF_D/NAME.conf in name order (either may be missing); on a bad line -EINVAL and *error =
+ * "FILE:LINE: what" (free it), the policy cleared again. The domain table and the daemons read it so.
  */
-int asios_irq_policy_load(struct asios_irq_policy *p, const char *conf, const char *conf_d, char **error);
-/* init + load; on failure the policy is cleared again. */
-int asios_irq_policy_read(struct asios_irq_policy *p, const char *conf, const char *conf_d, char **error);
-/* The same from a string (for tests); ORIGIN names it in errors. */
+extern const struct asios_conf_format asios_irq_policy_format;
+/* TEXT into an initialised policy (for tests); ORIGIN names it in errors. */
 int asios_irq_policy_parse(struct asios_irq_policy *p, const char *text, const char *origin, char **error);
 
 /* The plan. Only -ENOMEM fails; everything else is an action, a skip or a note. */

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "asios/config.h"
 #include "asios/plan.h"
 #include "asios/proc.h"
 #include "asios/snapshot.h"
@@ -76,9 +77,8 @@ struct asios_numa_policy {
 
 int asios_numa_policy_init(struct asios_numa_policy *p);
 void asios_numa_policy_clear(struct asios_numa_policy *p);
-/* As asios_irq_policy_load(): CONF, then CONF_D/NAME.conf in name order; a bad line is -EINVAL, *error = "FILE:LINE: …". */
-int asios_numa_policy_load(struct asios_numa_policy *p, const char *conf, const char *conf_d, char **error);
-int asios_numa_policy_read(struct asios_numa_policy *p, const char *conf, const char *conf_d, char **error);
+/* numad.conf read as asios_irq_policy_format says */
+extern const struct asios_conf_format asios_numa_policy_format;
 int asios_numa_policy_parse(struct asios_numa_policy *p, const char *text, const char *origin, char **error);
 const char *asios_numa_multi_name(int m);
 const char *asios_autonuma_name(enum asios_autonuma a);

@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 
+#include "asios/config.h"
 #include "asios/plan.h"
 #include "asios/domain.h"
 #include "asios/snapshot.h"
@@ -71,9 +72,8 @@ struct asios_sched_policy {
 
 int asios_sched_policy_init(struct asios_sched_policy *p);
 void asios_sched_policy_clear(struct asios_sched_policy *p);
-/* As asios_irq_policy_load(): CONF, then CONF_D/NAME.conf in name order; a bad line is -EINVAL, *error = "FILE:LINE: …". */
-int asios_sched_policy_load(struct asios_sched_policy *p, const char *conf, const char *conf_d, char **error);
-int asios_sched_policy_read(struct asios_sched_policy *p, const char *conf, const char *conf_d, char **error);
+/* schedd.conf read as asios_irq_policy_format says */
+extern const struct asios_conf_format asios_sched_policy_format;
 int asios_sched_policy_parse(struct asios_sched_policy *p, const char *text, const char *origin, char **error);
 
 /* The CPU split and the kernel command line that makes it. */
