@@ -434,24 +434,6 @@ static int link_class(struct asios_root *root, struct asios_snapshot *s, const c
 	return r;
 }
 
-int asios_snapshot_pci_index(const struct asios_snapshot *s, const char *addr)
-{
-	size_t lo = 0, hi = s->n_pci;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(s->pci[mid].addr, addr);
-
-		if (c == 0)
-			return (int)mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
-}
-
 /* upstream bridges of device I, root first; returns the count */
 static size_t chain(const struct asios_snapshot *s, size_t i, int *out, size_t max)
 {

@@ -8,7 +8,8 @@
  *   → cgroup.c (cpuset restriction)  →  pci.c (devices, classes, nodes)  →  irq.c (/proc/interrupts joined
  *   to devices)  →  kconfig.c.
  * Each stage returns a negative errno only for what makes the snapshot useless (out of memory, no CPU
- * topology); anything else becomes a warning in the snapshot.
+ * topology); anything else becomes a warning in the snapshot. What the stages share (a warning, a CPU set read
+ * from a file, the PCI index of an address) is in snapshot-util.c, so no stage calls another one.
  */
 
 #include "asios/snapshot.h"

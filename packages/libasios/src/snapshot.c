@@ -11,15 +11,6 @@
 #include "asios/kconfig.h"
 #include "snapshot-internal.h"
 
-void asios_snapshot_warn(struct asios_snapshot *s, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)asios_strv_pushv(&s->warnings, &s->n_warnings, fmt, ap); /* a lost warning on OOM is acceptable */
-	va_end(ap);
-}
-
 /* The architecture of the machine under the root: this one's uname on the host, else guessed from cpuinfo. */
 static char *detect_arch(struct asios_root *root)
 {

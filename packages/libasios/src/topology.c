@@ -48,32 +48,6 @@ static void env_restore(struct saved_env *e)
 	free(e->old);
 }
 
-int asios_read_cpuset(struct asios_root *root, struct asios_snapshot *s, const char *path, bool mask,
-		      hwloc_bitmap_t set)
-{
-	const char *err = NULL;
-	char *line;
-	int r;
-
-	r = asios_read_line(root, path, &line);
-	if (r < 0) {
-		if (r != -ENOENT && r != -ENOMEM)
-			asios_snapshot_warn(s, "%s: %s, ignoring", path, strerror(-r));
-		return r;
-	}
-	if (!strcmp(line, "(null)")) { /* nohz_full of a NO_HZ_FULL kernel booted without the parameter */
-		hwloc_bitmap_zero(set);
-		free(line);
-		return 0;
-	}
-	r = mask ? asios_cpumask_parse(line, set, &err) : asios_cpulist_parse(line, set, &err);
-	if (r < 0)
-		asios_snapshot_warn(s, "%s: not a CPU %s at column %td (\"%s\"), ignoring", path, mask ? "mask" : "list",
-				    err ? err - line + 1 : 0, line);
-	free(line);
-	return r;
-}
-
 /*
  * hwloc prints its own complaints about the machine (a banner on stderr) unless told otherwise; in a daemon they
  * would reach the journal without a priority. Its stderr is caught in a memfd during the load and each message
