@@ -24,6 +24,8 @@ static const struct verb verbs[] = {
 	{ "topology", "[--root DIR] [--json]", "show CPUs, NUMA nodes, devices, IRQs and isolation", verb_topology },
 	{ "snapshot", "-o FILE [--root DIR]", "capture what a snapshot reads into a tarball usable as --root",
 	  verb_snapshot },
+	{ "metrics", "[--root DIR]", "what ASIOS knows and the drift of each domain, in the Prometheus text format",
+	  verb_metrics },
 	{ "sched", "knobs|watch", "scheduler knobs of the profiles; eBPF watch of run queues and isolated CPUs",
 	  verb_sched },
 };

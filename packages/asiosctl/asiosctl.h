@@ -21,6 +21,8 @@ void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int verb_topology(int argc, char **argv);
 int verb_snapshot(int argc, char **argv);
+/* asiosctl metrics (metrics.c) */
+int verb_metrics(int argc, char **argv);
 /* `asiosctl DOMAIN …` for a registered domain (domain.c); ARGV[0] names it */
 int verb_domain(int argc, char **argv);
 int verb_sched(int argc, char **argv);

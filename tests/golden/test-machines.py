@@ -15,6 +15,8 @@ is planned here without an edit. For each machine and domain:
 A capture with an evidence folder (evidence/NAME/, written by capture-gpu.sh on the machine itself) is also
 held to what was seen there: each live.DOMAIN.json (the plan made on the running machine) equals the plan on the
 capture, and ASIOS's GPUs, their NUMA node, CPUs and GPU-to-NIC PCIe distances equal `nvidia-smi topo -m`.
+`asiosctl metrics` on each machine equals golden/NAME.metrics.prom, passes `promtool check metrics`, and its
+per-domain drift (asios_domain_pending_actions) is the size of that domain's plan.
 TAP output.
 """
 import glob
@@ -140,6 +142,25 @@ def vendor_view(name, root):
         skip("%s: GPU-to-NIC distances against nvidia-smi" % name, "nvidia-smi lists no NIC on this machine")
 
 
+def metrics(name, root, plans):
+    """`asiosctl metrics --root`: golden, promtool-clean, and the drift it reports is each plan's size."""
+    p = ctl("metrics", "--root", root)
+    check(p.returncode == 0, "%s: asiosctl metrics" % name, p.stderr)
+    if p.returncode:
+        return
+    golden("%s.metrics.prom" % name, re.sub(r'version="[^"]*"', 'version="VERSION"', p.stdout),
+           os.path.join(MACHINES, "golden"))
+    drift = dict(re.findall(r'^asios_domain_pending_actions\{domain="(\w+)"\} (\d+)$', p.stdout, re.M))
+    want = {d: str(len(pl["actions"])) for d, pl in plans.items()}
+    eq("%s: metrics: each domain's pending actions are its plan's actions" % name, want, drift)
+    if not shutil.which("promtool"):
+        skip("%s: promtool check metrics" % name, "no promtool (Debian's prometheus package; make deps installs it)")
+        return
+    lint = subprocess.run(["promtool", "check", "metrics"], input=p.stdout, capture_output=True, text=True)
+    check(lint.returncode == 0 and not lint.stdout.strip(), "%s: promtool check metrics is clean" % name,
+          lint.stdout + lint.stderr)
+
+
 def apply_revert(name, domain, root, tmp):
     work = os.path.join(tmp, "work-%s-%s" % (name, domain))
     shutil.copytree(root, work, symlinks=True)
@@ -148,6 +169,13 @@ def apply_revert(name, domain, root, tmp):
     rc, again, err = plan_json(domain, work)
     check(p.returncode == 0 and rc == 0 and not again["actions"],
           "%s %s: apply, then the plan is empty" % (name, domain), p.stdout + p.stderr + err)
+    m = ctl("metrics", "--root", work).stdout
+    drift = re.search(r'^asios_domain_pending_actions\{domain="%s"\} (\d+)$' % domain, m, re.M)
+    check(drift and drift.group(1) == "0", "%s %s: after apply, metrics reports no drift" % (name, domain),
+          drift.group(0) if drift else m[-500:])
+    if domain == "irq":
+        eq("%s irq: after apply, no device IRQ is off its node" % name, "asios_irq_misplaced 0",
+           re.search(r"^asios_irq_misplaced \d+$", m, re.M).group(0))
     p = ctl(domain, "revert", "--root", work)
     diff = tree_differs(before, tree_digest(work))
     check(p.returncode == 0 and not diff, "%s %s: revert gives the tree back byte-exact" % (name, domain),
@@ -164,11 +192,13 @@ def main():
         check(len(doms) >= 4, "asiosctl lists the registered domains (%s)" % " ".join(doms))
         for name, root in sorted(machines(tmp).items()):
             vendor_view(name, root)
+            plans = {}
             for d in doms:
                 rc, pl, err = plan_json(d, root)
                 check(rc == 0, "%s: %s plan" % (name, d), err)
                 if rc:
                     continue
+                plans[d] = pl
                 golden("%s.%s.json" % (name, d), json.dumps(pl, indent=2, sort_keys=True) + "\n",
                        os.path.join(MACHINES, "golden"))
                 rc, again, _ = plan_json(d, root)
@@ -180,6 +210,7 @@ def main():
                     irq_invariants(name, root, pl)
                 if pl["actions"]:
                     apply_revert(name, d, root, tmp)
+            metrics(name, root, plans)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return done()
