@@ -8,6 +8,7 @@ import json
 import os
 import re
 import subprocess
+import tarfile
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -243,6 +244,17 @@ def sched_tree(root, t):
         write(os.path.join(s, "cgroup.controllers"), "cpuset cpu io memory pids\n")
         write(os.path.join(s, "cpuset.cpus"), "\n")
         write(os.path.join(s, "cpuset.cpus.partition"), "member\n")
+
+
+def capture(root, tmp, name):
+    """`asiosctl snapshot --root ROOT` unpacked under TMP: (the capture's root, the snapshot's process)."""
+    out = os.path.join(tmp, "cap-%s.tar.gz" % name)
+    p = ctl("snapshot", "-o", out, "--root", root)
+    cap = os.path.join(tmp, "cap-" + name)
+    if p.returncode == 0:
+        with tarfile.open(out) as tf:
+            tf.extractall(cap, filter="tar") if hasattr(tarfile, "data_filter") else tf.extractall(cap)
+    return os.path.join(cap, "cap-" + name), p
 
 
 def ctl(*args, env=None):

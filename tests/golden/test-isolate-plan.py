@@ -24,7 +24,7 @@ import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import fake_tuned, ASIOSCTL, SHARED, TOP, check, cpulist, ctl, done, golden, need, need_root, plan_json, sched_tree, skip, slice_dir, topo, write  # noqa: E402
+from taplib import capture, fake_tuned, ASIOSCTL, SHARED, TOP, check, cpulist, ctl, done, golden, need, need_root, plan_json, sched_tree, skip, slice_dir, topo, write  # noqa: E402
 
 CONF = "[schedd]\nisolate = auto\nprofile = latency\n"
 GRUB = "etc/default/grub.d/asios-isolation.cfg"
@@ -314,12 +314,7 @@ def live_tests(tmp):
 def capture_equals(name, root, tmp):
     """A capture (`asiosctl snapshot --root`) of a machine with kernel threads and isolate = auto plans as the
     machine does: it holds the policy, the kernel threads' stat and status, the masks and knobs."""
-    out = os.path.join(tmp, "cap-%s.tar.gz" % name)
-    p = ctl("snapshot", "-o", out, "--root", root)
-    cap = os.path.join(tmp, "cap-" + name)
-    with tarfile.open(out) as tf:
-        tf.extractall(cap)
-    cap = os.path.join(cap, "cap-" + name)
+    cap, p = capture(root, tmp, name)
     rc, pl, err = plan(root)
     rc2, there, err2 = plan(cap)
     threads = [a for a in pl["actions"] if a["kind"] == "affinity"]

@@ -21,7 +21,7 @@ import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, SHARED, TOP, add_proc, check, cpulist, ctl, done, golden, need, plan_json, topo, write  # noqa: E402
+from taplib import capture, ASIOSCTL, SHARED, TOP, add_proc, check, cpulist, ctl, done, golden, need, plan_json, topo, write  # noqa: E402
 
 SHARED_MACHINES = ["nvidiagpunumanodes", "offline-cpu0-node0", "32amd64-4s2n4c-cgroup2"]
 
@@ -231,12 +231,7 @@ def capture_equals(name, root, tmp):
     """A capture (`asiosctl snapshot --root`) of a machine with workloads plans as the machine does: it holds
     the policy, the workloads' status, stat, cmdline, cgroup, numa_maps and their /dev descriptors, and of no
     other process more than its status, of no descriptor more than links into /dev."""
-    out = os.path.join(tmp, "cap-%s.tar.gz" % name)
-    p = ctl("snapshot", "-o", out, "--root", root)
-    cap = os.path.join(tmp, "cap-" + name)
-    with tarfile.open(out) as tf:
-        tf.extractall(cap)
-    cap = os.path.join(cap, "cap-" + name)
+    cap, p = capture(root, tmp, name)
     rc, pl, err = plan(root)
     rc2, there, err2 = plan(cap)
     check(p.returncode == 0 and rc == rc2 == 0 and pl == there and pl["actions"],

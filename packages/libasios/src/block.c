@@ -220,32 +220,15 @@ void asios_block_policy_clear(struct asios_block_policy *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static int policy_init(void *p)
+int asios_block_policy_init(struct asios_block_policy *p)
 {
-	memset(p, 0, sizeof(struct asios_block_policy));
+	memset(p, 0, sizeof(*p));
 	return 0;
-}
-
-static void policy_clear(void *p)
-{
-	asios_block_policy_clear(p);
 }
 
 static const char *const repeatable[] = { "block", NULL };
 
-const struct asios_conf_format asios_block_policy_format = {
-	.handler = handler,
-	.repeatable = repeatable,
-	.def_conf = ASIOS_BLOCK_CONF,
-	.after = NULL,
-	.init = policy_init,
-	.clear = policy_clear,
-};
-
-int asios_block_policy_parse(struct asios_block_policy *p, const char *text, const char *origin, char **error)
-{
-	return asios_conf_format_parse(&asios_block_policy_format, p, text, origin, error);
-}
+ASIOS_CONF_FORMAT(block, handler, repeatable, ASIOS_BLOCK_CONF, NULL)
 
 /* ---- observe: /sys/block ---- */
 

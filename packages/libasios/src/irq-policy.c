@@ -172,26 +172,4 @@ void asios_irq_policy_clear(struct asios_irq_policy *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static int policy_init(void *p)
-{
-	return asios_irq_policy_init(p);
-}
-
-static void policy_clear(void *p)
-{
-	asios_irq_policy_clear(p);
-}
-
-const struct asios_conf_format asios_irq_policy_format = {
-	.handler = handler,
-	.repeatable = NULL,
-	.def_conf = ASIOS_IRQD_CONF,
-	.after = NULL,
-	.init = policy_init,
-	.clear = policy_clear,
-};
-
-int asios_irq_policy_parse(struct asios_irq_policy *p, const char *text, const char *origin, char **error)
-{
-	return asios_conf_format_parse(&asios_irq_policy_format, p, text, origin, error);
-}
+ASIOS_CONF_FORMAT(irq, handler, NULL, ASIOS_IRQD_CONF, NULL)

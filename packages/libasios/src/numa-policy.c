@@ -275,28 +275,6 @@ static int validate(struct asios_conf *conf, const char *path, char **error)
 	return r;
 }
 
-static int policy_init(void *p)
-{
-	return asios_numa_policy_init(p);
-}
-
-static void policy_clear(void *p)
-{
-	asios_numa_policy_clear(p);
-}
-
 static const char *const repeatable[] = { "hugepages", NULL };
 
-const struct asios_conf_format asios_numa_policy_format = {
-	.handler = handler,
-	.repeatable = repeatable,
-	.def_conf = ASIOS_NUMAD_CONF,
-	.after = validate,
-	.init = policy_init,
-	.clear = policy_clear,
-};
-
-int asios_numa_policy_parse(struct asios_numa_policy *p, const char *text, const char *origin, char **error)
-{
-	return asios_conf_format_parse(&asios_numa_policy_format, p, text, origin, error);
-}
+ASIOS_CONF_FORMAT(numa, handler, repeatable, ASIOS_NUMAD_CONF, validate)

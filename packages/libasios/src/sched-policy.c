@@ -214,26 +214,4 @@ void asios_sched_policy_clear(struct asios_sched_policy *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static int policy_init(void *p)
-{
-	return asios_sched_policy_init(p);
-}
-
-static void policy_clear(void *p)
-{
-	asios_sched_policy_clear(p);
-}
-
-const struct asios_conf_format asios_sched_policy_format = {
-	.handler = handler,
-	.repeatable = NULL,
-	.def_conf = ASIOS_SCHEDD_CONF,
-	.after = NULL,
-	.init = policy_init,
-	.clear = policy_clear,
-};
-
-int asios_sched_policy_parse(struct asios_sched_policy *p, const char *text, const char *origin, char **error)
-{
-	return asios_conf_format_parse(&asios_sched_policy_format, p, text, origin, error);
-}
+ASIOS_CONF_FORMAT(sched, handler, NULL, ASIOS_SCHEDD_CONF, NULL)

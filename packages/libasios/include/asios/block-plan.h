@@ -55,6 +55,7 @@ struct asios_block_policy {
 /* block.conf read as asios_irq_policy_format says */
 extern const struct asios_conf_format asios_block_policy_format;
 int asios_block_policy_parse(struct asios_block_policy *p, const char *text, const char *origin, char **error);
+int asios_block_policy_init(struct asios_block_policy *p);
 void asios_block_policy_clear(struct asios_block_policy *p);
 
 struct asios_block_device {

@@ -124,6 +124,30 @@ struct asios_conf_format {
 	int (*init)(void *policy);
 	void (*clear)(void *policy);
 };
+/*
+ * The format of struct asios_NAME_policy, written once per domain: asios_NAME_policy_format over its typed
+ * asios_NAME_policy_init() and _clear(), and asios_NAME_policy_parse() (TEXT named ORIGIN into an initialised
+ * policy; for tests and fuzzers). REPEATABLE and AFTER may be NULL.
+ */
+#define ASIOS_CONF_FORMAT(name, handler_fn, repeatable_list, def_conf_path, after_fn)                           \
+	static int name##_format_init(void *p)                                                                \
+	{                                                                                                     \
+		return asios_##name##_policy_init(p);                                                          \
+	}                                                                                                     \
+	static void name##_format_clear(void *p)                                                              \
+	{                                                                                                     \
+		asios_##name##_policy_clear(p);                                                                \
+	}                                                                                                     \
+	const struct asios_conf_format asios_##name##_policy_format = {                                       \
+		.handler = (handler_fn), .repeatable = (repeatable_list), .def_conf = (def_conf_path),         \
+		.after = (after_fn),     .init = name##_format_init,      .clear = name##_format_clear,        \
+	};                                                                                                    \
+	int asios_##name##_policy_parse(struct asios_##name##_policy *p, const char *text, const char *origin, \
+					char **error)                                                         \
+	{                                                                                                     \
+		return asios_conf_format_parse(&asios_##name##_policy_format, p, text, origin, error);        \
+	}
+
 int asios_conf_format_read(const struct asios_conf_format *f, void *policy, const char *conf, const char *conf_d,
 			   char **error);
 int asios_conf_format_parse(const struct asios_conf_format *f, void *policy, const char *text, const char *origin,
