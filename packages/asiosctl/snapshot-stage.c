@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "asios/proc.h"
+#include "asios/root.h"
 #include "asiosctl.h"
 #include "redact.h"
 #include "snapshot.h"
@@ -338,20 +340,14 @@ void stage_tree(struct capture *c, const char *dir, int depth)
 	closedir(d);
 }
 
-/* PF_KTHREAD in /proc/PID/stat (the flags are the 7th field after the command name's last ')') */
-static bool is_kthread(const struct capture *c, const char *path)
+/* PF_KTHREAD in /proc/PID/stat, read by the one stat reader (ROOT opened on first use) */
+static bool is_kthread(const struct capture *c, struct asios_root **root, long pid)
 {
-	char src[PATH_MAX], *text, *e;
-	unsigned long flags = 0;
-	size_t n;
-	bool yes;
+	unsigned flags = 0;
 
-	live(c, path, src, sizeof(src));
-	text = read_all(src, &n);
-	e = text ? strrchr(text, ')') : NULL;
-	yes = e && sscanf(e + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) == 1 && (flags & 0x00200000);
-	free(text);
-	return yes;
+	if (!*root && asios_root_open(c->root, root) < 0)
+		return false;
+	return asios_proc_stat(*root, pid, &flags, NULL) == 0 && (flags & ASIOS_PF_KTHREAD);
 }
 
 static void take_proc(struct capture *c, long pid, bool workload)
@@ -402,6 +398,7 @@ static void stage_fds(struct capture *c, long pid)
 void stage_processes(struct capture *c)
 {
 	static const char *const files[] = { "stat", "status", "comm", "cmdline", "cgroup", "numa_maps" };
+	struct asios_root *root = NULL;
 	char path[96];
 
 	/* a kernel thread: its stat was read (the isolation domain's walk); a workload: its numa_maps (the NUMA
@@ -414,9 +411,10 @@ void stage_processes(struct capture *c)
 			continue;
 		if (!strcmp(c->paths[i] + at, "numa_maps"))
 			take_proc(c, pid, true);
-		else if (!strcmp(c->paths[i] + at, "stat") && is_kthread(c, c->paths[i]))
+		else if (!strcmp(c->paths[i] + at, "stat") && is_kthread(c, &root, pid))
 			take_proc(c, pid, false);
 	}
+	asios_root_free(root);
 	for (size_t i = 0; i < c->n_procs; i++) {
 		for (size_t j = 0; j < (c->procs[i].workload ? N_OF(files) : 2); j++) {
 			snprintf(path, sizeof(path), "/proc/%ld/%s", c->procs[i].pid, files[j]);
