@@ -27,7 +27,7 @@ include packages/build.mk
 include benchmarks/bench.mk
 -include kernel/kernel.mk
 MAN_PAGES := $(sort $(wildcard packages/*/*.[1-8] config/images/*/files/usr/share/man/man[1-8]/*.[1-8]))
-UNITS := $(sort $(wildcard packages/*/*.service))
+UNITS := $(sort $(wildcard packages/*/*.service packages/*/*.socket))
 # every shell script (by its #! line) of the build tooling, tests and CI
 SH_SCRIPTS := $(shell grep -rlE --exclude-dir=data '^\#!/bin/(ba)?sh' tools tests .ci benchmarks kernel debian config/images 2>/dev/null | sort)
 
@@ -66,6 +66,15 @@ install: all ## Install programs, man pages, units and commented default configs
 	install -m 0644 packages/asios-schedd/asios-schedd.8 $(DESTDIR)$(MANDIR)/man8/asios-schedd.8
 	install -m 0644 packages/asios-schedd/asios-schedd.service $(DESTDIR)$(UNITDIR)/asios-schedd.service
 	install -m 0644 packages/asios-schedd/schedd.conf $(DESTDIR)$(SYSCONFDIR)/asios/schedd.conf
+	install -m 0755 $(O)/asios-exporter $(DESTDIR)$(SBINDIR)/asios-exporter
+	install -m 0644 packages/asios-exporter/asios-exporter.8 $(DESTDIR)$(MANDIR)/man8/asios-exporter.8
+	install -m 0644 packages/asios-exporter/asios-exporter.service $(DESTDIR)$(UNITDIR)/asios-exporter.service
+	install -m 0644 packages/asios-exporter/asios-exporter.socket $(DESTDIR)$(UNITDIR)/asios-exporter.socket
+	install -D -m 0644 packages/asios-exporter/node-exporter.conf \
+		$(DESTDIR)$(UNITDIR)/prometheus-node-exporter.service.d/asios.conf
+	install -D -m 0644 packages/asios-exporter/asios.rules.yml $(DESTDIR)$(PREFIX)/share/asios/prometheus/asios.rules.yml
+	install -D -m 0644 packages/asios-exporter/asios-dashboard.json \
+		$(DESTDIR)$(PREFIX)/share/asios/grafana/asios-dashboard.json
 
 .PHONY: install-base
 install-base: ## Install the asios-base defaults (sysctl.d, udev, limits, grub.d, modprobe.d, presets, sshd) (DESTDIR=)
@@ -124,7 +133,7 @@ unitlint:
 	$(call msg,UNITLINT,$(UNITS))
 	$(Q)out=$$(systemd-analyze verify --man=no $(UNITS) 2>&1 | grep -v -e 'Cannot find unit for notify-reload' -e 'is not executable: No such file' -e 'Command /usr/sbin/' ); \
 		[ -z "$$out" ] || { echo "$$out"; exit 1; }
-	$(Q)for u in $(UNITS); do systemd-analyze security --offline=true --threshold=30 $$u >/dev/null || \
+	$(Q)for u in $(filter %.service,$(UNITS)); do systemd-analyze security --offline=true --threshold=30 $$u >/dev/null || \
 		{ systemd-analyze security --offline=true $$u | tail -n 1; echo "$$u: exposure above 3.0"; exit 1; }; done
 
 .PHONY: reuse
@@ -169,7 +178,7 @@ check-packaging: ## Only the packaging tests: build, lintian, reproducibility, c
 
 ##@ Benchmarks
 # the suite of benchmarks/run: each runs baseline and ASIOS (and peers) side by side, BENCH_REPS times
-BENCH_SUITE := jitter stream storage network e2e
+BENCH_SUITE := jitter stream storage network e2e telemetry
 BENCH_REPS ?= 5
 
 .PHONY: bench
@@ -177,12 +186,13 @@ bench: all bench-programs ## All benchmarks, baseline vs ASIOS in one run: repor
 	$(Q)tools/deps.sh benchmarks/deps.list
 	$(Q)benchmarks/run --build $(O) --reps $(BENCH_REPS)
 
-.PHONY: bench-jitter bench-stream bench-storage bench-network bench-e2e
+.PHONY: bench-jitter bench-stream bench-storage bench-network bench-e2e bench-telemetry
 bench-jitter: ## Wake-up latency on an isolated CPU under load: stock vs asiosctl isolate, and cyclictest
 bench-stream: ## STREAM-style bandwidth: stock vs ASIOS NUMA placement
 bench-storage: ## Model loading, cold cache: buffered vs ASIOS read-ahead vs io_uring loader vs fio's best
 bench-network: ## Parallel iperf3 over veth between two namespaces: stock vs ASIOS sysctls
 bench-e2e: ## PyTorch CPU training and inference: stock vs the ASIOS-tuned machine
+bench-telemetry: ## Scrape latency, CPU and RSS: node_exporter vs asios-exporter (this machine, a 96-CPU capture)
 $(addprefix bench-,$(BENCH_SUITE)): bench-%: all bench-programs
 	$(Q)tools/deps.sh benchmarks/deps.list
 	$(Q)benchmarks/run --build $(O) --reps $(BENCH_REPS) --out $(O)/bench/$* $*

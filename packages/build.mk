@@ -35,9 +35,11 @@ IRQD_SRCS := $(sort $(wildcard packages/asios-irqd/*.c))
 IRQD_OBJS := $(IRQD_SRCS:%.c=$(O)/%.o)
 NUMAD_SRCS := $(sort $(wildcard packages/asios-numad/*.c))
 NUMAD_OBJS := $(NUMAD_SRCS:%.c=$(O)/%.o)
+EXPORTER_SRCS := $(sort $(wildcard packages/asios-exporter/*.c))
+EXPORTER_OBJS := $(EXPORTER_SRCS:%.c=$(O)/%.o)
 SCHEDD_SRCS := $(sort $(wildcard packages/asios-schedd/*.c))
 SCHEDD_OBJS := $(SCHEDD_SRCS:%.c=$(O)/%.o) $(O)/packages/bpf/schedwatch.o
-PROGRAMS := $(O)/asiosctl $(O)/asios-irqd $(O)/asios-numad $(O)/asios-schedd
+PROGRAMS := $(O)/asiosctl $(O)/asios-irqd $(O)/asios-numad $(O)/asios-schedd $(O)/asios-exporter
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
@@ -91,6 +93,11 @@ $(O)/asios-irqd: $(IRQD_OBJS) $(LIBASIOS)
 $(O)/asios-numad: $(NUMAD_OBJS) $(LIBASIOS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# the exporter alone serves HTTP: libmicrohttpd is linked into it only
+$(O)/asios-exporter: $(EXPORTER_OBJS) $(LIBASIOS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 
 $(O)/asios-schedd: $(SCHEDD_OBJS) $(LIBASIOS)
 	$(call msg,LD,$@)

@@ -126,11 +126,29 @@ def irq_placement(name, t, pl):
     check(not wrong, "%s: device IRQs on the device's node" % name, wrong[:10])
 
 
+# the apply engine's counters (asios/stats.h): telemetry that a revert adds to, not a tuned value it restores
+COUNTERS = os.path.join("run", "asios", "stats")
+
+
+def only_counters(root, rel):
+    """Whether REL is a folder on the way to COUNTERS (run, run/asios) that holds nothing else."""
+    parts = COUNTERS.split(os.sep)
+    for i in range(len(parts) - 1):
+        if rel == os.path.join(*parts[:i + 1]):
+            return os.listdir(os.path.join(root, rel)) == [parts[i + 1]]
+    return False
+
+
 def tree_digest(root):
-    """Every file, folder and link under ROOT with its content (a digest): what diff -r compares."""
+    """Every file, folder and link under ROOT with its content (a digest): what diff -r compares. The apply
+    counters (COUNTERS) and the folders that hold only them are left out."""
     out = {}
     for d, dirs, files in os.walk(root):
-        out[os.path.relpath(d, root) + "/"] = "dir"
+        rel = os.path.relpath(d, root)
+        if rel == COUNTERS or rel.startswith(COUNTERS + os.sep):
+            continue
+        if not only_counters(root, rel):
+            out[rel + "/"] = "dir"
         for f in files + [x for x in dirs if os.path.islink(os.path.join(d, x))]:
             p = os.path.join(d, f)
             out[os.path.relpath(p, root)] = "-> " + os.readlink(p) if os.path.islink(p) else \

@@ -161,11 +161,24 @@ def metrics(name, root, plans):
           lint.stdout + lint.stderr)
 
 
-def apply_revert(name, domain, root, tmp):
+def counters(m, domain):
+    """the apply engine's counters of DOMAIN in metrics text M: {family or outcome: value}"""
+    out = {f: v for f, v in re.findall(r'^asios_domain_(\w+?)(?:_total)?\{domain="%s"\} (\S+)$' % domain, m, re.M)}
+    out.update(re.findall(r'^asios_domain_actions_total\{domain="%s",outcome="(\w+)"\} (\S+)$' % domain, m, re.M))
+    out.update(("result_" + r, v) for r, v in
+               re.findall(r'^asios_domain_last_apply_result\{domain="%s",result="(\w+)"\} (\S+)$' % domain, m, re.M))
+    return out
+
+
+def apply_revert(name, domain, root, tmp, n_actions):
     work = os.path.join(tmp, "work-%s-%s" % (name, domain))
     shutil.copytree(root, work, symlinks=True)
     before = tree_digest(work)
     p = ctl(domain, "apply", "--root", work)
+    c = counters(ctl("metrics", "--root", work).stdout, domain)
+    eq("%s %s: metrics count the apply and its %d actions, result ok" % (name, domain, n_actions),
+       ("1", str(n_actions), "0", "0", "0", "1"),
+       (c.get("applies"), c.get("applied"), c.get("failed"), c.get("rollbacks"), c.get("reverts"), c.get("result_ok")))
     rc, again, err = plan_json(domain, work)
     check(p.returncode == 0 and rc == 0 and not again["actions"],
           "%s %s: apply, then the plan is empty" % (name, domain), p.stdout + p.stderr + err)
@@ -177,6 +190,8 @@ def apply_revert(name, domain, root, tmp):
         eq("%s irq: after apply, no device IRQ is off its node" % name, "asios_irq_misplaced 0",
            re.search(r"^asios_irq_misplaced \d+$", m, re.M).group(0))
     p = ctl(domain, "revert", "--root", work)
+    c = counters(ctl("metrics", "--root", work).stdout, domain)
+    eq("%s %s: metrics count the revert" % (name, domain), ("1", "1"), (c.get("applies"), c.get("reverts")))
     diff = tree_differs(before, tree_digest(work))
     check(p.returncode == 0 and not diff, "%s %s: revert gives the tree back byte-exact" % (name, domain),
           p.stderr + "\n".join(diff[:10]))
@@ -209,7 +224,7 @@ def main():
                 if d == "irq":
                     irq_invariants(name, root, pl)
                 if pl["actions"]:
-                    apply_revert(name, d, root, tmp)
+                    apply_revert(name, d, root, tmp, len(pl["actions"]))
             metrics(name, root, plans)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

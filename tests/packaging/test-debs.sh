@@ -17,7 +17,7 @@ echo "# build 1 (with lintian)"
 check "tools/build-debs builds and lintian reports no error or warning" "$top/tools/build-debs" "$work/debs-a"
 sed 's/^/#   /' "$work/debs-a/lintian.log"
 a=$work/debs-a
-for p in asios-tuning_${version}_$arch asios-base_${version}_all asios-server_${version}_all \
+for p in asios-tuning_${version}_$arch asios-exporter_${version}_$arch asios-base_${version}_all asios-server_${version}_all \
 	asios-cloud_${version}_all linux-asios-generic_${version}_$arch linux-asios-virt_${version}_$arch \
 	linux-asios-rt_${version}_$arch; do
 	check "$p.deb built" test -f "$a/$p.deb"
@@ -31,6 +31,21 @@ for f in /usr/bin/asiosctl /usr/sbin/asios-irqd /usr/sbin/asios-numad /usr/share
 	/usr/share/bash-completion/completions/asiosctl /usr/share/doc/asios-tuning/copyright; do
 	check "asios-tuning ships $f" grep -qx -- "$f" <<<"$tuning"
 done
+exporter=$(contents asios-exporter "$arch")
+for f in /usr/sbin/asios-exporter /usr/share/man/man8/asios-exporter.8.gz /lib/systemd/system/asios-exporter.service \
+	/lib/systemd/system/asios-exporter.socket /lib/systemd/system/prometheus-node-exporter.service.d/asios.conf \
+	/usr/share/asios/prometheus/asios.rules.yml /usr/share/asios/grafana/asios-dashboard.json; do
+	check "asios-exporter ships $f" grep -qx -- "$f" <<<"$exporter"
+done
+lacks() { ! grep -q -- "$1" <<<"$2"; }
+has() { grep -q -- "$1" <<<"$2"; }
+check "asios-tuning does not ship the exporter" lacks exporter "$tuning"
+xpostinst=$(dpkg-deb --ctrl-tarfile "$a/asios-exporter_${version}_$arch.deb" | tar -xOf - ./postinst)
+check "asios-exporter postinst enables the socket" has "deb-systemd-helper.*enable .asios-exporter.socket" "$xpostinst"
+check "asios-exporter postinst starts the socket" has "deb-systemd-invoke.*asios-exporter.socket" "$xpostinst"
+check "asios-exporter postinst does not enable the service (socket-activated)" \
+	lacks "enable .asios-exporter.service" "$xpostinst"
+check "asios-exporter depends on libmicrohttpd (shlibs)" sh -c "dpkg-deb -f '$a/asios-exporter_${version}_$arch.deb' Depends | grep -q libmicrohttpd"
 base=$(contents asios-base all)
 for f in /usr/lib/sysctl.d/60-asios.conf /usr/lib/systemd/system.conf.d/60-asios.conf \
 	/usr/lib/systemd/system-preset/60-asios.preset /lib/udev/rules.d/60-asios-block.rules /lib/modprobe.d/asios.conf \

@@ -15,7 +15,6 @@ grub.d snippet and a systemd drop-in, whole files that outlive a reboot):
 TAP; the counts of each kind are printed at the end. ASIOS_REDTEAM_RACES and ASIOS_REDTEAM_KILLS (default 8
 and 10) set the trials per race and the kill -9 runs per command; ASIOS_SEED the random points."""
 import fcntl
-import hashlib
 import os
 import random
 import shutil
@@ -27,31 +26,11 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, FIXTURES, check, done, need, plan_json, write  # noqa: E402
+from taplib import ASIOSCTL, FIXTURES, check, done, need, plan_json, tree_digest as tree, write  # noqa: E402
 
 RACES = int(os.environ.get("ASIOS_REDTEAM_RACES", "8"))
 KILLS = int(os.environ.get("ASIOS_REDTEAM_KILLS", "10"))
 counts = {"races": 0, "race_ok": 0, "kills": 0, "kill_ok": 0}
-
-
-def tree(root):
-    """Every file, folder and link under ROOT with its content: what diff -r compares."""
-    out = {}
-    for d, dirs, files in os.walk(root):
-        rel = os.path.relpath(d, root)
-        out[rel + "/"] = "dir"
-        for f in files:
-            p = os.path.join(d, f)
-            if os.path.islink(p):
-                out[os.path.join(rel, f)] = "-> " + os.readlink(p)
-            else:
-                with open(p, "rb") as fh:
-                    out[os.path.join(rel, f)] = hashlib.sha256(fh.read()).hexdigest()
-        for x in dirs:
-            p = os.path.join(d, x)
-            if os.path.islink(p):
-                out[os.path.join(rel, x)] = "-> " + os.readlink(p)
-    return out
 
 
 def differs(a, b):

@@ -16,6 +16,7 @@
 
 #include "actuator.h"
 #include "asios/journal.h"
+#include "asios/stats.h"
 #include "util.h"
 
 void asios_apply_note(struct asios_apply_report *rep, const char *fmt, ...)
@@ -531,6 +532,7 @@ int asios_apply(struct asios_root *root, const struct asios_plan *plan, const ch
 	}
 	jfile_close(&x.rt);
 	jfile_close(&x.ps);
+	(void)asios_apply_stats_add(root, journal, rep, false, r); /* telemetry: a failure to count fails nothing */
 	asios_journal_tidy(root, journal, lock, lock_dirs);
 	asios_strv_free(lock_dirs);
 	asios_strv_free(x.made);

@@ -10,6 +10,7 @@
 
 #include "asios/cpulist.h"
 #include "asios/numa-plan.h"
+#include "asios/proc.h"
 
 /*
  * Process operations of apply: the live machine through sched_setaffinity(2) and libnuma's migrate_pages(2),
@@ -18,27 +19,41 @@
 
 #define MAX_CPUS 8192
 
-int asios_proc_stat(struct asios_root *root, long pid, unsigned *flags, unsigned long long *starttime)
+int asios_proc_stat_read(struct asios_root *root, long pid, struct asios_proc_stat *st)
 {
 	char path[64], *stat = NULL;
-	unsigned long long start = 0;
-	unsigned fl = 0;
-	const char *e;
+	const char *b, *e;
 	int r;
 
+	memset(st, 0, sizeof(*st));
 	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
 	r = asios_read_line(root, path, &stat);
 	if (r < 0)
 		return r == -ENOENT ? -ESRCH : r;
-	/* after "pid (comm)": state ppid pgrp session tty tpgid flags … field 22 starttime */
+	/* (rss may be missing from a hand-written line) */
+	/* "pid (comm) state ppid pgrp session tty tpgid flags(9) … utime(14) stime(15) … starttime(22) vsize rss(24)" */
+	b = strchr(stat, '(');
 	e = strrchr(stat, ')');
-	r = e && sscanf(e + 1, " %*c %*d %*d %*d %*d %*d %u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &fl,
-			&start) == 2 ? 0 : -EINVAL;
+	r = b && e && e > b &&
+			    sscanf(e + 1, " %*c %*d %*d %*d %*d %*d %u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu %*u %llu",
+				   &st->flags, &st->utime, &st->stime, &st->starttime, &st->rss_pages) >= 4 ?
+		    0 :
+		    -EINVAL;
+	if (r == 0)
+		snprintf(st->comm, sizeof(st->comm), "%.*s", (int)(e - b - 1), b + 1);
 	free(stat);
+	return r;
+}
+
+int asios_proc_stat(struct asios_root *root, long pid, unsigned *flags, unsigned long long *starttime)
+{
+	struct asios_proc_stat st;
+	int r = asios_proc_stat_read(root, pid, &st);
+
 	if (r == 0 && flags)
-		*flags = fl;
+		*flags = st.flags;
 	if (r == 0 && starttime)
-		*starttime = start;
+		*starttime = st.starttime;
 	return r;
 }
 

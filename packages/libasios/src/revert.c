@@ -12,6 +12,7 @@
 #include "actuator.h"
 #include "asios/apply.h"
 #include "asios/journal.h"
+#include "asios/stats.h"
 #include "util.h"
 
 /*
@@ -182,6 +183,8 @@ int asios_revert(struct asios_root *root, const char *journal, struct asios_appl
 	}
 	rt = revert_file(root, journal, true, rep);
 	ps = revert_file(root, pers, false, rep);
+	if (rt != 1 || ps != 1)
+		(void)asios_apply_stats_add(root, journal, rep, true, 0);
 	/* the journals, their lock and the folders apply made (and lock() just made) go */
 	asios_journal_tidy(root, journal, lock, lock_dirs);
 	asios_strv_free(lock_dirs);

@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 The ASIOS Authors
+# SPDX-License-Identifier: MIT
+"""A real Prometheus on loopback scraping asios-exporter (reading a captured machine) and node_exporter (started
+with the collectors of ASIOS's drop-in for prometheus-node-exporter.service), with ASIOS's rules loaded and one
+alert of this test's own on the irq domain's drift: both targets up, the asios_* series and node_exporter's
+per-node NUMA series queryable, the rule groups healthy, the recording rules evaluated, and the drift alert firing;
+then `asiosctl irq apply` on the capture: Prometheus sees the drift at 0 and the apply counted, and the alert
+resolves. TAP output."""
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from taplib import ASIOSCTL, BUILD, FIXTURES, TOP, check, ctl, done, eq, need, skip, write  # noqa: E402
+
+EXPORTER = os.path.join(BUILD, "asios-exporter")
+PKG = os.path.join(TOP, "packages", "asios-exporter")
+NODE_EXPORTER = shutil.which("prometheus-node-exporter") or shutil.which("node_exporter")
+PROMETHEUS = shutil.which("prometheus")
+
+CONFIG = """global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files: [%(rules)s, %(mine)s]
+scrape_configs:
+  - job_name: asios
+    static_configs: [{targets: ["127.0.0.1:%(asios)d"]}]
+  - job_name: node
+    static_configs: [{targets: ["127.0.0.1:%(node)d"]}]
+"""
+MINE = """groups:
+  - name: test
+    rules:
+      - alert: TestIrqDrift
+        expr: asios_domain_pending_actions{domain="irq"} > 0
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def api(port, path, **query):
+    url = "http://127.0.0.1:%d/api/v1/%s" % (port, path)
+    if query:
+        url += "?" + urllib.parse.urlencode(query)
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return json.load(r).get("data")
+    except (OSError, ValueError):
+        return None
+
+
+def instant(port, expr):
+    """{labels as a sorted tuple: value} of an instant query"""
+    data = api(port, "query", query=expr) or {}
+    return {tuple(sorted(r["metric"].items())): r["value"][1] for r in data.get("result", [])}
+
+
+def until(pred, seconds):
+    """PRED's last value, polled until true or SECONDS passed"""
+    end = time.monotonic() + seconds
+    while True:
+        v = pred()
+        if v or time.monotonic() > end:
+            return v
+        time.sleep(0.5)
+
+
+def drop_in_args():
+    """the node_exporter flags of ASIOS's drop-in (its ASIOS_NODE_EXPORTER_ARGS)"""
+    with open(os.path.join(PKG, "node-exporter.conf")) as f:
+        m = re.search(r'^Environment="ASIOS_NODE_EXPORTER_ARGS=([^"]*)"', f.read(), re.M)
+    return m.group(1).split() if m else []
+
+
+def alerts(port):
+    return {a["labels"]["alertname"]: a["state"] for a in (api(port, "alerts") or {}).get("alerts", [])}
+
+
+def start(tmp, root, ports):
+    procs = []
+    log = open(os.path.join(tmp, "log"), "w")
+    procs.append(subprocess.Popen([EXPORTER, "--listen", "127.0.0.1:%d" % ports["asios"], "--root", root],
+                                  stdout=log, stderr=log))
+    args = drop_in_args()
+    check(len(args) >= 3, "the drop-in gives node_exporter flags: " + " ".join(a.split("=")[0] for a in args))
+    procs.append(subprocess.Popen([NODE_EXPORTER, "--web.listen-address=127.0.0.1:%d" % ports["node"]] + args,
+                                  stdout=log, stderr=log))
+    write(os.path.join(tmp, "mine.yml"), MINE)
+    write(os.path.join(tmp, "prometheus.yml"), CONFIG % dict(ports, rules=json.dumps(os.path.join(PKG, "asios.rules.yml")),
+                                                          mine=json.dumps(os.path.join(tmp, "mine.yml"))))
+    procs.append(subprocess.Popen([PROMETHEUS, "--config.file=" + os.path.join(tmp, "prometheus.yml"),
+                                   "--storage.tsdb.path=" + os.path.join(tmp, "tsdb"),
+                                   "--web.listen-address=127.0.0.1:%d" % ports["prom"]], stdout=log, stderr=log))
+    return procs, log
+
+
+def scraped(port):
+    data = api(port, "targets") or {}
+    up = {t["labels"]["job"]: t["health"] for t in data.get("activeTargets", [])}
+    return up if up.get("asios") == "up" and up.get("node") == "up" else None
+
+
+def before_apply(port):
+    up = until(lambda: scraped(port), 90)
+    eq("Prometheus scrapes asios-exporter and node_exporter: both up", {"asios": "up", "node": "up"}, up)
+    pending = until(lambda: instant(port, 'asios_domain_pending_actions{job="asios"}'), 30)
+    doms = sorted(dict(k)["domain"] for k in pending)
+    eq("asios_domain_pending_actions queryable per domain", ["block", "irq", "isolate", "numa"], doms)
+    irq = [v for k, v in pending.items() if dict(k)["domain"] == "irq"]
+    check(irq and int(irq[0]) > 0, "... the capture's irq drift: %s actions" % (irq[0] if irq else "none"))
+    numa = until(lambda: instant(port, 'node_memory_numa_MemTotal{job="node"}'), 30)
+    check(len(numa) >= 1, "the drop-in's meminfo_numa collector: node_memory_numa_MemTotal for %d node(s)" % len(numa))
+    vm = instant(port, '{__name__=~"node_vmstat_(numa|thp|pgmigrate)_.*",job="node"}')
+    check(len(vm) >= 3, "the drop-in's vmstat fields: %d numa_/thp_/pgmigrate_ series" % len(vm))
+    groups = (api(port, "rules") or {}).get("groups", [])
+    health = {r.get("name"): r.get("health") for g in groups for r in g.get("rules", [])}
+    bad = {n: h for n, h in health.items() if h != "ok"}
+    check(len(health) >= 13 and not bad, "the rules loaded and evaluate: %d rules, all healthy" % len(health),
+          json.dumps(bad))
+    rec = until(lambda: instant(port, "asios:numa_remote_share:rate15m"), 30)
+    check(len(rec) >= 1, "recording rule asios:numa_remote_share:rate15m evaluated on node_exporter's counters")
+    state = until(lambda: alerts(port).get("TestIrqDrift") == "firing" and alerts(port), 30) or alerts(port)
+    eq("an alert on the irq drift fires", "firing", state.get("TestIrqDrift"))
+    quiet = sorted(n for n, s in state.items() if n.startswith("ASIOS") and s == "firing")
+    eq("none of ASIOS's own alerts fires on a captured machine before any apply", [], quiet)
+
+
+def after_apply(port, root):
+    a = ctl("irq", "apply", "--root", root)
+    check(a.returncode == 0, "asiosctl irq apply on the capture", a.stderr)
+    drift = until(lambda: instant(port, 'asios_domain_pending_actions{domain="irq"} == 0'), 30)
+    check(len(drift) == 1, "Prometheus sees the irq drift at 0 after the apply")
+    applies = instant(port, 'asios_domain_applies_total{domain="irq"}')
+    eq("... and the apply counted", ["1"], list(applies.values()))
+    gone = until(lambda: "TestIrqDrift" not in alerts(port), 30)
+    check(gone, "... and the drift alert resolves", json.dumps(alerts(port)))
+
+
+def main():
+    if not need(EXPORTER) or not need(ASIOSCTL):
+        return 1
+    if not PROMETHEUS or not NODE_EXPORTER:
+        skip("a real Prometheus scraping asios-exporter", "prometheus or prometheus-node-exporter not installed")
+        return done()
+    tmp = tempfile.mkdtemp(prefix="asios-prometheus-")
+    procs, log = [], None
+    try:
+        with tarfile.open(os.path.join(FIXTURES, "ws-2g-iso.tar.gz")) as tf:
+            tf.extractall(tmp)
+        root = os.path.join(tmp, "ws-2g-iso")
+        ports = {"asios": free_port(), "node": free_port(), "prom": free_port()}
+        procs, log = start(tmp, root, ports)
+        before_apply(ports["prom"])
+        after_apply(ports["prom"], root)
+        died = [p.args[0] for p in procs if p.poll() is not None]
+        eq("nothing died meanwhile", [], died)
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        if log:
+            log.close()
+            if os.environ.get("ASIOS_TEST_VERBOSE"):
+                print("".join("# " + line for line in open(log.name)))
+        shutil.rmtree(tmp, ignore_errors=True)
+    return done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
