@@ -126,26 +126,30 @@ def irq_placement(name, t, pl):
     check(not wrong, "%s: device IRQs on the device's node" % name, wrong[:10])
 
 
-# the apply engine's counters (asios/stats.h): telemetry that a revert adds to, not a tuned value it restores
-COUNTERS = os.path.join("run", "asios", "stats")
+# the apply engine's counters (asios/stats.h) and effect records (asios/effect.h): telemetry that an apply and a
+# revert add to, not a tuned value a revert restores
+TELEMETRY = (os.path.join("run", "asios", "stats"), os.path.join("run", "asios", "effect"))
+
+
+def is_telemetry(rel):
+    return any(rel == t or rel.startswith(t + os.sep) for t in TELEMETRY)
 
 
 def only_counters(root, rel):
-    """Whether REL is a folder on the way to COUNTERS (run, run/asios) that holds nothing else."""
-    parts = COUNTERS.split(os.sep)
-    for i in range(len(parts) - 1):
-        if rel == os.path.join(*parts[:i + 1]):
-            return os.listdir(os.path.join(root, rel)) == [parts[i + 1]]
-    return False
+    """Whether REL is a folder on the way to TELEMETRY (run, run/asios) that holds nothing else."""
+    if rel not in (os.path.join("run"), os.path.join("run", "asios")):
+        return False
+    left = [x for x in os.listdir(os.path.join(root, rel)) if not is_telemetry(os.path.join(rel, x))]
+    return not left or (rel == "run" and left == ["asios"] and only_counters(root, os.path.join("run", "asios")))
 
 
 def tree_digest(root):
     """Every file, folder and link under ROOT with its content (a digest): what diff -r compares. The apply
-    counters (COUNTERS) and the folders that hold only them are left out."""
+    counters and effect records (TELEMETRY) and the folders that hold only them are left out."""
     out = {}
     for d, dirs, files in os.walk(root):
         rel = os.path.relpath(d, root)
-        if rel == COUNTERS or rel.startswith(COUNTERS + os.sep):
+        if is_telemetry(rel):
             continue
         if not only_counters(root, rel):
             out[rel + "/"] = "dir"

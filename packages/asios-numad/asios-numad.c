@@ -169,7 +169,7 @@ static int replan(struct asios_daemon *d, const char *why)
 		fprintf(stderr, SD_INFO "%s%s: %s -> %s: %s\n", dry_run ? "would change " : "", p->actions[i].object,
 			p->actions[i].old_value, p->actions[i].new_value, p->actions[i].reason);
 	if (!dry_run && p->n_actions) {
-		r = asios_apply(d->root, p, d->domain->journal, &rep, &error);
+		r = asios_domain_apply(d->domain, d->root, s, policy, p, NULL, &rep, &error);
 		for (size_t i = 0; i < rep.n_messages; i++)
 			fprintf(stderr, SD_WARNING "%s\n", rep.messages[i]);
 		if (r < 0)

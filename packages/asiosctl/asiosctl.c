@@ -26,8 +26,12 @@ static const struct verb verbs[] = {
 	  verb_snapshot },
 	{ "metrics", "[--root DIR]", "what ASIOS knows and the drift of each domain, in the Prometheus text format",
 	  verb_metrics },
+	{ "export", "slurm|kubernetes", "Slurm gres.conf and node line, or NFD labels and kubelet config, from the plan",
+	  verb_export },
 	{ "sched", "knobs|watch", "scheduler knobs of the profiles; eBPF watch of run queues and isolated CPUs",
 	  verb_sched },
+	{ "status", "[--root DIR] [--json]",
+	  "each domain's drift, what its applies did and the effect of the last one on its metric", verb_status },
 };
 
 void log_error(const char *fmt, ...)
@@ -145,13 +149,29 @@ bool empty_option(const char *verb, int c, const char *arg)
 	return true;
 }
 
+/* --measure SECONDS: 1 to 3600 */
+static int parse_measure(const char *verb, const char *arg, unsigned *ret)
+{
+	char *end = NULL;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-' || v < 1 || v > 3600) {
+		log_error("%s: --measure %s: not a number of seconds from 1 to 3600", verb, arg);
+		return -1;
+	}
+	*ret = (unsigned)v;
+	return 0;
+}
+
 int parse_plan_args(const char *verb, int argc, char **argv, void (*verb_usage)(void), struct plan_args *a)
 {
 	static const struct option opts[] = {
 		{ "root", required_argument, NULL, 'r' },   { "config", required_argument, NULL, 'c' },
 		{ "config-dir", required_argument, NULL, 'd' }, { "json", no_argument, NULL, 'j' },
 		{ "dry-run", no_argument, NULL, 'n' },      { "help", no_argument, NULL, 'h' },
-		{},
+		{ "measure", required_argument, NULL, 'm' }, {},
 	};
 	int c;
 
@@ -162,7 +182,7 @@ int parse_plan_args(const char *verb, int argc, char **argv, void (*verb_usage)(
 	}
 	a->cmd = argv[1];
 	argc--, argv++;
-	while ((c = getopt_long(argc, argv, "r:c:d:jnh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:c:d:jnhm:", opts, NULL)) != -1) {
 		if (empty_option(verb, c, optarg))
 			return 2;
 		switch (c) {
@@ -181,6 +201,10 @@ int parse_plan_args(const char *verb, int argc, char **argv, void (*verb_usage)(
 		case 'n':
 			a->dry_run = true;
 			break;
+		case 'm':
+			if (parse_measure(verb, optarg, &a->measure) < 0)
+				return 2;
+			break;
 		case 'h':
 			verb_usage();
 			return 0;
@@ -191,6 +215,10 @@ int parse_plan_args(const char *verb, int argc, char **argv, void (*verb_usage)(
 	if (optind != argc || (strcmp(a->cmd, "plan") && strcmp(a->cmd, "explain") && strcmp(a->cmd, "apply") &&
 			       strcmp(a->cmd, "revert") && strcmp(a->cmd, "knobs"))) {
 		log_error("%s: unknown command or argument (try asiosctl %s --help)", verb, verb);
+		return 2;
+	}
+	if (a->measure && (strcmp(a->cmd, "apply") || a->dry_run)) {
+		log_error("%s: --measure goes with apply (without --dry-run)", verb);
 		return 2;
 	}
 	return -1;

@@ -23,9 +23,13 @@ int verb_topology(int argc, char **argv);
 int verb_snapshot(int argc, char **argv);
 /* asiosctl metrics (metrics.c) */
 int verb_metrics(int argc, char **argv);
+/* asiosctl export slurm|kubernetes (export.c) */
+int verb_export(int argc, char **argv);
 /* `asiosctl DOMAIN …` for a registered domain (domain.c); ARGV[0] names it */
 int verb_domain(int argc, char **argv);
 int verb_sched(int argc, char **argv);
+/* asiosctl status (status.c) */
+int verb_status(int argc, char **argv);
 /* asiosctl sched watch (watch.c) */
 int sched_watch(int argc, char **argv);
 
@@ -51,6 +55,7 @@ void topology_print_text(const struct asios_snapshot *s);
 struct plan_args {
 	const char *cmd, *root, *conf, *conf_d;
 	bool json, dry_run;
+	unsigned measure;   /* apply --measure SECONDS: the window before the apply that its effect is compared with */
 };
 /* Parse them; USAGE prints the verb's help. Returns -1 to go on, or the exit status (help shown, bad argument). */
 /* -r/-c/-d (--root, --config, --config-dir) with an empty ARG: said, and true (the caller exits 2) */

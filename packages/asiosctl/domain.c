@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "asios/apply.h"
 #include "asios/domain.h"
+#include "asios/effect.h"
 #include "asios/json.h"
 #include "asios/plan.h"
 #include "asiosctl.h"
@@ -38,10 +40,11 @@ static void generic_usage(void)
 	const struct asios_domain *d = usage_domain;
 
 	printf("Usage: asiosctl %s plan|explain|apply|revert|knobs [--root DIR] [--config FILE] [--config-dir DIR]\n"
-	       "                [--json] [--dry-run]\n\n"
+	       "                [--json] [--dry-run] [--measure SECONDS]\n\n"
 	       "  plan     the changes for %s, each with its reason\n"
 	       "  explain  the same with what is left alone and why\n"
-	       "  apply    make the changes, with an undo journal in %s (--dry-run: show only)\n"
+	       "  apply    make the changes, with an undo journal in %s (--dry-run: show only; --measure:\n"
+	       "           sample the domain's effect metric for SECONDS first, the window asiosctl status compares)\n"
 	       "  revert   restore what the journal recorded\n"
 	       "  knobs    the knobs of the domain, their value per class and why\n\n"
 	       "The policy is read from %s and %s/NAME.conf (under --root when one is given).\n"
@@ -146,7 +149,8 @@ static int show(const struct domain_view *v, const struct plan_args *a, const st
 	return 0;
 }
 
-static int apply_run(const struct domain_view *v, struct asios_root *root, const struct asios_domain_run *run)
+static int apply_run(const struct domain_view *v, struct asios_root *root, const struct asios_snapshot *s,
+		     const struct asios_domain_run *run, const struct asios_effect_sample *start)
 {
 	struct asios_apply_report rep = { 0 };
 	char *error = NULL;
@@ -154,7 +158,7 @@ static int apply_run(const struct domain_view *v, struct asios_root *root, const
 
 	if (v && v->may_apply && !v->may_apply(run))
 		return 1;
-	r = asios_apply(root, run->plan, run->domain->journal, &rep, &error);
+	r = asios_domain_apply(run->domain, root, s, run->policy, run->plan, start, &rep, &error);
 	for (size_t i = 0; i < rep.n_messages; i++)
 		log_error("%s", rep.messages[i]);
 	if (r < 0) {
@@ -170,10 +174,31 @@ static int apply_run(const struct domain_view *v, struct asios_root *root, const
 	return r < 0;
 }
 
+/* apply --measure SECONDS: D's metric sampled, then SECONDS of waiting: the window before the apply */
+static int measure(const struct asios_domain *d, struct asios_root *root, const struct asios_snapshot *s,
+		   const struct asios_domain_run *run, unsigned seconds, struct asios_effect_sample *start)
+{
+	int r;
+
+	if (!d->effect) {
+		log_error("%s: --measure: this domain has no effect metric (asiosctl(1), STATUS)", d->name);
+		return -EINVAL;
+	}
+	r = d->effect(root, s, run->policy, start);
+	if (r < 0) {
+		log_error("%s: --measure: cannot sample %s: %s", d->name, d->effect_metric, strerror(-r));
+		return r;
+	}
+	fprintf(stderr, "asiosctl: %s: measuring %s for %u s before the apply\n", d->name, d->effect_metric, seconds);
+	sleep(seconds);
+	return 0;
+}
+
 static int domain_verb(const struct asios_domain *d, int argc, char **argv)
 {
 	const struct domain_view *v = view_of(d);
 	struct asios_domain_run run = { 0 };
+	struct asios_effect_sample start = { 0 };
 	struct asios_snapshot *s = NULL;
 	struct asios_root *root = NULL;
 	struct plan_args a;
@@ -189,11 +214,13 @@ static int domain_verb(const struct asios_domain *d, int argc, char **argv)
 	if (load_run(d, &a, &run) < 0)
 		return 1;
 	s = load_snapshot(a.root, &root);
-	if (s && observe_and_plan(v, &a, root, s, &run) >= 0) {
+	if (s && a.measure && measure(d, root, s, &run, a.measure, &start) < 0)
+		ret = 1;
+	else if (s && observe_and_plan(v, &a, root, s, &run) >= 0) {
 		if (strcmp(a.cmd, "apply") || a.dry_run)
 			ret = show(v, &a, s, &run);
 		else
-			ret = apply_run(v, root, &run);
+			ret = apply_run(v, root, s, &run, a.measure ? &start : NULL);
 	}
 	asios_domain_run_clear(&run);
 	asios_snapshot_free(s);

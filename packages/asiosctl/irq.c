@@ -18,10 +18,13 @@
 static void usage(void)
 {
 	printf("Usage: asiosctl irq plan|explain|apply|revert [--root DIR] [--config FILE] [--config-dir DIR]\n"
-	       "                  [--json] [--dry-run]\n\n"
+	       "                  [--json] [--dry-run] [--measure SECONDS]\n\n"
 	       "  plan     the IRQ affinity changes asios-irqd would make, each with its reason\n"
 	       "  explain  every IRQ: where it is, where it goes and why, or why it is left alone\n"
 	       "  apply    make the changes, with an undo journal in " IRQD_JOURNAL " (--dry-run: show only)\n"
+	       "           --measure SECONDS: first sample the share of device interrupts handled off their\n"
+	       "           device's node for that long, the window before the apply that asiosctl status compares\n"
+	       "           the effect with\n"
 	       "  revert   restore what the journal recorded\n\n"
 	       "The policy is read from " ASIOS_IRQD_CONF " and " ASIOS_IRQD_CONF_D "/NAME.conf (under --root\n"
 	       "when one is given); with rebalance on, the plan uses the interrupt rates of asios-irqd's last\n"

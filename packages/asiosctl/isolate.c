@@ -15,7 +15,7 @@
 static void usage(void)
 {
 	printf("Usage: asiosctl isolate plan|explain|apply|revert [--root DIR] [--config FILE] [--config-dir DIR]\n"
-	       "                      [--json] [--dry-run]\n\n"
+	       "                      [--json] [--dry-run] [--measure SECONDS]\n\n"
 	       "  plan     the CPU isolation and scheduler changes asios-schedd would make, each with its reason:\n"
 	       "           the kernel command line (grub.d snippet), CPUAffinity of system services, workqueue,\n"
 	       "           writeback, IRQ and watchdog masks, kernel threads, the workload cpuset partition and\n"
@@ -23,6 +23,8 @@ static void usage(void)
 	       "  explain  the CPU split (housekeeping, isolated, why), the command line against the running one,\n"
 	       "           then the plan\n"
 	       "  apply    make the changes, with an undo journal in " ASIOS_SCHEDD_JOURNAL " (--dry-run: show only)\n"
+	       "           --measure SECONDS: first sample interrupts per second on the isolated CPUs for that long, the\n"
+	       "           window before the apply that asiosctl status compares the effect with\n"
 	       "  revert   restore what the journal recorded (the grub.d snippet and drop-in are removed)\n\n"
 	       "The policy is read from " ASIOS_SCHEDD_CONF " and " ASIOS_SCHEDD_CONF_D "/NAME.conf (under --root\n"
 	       "when one is given). See asiosctl(1) and asios-schedd(8).\n");

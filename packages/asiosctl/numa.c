@@ -16,11 +16,13 @@
 static void usage(void)
 {
 	printf("Usage: asiosctl numa plan|explain|apply|revert [--root DIR] [--config FILE] [--config-dir DIR]\n"
-	       "                   [--json] [--dry-run]\n\n"
+	       "                   [--json] [--dry-run] [--measure SECONDS]\n\n"
 	       "  plan     the placement asios-numad would make (CPU affinity, page migration, huge pages, AutoNUMA),\n"
 	       "           each change with its reason\n"
 	       "  explain  every workload: its accelerators, nodes, CPUs and memory, and what happens to it and why\n"
 	       "  apply    make the changes, with an undo journal in " ASIOS_NUMAD_JOURNAL " (--dry-run: show only)\n"
+	       "           --measure SECONDS: first sample the remote share of the workloads' memory for that long, the\n"
+	       "           window before the apply that asiosctl status compares the effect with\n"
 	       "  revert   restore what the journal recorded (moved pages stay where they are)\n\n"
 	       "The policy is read from " ASIOS_NUMAD_CONF " and " ASIOS_NUMAD_CONF_D "/NAME.conf (under --root\n"
 	       "when one is given). See asiosctl(1) and asios-numad(8).\n");

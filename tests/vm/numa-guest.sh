@@ -43,8 +43,16 @@ test_placement() {
 	val numa_before "pid $pid node0 ${1}KiB node1 ${2}KiB cpus mask $(mask $pid)"
 	if [ "$1" -ge 60000 ]; then ok memory-starts-on-node0; else fail memory-starts-on-node0 "(node0 $1 KiB, node1 $2 KiB)"; fi
 	$ctl numa plan --config $conf | sed 's/^/ASIOS: value plan /'
-	if $ctl numa apply --config $conf >/tmp/apply 2>&1; then ok numa-apply; else fail numa-apply "($(tr '\n' ' ' </tmp/apply))"; fi
+	# the policy also where asiosctl status reads it; --measure: 2 s of the remote share before the apply
+	mkdir -p /etc/asios && cp $conf /etc/asios/numad.conf
+	if $ctl numa apply --measure 2 --config $conf >/tmp/apply 2>&1; then ok numa-apply; else fail numa-apply "($(tr '\n' ' ' </tmp/apply))"; fi
 	sed 's/^/ASIOS: value apply /' /tmp/apply
+	sleep 1
+	$ctl status >/tmp/status 2>&1
+	sed 's/^/ASIOS: value status /' /tmp/status
+	# "numa yes PENDING APPLIES APPLIED REFUSED ROLLBACKS LAST METRIC BEFORE (Ns) -> AFTER (Ns)"
+	if awk '$1 == "numa" && $9 == "workload_remote_memory_share" && $10 >= 0.9 && $14 <= 0.1 { f = 1 } END { exit !f }' /tmp/status
+	then ok numa-effect-recorded; else fail numa-effect-recorded "(status: $(grep '^numa' /tmp/status))"; fi
 	# shellcheck disable=SC2046 # two numbers
 	set -- $(nodes $pid)
 	val numa_after "pid $pid node0 ${1}KiB node1 ${2}KiB cpus mask $(mask $pid)"

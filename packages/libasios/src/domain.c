@@ -6,8 +6,10 @@
 #include <string.h>
 
 #include "asios/block-plan.h"
+#include "asios/apply.h"
 #include "asios/config.h"
 #include "asios/domain.h"
+#include "asios/effect.h"
 #include "asios/irq-plan.h"
 #include "asios/numa-plan.h"
 #include "asios/plan.h"
@@ -69,6 +71,9 @@ static const struct asios_domain irq_domain = {
 	.observe = irq_observe,
 	.state_free = irq_state_free,
 	.plan = irq_plan,
+	.effect_metric = "cross_node_irq_share",
+	.effect_kind = ASIOS_EFFECT_SHARE,
+	.effect = asios_effect_irq_remote,
 };
 
 /* ---- numa: the workloads (processes with an accelerator open, or named by the policy) ---- */
@@ -104,6 +109,9 @@ static const struct asios_domain numa_domain = {
 	.state_free = numa_state_free,
 	.warnings = numa_warnings,
 	.plan = numa_plan,
+	.effect_metric = "workload_remote_memory_share",
+	.effect_kind = ASIOS_EFFECT_GAUGE,
+	.effect = asios_effect_numa_remote,
 };
 
 /* ---- isolate: knobs, masks, kernel threads, files, TuneD, and the CPU split ---- */
@@ -164,6 +172,9 @@ static const struct asios_domain isolate_domain = {
 	.state_free = isolate_state_free,
 	.warnings = isolate_warnings,
 	.plan = isolate_plan,
+	.effect_metric = "isolated_cpu_interrupts_per_second",
+	.effect_kind = ASIOS_EFFECT_RATE,
+	.effect = asios_effect_isolated_disturbances,
 };
 
 static const struct asios_domain *const domains[] = {
@@ -231,4 +242,17 @@ void asios_domain_run_clear(struct asios_domain_run *run)
 		run->domain->format->clear(run->policy);
 	free(run->policy);
 	*run = (struct asios_domain_run){ 0 };
+}
+
+int asios_domain_apply(const struct asios_domain *d, struct asios_root *root, const struct asios_snapshot *s,
+		       const void *policy, const struct asios_plan *plan, const struct asios_effect_sample *start,
+		       struct asios_apply_report *rep, char **error)
+{
+	struct asios_effect_sample before, after;
+	bool sampled = d->effect && plan->n_actions && d->effect(root, s, policy, &before) >= 0;
+	int r = asios_apply(root, plan, d->journal, rep, error);
+
+	if (sampled && r >= 0 && rep->applied && d->effect(root, s, policy, &after) >= 0)
+		(void)asios_effect_record(root, d, start, &before, &after);
+	return r;
 }

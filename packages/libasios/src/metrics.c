@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,22 +36,6 @@ struct out {
 	const struct asios_snapshot *s;
 	const struct asios_metrics_opts *o;
 };
-
-static void warn(const struct out *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void warn(const struct out *w, const char *fmt, ...)
-{
-	char *msg = NULL;
-	va_list ap;
-
-	if (!w->o->warn)
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) >= 0)
-		w->o->warn(w->o->userdata, msg);
-	va_end(ap);
-	free(msg);
-}
 
 static void family(const struct out *w, const char *name, const char *type, const char *help)
 {
@@ -226,11 +211,6 @@ static void isolated_switches(const struct out *w)
 
 /* ---- per domain: drift, and what its applies did ---- */
 
-struct drift {
-	int ok;                /* 1 planned, 0 the policy or the machine could not be read */
-	size_t actions, skipped;
-	struct asios_apply_stats st;
-};
 
 static void policy_path(char *buf, size_t size, const char *root_path, const char *path)
 {
@@ -239,30 +219,56 @@ static void policy_path(char *buf, size_t size, const char *root_path, const cha
 	snprintf(buf, size, "%s%s", prefix, path);
 }
 
-static struct drift domain_drift(const struct out *w, const struct asios_domain *d)
-{
-	struct asios_domain_run run = { 0 };
-	struct drift out = { 0 };
-	char conf[4096], dir[4096], *error = NULL;
+static void status_warn(const struct asios_metrics_opts *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
-	policy_path(conf, sizeof(conf), w->o->root_path, d->conf);
-	policy_path(dir, sizeof(dir), w->o->root_path, d->conf_d);
-	if (asios_domain_policy(d, conf, dir, &run, &error) < 0)
-		warn(w, "%s: %s", d->name, error ? error : "policy unreadable");
-	else if (asios_domain_observe(&run, w->root, w->s) < 0 || asios_domain_plan(&run, w->s) < 0)
-		warn(w, "%s: cannot observe or plan the machine", d->name);
-	else
-		out = (struct drift){ .ok = 1, .actions = run.plan->n_actions, .skipped = run.plan->n_skipped };
-	free(error);
-	error = NULL;
-	if (asios_apply_stats_read(w->root, d->journal, &out.st, &error) < 0)
-		warn(w, "%s: apply counters: %s", d->name, error ? error : "unreadable");
-	free(error);
-	asios_domain_run_clear(&run);
-	return out;
+static void status_warn(const struct asios_metrics_opts *o, const char *fmt, ...)
+{
+	char *msg = NULL;
+	va_list ap;
+	int k;
+
+	if (!o || !o->warn)
+		return;
+	va_start(ap, fmt);
+	k = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (k >= 0)
+		o->warn(o->userdata, msg);
+	free(msg);
 }
 
-static void drift_metrics(const struct out *w, const struct asios_domain *const *d, const struct drift *dr, size_t n)
+int asios_domain_status(struct asios_root *root, const struct asios_snapshot *s, const struct asios_domain *d,
+			const struct asios_metrics_opts *o, struct asios_domain_status *out)
+{
+	struct asios_domain_run run = { 0 };
+	char conf[4096], dir[4096], *error = NULL;
+
+	*out = (struct asios_domain_status){ 0 };
+	(void)asios_conf_set_root(o->root_path && strcmp(o->root_path, "/") ? o->root_path : NULL);
+	policy_path(conf, sizeof(conf), o->root_path, d->conf);
+	policy_path(dir, sizeof(dir), o->root_path, d->conf_d);
+	if (asios_domain_policy(d, conf, dir, &run, &error) < 0)
+		status_warn(o, "%s: %s", d->name, error ? error : "policy unreadable");
+	else if (asios_domain_observe(&run, root, s) < 0 || asios_domain_plan(&run, s) < 0)
+		status_warn(o, "%s: cannot observe or plan the machine", d->name);
+	else
+		*out = (struct asios_domain_status){ .ok = 1, .actions = run.plan->n_actions,
+						     .skipped = run.plan->n_skipped };
+	free(error);
+	error = NULL;
+	if (out->ok && asios_effect_window(root, s, d, run.policy, &out->eff, &error) < 0)
+		status_warn(o, "%s: decision effect: %s", d->name, error ? error : "its metric cannot be sampled");
+	free(error);
+	error = NULL;
+	if (asios_apply_stats_read(root, d->journal, &out->st, &error) < 0)
+		status_warn(o, "%s: apply counters: %s", d->name, error ? error : "unreadable");
+	free(error);
+	asios_domain_run_clear(&run);
+	return out->ok ? 0 : -EIO;
+}
+
+static void drift_metrics(const struct out *w, const struct asios_domain *const *d, const struct asios_domain_status *dr, size_t n)
 {
 	family(w, "asios_domain_up", "gauge", "Whether the domain's policy and machine could be read and planned.");
 	for (size_t i = 0; i < n; i++)
@@ -278,7 +284,7 @@ static void drift_metrics(const struct out *w, const struct asios_domain *const 
 			fprintf(w->f, "asios_domain_left_alone{domain=\"%s\"} %zu\n", d[i]->name, dr[i].skipped);
 }
 
-static void apply_metrics(const struct out *w, const struct asios_domain *const *d, const struct drift *dr, size_t n)
+static void apply_metrics(const struct out *w, const struct asios_domain *const *d, const struct asios_domain_status *dr, size_t n)
 {
 	family(w, "asios_domain_applies_total", "counter", "Applies of a non-empty plan since boot.");
 	for (size_t i = 0; i < n; i++)
@@ -311,19 +317,48 @@ static void apply_metrics(const struct out *w, const struct asios_domain *const 
 				asios_apply_result_name(k), dr[i].st.last_result == (enum asios_apply_result)k);
 }
 
+static void effect_metrics(const struct out *w, const struct asios_domain *const *d, const struct asios_domain_status *dr, size_t n)
+{
+	family(w, "asios_decision_effect", "gauge",
+	       "Change of the metric a domain's last apply was meant to lower (after minus before; negative: it "
+	       "helped), the after window running from the apply to this scrape.");
+	for (size_t i = 0; i < n; i++)
+		if (dr[i].eff.have && isfinite(dr[i].eff.before) && isfinite(dr[i].eff.after))
+			fprintf(w->f, "asios_decision_effect{domain=\"%s\",metric=\"%s\"} %.6g\n", d[i]->name,
+				d[i]->effect_metric, dr[i].eff.after - dr[i].eff.before);
+	family(w, "asios_decision_metric", "gauge",
+	       "That metric over the window before the last apply (since the one before it, or boot) and since it.");
+	for (size_t i = 0; i < n; i++)
+		for (int k = 0; dr[i].eff.have && k < 2; k++) {
+			double v = k ? dr[i].eff.after : dr[i].eff.before;
+
+			if (isfinite(v))
+				fprintf(w->f, "asios_decision_metric{domain=\"%s\",metric=\"%s\",window=\"%s\"} %.6g\n",
+					d[i]->name, d[i]->effect_metric, k ? "after" : "before", v);
+		}
+	family(w, "asios_decision_window_seconds", "gauge", "Length of the before and after windows.");
+	for (size_t i = 0; i < n; i++)
+		if (dr[i].eff.have)
+			fprintf(w->f,
+				"asios_decision_window_seconds{domain=\"%s\",window=\"before\"} %.3f\n"
+				"asios_decision_window_seconds{domain=\"%s\",window=\"after\"} %.3f\n",
+				d[i]->name, dr[i].eff.before_seconds, d[i]->name, dr[i].eff.after_seconds);
+}
+
 static void domain_metrics(const struct out *w)
 {
 	size_t n;
 	const struct asios_domain *const *d = asios_domains(&n);
-	struct drift *dr = calloc(n + 1, sizeof(*dr));
+	struct asios_domain_status *dr = calloc(n + 1, sizeof(*dr));
 
 	if (!dr)
 		return;
 	(void)asios_conf_set_root(strcmp(w->o->root_path, "/") ? w->o->root_path : NULL);
 	for (size_t i = 0; i < n; i++)
-		dr[i] = domain_drift(w, d[i]);
+		(void)asios_domain_status(w->root, w->s, d[i], w->o, &dr[i]);
 	drift_metrics(w, d, dr, n);
 	apply_metrics(w, d, dr, n);
+	effect_metrics(w, d, dr, n);
 	free(dr);
 }
 

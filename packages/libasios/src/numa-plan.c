@@ -105,7 +105,8 @@ static void cat(char **str, const char *fmt, ...)
 	*str = n;
 }
 
-static const struct asios_numa_workload *match(const struct asios_numa_policy *p, const struct asios_numa_proc *pr)
+const struct asios_numa_workload *asios_numa_workload_of(const struct asios_numa_policy *p,
+						   const struct asios_numa_proc *pr)
 {
 	for (size_t i = 0; i < p->n_workloads; i++) {
 		const struct asios_numa_workload *w = &p->workloads[i];
@@ -445,7 +446,7 @@ static int place(struct planner *pl, size_t k, struct migration *mig)
 	hwloc_bitmap_t *sets[] = { &x.homes, &x.cpu_nodes, &x.target, &x.mem, &x.from, &x.t2 };
 	int r = 0;
 
-	x.w = match(pl->p, x.pr);
+	x.w = asios_numa_workload_of(pl->p, x.pr);
 	snprintf(x.object, sizeof(x.object), "pid %d (%s)", x.pr->pid, x.pr->comm);
 	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
 		if (!(*sets[i] = hwloc_bitmap_alloc()))

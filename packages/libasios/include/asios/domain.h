@@ -21,6 +21,8 @@ struct asios_root;
 struct asios_snapshot;
 struct asios_plan;
 struct asios_conf_format;
+struct asios_effect_sample;
+struct asios_apply_report;
 
 /* What makes a domain's daemon re-plan (bit mask). */
 enum {
@@ -71,6 +73,12 @@ struct asios_domain {
 	char **(*warnings)(const void *state, size_t *n);
 	/* pure: snapshot + state + policy → plan, every action and skip with its reason */
 	int (*plan)(const struct asios_snapshot *s, const void *state, const void *policy, struct asios_plan **ret);
+
+	/* the metric its plans are meant to lower, sampled around every apply (effect.h); NULL effect: none */
+	const char *effect_metric;   /* "cross_node_irq_share": asios_decision_effect's metric label */
+	int effect_kind;             /* enum asios_effect_kind */
+	int (*effect)(struct asios_root *root, const struct asios_snapshot *s, const void *policy,
+		      struct asios_effect_sample *out);
 };
 
 /* The registered domains, in the order asiosctl lists them. */
@@ -94,3 +102,14 @@ int asios_domain_policy(const struct asios_domain *d, const char *conf, const ch
 int asios_domain_observe(struct asios_domain_run *run, struct asios_root *root, const struct asios_snapshot *s);
 int asios_domain_plan(struct asios_domain_run *run, const struct asios_snapshot *s);
 void asios_domain_run_clear(struct asios_domain_run *run);
+
+/*
+ * asios_apply() of PLAN for domain D with POLICY, and the effect of what it changed: D's metric is sampled just
+ * before and, when something was applied, just after, and recorded (effect.h). START, when not NULL, is a sample
+ * taken earlier that opens the window before the apply (asiosctl DOMAIN apply --measure); NULL: the window
+ * since the last apply, or boot. Telemetry fails nothing: a sample that cannot be taken leaves the record as it
+ * was. Returns what asios_apply() returns.
+ */
+int asios_domain_apply(const struct asios_domain *d, struct asios_root *root, const struct asios_snapshot *s,
+		       const void *policy, const struct asios_plan *plan, const struct asios_effect_sample *start,
+		       struct asios_apply_report *rep, char **error);

@@ -10,8 +10,13 @@
  * is left to it (docs/telemetry.md).
  */
 
+#include <stddef.h>
 #include <stdio.h>
 
+#include "asios/effect.h"
+#include "asios/stats.h"
+
+struct asios_domain;
 struct asios_root;
 struct asios_snapshot;
 
@@ -25,3 +30,16 @@ struct asios_metrics_opts {
 /* Write every family to F. 0, or -EIO when F could not be written. */
 int asios_metrics_write(FILE *f, struct asios_root *root, const struct asios_snapshot *s,
 			const struct asios_metrics_opts *o);
+
+/* One domain on the machine now: what `asiosctl status` lists and the asios_domain_* families export. */
+struct asios_domain_status {
+	int ok;                          /* 1 planned, 0 the policy or the machine could not be read */
+	size_t actions, skipped;         /* a fresh plan's actions (the drift) and objects left alone */
+	struct asios_apply_stats st;     /* the apply engine's counters */
+	struct asios_effect_window eff;  /* the last apply's effect so far */
+};
+
+/* D's status under ROOT (policy read under O->root_path); what could not be read goes to O->warn. 0, or -EIO
+ * when the policy or the machine could not be read and planned (the counters are still filled in). */
+int asios_domain_status(struct asios_root *root, const struct asios_snapshot *s, const struct asios_domain *d,
+			const struct asios_metrics_opts *o, struct asios_domain_status *out);

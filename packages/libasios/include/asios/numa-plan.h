@@ -129,6 +129,10 @@ bool asios_numa_proc_wanted(struct asios_root *root, const struct asios_snapshot
 /* Resident KiB per node from numa_maps TEXT into a new array (*n = highest node + 1). 0, -EINVAL or -ENOMEM. */
 int asios_numa_maps_parse(const char *text, uint64_t **ret, size_t *n);
 
+/* The [workload] of P that process PR matches (its command pattern, or its cgroup), or NULL. */
+const struct asios_numa_workload *asios_numa_workload_of(const struct asios_numa_policy *p,
+							 const struct asios_numa_proc *pr);
+
 /* The plan. Only -ENOMEM fails. Order: huge page pools, affinities, the AutoNUMA switch, page migrations last. */
 int asios_numa_plan(const struct asios_snapshot *s, const struct asios_numa_state *st, const struct asios_numa_policy *p,
 		    struct asios_plan **ret);

@@ -1,0 +1,262 @@
+#!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 The ASIOS Authors
+# SPDX-License-Identifier: MIT
+"""asiosctl export slurm|kubernetes on the fixtures ai-2s8g, gh200 and ws-2g-iso.
+
+  - goldens tests/golden/export/NAME.TARGET.txt (ASIOS_REGEN=1 rewrites; a missing one fails);
+  - Slurm: each GPU's Cores= are logical cores whose CPUs are all on the GPU's NUMA node (and not housekeeping
+    when CPUs are isolated); File= numbered in PCI order; Links= -1 on itself; the node line adds up
+    (CPUs = sockets x cores x threads = online CPUs); CpuSpecList is the housekeeping CPUs (as Slurm abstract
+    IDs, mapped back to OS CPUs) on ws-2g-iso and absent without isolation;
+  - Kubernetes: every NFD line is asios.io/NAME=VALUE with a valid label value; the kubelet drop-in parses as
+    YAML, names only KubeletConfiguration v1beta1 fields and its reservedSystemCPUs parses as a cpuset;
+  - --json and --output-dir carry the same files; bad input: a missing --root (exit 1, named), an unwritable
+    --output-dir (exit 1, named), an unknown or missing target and an extra argument (exit 2).
+TAP output.
+"""
+import json
+import os
+import re
+import sys
+import tarfile
+import tempfile
+
+import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from taplib import ASIOSCTL, FIXTURES, GOLDEN, check, ctl, done, eq, golden, need  # noqa: E402
+
+MACHINES = ("ai-2s8g", "gh200", "ws-2g-iso")
+LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
+CPUSET = re.compile(r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
+
+# The fields of KubeletConfiguration (kubelet.config.k8s.io/v1beta1) as the published API reference and its Go
+# type (k8s.io/kubelet/config/v1beta1, types.go) name them, with the TypeMeta fields apiVersion and kind.
+KUBELET_FIELDS = {
+    "apiVersion", "kind",
+    "enableServer", "staticPodPath", "podLogsDir", "syncFrequency", "fileCheckFrequency", "httpCheckFrequency",
+    "staticPodURL", "staticPodURLHeader", "address", "port", "readOnlyPort", "tlsCertFile", "tlsPrivateKeyFile",
+    "tlsCipherSuites", "tlsCurvePreferences", "tlsMinVersion", "rotateCertificates", "serverTLSBootstrap",
+    "authentication", "authorization", "registryPullQPS", "registryBurst", "imagePullCredentialsVerificationPolicy",
+    "preloadedImagesVerificationAllowlist", "eventRecordQPS", "eventBurst", "enableDebuggingHandlers",
+    "enableContentionProfiling", "healthzPort", "healthzBindAddress", "oomScoreAdj", "clusterDomain", "clusterDNS",
+    "streamingConnectionIdleTimeout", "nodeStatusUpdateFrequency", "nodeStatusReportFrequency",
+    "nodeLeaseDurationSeconds", "imageMinimumGCAge", "imageMaximumGCAge", "imageGCHighThresholdPercent",
+    "imageGCLowThresholdPercent", "volumeStatsAggPeriod", "kubeletCgroups", "systemCgroups", "cgroupRoot",
+    "cgroupsPerQOS", "cgroupDriver", "cpuManagerPolicy", "singleProcessOOMKill", "cpuManagerPolicyOptions",
+    "cpuManagerReconcilePeriod", "draManagerReconcilePeriod", "memoryManagerPolicy", "topologyManagerPolicy",
+    "topologyManagerScope", "topologyManagerPolicyOptions", "qosReserved", "runtimeRequestTimeout", "hairpinMode",
+    "maxPods", "podCIDR", "podPidsLimit", "resolvConf", "runOnce", "cpuCFSQuota", "cpuCFSQuotaPeriod",
+    "nodeStatusMaxImages", "maxOpenFiles", "contentType", "kubeAPIQPS", "kubeAPIBurst", "serializeImagePulls",
+    "maxParallelImagePulls", "evictionHard", "evictionSoft", "evictionSoftGracePeriod",
+    "evictionPressureTransitionPeriod", "evictionMaxPodGracePeriod", "evictionMinimumReclaim",
+    "mergeDefaultEvictionSettings", "podsPerCore", "enableControllerAttachDetach", "protectKernelDefaults",
+    "makeIPTablesUtilChains", "iptablesMasqueradeBit", "iptablesDropBit", "featureGates", "failSwapOn",
+    "memorySwap", "containerLogMaxSize", "containerLogMaxFiles", "containerLogMaxWorkers",
+    "containerLogMonitorInterval", "configMapAndSecretChangeDetectionStrategy", "systemReserved", "kubeReserved",
+    "reservedSystemCPUs", "showHiddenMetricsForVersion", "systemReservedCgroup", "kubeReservedCgroup",
+    "enforceNodeAllocatable", "allowedUnsafeSysctls", "volumePluginDir", "providerID", "kernelMemcgNotification",
+    "logging", "enableSystemLogHandler", "enableSystemLogQuery", "shutdownGracePeriod",
+    "shutdownGracePeriodCriticalPods", "shutdownGracePeriodByPodPriority", "crashLoopBackOff", "reservedMemory",
+    "enableProfilingHandler", "enableDebugFlagsHandler", "seccompDefault", "memoryThrottlingFactor",
+    "memoryReservationPolicy", "registerWithTaints", "registerNode", "tracing", "localStorageCapacityIsolation",
+    "containerRuntimeEndpoint", "imageServiceEndpoint", "failCgroupV1", "userNamespaces",
+}
+
+
+def parse_list(text):
+    """'0-3,8' -> {0, 1, 2, 3, 8}"""
+    out = set()
+    for part in filter(None, text.split(",")):
+        a, _, b = part.partition("-")
+        out |= set(range(int(a), int(b or a) + 1))
+    return out
+
+
+def sections(text):
+    """the files of the plain output: {name: content}, split on the "==> NAME <==" lines"""
+    out, name = {}, None
+    for line in text.splitlines(True):
+        m = re.match(r"^==> (\S+) <==\n$", line)
+        if m:
+            name = m.group(1)
+            out[name] = ""
+        elif name:
+            out[name] += line
+    # a blank line separates two files: it belongs to neither
+    return {k: (v[:-1] if v.endswith("\n\n") else v) for k, v in out.items()}
+
+
+def topo(root):
+    return json.loads(ctl("topology", "--json", "--root", root).stdout)
+
+
+def abstract_ids(t):
+    """OS CPU -> Slurm abstract CPU ID (logical core x threads per core + rank of the thread in its core)"""
+    online = sorted((c for c in t["cpus"] if c["online"]), key=lambda c: c["id"])
+    per_core = {}
+    for c in online:
+        per_core.setdefault(c["core"], []).append(c["id"])
+    tpc = max(len(v) for v in per_core.values())
+    return {cpu: core * tpc + rank for core, cpus in per_core.items() for rank, cpu in enumerate(cpus)}
+
+
+def fields(line):
+    return dict(f.split("=", 1) for f in line.split("#")[0].split())
+
+
+def check_gres(name, t, gres):
+    gpus = sorted((d for d in t["devices"] if d["class"] in ("gpu", "accel") and d["vendor"] == "0x10de"),
+                  key=lambda d: d["pci"])
+    lines = [fields(x) for x in gres.splitlines() if x.startswith("Name=gpu")]
+    eq("%s: a gres line per NVIDIA GPU" % name, len(gpus), len(lines))
+    eq("%s: File= in PCI address order" % name, ["/dev/nvidia%d" % i for i in range(len(gpus))],
+       [x.get("File") for x in lines])
+    cpus_of_core = {}
+    for c in t["cpus"]:
+        if c["online"]:
+            cpus_of_core.setdefault(c["core"], set()).add(c["id"])
+    node_of = {c["id"]: c["node"] for c in t["cpus"]}
+    hk = set(t["isolation"]["housekeeping"])
+    iso = set(t["online"]) - hk if hk and set(t["online"]) - hk else set()
+    bad = []
+    for gpu, x in zip(gpus, lines):
+        cpus = set().union(*(cpus_of_core[k] for k in parse_list(x.get("Cores", ""))))
+        node_cpus = {c for c in t["online"] if node_of[c] == gpu["node"]}
+        want = {c for c in node_cpus if not iso or c in iso}
+        if not cpus or cpus != want:
+            bad.append((gpu["pci"], sorted(cpus), sorted(want)))
+    eq("%s: each GPU's Cores= are the (workload) CPUs of its NUMA node" % name, [], bad)
+    links = [x.get("Links", "").split(",") for x in lines]
+    eq("%s: Links= -1 on the device itself, 0 elsewhere" % name,
+       [["-1" if i == j else "0" for j in range(len(gpus))] for i in range(len(gpus))], links)
+
+
+def check_node(name, t, node):
+    line = [x for x in node.splitlines() if x.startswith("NodeName=")]
+    eq("%s: one NodeName line" % name, 1, len(line))
+    f = fields(line[0] if line else "")
+    n = len(t["online"])
+    eq("%s: CPUs= the online CPUs" % name, str(n), f.get("CPUs"))
+    eq("%s: sockets x cores x threads = CPUs" % name, n,
+       int(f.get("SocketsPerBoard", 0)) * int(f.get("CoresPerSocket", 0)) * int(f.get("ThreadsPerCore", 0)))
+    hk = set(t["isolation"]["housekeeping"])
+    if hk == set(t["online"]) or not hk:
+        check("CpuSpecList" not in f, "%s: no CpuSpecList without isolated CPUs" % name, line)
+        return
+    ab = abstract_ids(t)
+    spec = parse_list(f.get("CpuSpecList", ""))
+    eq("%s: CpuSpecList = the housekeeping CPUs as Slurm abstract IDs" % name, sorted(ab[c] for c in hk),
+       sorted(spec))
+    back = {cpu for cpu, a in ab.items() if a in spec}
+    eq("%s: CpuSpecList mapped back to OS CPUs = the housekeeping CPUs" % name, sorted(hk), sorted(back))
+
+
+def check_features(name, t, text):
+    lines = [x for x in text.splitlines() if x and not x.startswith("#")]
+    bad = [x for x in lines if not re.match(r"^asios\.io/[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?=", x) or
+           not LABEL_VALUE.match(x.split("=", 1)[1])]
+    eq("%s: every NFD line is asios.io/NAME=VALUE with a valid label value" % name, [], bad)
+    labels = dict(x.split("=", 1) for x in lines)
+    eq("%s: asios.io/gpu-count" % name, str(sum(d["class"] in ("gpu", "accel") for d in t["devices"])),
+       labels.get("asios.io/gpu-count"))
+    hk = set(t["isolation"]["housekeeping"])
+    iso = set(t["online"]) - hk
+    if iso:
+        eq("%s: asios.io/isolated-cpus" % name, sorted(iso),
+           sorted(parse_list(labels.get("asios.io/isolated-cpus", "").replace("_", ","))))
+    else:
+        check("asios.io/isolated-cpus" not in labels, "%s: no isolated-cpus label without isolation" % name)
+
+
+def check_kubelet(name, t, text):
+    try:
+        k = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        check(False, "%s: the kubelet drop-in parses as YAML" % name, e)
+        return
+    check(isinstance(k, dict), "%s: the kubelet drop-in parses as YAML" % name, text)
+    k = k if isinstance(k, dict) else {}
+    eq("%s: kubelet apiVersion and kind" % name, ("kubelet.config.k8s.io/v1beta1", "KubeletConfiguration"),
+       (k.get("apiVersion"), k.get("kind")))
+    eq("%s: only KubeletConfiguration v1beta1 fields" % name, [], sorted(set(k) - KUBELET_FIELDS))
+    r = k.get("reservedSystemCPUs", "")
+    check(isinstance(r, str) and CPUSET.match(r) and all(
+        int(a) <= int(b or a) for a, b in re.findall(r"(\d+)(?:-(\d+))?", r)),
+        "%s: reservedSystemCPUs parses as a cpuset (%r)" % (name, r))
+    hk = set(t["isolation"]["housekeeping"])
+    if hk != set(t["online"]):
+        eq("%s: reservedSystemCPUs = the housekeeping CPUs" % name, sorted(hk), sorted(parse_list(str(r))))
+    numa = sum(1 for n in t["nodes"] if n["cpus"])
+    eq("%s: topologyManagerPolicy" % name, "single-numa-node" if numa > 1 else "best-effort",
+       k.get("topologyManagerPolicy"))
+
+
+def check_forms(tmp, name, root, target, files):
+    """--json and --output-dir carry the files the plain output shows"""
+    p = ctl("export", target, "--json", "--root", root)
+    try:
+        j = {f["name"]: f["content"] for f in json.loads(p.stdout)["files"]}
+    except (ValueError, KeyError, TypeError) as e:
+        j = {"error": str(e)}
+    eq("%s: %s --json carries the same files" % (name, target), files, j)
+    out = os.path.join(tmp, "out-%s-%s" % (name, target))
+    os.mkdir(out)
+    p = ctl("export", target, "--output-dir", out, "--root", root)
+    written = {f: open(os.path.join(out, f)).read() for f in sorted(os.listdir(out))}
+    check(p.returncode == 0 and written == files, "%s: %s --output-dir writes the same files" % (name, target),
+          p.stderr + str(sorted(written)))
+
+
+def bad_input(tmp, root):
+    missing = os.path.join(tmp, "no-such-machine")
+    p = ctl("export", "slurm", "--root", missing)
+    check(p.returncode == 1 and missing in p.stderr and p.stderr.startswith("asiosctl: export: "),
+          "a missing --root: exit 1 naming it", "%d %s" % (p.returncode, p.stderr))
+    blocker = os.path.join(tmp, "a-file")
+    open(blocker, "w").close()
+    target = os.path.join(blocker, "sub")
+    p = ctl("export", "kubernetes", "--root", root, "--output-dir", target)
+    check(p.returncode == 1 and target in p.stderr, "an unwritable --output-dir: exit 1 naming it",
+          "%d %s" % (p.returncode, p.stderr))
+    for args, what in ((["lsf"], "an unknown export target"), ([], "no export target"),
+                       (["slurm", "extra"], "an extra argument"), (["slurm", "--bogus"], "an unknown option"),
+                       (["slurm", "--root", ""], "an empty --root")):
+        p = ctl("export", *args)
+        check(p.returncode == 2 and p.stderr.startswith("asiosctl"), "%s: exit 2" % what,
+              "%d %s" % (p.returncode, p.stderr))
+    p = ctl("export", "--help")
+    check(p.returncode == 0 and "slurm|kubernetes" in p.stdout, "export --help")
+
+
+def main():
+    if not need(ASIOSCTL):
+        return 1
+    folder = os.path.join(GOLDEN, "export")
+    with tempfile.TemporaryDirectory() as tmp:
+        roots = {}
+        for name in MACHINES:
+            with tarfile.open(os.path.join(FIXTURES, name + ".tar.gz")) as tf:
+                d = os.path.join(tmp, name)
+                tf.extractall(d, filter="tar") if hasattr(tarfile, "data_filter") else tf.extractall(d)
+            roots[name] = os.path.join(tmp, name, name)
+        for name, root in roots.items():
+            t = topo(root)
+            for target in ("slurm", "kubernetes"):
+                p = ctl("export", target, "--root", root)
+                check(p.returncode == 0 and not p.stderr, "%s: export %s" % (name, target), p.stderr)
+                golden("%s.%s.txt" % (name, target), p.stdout, folder)
+                files = sections(p.stdout)
+                if target == "slurm":
+                    check_gres(name, t, files.get("gres.conf", ""))
+                    check_node(name, t, files.get("slurm-node.conf", ""))
+                else:
+                    check_features(name, t, files.get("asios", ""))
+                    check_kubelet(name, t, files.get("90-asios.conf", ""))
+                check_forms(tmp, name, root, target, files)
+        bad_input(tmp, roots["ws-2g-iso"])
+    return done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
