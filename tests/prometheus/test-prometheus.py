@@ -6,12 +6,15 @@ with the collectors of ASIOS's drop-in for prometheus-node-exporter.service), wi
 alert of this test's own on the irq domain's drift: both targets up, the asios_* series and node_exporter's
 per-node NUMA series queryable, the rule groups healthy, the recording rules evaluated, and the drift alert firing;
 then `asiosctl irq apply` on the capture: Prometheus sees the drift at 0 and the apply counted, and the alert
-resolves. TAP output."""
+resolves. A headless Chromium takes a screenshot of Prometheus's graph page for asios_domain_pending_actions
+(kept as BUILD/prometheus-graph.png): each series the page drew (its SVG paths) shows in the picture in its
+colour, and a query without data draws none. TAP output."""
 import json
 import os
 import re
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tarfile
@@ -20,6 +23,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from taplib import ASIOSCTL, BUILD, FIXTURES, TOP, check, ctl, done, eq, need, skip, write  # noqa: E402
@@ -28,6 +32,7 @@ EXPORTER = os.path.join(BUILD, "asios-exporter")
 PKG = os.path.join(TOP, "packages", "asios-exporter")
 NODE_EXPORTER = shutil.which("prometheus-node-exporter") or shutil.which("node_exporter")
 PROMETHEUS = shutil.which("prometheus")
+CHROMIUM = shutil.which("chromium-headless-shell") or shutil.which("chromium")
 
 CONFIG = """global:
   scrape_interval: 1s
@@ -151,6 +156,80 @@ def after_apply(port, root):
     check(gone, "... and the drift alert resolves", json.dumps(alerts(port)))
 
 
+def png_pixels(path):
+    """(width, height, rows, bytes per pixel) of an 8-bit RGB or RGBA PNG, decoded with zlib alone"""
+    data = open(path, "rb").read()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("%s: not a PNG" % path)
+    pos, idat, hdr = 8, b"", None
+    while pos + 8 <= len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        if kind == b"IHDR":
+            hdr = struct.unpack(">IIBBBBB", data[pos + 8:pos + 8 + n])
+        elif kind == b"IDAT":
+            idat += data[pos + 8:pos + 8 + n]
+        pos += 12 + n
+    w, h, depth, ctype, _, _, interlace = hdr
+    if depth != 8 or ctype not in (2, 6) or interlace:
+        raise ValueError("%s: not an 8-bit RGB(A) PNG" % path)
+    bpp = 3 if ctype == 2 else 4
+    raw, stride, rows, prev = zlib.decompress(idat), w * bpp, [], bytearray(w * bpp)
+    for y in range(h):
+        f = raw[y * (stride + 1)]
+        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a, b = line[i - bpp] if i >= bpp else 0, prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            if f == 1:
+                line[i] = (line[i] + a) & 255
+            elif f == 2:
+                line[i] = (line[i] + b) & 255
+            elif f == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif f == 4:
+                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append(line)
+        prev = line
+    return w, h, rows, bpp
+
+
+def drawn(port, expr, png):
+    """Screenshot of the graph page for EXPR into PNG: (the series' stroke colours the page drew, pixels of each
+    colour in the picture, whether the page said it found no data)"""
+    url = "http://127.0.0.1:%d/graph?g0.expr=%s&g0.tab=0&g0.range_input=5m" % (port, urllib.parse.quote(expr))
+    base = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1280,900",
+            "--virtual-time-budget=15000"]
+    subprocess.run(base + ["--screenshot=" + png, url], capture_output=True, timeout=120)
+    dom = subprocess.run(base + ["--dump-dom", url], capture_output=True, text=True, timeout=120).stdout
+    strokes = re.findall(r'<path class="path"[^>]* stroke="#([0-9a-f]{6})"', dom)
+    w, h, rows, bpp = png_pixels(png)
+    want = {c: bytes.fromhex(c) for c in strokes}
+    count = dict.fromkeys(strokes, 0)
+    for r in rows:
+        for x in range(0, w * bpp, bpp):
+            px = bytes(r[x:x + 3])
+            for c, rgb in want.items():
+                if px == rgb:
+                    count[c] += 1
+    return strokes, count, "No datapoints found" in dom
+
+
+def screenshot(port):
+    if not CHROMIUM:
+        skip("a screenshot of Prometheus's graph page", "no chromium-headless-shell (or chromium)")
+        return
+    png = os.path.join(BUILD, "prometheus-graph.png")
+    strokes, count, empty = drawn(port, "asios_domain_pending_actions", png)
+    check(len(strokes) == 4 and all(n >= 50 for n in count.values()) and not empty,
+          "screenshot of the graph page (%s): the 4 domains' series drawn, each line in the picture (%s px)" %
+          (os.path.relpath(png, TOP), ", ".join("#%s %d" % kv for kv in count.items())), json.dumps(count))
+    none = os.path.join(tempfile.gettempdir(), "asios-prometheus-none.png")
+    strokes, count, empty = drawn(port, "asios_no_such_series", none)
+    check(not strokes and empty, "... and a query without data draws no line (the check can fail)")
+    os.unlink(none)
+
+
 def main():
     if not need(EXPORTER) or not need(ASIOSCTL):
         return 1
@@ -166,6 +245,7 @@ def main():
         ports = {"asios": free_port(), "node": free_port(), "prom": free_port()}
         procs, log = start(tmp, root, ports)
         before_apply(ports["prom"])
+        screenshot(ports["prom"])
         after_apply(ports["prom"], root)
         died = [p.args[0] for p in procs if p.poll() is not None]
         eq("nothing died meanwhile", [], died)
