@@ -146,7 +146,15 @@ $(O)/guest/latprobe: benchmarks/jitter/latprobe.c benchmarks/benchutil.h
 .PHONY: test-programs fuzzers guest-programs
 guest-programs: $(GUEST_PROGRAMS)
 
-test-programs: $(UNIT_BINS) $(PROGRAMS)
+# a stand-in for NVIDIA's libnvidia-ml.so.1 (tests/golden/test-gpu-metrics.py); built without sanitizers: it is
+# loaded by dlopen into the programs under test
+FAKE_NVML := $(O)/fake-nvml/libnvidia-ml.so.1
+$(FAKE_NVML): tests/fixtures/nvml/fake-nvml.c
+	@mkdir -p $(@D)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) -std=c11 $(WARN) -O2 -shared -fPIC -o $@ $<
+
+test-programs: $(UNIT_BINS) $(PROGRAMS) $(FAKE_NVML)
 fuzzers: $(FUZZERS)
 
 -include $(LIBASIOS_OBJS:.o=.d) $(ASIOSCTL_OBJS:.o=.d) $(IRQD_OBJS:.o=.d) $(NUMAD_OBJS:.o=.d) $(SCHEDD_OBJS:.o=.d) \

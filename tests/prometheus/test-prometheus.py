@@ -197,7 +197,7 @@ def png_pixels(path):
 def drawn(port, expr, png):
     """Screenshot of the graph page for EXPR into PNG: (the series' stroke colours the page drew, pixels of each
     colour in the picture, whether the page said it found no data)"""
-    url = "http://127.0.0.1:%d/graph?g0.expr=%s&g0.tab=0&g0.range_input=5m" % (port, urllib.parse.quote(expr))
+    url = "http://127.0.0.1:%d/graph?g0.expr=%s&g0.tab=0&g0.range_input=1m" % (port, urllib.parse.quote(expr))
     base = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1280,900",
             "--virtual-time-budget=15000"]
     subprocess.run(base + ["--screenshot=" + png, url], capture_output=True, timeout=120)

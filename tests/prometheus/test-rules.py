@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: MIT
 """The Prometheus rules and the Grafana dashboard asios-exporter ships: promtool accepts the rules and their unit
 tests pass (each alert firing and quiet); every asios_* series the rules and the dashboard's queries name is one
-that `asiosctl metrics` or asios-exporter exports (the name check is shown to catch a misspelt one); the
+that `asiosctl metrics` or asios-exporter exports (the GPU families through the stand-in NVML) (the name check is shown to catch a misspelt one); the
 dashboard is valid JSON whose every panel has a query and reads the data source variable; and
 asios_isolated_cpu_schedules_total counts /proc/schedstat's schedule() calls of isolated CPUs only.
 TAP output."""
@@ -17,7 +17,7 @@ import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, FIXTURES, TOP, check, ctl, done, eq, need, skip, write  # noqa: E402
+from taplib import ASIOSCTL, BUILD, FIXTURES, TOP, check, ctl, done, eq, need, skip, write  # noqa: E402
 
 PKG = os.path.join(TOP, "packages", "asios-exporter")
 RULES = os.path.join(PKG, "asios.rules.yml")
@@ -32,6 +32,9 @@ def exported(root):
     names = set(re.findall(r"^# HELP (asios_[a-z0-9_]+) ", p.stdout, re.M))
     with open(os.path.join(PKG, "asios-exporter.c")) as f:
         names |= set(re.findall(r"# HELP (asios_exporter_[a-z0-9_]+) ", f.read()))
+    # the GPU families, of this machine read through the stand-in NVML (tests/fixtures/nvml)
+    g = ctl("metrics", env={"LD_LIBRARY_PATH": os.path.join(BUILD, "fake-nvml")})
+    names |= set(re.findall(r"^# HELP (asios_gpu_[a-z0-9_]+) ", g.stdout, re.M))
     return names, p
 
 

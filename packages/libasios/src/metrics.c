@@ -436,6 +436,7 @@ int asios_metrics_write(FILE *f, struct asios_root *root, const struct asios_sna
 	isolated_interrupts(&w);
 	isolated_switches(&w);
 	domain_metrics(&w);
+	asios_gpu_metrics_write(f, root, s);
 	program_metrics(&w);
 	return ferror(f) || fflush(f) ? -EIO : 0;
 }

@@ -43,3 +43,7 @@ struct asios_domain_status {
  * when the policy or the machine could not be read and planned (the counters are still filled in). */
 int asios_domain_status(struct asios_root *root, const struct asios_snapshot *s, const struct asios_domain *d,
 			const struct asios_metrics_opts *o, struct asios_domain_status *out);
+
+/* The GPU families (asios_gpu_*): NVML when libnvidia-ml.so.1 loads and ROOT is the running machine, amdgpu's
+ * sysfs for AMD GPUs of S. Nothing when there is no GPU to read. */
+void asios_gpu_metrics_write(FILE *f, struct asios_root *root, const struct asios_snapshot *s);

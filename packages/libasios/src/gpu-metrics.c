@@ -1,0 +1,279 @@
+/* SPDX-FileCopyrightText: 2026 The ASIOS Authors
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * GPU families of the exposition (metrics.h): through NVIDIA's NVML when libnvidia-ml.so.1 can be loaded (the
+ * driver ships it; dlopen, so ASIOS neither links nor depends on it), and from amdgpu's sysfs files for AMD GPUs
+ * of the snapshot. NVML reads the running machine only: a capture (--root) has the sysfs part. Each GPU is
+ * labelled with its PCI address (device), as the other families are, and the source it was read from.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asios/metrics.h"
+#include "asios/root.h"
+#include "asios/snapshot.h"
+
+#define MAX_GPUS 64
+
+enum { U_MEM_USED, U_MEM_TOTAL, U_UTIL, U_TEMP, U_POWER, U_ECC_CORR, U_ECC_UNCORR, U_REPLAYS, U_MAX };
+
+struct gpu {
+	char device[16];
+	const char *source;
+	double v[U_MAX];
+	bool have[U_MAX];
+};
+
+struct gpus {
+	struct gpu g[MAX_GPUS];
+	size_t n;
+};
+
+static void set(struct gpu *g, int k, double v)
+{
+	g->v[k] = v;
+	g->have[k] = true;
+}
+
+/* ---- NVML, loaded at run time (the subset of nvml.h used, with its ABI) ---- */
+
+typedef struct nvml_device *nvml_device_t;
+struct nvml_pci_info {  /* nvmlPciInfo_t (v3) */
+	char bus_id_legacy[16];
+	unsigned domain, bus, device, pci_device_id, pci_subsystem_id;
+	char bus_id[32];
+};
+struct nvml_memory {  /* nvmlMemory_t */
+	unsigned long long total, free, used;
+};
+struct nvml_utilization {  /* nvmlUtilization_t */
+	unsigned gpu, memory;
+};
+
+struct nvml {
+	void *lib;
+	int (*init)(void);
+	int (*shutdown)(void);
+	int (*count)(unsigned *);
+	int (*handle)(unsigned, nvml_device_t *);
+	int (*pci)(nvml_device_t, struct nvml_pci_info *);
+	int (*memory)(nvml_device_t, struct nvml_memory *);
+	int (*utilization)(nvml_device_t, struct nvml_utilization *);
+	int (*temperature)(nvml_device_t, int, unsigned *);
+	int (*power)(nvml_device_t, unsigned *);
+	int (*ecc)(nvml_device_t, int, int, unsigned long long *);
+	int (*replays)(nvml_device_t, unsigned *);
+};
+
+static bool nvml_load(struct nvml *n)
+{
+	static const char *const names[] = {
+		"nvmlInit_v2", "nvmlShutdown", "nvmlDeviceGetCount_v2", "nvmlDeviceGetHandleByIndex_v2",
+		"nvmlDeviceGetPciInfo_v3", "nvmlDeviceGetMemoryInfo", "nvmlDeviceGetUtilizationRates",
+		"nvmlDeviceGetTemperature", "nvmlDeviceGetPowerUsage", "nvmlDeviceGetTotalEccErrors",
+		"nvmlDeviceGetPcieReplayCounter",
+	};
+	void **slot[] = {
+		(void **)&n->init, (void **)&n->shutdown, (void **)&n->count, (void **)&n->handle, (void **)&n->pci,
+		(void **)&n->memory, (void **)&n->utilization, (void **)&n->temperature, (void **)&n->power,
+		(void **)&n->ecc, (void **)&n->replays,
+	};
+
+	n->lib = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
+	if (!n->lib)
+		return false;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		*slot[i] = dlsym(n->lib, names[i]);
+		if (!*slot[i] && i < 5) { /* the rest are optional: a missing one leaves its value out */
+			dlclose(n->lib);
+			return false;
+		}
+	}
+	if (n->init()) {
+		dlclose(n->lib);
+		return false;
+	}
+	return true;
+}
+
+static void nvml_device(const struct nvml *n, nvml_device_t d, struct gpu *g)
+{
+	struct nvml_memory mem;
+	struct nvml_utilization util;
+	unsigned long long ecc;
+	unsigned u;
+
+	if (n->memory && !n->memory(d, &mem)) {
+		set(g, U_MEM_USED, (double)mem.used);
+		set(g, U_MEM_TOTAL, (double)mem.total);
+	}
+	if (n->utilization && !n->utilization(d, &util))
+		set(g, U_UTIL, util.gpu / 100.0);
+	if (n->temperature && !n->temperature(d, 0 /* NVML_TEMPERATURE_GPU */, &u))
+		set(g, U_TEMP, u);
+	if (n->power && !n->power(d, &u))
+		set(g, U_POWER, u / 1000.0);
+	/* NVML_MEMORY_ERROR_TYPE_CORRECTED 0, _UNCORRECTED 1; NVML_VOLATILE_ECC 0 (since the driver loaded) */
+	if (n->ecc && !n->ecc(d, 0, 0, &ecc))
+		set(g, U_ECC_CORR, (double)ecc);
+	if (n->ecc && !n->ecc(d, 1, 0, &ecc))
+		set(g, U_ECC_UNCORR, (double)ecc);
+	if (n->replays && !n->replays(d, &u))
+		set(g, U_REPLAYS, u);
+}
+
+static void nvml_read(struct gpus *out)
+{
+	struct nvml n = { 0 };
+	unsigned count = 0;
+
+	if (!nvml_load(&n))
+		return;
+	if (!n.count(&count))
+		for (unsigned i = 0; i < count && out->n < MAX_GPUS; i++) {
+			struct nvml_pci_info pci;
+			nvml_device_t d;
+			struct gpu *g = &out->g[out->n];
+
+			if (n.handle(i, &d) || n.pci(d, &pci))
+				continue;
+			*g = (struct gpu){ .source = "nvml" };
+			snprintf(g->device, sizeof(g->device), "%04x:%02x:%02x.0", pci.domain & 0xffff, pci.bus & 0xff,
+				 pci.device & 0x1f);
+			nvml_device(&n, d, g);
+			out->n++;
+		}
+	n.shutdown();
+	dlclose(n.lib);
+}
+
+/* ---- amdgpu's sysfs ---- */
+
+static bool read_number(struct asios_root *root, const char *dir, const char *file, double *v)
+{
+	char path[512], *line = NULL, *end = NULL;
+	bool ok;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if (asios_read_line(root, path, &line) < 0)
+		return false;
+	*v = strtod(line, &end);
+	ok = end != line && (*end == '\0' || *end == '\n');
+	free(line);
+	return ok;
+}
+
+/* hwmon/hwmonN/FILE of the GPU, the first one that has it */
+static bool read_hwmon(struct asios_root *root, const char *dir, const char *file, double *v)
+{
+	char path[512], **names = NULL;
+	bool ok = false;
+
+	snprintf(path, sizeof(path), "%s/hwmon", dir);
+	if (asios_list_dir(root, path, &names) < 0)
+		return false;
+	for (size_t i = 0; names[i]; i++) {
+		char sub[700];
+
+		snprintf(sub, sizeof(sub), "%s/%s", path, names[i]);
+		if (!ok)
+			ok = read_number(root, sub, file, v);
+		free(names[i]);
+	}
+	free(names);
+	return ok;
+}
+
+static void amd_read(struct asios_root *root, const struct asios_snapshot *s, struct gpus *out)
+{
+	for (size_t i = 0; i < s->n_pci && out->n < MAX_GPUS; i++) {
+		const struct asios_pci_device *p = &s->pci[i];
+		struct gpu *g = &out->g[out->n];
+		char dir[64];
+		double v;
+
+		if (p->cls != ASIOS_DEV_GPU || !p->vendor_name || strcmp(p->vendor_name, "amd"))
+			continue;
+		snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s", p->addr);
+		if (!read_number(root, dir, "gpu_busy_percent", &v))
+			continue; /* not amdgpu, or no such file in this kernel */
+		*g = (struct gpu){ .source = "sysfs" };
+		snprintf(g->device, sizeof(g->device), "%s", p->addr);
+		set(g, U_UTIL, v / 100.0);
+		if (read_number(root, dir, "mem_info_vram_used", &v))
+			set(g, U_MEM_USED, v);
+		if (read_number(root, dir, "mem_info_vram_total", &v))
+			set(g, U_MEM_TOTAL, v);
+		if (read_hwmon(root, dir, "temp1_input", &v))
+			set(g, U_TEMP, v / 1000.0);
+		if (read_hwmon(root, dir, "power1_average", &v) || read_hwmon(root, dir, "power1_input", &v))
+			set(g, U_POWER, v / 1e6);
+		out->n++;
+	}
+}
+
+/* ---- the families ---- */
+
+static void gpu_family(FILE *f, const struct gpus *x, int k, const char *name, const char *type, const char *help,
+		       const char *extra)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < x->n; i++)
+		any |= x->g[i].have[k];
+	if (!any)
+		return;
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	for (size_t i = 0; i < x->n; i++)
+		if (x->g[i].have[k])
+			fprintf(f, "%s{device=\"%s\"%s} %.17g\n", name, x->g[i].device, extra, x->g[i].v[k]);
+}
+
+/* one family, two types */
+static void ecc_family(FILE *f, const struct gpus *x)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < x->n; i++)
+		any |= x->g[i].have[U_ECC_CORR] || x->g[i].have[U_ECC_UNCORR];
+	if (!any)
+		return;
+	fprintf(f, "# HELP asios_gpu_ecc_errors_total ECC errors since the driver loaded, by type.\n"
+		   "# TYPE asios_gpu_ecc_errors_total counter\n");
+	for (size_t i = 0; i < x->n; i++)
+		for (int k = U_ECC_CORR; k <= U_ECC_UNCORR; k++)
+			if (x->g[i].have[k])
+				fprintf(f, "asios_gpu_ecc_errors_total{device=\"%s\",type=\"%s\"} %.17g\n", x->g[i].device,
+					k == U_ECC_CORR ? "corrected" : "uncorrected", x->g[i].v[k]);
+}
+
+void asios_gpu_metrics_write(FILE *f, struct asios_root *root, const struct asios_snapshot *s)
+{
+	struct gpus *x = calloc(1, sizeof(*x));
+
+	if (!x)
+		return;
+	if (asios_root_is_host(root))
+		nvml_read(x);
+	amd_read(root, s, x);
+	if (x->n) {
+		fprintf(f, "# HELP asios_gpu_info A GPU and where its metrics come from (nvml, sysfs).\n"
+			   "# TYPE asios_gpu_info gauge\n");
+		for (size_t i = 0; i < x->n; i++)
+			fprintf(f, "asios_gpu_info{device=\"%s\",source=\"%s\"} 1\n", x->g[i].device, x->g[i].source);
+	}
+	gpu_family(f, x, U_MEM_USED, "asios_gpu_memory_used_bytes", "gauge", "GPU memory in use.", "");
+	gpu_family(f, x, U_MEM_TOTAL, "asios_gpu_memory_total_bytes", "gauge", "GPU memory.", "");
+	gpu_family(f, x, U_UTIL, "asios_gpu_utilization_ratio", "gauge",
+		   "Share of the last sample period the GPU was busy.", "");
+	gpu_family(f, x, U_TEMP, "asios_gpu_temperature_celsius", "gauge", "GPU temperature.", "");
+	gpu_family(f, x, U_POWER, "asios_gpu_power_watts", "gauge", "GPU power draw.", "");
+	ecc_family(f, x);
+	gpu_family(f, x, U_REPLAYS, "asios_gpu_pcie_replays_total", "counter", "PCIe replays since the driver loaded.",
+		   "");
+	free(x);
+}
