@@ -6,7 +6,7 @@ meant to lower just before and after it; the numbers are the machine's (recomput
 /proc/interrupts and topology, from its processes' numa_maps); interrupts that arrive after the apply (written
 into the capture's /proc/interrupts) move the after window exactly as much as they should, for the IRQ share and
 the isolation rate; asiosctl status and asiosctl metrics show the same windows; an apply that changes nothing
-records nothing; a revert keeps the record; a malformed record is named with its line and read as none;
+records nothing; a revert keeps the record; a workload's memory on and off its node is exported; a malformed record is named with its line and read as none;
 --measure is refused where it means nothing. TAP output."""
 import json
 import os
@@ -153,6 +153,11 @@ def test_isolate(tmp):
           "1,250 interrupts on isolated CPUs since the apply: after = 1250 / %.2f s" % secs, json.dumps(e))
 
 
+def workload_memory(metrics):
+    return dict(re.findall(r'^asios_workload_memory_bytes\{workload="python3",placement="(local|remote)"\} (\d+)$',
+                           metrics, re.M))
+
+
 def test_numa(tmp):
     root = unpack(tmp, "ai-2s8g")
     t = json.loads(ctl("topology", "--json", "--root", root).stdout)
@@ -163,6 +168,10 @@ def test_numa(tmp):
     # a training process on GPU 0 with 3,000 pages on the GPU's node and 1,000 on the other (and libc's 10)
     add_proc(os.path.join(root), 1000, "python3", "python3 train.py", ["/dev/nvidia0", "/dev/nvidiactl"], online, mems,
              {gpu["node"]: 3000, other: 1000})
+    eq("asios_workload_memory_bytes before the apply: the workload's memory on and off its GPU's node (by its "
+       "command name)", {"local": str((3000 + 10 * (min(gpu["node"], other) == gpu["node"])) * 4096),
+                         "remote": str((1000 + 10 * (min(gpu["node"], other) == other)) * 4096)},
+       workload_memory(ctl("metrics", "--root", root).stdout))
     a = ctl("numa", "apply", "--root", root)
     rec = record(root, "numad")
     local = 3000 + (10 if min(gpu["node"], other) == gpu["node"] else 0)
@@ -174,8 +183,12 @@ def test_numa(tmp):
            [remote * 4.0, (local + remote) * 4.0], rec["before_end"][1:])
         st, _ = status(root)
         e = st.get("numa", {}).get("effect") or {}
-        check(e.get("kind") == "gauge" and abs((e.get("before") or 0) - remote / (local + remote)) < 1e-9,
-              "status: a gauge, before %.4f" % (remote / (local + remote)), json.dumps(e))
+        check(e.get("kind") == "gauge" and abs((e.get("before") or 0) - remote / (local + remote)) < 1e-9 and
+              e.get("after") == 0, "status: a gauge, before %.4f, after 0 (the pages moved)" % (remote / (local + remote)),
+              json.dumps(e))
+        m = ctl("metrics", "--root", root).stdout
+        eq("... and after it asios_workload_memory_bytes has all of it local (the capture's pages moved)",
+           {"local": str((local + remote) * 4096), "remote": "0"}, workload_memory(m))
 
 
 def test_refusals(tmp):

@@ -276,6 +276,56 @@ int asios_effect_numa_remote(struct asios_root *root, const struct asios_snapsho
 	return r < 0 ? r : 0;
 }
 
+static struct asios_workload_memory *workload_row(struct asios_workload_memory **rows, size_t *n, const char *name)
+{
+	struct asios_workload_memory *r;
+
+	for (size_t i = 0; i < *n; i++)
+		if (!strcmp((*rows)[i].name, name))
+			return &(*rows)[i];
+	r = realloc(*rows, (*n + 1) * sizeof(**rows));
+	if (!r)
+		return NULL;
+	*rows = r;
+	r = &r[(*n)++];
+	*r = (struct asios_workload_memory){ 0 };
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	return r;
+}
+
+int asios_workload_memory(struct asios_root *root, const struct asios_snapshot *s, const void *policy,
+			  struct asios_workload_memory **ret, size_t *n)
+{
+	struct asios_numa_state *st = NULL;
+	int r = asios_numa_observe(root, s, policy, &st);
+
+	*ret = NULL;
+	*n = 0;
+	for (size_t i = 0; r >= 0 && i < st->n_procs; i++) {
+		const struct asios_numa_proc *p = &st->procs[i];
+		const struct asios_numa_workload *w = policy ? asios_numa_workload_of(policy, p) : NULL;
+		int node = workload_node(s, policy, p);
+		struct asios_workload_memory *row;
+
+		if (node < 0 || !p->numa_maps_ok)
+			continue;
+		row = workload_row(ret, n, w ? w->name : p->comm);
+		if (!row) {
+			r = -ENOMEM;
+			break;
+		}
+		for (size_t k = 0; k < p->n_node_kb; k++)
+			*((int)k == node ? &row->local_bytes : &row->remote_bytes) += (double)p->node_kb[k] * 1024;
+	}
+	asios_numa_state_free(st);
+	if (r < 0) {
+		free(*ret);
+		*ret = NULL;
+		*n = 0;
+	}
+	return r < 0 ? r : 0;
+}
+
 /* isolation: every interrupt (device IRQs, timer ticks, IPIs…) delivered to the CPUs the policy isolates */
 int asios_effect_isolated_disturbances(struct asios_root *root, const struct asios_snapshot *s, const void *policy,
 				       struct asios_effect_sample *out)

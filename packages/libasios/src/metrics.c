@@ -345,6 +345,38 @@ static void effect_metrics(const struct out *w, const struct asios_domain *const
 				d[i]->name, dr[i].eff.before_seconds, d[i]->name, dr[i].eff.after_seconds);
 }
 
+/* the NUMA domain's workloads: their memory on and off the node they belong on */
+static void workload_metrics(const struct out *w)
+{
+	const struct asios_domain *d = asios_domain_find("numa");
+	struct asios_domain_run run = { 0 };
+	struct asios_workload_memory *rows = NULL;
+	char conf[4096], dir[4096], *error = NULL;
+	size_t n = 0;
+
+	if (!d)
+		return;
+	policy_path(conf, sizeof(conf), w->o->root_path, d->conf);
+	policy_path(dir, sizeof(dir), w->o->root_path, d->conf_d);
+	if (asios_domain_policy(d, conf, dir, &run, &error) >= 0 &&
+	    asios_workload_memory(w->root, w->s, run.policy, &rows, &n) >= 0 && n) {
+		family(w, "asios_workload_memory_bytes", "gauge",
+		       "Resident memory of the NUMA domain's workloads ([workload] name, else command name) on the node "
+		       "they belong on (local) and off it (remote).");
+		for (size_t i = 0; i < n; i++) {
+			for (int k = 0; k < 2; k++) {
+				fputs("asios_workload_memory_bytes{workload=\"", w->f);
+				label_value(w->f, rows[i].name);
+				fprintf(w->f, "\",placement=\"%s\"} %.0f\n", k ? "remote" : "local",
+					k ? rows[i].remote_bytes : rows[i].local_bytes);
+			}
+		}
+	}
+	free(error);
+	free(rows);
+	asios_domain_run_clear(&run);
+}
+
 static void domain_metrics(const struct out *w)
 {
 	size_t n;
@@ -436,6 +468,7 @@ int asios_metrics_write(FILE *f, struct asios_root *root, const struct asios_sna
 	isolated_interrupts(&w);
 	isolated_switches(&w);
 	domain_metrics(&w);
+	workload_metrics(&w);
 	asios_gpu_metrics_write(f, root, s);
 	program_metrics(&w);
 	return ferror(f) || fflush(f) ? -EIO : 0;

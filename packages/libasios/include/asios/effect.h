@@ -21,6 +21,7 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct asios_root;
 struct asios_snapshot;
@@ -67,6 +68,16 @@ int asios_effect_record(const struct asios_root *root, const struct asios_domain
  * malformed (*BAD says where) or the metric cannot be sampled. */
 int asios_effect_window(struct asios_root *root, const struct asios_snapshot *s, const struct asios_domain *d,
 			const void *policy, struct asios_effect_window *w, char **bad);
+
+/* The resident memory of the NUMA domain's workloads, summed per workload: its [workload] name, else its
+ * command name; LOCAL on the node it belongs on, REMOTE off it (processes whose node is unknown are left out). */
+struct asios_workload_memory {
+	char name[64];
+	double local_bytes, remote_bytes;
+};
+/* *RET (free()) and *N; POLICY is the NUMA domain's (struct asios_numa_policy, may be NULL). */
+int asios_workload_memory(struct asios_root *root, const struct asios_snapshot *s, const void *policy,
+			  struct asios_workload_memory **ret, size_t *n);
 
 /* The samplers of the built-in domains (domain.c points at them). */
 int asios_effect_irq_remote(struct asios_root *root, const struct asios_snapshot *s, const void *policy,
