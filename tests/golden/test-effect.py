@@ -7,7 +7,7 @@ meant to lower just before and after it; the numbers are the machine's (recomput
 into the capture's /proc/interrupts) move the after window exactly as much as they should, for the IRQ share and
 the isolation rate; asiosctl status and asiosctl metrics show the same windows; an apply that changes nothing
 records nothing; a revert keeps the record; a workload's memory on and off its node is exported; a malformed record is named with its line and read as none;
---measure is refused where it means nothing. TAP output."""
+--measure is refused where it means nothing; the block domain's service time per request. TAP output."""
 import json
 import os
 import re
@@ -191,13 +191,34 @@ def test_numa(tmp):
            {"local": str((local + remote) * 4096), "remote": "0"}, workload_memory(m))
 
 
+def test_block(tmp):
+    root = unpack(tmp, "ws-2g-iso")
+    # nvme0n1 and sda are the capture's disks (both of a class the domain tunes); loop0 is none of its disks
+    stats = ("%4d %7d nvme0n1 {} 0 0 {} {} 0 0 {} 0 0 0 0 0 0 0 0 0\n" % (259, 0) +
+             "%4d %7d sda {} 0 0 {} {} 0 0 {} 0 0 0 0 0 0 0 0 0\n" % (8, 0) +
+             "%4d %7d loop0 {} 0 0 {} 0 0 0 0 0 0 0 0 0 0 0 0 0\n" % (7, 0))
+    write(os.path.join(root, "proc", "diskstats"), stats.format(1000, 3000, 1000, 1000, 500, 500, 500, 500,
+                                                                 99999, 99999))
+    a = ctl("block", "apply", "--root", root)
+    rec = record(root, "block")
+    check(a.returncode == 0 and rec is not None and rec["before_end"][1:] == [5000.0, 3000.0],
+          "block apply records the ms and requests of its disks (5,000 ms over 3,000 requests; loop0 not counted)",
+          a.stdout + a.stderr + json.dumps(rec))
+    write(os.path.join(root, "proc", "diskstats"), stats.format(1600, 3300, 1400, 1100, 500, 500, 500, 500,
+                                                                 199999, 199999))
+    st, _ = status(root)
+    e = st.get("block", {}).get("effect") or {}
+    check(e.get("metric") == "io_milliseconds_per_request" and abs((e.get("before") or 0) - 5000 / 3000) < 1e-9 and
+          abs((e.get("after") or 0) - 0.4) < 1e-9,
+          "status: 1.67 ms per request before, 0.4 after (400 ms over 1,000 requests since the apply)", json.dumps(e))
+
+
 def test_refusals(tmp):
     root = unpack(tmp, "ws-2g-iso")
     a = ctl("isolate", "apply", "--root", root)
     check(a.returncode == 0 and record(root, "schedd") is None,
           "an apply with nothing to change records no effect", a.stdout + a.stderr)
-    for args, want in ((["block", "apply", "--measure", "1"], "this domain has no effect metric"),
-                       (["irq", "plan", "--measure", "1"], "--measure goes with apply"),
+    for args, want in ((["irq", "plan", "--measure", "1"], "--measure goes with apply"),
                        (["irq", "apply", "--measure", "0"], "not a number of seconds")):
         p = ctl(*args, "--root", root)
         check(p.returncode in (1, 2) and want in p.stderr, "asiosctl %s: refused (%s)" % (" ".join(args), want),
@@ -209,7 +230,7 @@ def main():
         return 1
     tmp = tempfile.mkdtemp(prefix="asios-effect-")
     try:
-        for i, t in enumerate((test_irq, test_isolate, test_numa, test_refusals)):
+        for i, t in enumerate((test_irq, test_isolate, test_numa, test_block, test_refusals)):
             d = os.path.join(tmp, str(i))
             os.makedirs(d)
             t(d)

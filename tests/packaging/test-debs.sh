@@ -43,8 +43,9 @@ check "asios-tuning does not ship the exporter" lacks exporter "$tuning"
 xpostinst=$(dpkg-deb --ctrl-tarfile "$a/asios-exporter_${version}_$arch.deb" | tar -xOf - ./postinst)
 check "asios-exporter postinst enables the socket" has "deb-systemd-helper.*enable .asios-exporter.socket" "$xpostinst"
 check "asios-exporter postinst starts the socket" has "deb-systemd-invoke.*asios-exporter.socket" "$xpostinst"
-check "asios-exporter postinst does not enable the service (socket-activated)" \
-	lacks "enable .asios-exporter.service" "$xpostinst"
+check "asios-exporter postinst enables the service only where an admin had (socket-activated)" \
+	has "deb-systemd-helper debian-installed .asios-exporter.service" "$xpostinst"
+check "asios-exporter postinst restarts the service on upgrade" has "deb-systemd-invoke .*asios-exporter.service" "$xpostinst"
 check "asios-exporter depends on libmicrohttpd (shlibs)" sh -c "dpkg-deb -f '$a/asios-exporter_${version}_$arch.deb' Depends | grep -q libmicrohttpd"
 base=$(contents asios-base all)
 for f in /usr/lib/sysctl.d/60-asios.conf /usr/lib/systemd/system.conf.d/60-asios.conf \

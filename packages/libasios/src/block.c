@@ -9,6 +9,7 @@
 
 #include "asios/block-plan.h"
 #include "asios/config.h"
+#include "asios/effect.h"
 #include "asios/plan.h"
 #include "asios/root.h"
 #include "domain-adapt.h"
@@ -479,4 +480,7 @@ const struct asios_domain asios_block_domain = {
 	.state_free = block_state_free,
 	.warnings = block_warnings,
 	.plan = plan,
+	.effect_metric = "io_milliseconds_per_request",
+	.effect_kind = ASIOS_EFFECT_SHARE,
+	.effect = asios_effect_block_latency,
 };

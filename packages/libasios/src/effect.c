@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "asios/block-plan.h"
 #include "asios/domain.h"
 #include "asios/interrupts.h"
 #include "asios/numa-plan.h"
@@ -343,5 +344,36 @@ int asios_effect_isolated_disturbances(struct asios_root *root, const struct asi
 				out->num += (double)in->rows[i].counts[c];
 	asios_interrupts_free(in);
 	asios_sched_layout_clear(&lay);
+	return r < 0 ? r : 0;
+}
+
+/* block: milliseconds per completed request of the disks the domain tunes (/proc/diskstats: time reading and
+ * writing over reads and writes completed), a SHARE of counters: the average service time over a window */
+int asios_effect_block_latency(struct asios_root *root, const struct asios_snapshot *s, const void *policy,
+			       struct asios_effect_sample *out)
+{
+	struct asios_block_state *st = NULL;
+	char *text = NULL, *save = NULL;
+	int r = asios_block_observe(root, policy, &st);
+
+	(void)s;
+	*out = (struct asios_effect_sample){ .t = now_seconds() };
+	if (r >= 0)
+		r = asios_read_file(root, "/proc/diskstats", &text, NULL);
+	for (char *line = r >= 0 ? strtok_r(text, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long rd, rd_merged, rd_sectors, rd_ms, wr, wr_merged, wr_sectors, wr_ms;
+		char name[64];
+
+		if (sscanf(line, "%*u %*u %63s %llu %llu %llu %llu %llu %llu %llu %llu", name, &rd, &rd_merged,
+			   &rd_sectors, &rd_ms, &wr, &wr_merged, &wr_sectors, &wr_ms) != 9)
+			continue;
+		for (size_t i = 0; i < st->n_devices; i++)
+			if (st->devices[i].class >= 0 && !strcmp(st->devices[i].name, name)) {
+				out->num += (double)(rd_ms + wr_ms);
+				out->den += (double)(rd + wr);
+			}
+	}
+	free(text);
+	asios_block_state_free(st);
 	return r < 0 ? r : 0;
 }

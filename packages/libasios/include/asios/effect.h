@@ -86,3 +86,5 @@ int asios_effect_numa_remote(struct asios_root *root, const struct asios_snapsho
 			     struct asios_effect_sample *out);
 int asios_effect_isolated_disturbances(struct asios_root *root, const struct asios_snapshot *s, const void *policy,
 				       struct asios_effect_sample *out);
+int asios_effect_block_latency(struct asios_root *root, const struct asios_snapshot *s, const void *policy,
+			       struct asios_effect_sample *out);
