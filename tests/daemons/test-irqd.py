@@ -65,8 +65,10 @@ def main():
         lines.insert(at, " 137:" + "          0" * 32 + "  IR-PCI-MSI 137-edge   enp3s0-TxRx-4")
         with open(os.path.join(root, "proc/interrupts"), "w") as f:
             f.write("\n".join(lines) + "\n")
-        ok = wait_for(lambda: read(os.path.join(root, "proc/irq/137/smp_affinity_list")) != "5", 10)
-        check(ok and "IRQs changed" in logtext(), "a new IRQ is placed by the periodic check",
+        # the summary is logged after the apply (and its effect samples): wait for both
+        ok = wait_for(lambda: read(os.path.join(root, "proc/irq/137/smp_affinity_list")) != "5" and
+                      "IRQs changed" in logtext(), 10)
+        check(ok, "a new IRQ is placed by the periodic check",
               read(os.path.join(root, "proc/irq/137/smp_affinity_list")) + "\n" + logtext())
         # SIGHUP with a broken configuration: logged with file:line, previous policy kept, still running
         with open(conf, "w") as f:

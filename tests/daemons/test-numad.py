@@ -57,8 +57,9 @@ def fixture_tests(tmp):
     check("start: 1 workloads, 1 changes applied" in logtext(), "start is logged with its counts", logtext())
     # a new workload appears: the rescan places it
     add_proc(root, 1001, "python3", "python3 eval.py", ["/dev/nvidia1"], range(32), [0], {0: 100})
-    ok = wait_for(lambda: allowed(root, 1001) != "0-31", 10)
-    check(ok and "rescan" in logtext(), "a new workload is placed by the rescan", logtext())
+    # the summary is logged after the apply (and its effect samples): wait for both
+    ok = wait_for(lambda: allowed(root, 1001) != "0-31" and "rescan" in logtext(), 10)
+    check(ok, "a new workload is placed by the rescan", logtext())
     write(conf, "[numad]\ninterval = 1\nmulti_node = everywhere\n")
     d.send_signal(signal.SIGHUP)
     ok = wait_for(lambda: "numad.conf:3: multi_node: expected split" in logtext(), 10)
@@ -116,8 +117,8 @@ def live_tests(tmp):
     wait_for(lambda: "start:" in logtext(), 20)
     probe = subprocess.Popen(["sleep", "4242.5"])
     try:
-        ok = wait_for(lambda: os.sched_getaffinity(probe.pid) == {cpus[-1]}, 20)
-        check(ok and "new processes" in logtext() and "proc connector unavailable" not in logtext(),
+        ok = wait_for(lambda: os.sched_getaffinity(probe.pid) == {cpus[-1]} and "new processes" in logtext(), 20)
+        check(ok and "proc connector unavailable" not in logtext(),
               "this machine: a new process is placed from the proc connector", logtext())
     finally:
         d.send_signal(signal.SIGTERM)

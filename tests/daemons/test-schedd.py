@@ -119,8 +119,9 @@ def main():
               tree_state(root) == before, "TuneD cpu-partitioning: READY, standing down, nothing applied",
               msg + logtext())
         shutil.rmtree(os.path.join(root, "proc/900"))
-        ok = wait_for(lambda: read(os.path.join(root, "sys/devices/virtual/workqueue/cpumask")) == "ff0fff0f", 10)
-        check(ok and "taking over" in logtext(), "TuneD gone: the daemon takes over at the next check", logtext())
+        ok = wait_for(lambda: read(os.path.join(root, "sys/devices/virtual/workqueue/cpumask")) == "ff0fff0f" and
+                      "taking over" in logtext(), 10)
+        check(ok, "TuneD gone: the daemon takes over at the next check", logtext())
         d.send_signal(signal.SIGTERM)
         d.wait(10)
         subprocess.run([ASIOSCTL, "isolate", "revert", "--root", root], capture_output=True)
