@@ -143,6 +143,20 @@ def only_counters(root, rel):
     return not left or (rel == "run" and left == ["asios"] and only_counters(root, os.path.join("run", "asios")))
 
 
+def export_files(text):
+    """the files of `asiosctl export`'s plain output: {name: content}, split on its "==> NAME <==" lines (a
+    blank line separates two files: it belongs to neither)"""
+    out, name = {}, None
+    for line in text.splitlines(True):
+        m = re.match(r"^==> (\S+) <==\n$", line)
+        if m:
+            name = m.group(1)
+            out[name] = ""
+        elif name:
+            out[name] += line
+    return {k: (v[:-1] if v.endswith("\n\n") else v) for k, v in out.items()}
+
+
 def tree_digest(root):
     """Every file, folder and link under ROOT with its content (a digest): what diff -r compares. The apply
     counters and effect records (TELEMETRY) and the folders that hold only them are left out."""

@@ -27,7 +27,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, capture, check, ctl, done, eq, need, need_root, skip, wait_for, write  # noqa: E402
+from taplib import ASIOSCTL, capture, check, ctl, done, eq, export_files, need, need_root, skip, wait_for, write  # noqa: E402
 
 PROGRAMS = ("slurmctld", "slurmd", "srun", "sinfo", "scontrol")
 FAKE_GPU = "0000:00:1e.0"
@@ -57,18 +57,6 @@ def add_gpu(cap):
     link = os.path.join(cap, "sys/bus/pci/devices", FAKE_GPU)
     if not os.path.lexists(link):
         os.symlink("../../../devices/pci0000:00/" + FAKE_GPU, link)
-
-
-def split_files(text):
-    out, name = {}, None
-    for line in text.splitlines(True):
-        m = re.match(r"^==> (\S+) <==\n$", line)
-        if m:
-            name = m.group(1)
-            out[name] = ""
-        elif name:
-            out[name] += line
-    return out
 
 
 def config(tmp, host, node_line, gres):
@@ -155,7 +143,7 @@ def main():
         isolate_cpu1(cap)
         add_gpu(cap)
         p = ctl("export", "slurm", "--root", cap, "--node-name", host)
-        files = split_files(p.stdout)
+        files = export_files(p.stdout)
         node = next((x for x in files.get("slurm-node.conf", "").splitlines() if x.startswith("NodeName=")), "")
         check(p.returncode == 0 and " CpuSpecList=0" in node and " Gres=gpu:1" in node,
               "the export of the capture: CpuSpecList=0 and one GPU", p.stdout + p.stderr)

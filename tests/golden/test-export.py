@@ -24,7 +24,7 @@ import tempfile
 import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, FIXTURES, GOLDEN, check, ctl, done, eq, golden, need  # noqa: E402
+from taplib import ASIOSCTL, FIXTURES, GOLDEN, check, ctl, done, eq, export_files, golden, need  # noqa: E402
 
 MACHINES = ("ai-2s8g", "gh200", "ws-2g-iso")
 LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
@@ -71,20 +71,6 @@ def parse_list(text):
         a, _, b = part.partition("-")
         out |= set(range(int(a), int(b or a) + 1))
     return out
-
-
-def sections(text):
-    """the files of the plain output: {name: content}, split on the "==> NAME <==" lines"""
-    out, name = {}, None
-    for line in text.splitlines(True):
-        m = re.match(r"^==> (\S+) <==\n$", line)
-        if m:
-            name = m.group(1)
-            out[name] = ""
-        elif name:
-            out[name] += line
-    # a blank line separates two files: it belongs to neither
-    return {k: (v[:-1] if v.endswith("\n\n") else v) for k, v in out.items()}
 
 
 def topo(root):
@@ -246,7 +232,7 @@ def main():
                 p = ctl("export", target, "--root", root)
                 check(p.returncode == 0 and not p.stderr, "%s: export %s" % (name, target), p.stderr)
                 golden("%s.%s.txt" % (name, target), p.stdout, folder)
-                files = sections(p.stdout)
+                files = export_files(p.stdout)
                 if target == "slurm":
                     check_gres(name, t, files.get("gres.conf", ""))
                     check_node(name, t, files.get("slurm-node.conf", ""))

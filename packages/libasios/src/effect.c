@@ -20,6 +20,7 @@
 #include "asios/root.h"
 #include "asios/sched-plan.h"
 #include "asios/snapshot.h"
+#include "asios/stats.h"
 
 static const char *const kind_names[] = {
 	[ASIOS_EFFECT_SHARE] = "share",
@@ -53,15 +54,7 @@ double asios_effect_value(enum asios_effect_kind k, const struct asios_effect_sa
 /* "/run/asios/irqd.journal" → "/run/asios/effect/irqd" */
 static char *effect_path(const char *journal)
 {
-	const char *slash = strrchr(journal, '/'), *base = slash ? slash + 1 : journal;
-	size_t len = strlen(base), dir = (size_t)(base - journal);
-	char *p = NULL;
-
-	if (len > 8 && !strcmp(base + len - 8, ".journal"))
-		len -= 8;
-	if (asprintf(&p, "%.*seffect/%.*s", (int)dir, journal, (int)len, base) < 0)
-		return NULL;
-	return p;
+	return asios_journal_telemetry_path(journal, "effect");
 }
 
 static int record_line(const char *line, struct asios_effect_record *rec)

@@ -28,8 +28,7 @@ const char *asios_apply_result_name(enum asios_apply_result r)
 	return r < _ASIOS_APPLY_RESULT_MAX ? result_names[r] : "unknown";
 }
 
-/* "/run/asios/irqd.journal" → "/run/asios/stats/irqd" */
-static char *stats_path(const char *journal)
+char *asios_journal_telemetry_path(const char *journal, const char *folder)
 {
 	const char *slash = strrchr(journal, '/'), *base = slash ? slash + 1 : journal;
 	size_t len = strlen(base), dir = (size_t)(base - journal);
@@ -37,9 +36,14 @@ static char *stats_path(const char *journal)
 
 	if (len > 8 && !strcmp(base + len - 8, ".journal"))
 		len -= 8;
-	if (asprintf(&p, "%.*sstats/%.*s", (int)dir, journal, (int)len, base) < 0)
+	if (asprintf(&p, "%.*s%s/%.*s", (int)dir, journal, folder, (int)len, base) < 0)
 		return NULL;
 	return p;
+}
+
+static char *stats_path(const char *journal)
+{
+	return asios_journal_telemetry_path(journal, "stats");
 }
 
 static const struct {

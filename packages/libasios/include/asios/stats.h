@@ -38,6 +38,9 @@ struct asios_apply_stats {
 };
 
 const char *asios_apply_result_name(enum asios_apply_result r);
+/* A telemetry file kept beside JOURNAL in FOLDER: ("/run/asios/irqd.journal", "stats") → "/run/asios/stats/irqd".
+ * NULL when out of memory. */
+char *asios_journal_telemetry_path(const char *journal, const char *folder);
 /* The counters of JOURNAL's domain under ROOT: zero when none were kept yet. -EINVAL (and *BAD the line, to
  * free()) when the file is malformed. */
 int asios_apply_stats_read(const struct asios_root *root, const char *journal, struct asios_apply_stats *st,
