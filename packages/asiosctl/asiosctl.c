@@ -30,6 +30,8 @@ static const struct verb verbs[] = {
 	  verb_export },
 	{ "sched", "knobs|watch", "scheduler knobs of the profiles; eBPF watch of run queues and isolated CPUs",
 	  verb_sched },
+	{ "health", "check|history|reset",
+	  "detect incidents (kernel log, Xid, PSI, drift, isolated CPUs) and show what healing did", verb_health },
 	{ "status", "[--root DIR] [--json]",
 	  "each domain's drift, what its applies did and the effect of the last one on its metric", verb_status },
 };

@@ -28,6 +28,8 @@ int verb_export(int argc, char **argv);
 /* `asiosctl DOMAIN …` for a registered domain (domain.c); ARGV[0] names it */
 int verb_domain(int argc, char **argv);
 int verb_sched(int argc, char **argv);
+/* asiosctl health check|history|reset (health.c) */
+int verb_health(int argc, char **argv);
 /* asiosctl status (status.c) */
 int verb_status(int argc, char **argv);
 /* asiosctl sched watch (watch.c) */
