@@ -7,7 +7,7 @@
 CC ?= cc
 PKGS := hwloc json-c zlib inih libsystemd numa libbpf
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 # (-Wno-format-truncation: paths are built in PATH_MAX buffers; a longer one is cut and then not found)
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes -Wvla \
 	-Wno-missing-field-initializers -Wno-format-truncation
@@ -37,9 +37,11 @@ NUMAD_SRCS := $(sort $(wildcard packages/asios-numad/*.c))
 NUMAD_OBJS := $(NUMAD_SRCS:%.c=$(O)/%.o)
 EXPORTER_SRCS := $(sort $(wildcard packages/asios-exporter/*.c))
 EXPORTER_OBJS := $(EXPORTER_SRCS:%.c=$(O)/%.o)
+HEALTHD_SRCS := $(sort $(wildcard packages/asios-healthd/*.c))
+HEALTHD_OBJS := $(HEALTHD_SRCS:%.c=$(O)/%.o)
 SCHEDD_SRCS := $(sort $(wildcard packages/asios-schedd/*.c))
 SCHEDD_OBJS := $(SCHEDD_SRCS:%.c=$(O)/%.o) $(O)/packages/bpf/schedwatch.o
-PROGRAMS := $(O)/asiosctl $(O)/asios-irqd $(O)/asios-numad $(O)/asios-schedd $(O)/asios-exporter
+PROGRAMS := $(O)/asiosctl $(O)/asios-irqd $(O)/asios-numad $(O)/asios-schedd $(O)/asios-exporter $(O)/asios-healthd
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
@@ -95,6 +97,10 @@ $(O)/asios-numad: $(NUMAD_OBJS) $(LIBASIOS)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # the exporter alone serves HTTP: libmicrohttpd is linked into it only
+$(O)/asios-healthd: $(HEALTHD_OBJS) $(LIBASIOS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 $(O)/asios-exporter: $(EXPORTER_OBJS) $(LIBASIOS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs libmicrohttpd 2>/dev/null)

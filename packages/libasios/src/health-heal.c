@@ -84,8 +84,11 @@ static int state_line(struct asios_health_state *st, const char *line)
 	double t1, t2;
 	int n = 0;
 
-	if (sscanf(line, "cursor %39s %" SCNu64, st->cursor.boot_id, &st->cursor.next_seq) == 2)
+	if (sscanf(line, "cursor %39s %" SCNu64, st->cursor.boot_id, &st->cursor.next_seq) == 2) {
+		if (!strcmp(st->cursor.boot_id, "-"))
+			st->cursor.boot_id[0] = '\0';
 		return 0;
+	}
 	if (sscanf(line, "breaker %u %lf", &a, &t1) == 2 && a <= 1) {
 		st->breaker_open = a;
 		st->breaker_since = t1;
@@ -162,8 +165,7 @@ int asios_health_state_read(const struct asios_root *root, struct asios_health_s
 
 static void state_format(const struct asios_health_state *st, FILE *f)
 {
-	if (st->cursor.boot_id[0])
-		fprintf(f, "cursor %s %" PRIu64 "\n", st->cursor.boot_id, st->cursor.next_seq);
+	fprintf(f, "cursor %s %" PRIu64 "\n", st->cursor.boot_id[0] ? st->cursor.boot_id : "-", st->cursor.next_seq);
 	fprintf(f, "breaker %d %.3f\n", st->breaker_open, st->breaker_since);
 	for (size_t i = 0; i < st->n_actions; i++)
 		fprintf(f, "action %.3f\n", st->actions[i]);
@@ -435,6 +437,10 @@ static int act_program(struct asios_heal_ctx *c, const struct asios_health_incid
 static int act(struct asios_heal_ctx *c, const struct asios_health_incident *inc, enum asios_health_action a,
 	       char *note, size_t size)
 {
+	if (!c->snapshot && (a == ASIOS_HEAL_REAPPLY || a == ASIOS_HEAL_MOVE_TASK)) {
+		snprintf(note, size, "%s needs a detection pass (not a kernel-log or PSI event)", asios_health_action_name(a));
+		return -EINVAL;
+	}
 	switch (a) {
 	case ASIOS_HEAL_REAPPLY:
 		return act_reapply(c, inc, note, size);
@@ -563,7 +569,7 @@ enum asios_heal_outcome asios_health_heal(struct asios_heal_ctx *c, const struct
 	}
 	logf_(c, sig->severity == ASIOS_HEALTH_CRITICAL ? LOG_CRIT
 		 : sig->severity == ASIOS_HEALTH_WARNING ? LOG_WARNING : LOG_NOTICE,
-	      "%s on %s: %s. %s%s%s → %s %s%s%s", sig->name, inc->object, inc->detail, sig->meaning ? sig->meaning : "",
+	      "%s on %s: %s %s%s%s → %s: %s%s%s", sig->name, inc->object, inc->detail, sig->meaning ? sig->meaning : "",
 	      sig->advice ? " Advice: " : "", sig->advice ? sig->advice : "", asios_health_action_name(a),
 	      asios_heal_outcome_name(o), note[0] ? ": " : "", note);
 	history(c, inc, sig->name, inc->object, a, o, NAN, NAN, note);
@@ -587,7 +593,8 @@ static int settle(struct asios_heal_ctx *c, const char *sig, bool rollback, char
 	char journal[256];
 	struct asios_apply_report rep = { 0 };
 	struct asios_journal_lock *lock = NULL;
-	int k;
+	char **made = NULL;
+	int k, holder;
 
 	journal_of(sig, journal, sizeof(journal));
 	if (rollback) {
@@ -598,7 +605,9 @@ static int settle(struct asios_heal_ctx *c, const char *sig, bool rollback, char
 		asios_apply_report_clear(&rep);
 		return k == -ENOENT ? 0 : k;
 	}
-	if ((k = asios_journal_lock(c->root, journal, 5000, &lock, NULL, NULL)) < 0)
+	k = asios_journal_lock(c->root, journal, 5000, &lock, &holder, &made);
+	asios_strv_free(made);
+	if (k < 0)
 		return k;
 	(void)asios_remove_file(c->root, journal);
 	asios_journal_unlock(c->root, lock, true);

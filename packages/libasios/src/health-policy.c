@@ -241,8 +241,19 @@ static int sig_key(struct asios_conf *c, struct asios_health_signature *s, const
 			s->severity = (enum asios_health_severity)k;
 		return 1;
 	}
-	if (!strcmp(name, "match"))
+	if (!strcmp(name, "match")) {
+		regex_t re;
+		int rc = regcomp(&re, value, REG_EXTENDED | REG_NOSUB);
+		char buf[160];
+
+		/* checked here, where its line is known; compiled for use once every file is read */
+		if (rc) {
+			regerror(rc, &re, buf, sizeof(buf));
+			return asios_conf_fail(c, "match: %s: \"%s\"", buf, value);
+		}
+		regfree(&re);
 		return set_string(c, &s->match, value);
+	}
 	if (!strcmp(name, "meaning"))
 		return set_string(c, &s->meaning, value);
 	if (!strcmp(name, "advice"))

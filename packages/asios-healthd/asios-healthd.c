@@ -1,0 +1,552 @@
+/* SPDX-FileCopyrightText: 2026 The ASIOS Authors
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * asios-healthd: detection and self-healing (asios/health.h). Each pass detects (kernel log, PSI, drift of
+ * every applied domain, tasks on isolated CPUs, learned baselines, forecasts), hands every new incident to the
+ * healing guards and verifies the actions whose window has passed. Between passes the kernel log and PSI
+ * triggers wake it at once: an Xid line or a memory stall does not wait for the next interval.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "asios/daemon.h"
+#include "asios/health.h"
+#include "asios/root.h"
+#include "asios/snapshot.h"
+
+#define NAME "asios-healthd"
+#define MAX_SERIES 64
+#define PSI_RESOURCES 3
+
+struct healthd {
+	struct asios_daemon_args args;
+	const char *signatures;
+	struct asios_root *root;
+	sd_event *event;
+	sd_event_source *timer, *kmsg_src, *psi_src[PSI_RESOURCES];
+	int kmsg_fd, psi_fd[PSI_RESOURCES];
+	struct asios_health_policy policy;
+	struct asios_health_state state;
+	struct asios_baseline baselines[MAX_SERIES];
+	size_t n_baselines;
+	struct asios_series series[MAX_SERIES];
+	size_t n_series;
+	double last_t, last_intr, last_ctxt;   /* /proc/stat counters of the previous pass */
+	char **open;                           /* "SIGNATURE\tOBJECT" of the previous pass's lasting incidents */
+	size_t n_open;
+	unsigned passes, incidents;
+	double psi_since;                      /* when the PSI triggers were made */
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static const char *prio_prefix(int prio)
+{
+	switch (prio) {
+	case LOG_CRIT: return SD_CRIT;
+	case LOG_ERR: return SD_ERR;
+	case LOG_WARNING: return SD_WARNING;
+	case LOG_NOTICE: return SD_NOTICE;
+	default: return SD_INFO;
+	}
+}
+
+static void log_line(void *userdata, int prio, const char *msg)
+{
+	(void)userdata;
+	fprintf(stderr, "%s%s\n", prio_prefix(prio), msg);
+}
+
+static void warn(void *userdata, const char *msg)
+{
+	log_line(userdata, LOG_WARNING, msg);
+}
+
+static int load_policy(struct healthd *h, struct asios_health_policy *p)
+{
+	char *error = NULL;
+	int r = asios_health_policy_read(p, h->signatures, h->args.conf, h->args.conf_d, &error);
+
+	if (r < 0) {
+		fprintf(stderr, SD_ERR "%s\n", error ? error : strerror(-r));
+		free(error);
+	}
+	return r;
+}
+
+/* ---- learned: baselines and forecasts ---- */
+
+static struct asios_baseline *baseline(struct healthd *h, const char *name)
+{
+	for (size_t i = 0; i < h->n_baselines; i++)
+		if (!strcmp(h->baselines[i].name, name))
+			return &h->baselines[i];
+	if (h->n_baselines == MAX_SERIES)
+		return NULL;
+	asios_baseline_init(&h->baselines[h->n_baselines], name, h->policy.baseline_samples);
+	return &h->baselines[h->n_baselines++];
+}
+
+static struct asios_series *series(struct healthd *h, const char *name)
+{
+	for (size_t i = 0; i < h->n_series; i++)
+		if (!strcmp(h->series[i].name, name))
+			return &h->series[i];
+	if (h->n_series == MAX_SERIES)
+		return NULL;
+	asios_series_init(&h->series[h->n_series], name, h->policy.forecast_samples);
+	return &h->series[h->n_series++];
+}
+
+static const struct asios_health_signature *signature_of(struct healthd *h, enum asios_health_source src,
+							 const char *match)
+{
+	for (size_t i = 0; i < h->policy.n_sigs; i++) {
+		const struct asios_health_signature *s = &h->policy.sigs[i];
+
+		if (s->source == src && (!match || (s->match && !strcmp(s->match, match)) || !s->match))
+			return s;
+	}
+	return NULL;
+}
+
+static void learn(struct healthd *h, const char *name, double x, struct asios_health_incidents *out)
+{
+	const struct asios_health_signature *sig = signature_of(h, ASIOS_HEALTH_BASELINE, NULL);
+	struct asios_baseline *b = sig ? baseline(h, name) : NULL;
+	double score, median, mad;
+
+	if (!b || !asios_baseline_add(b, x, &h->policy, &score))
+		return;
+	asios_baseline_stats(b, &median, &mad);
+	(void)asios_health_incident_add(out, sig, name, score, "%s = %.4g, usual %.4g ± %.4g (%.1f robust deviations, "
+					"%u passes in a row)", name, x, median, mad, score, h->policy.baseline_persist);
+}
+
+/* /proc/stat: interrupts and context switches per second, and PSI avg10 of each resource */
+static void learn_pass(struct healthd *h, double t, struct asios_health_incidents *out)
+{
+	static const char *const res[PSI_RESOURCES] = { "memory", "io", "cpu" };
+	char *text = NULL, *q;
+	size_t len;
+
+	if (asios_read_file(h->root, "/proc/stat", &text, &len) >= 0) {
+		double intr = (q = strstr(text, "\nintr ")) ? strtod(q + 6, NULL) : NAN;
+		double ctxt = (q = strstr(text, "\nctxt ")) ? strtod(q + 6, NULL) : NAN;
+
+		if (h->last_t > 0 && t > h->last_t && intr >= h->last_intr && ctxt >= h->last_ctxt) {
+			learn(h, "interrupts_per_second", (intr - h->last_intr) / (t - h->last_t), out);
+			learn(h, "context_switches_per_second", (ctxt - h->last_ctxt) / (t - h->last_t), out);
+		}
+		h->last_t = t;
+		h->last_intr = intr;
+		h->last_ctxt = ctxt;
+		free(text);
+	}
+	for (size_t i = 0; i < PSI_RESOURCES; i++) {
+		char path[64], name[64], *line = NULL, *avg;
+		double v;
+
+		snprintf(path, sizeof(path), "/proc/pressure/%s", res[i]);
+		if (asios_read_line(h->root, path, &line) < 0)
+			continue;
+		snprintf(name, sizeof(name), "psi_%s_some_avg10", res[i]);
+		if ((avg = strstr(line, "avg10=")) && sscanf(avg + 6, "%lf", &v) == 1)
+			learn(h, name, v, out);
+		free(line);
+	}
+}
+
+static void forecast(struct healthd *h, const char *resource, const char *name, double t, double value,
+		     struct asios_health_incidents *out)
+{
+	const struct asios_health_signature *sig = signature_of(h, ASIOS_HEALTH_FORECAST, resource);
+	struct asios_series *s = sig ? series(h, name) : NULL;
+	double seconds, slope;
+
+	if (!s)
+		return;
+	asios_series_add(s, t, value);
+	if (s->n >= h->policy.forecast_samples / 2 && asios_series_exhaustion(s, &seconds, &slope) &&
+	    seconds <= sig->threshold)
+		(void)asios_health_incident_add(out, sig, name, seconds, "%s: %.4g now, falling %.4g per second: "
+						"exhausted in %.0f s", name, value, -slope, seconds);
+}
+
+/* per NUMA node: free memory and free huge pages; the state folder's file system */
+static void forecast_pass(struct healthd *h, const struct asios_snapshot *s, double t,
+			  struct asios_health_incidents *out)
+{
+	struct statvfs vfs;
+	char path[4096];
+
+	for (size_t i = 0; i < s->n_nodes; i++) {
+		char *text = NULL, *q, name[64];
+		size_t len;
+		unsigned id = s->nodes[i].id;
+
+		snprintf(path, sizeof(path), "/sys/devices/system/node/node%u/meminfo", id);
+		if (asios_read_file(h->root, path, &text, &len) < 0)
+			continue;
+		if ((q = strstr(text, "MemFree:"))) {
+			snprintf(name, sizeof(name), "node%u_memory_free_bytes", id);
+			forecast(h, "memory", name, t, strtod(q + 8, NULL) * 1024, out);
+		}
+		if ((q = strstr(text, "HugePages_Total:")) && strtod(q + 16, NULL) > 0 &&
+		    (q = strstr(text, "HugePages_Free:"))) {
+			snprintf(name, sizeof(name), "node%u_hugepages_free", id);
+			forecast(h, "hugepages", name, t, strtod(q + 15, NULL), out);
+		}
+		free(text);
+	}
+	snprintf(path, sizeof(path), "%s/var/lib", strcmp(h->args.root, "/") ? h->args.root : "");
+	if (statvfs(path, &vfs) == 0)
+		forecast(h, "filesystem", "var_lib_free_bytes", t, (double)vfs.f_bavail * (double)vfs.f_frsize, out);
+}
+
+static void baselines_save(struct healthd *h)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return;
+	for (size_t i = 0; i < h->n_baselines; i++)
+		(void)asios_baseline_write(&h->baselines[i], f);
+	if (fclose(f) == 0 && asios_mkdirs(h->root, ASIOS_HEALTH_DIR, 0755) >= 0)
+		(void)asios_write_whole(h->root, ASIOS_HEALTH_DIR "/baselines", text);
+	free(text);
+}
+
+static void baselines_load(struct healthd *h)
+{
+	char *text = NULL, *save = NULL, *line;
+	size_t len, no = 0;
+
+	if (asios_read_file(h->root, ASIOS_HEALTH_DIR "/baselines", &text, &len) < 0)
+		return;
+	for (line = strtok_r(text, "\n", &save); line && h->n_baselines < MAX_SERIES;
+	     line = strtok_r(NULL, "\n", &save)) {
+		no++;
+		if (asios_baseline_parse(&h->baselines[h->n_baselines], line, h->policy.baseline_samples) < 0)
+			fprintf(stderr, SD_WARNING "%s/baselines:%zu: not a baseline; it is learned again\n",
+				ASIOS_HEALTH_DIR, no);
+		else
+			h->n_baselines++;
+	}
+	free(text);
+	if (h->n_baselines)
+		fprintf(stderr, SD_INFO "%zu learned baselines kept from before\n", h->n_baselines);
+}
+
+/* ---- one pass ---- */
+
+static bool is_event(const struct asios_health_incident *inc)
+{
+	return inc->sig->source == ASIOS_HEALTH_KMSG || inc->sig->source == ASIOS_HEALTH_XID;
+}
+
+static char *open_key(const struct asios_health_incident *inc)
+{
+	char *k = NULL;
+
+	return asprintf(&k, "%s\t%s", inc->sig->name, inc->object) < 0 ? NULL : k;
+}
+
+static bool listed(char *const *v, size_t n, const char *key)
+{
+	for (size_t i = 0; key && i < n; i++)
+		if (!strcmp(v[i], key))
+			return true;
+	return false;
+}
+
+/* the incidents new in this pass: every kernel-log event, and lasting conditions not seen in the last pass */
+static void handle(struct healthd *h, const struct asios_snapshot *s, struct asios_health_incidents *l, bool full)
+{
+	struct asios_heal_ctx c = { .root = h->root, .root_path = h->args.root, .snapshot = s, .policy = &h->policy,
+				    .state = &h->state, .now = now_s(), .log = log_line, .userdata = h };
+	char **open = calloc(l->n + 1, sizeof(*open));
+	size_t n_open = 0;
+	struct asios_kmsg_cursor cursor = h->state.cursor; /* this pass's, ahead of the file's */
+	char *bad = NULL;
+
+	/* the state as on disk: `asiosctl health reset` may have closed the breaker since the last pass */
+	if (asios_health_state_read(h->root, &h->state, &bad) < 0) {
+		fprintf(stderr, SD_WARNING "%s: starting from a fresh state\n", bad ? bad : "state unreadable");
+		free(bad);
+	}
+	h->state.cursor = cursor;
+
+	for (size_t i = 0; i < l->n; i++) {
+		char *key = is_event(&l->v[i]) ? NULL : open_key(&l->v[i]);
+		bool again = listed(open, n_open, key);
+
+		if (!listed(h->open, h->n_open, key) && !again) {
+			h->incidents++;
+			if (h->args.dry_run)
+				log_line(h, LOG_WARNING, l->v[i].detail);
+			else
+				(void)asios_health_heal(&c, &l->v[i]);
+		}
+		/* a full pass keeps all it saw; an event adds what was not open yet */
+		if (open && key && !again && (full || !listed(h->open, h->n_open, key)))
+			open[n_open++] = key;
+		else
+			free(key);
+	}
+	if (full) {
+		/* what this pass saw is what lasts; what it no longer sees has ended */
+		if (!h->args.dry_run)
+			(void)asios_health_verify(&c, l);
+		for (size_t i = 0; i < h->n_open; i++)
+			free(h->open[i]);
+		free(h->open);
+		h->open = open;
+		h->n_open = n_open;
+	} else if (open) {
+		/* an event between passes: its condition is open until a full pass no longer sees it */
+		char **v = realloc(h->open, (h->n_open + n_open + 1) * sizeof(*v));
+
+		for (size_t i = 0; i < n_open; i++)
+			if (v)
+				v[h->n_open++] = open[i];
+			else
+				free(open[i]);
+		if (v)
+			h->open = v;
+		free(open);
+	}
+	if (!h->args.dry_run && asios_health_state_write(h->root, &h->state) < 0)
+		fprintf(stderr, SD_WARNING "%s/state: cannot be written\n", ASIOS_HEALTH_DIR);
+}
+
+static int pass(struct healthd *h, const char *why)
+{
+	struct asios_health_incidents l = { 0 };
+	struct asios_snapshot *s = NULL;
+	char *why_not = NULL;
+	double t = now_s();
+	int r = asios_snapshot_load_why(h->root, &s, &why_not);
+
+	if (r < 0) {
+		fprintf(stderr, SD_ERR "%s: cannot read the machine: %s\n", why, why_not ? why_not : strerror(-r));
+		free(why_not);
+		return r;
+	}
+	r = asios_health_detect(h->root, h->args.root, s, &h->policy, &h->state.cursor, &l, warn, h);
+	if (r >= 0) {
+		learn_pass(h, t, &l);
+		forecast_pass(h, s, t, &l);
+		handle(h, s, &l, true);
+		baselines_save(h);
+	}
+	h->passes++;
+	if (!strcmp(why, "start"))
+		fprintf(stderr, SD_INFO "start: %zu incident%s, %zu signatures\n", l.n, l.n == 1 ? "" : "s",
+			h->policy.n_sigs);
+	asios_health_incidents_clear(&l);
+	asios_snapshot_free(s);
+	return r;
+}
+
+/* the kernel log alone, as it comes (a new Xid does not wait for the next pass) */
+static int on_kmsg(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	struct healthd *h = userdata;
+	struct asios_health_incidents l = { 0 };
+	char buf[8192];
+	ssize_t k;
+
+	(void)src, (void)revents;
+	for (;;) {
+		k = read(fd, buf, sizeof(buf) - 1);
+		if (k < 0 && errno == EPIPE)
+			continue;
+		if (k <= 0)
+			break;
+		(void)asios_health_scan_kmsg(&h->policy, buf, (size_t)k, &h->state.cursor, &l);
+	}
+	if (l.n)
+		handle(h, NULL, &l, false);
+	asios_health_incidents_clear(&l);
+	return 0;
+}
+
+/* a PSI trigger fired: the resource stalled for the signature's share of the last 2 s (its avg10 lags) */
+static int on_psi(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	static const char *const res[PSI_RESOURCES] = { "memory", "io", "cpu" };
+	struct healthd *h = userdata;
+	struct asios_health_incidents l = { 0 };
+	const struct asios_health_signature *sig;
+	size_t i;
+
+	if (revents & POLLERR)
+		return sd_event_source_set_enabled(src, SD_EVENT_OFF);
+	for (i = 0; i < PSI_RESOURCES && h->psi_fd[i] != fd; i++)
+		;
+	/* the first window after the trigger is made measures from before it: not an event */
+	if (i == PSI_RESOURCES || now_s() - h->psi_since < 4 || !(sig = signature_of(h, ASIOS_HEALTH_PSI, res[i])))
+		return 0;
+	(void)asios_health_incident_add(&l, sig, res[i], sig->threshold, "%s pressure: tasks stalled %.0f%% or more "
+					"of the last 2 s (PSI trigger)", res[i], sig->threshold);
+	handle(h, NULL, &l, false);
+	asios_health_incidents_clear(&l);
+	return 0;
+}
+
+static int on_timer(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct healthd *h = userdata;
+
+	(void)pass(h, "check");
+	asios_daemon_rearm(src, usec, h->policy.interval);
+	return 0;
+}
+
+static int reload(void *userdata)
+{
+	struct healthd *h = userdata;
+	struct asios_health_policy p;
+
+	if (load_policy(h, &p) < 0)
+		return -EINVAL;
+	asios_health_policy_clear(&h->policy);
+	h->policy = p;
+	return pass(h, "reload");
+}
+
+/* live only: /dev/kmsg from the cursor on, and a PSI trigger per pressure signature (its threshold of 2 s) */
+static void watch_live(struct healthd *h)
+{
+	static const char *const res[PSI_RESOURCES] = { "memory", "io", "cpu" };
+
+	if (strcmp(h->args.root, "/"))
+		return;
+	h->psi_since = now_s();
+	h->kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (h->kmsg_fd >= 0) {
+		(void)lseek(h->kmsg_fd, 0, SEEK_END); /* the start pass read what was there */
+		if (sd_event_add_io(h->event, &h->kmsg_src, h->kmsg_fd, EPOLLIN, on_kmsg, h) < 0)
+			fprintf(stderr, SD_WARNING "/dev/kmsg: not watched; read every pass\n");
+	}
+	for (size_t i = 0; i < PSI_RESOURCES; i++) {
+		char trigger[64];
+		const struct asios_health_signature *sig = signature_of(h, ASIOS_HEALTH_PSI, res[i]);
+
+		char path[64];
+
+		if (!sig || !sig->match || strcmp(sig->match, res[i]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/pressure/%s", res[i]);
+		/* the signature's share of a 2 s window: a window unprivileged processes may ask for */
+		snprintf(trigger, sizeof(trigger), "some %.0f 2000000", fmin(sig->threshold, 100) / 100 * 2e6);
+		h->psi_fd[i] = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		if (h->psi_fd[i] < 0 || write(h->psi_fd[i], trigger, strlen(trigger) + 1) < 0 ||
+		    sd_event_add_io(h->event, &h->psi_src[i], h->psi_fd[i], EPOLLPRI, on_psi, h) < 0)
+			fprintf(stderr, SD_INFO "%s: no PSI trigger (%s); polled every pass\n", path, strerror(errno));
+	}
+}
+
+static void usage(void)
+{
+	printf("Usage: " NAME " [--root DIR] [--config FILE] [--config-dir DIR] [--once] [--dry-run]\n\n"
+	       "Detects incidents (the kernel log with NVIDIA's Xid catalogue, machine checks, EDAC, PCIe AER, NVMe,\n"
+	       "hung tasks and lockups; PSI; the drift of every applied domain; tasks outside the workload on isolated\n"
+	       "CPUs; metrics off their learned baselines; resources forecast to run out) and heals through the\n"
+	       "plan/apply engine where %s opts a signature in, behind a rate limit, a circuit breaker\n"
+	       "and a rollback of every action whose incident did not go away. Advising is the default.\n\n"
+	       "  --once      one pass, then exit\n"
+	       "  --dry-run   detect and log, never act or record\n"
+	       "The signatures are read from %s (or the environment's ASIOS_HEALTH_SIGNATURES).\n",
+	       ASIOS_HEALTH_CONF, ASIOS_HEALTH_SIGNATURES);
+}
+
+static void cleanup(struct healthd *h)
+{
+	sd_event_source_unref(h->timer);
+	sd_event_source_unref(h->kmsg_src);
+	for (size_t i = 0; i < PSI_RESOURCES; i++) {
+		sd_event_source_unref(h->psi_src[i]);
+		if (h->psi_fd[i] >= 0)
+			close(h->psi_fd[i]);
+	}
+	if (h->kmsg_fd >= 0)
+		close(h->kmsg_fd);
+	sd_event_unref(h->event);
+	for (size_t i = 0; i < h->n_baselines; i++)
+		asios_baseline_clear(&h->baselines[i]);
+	for (size_t i = 0; i < h->n_series; i++)
+		asios_series_clear(&h->series[i]);
+	for (size_t i = 0; i < h->n_open; i++)
+		free(h->open[i]);
+	free(h->open);
+	asios_health_policy_clear(&h->policy);
+	asios_root_free(h->root);
+}
+
+static int start(struct healthd *h)
+{
+	char *bad = NULL;
+	int r;
+
+	if (load_policy(h, &h->policy) < 0)
+		return -EINVAL;
+	if ((r = asios_root_open(h->args.root, &h->root)) < 0)
+		return r;
+	if (asios_health_state_read(h->root, &h->state, &bad) < 0) {
+		fprintf(stderr, SD_WARNING "%s: starting from a fresh state\n", bad ? bad : "state unreadable");
+		free(bad);
+	}
+	baselines_load(h);
+	if ((r = asios_daemon_event(&h->event, reload, h)) < 0)
+		return r;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct healthd h = { .args = { .conf = ASIOS_HEALTH_CONF, .conf_d = ASIOS_HEALTH_CONF_D }, .kmsg_fd = -1,
+			     .psi_fd = { -1, -1, -1 } };
+	int r;
+
+	h.signatures = getenv("ASIOS_HEALTH_SIGNATURES");
+	if (!h.signatures || !*h.signatures)
+		h.signatures = ASIOS_HEALTH_SIGNATURES;
+	if ((r = asios_daemon_parse_args(NAME, argc, argv, usage, &h.args)) >= 0)
+		return r;
+	if ((r = start(&h)) < 0) {
+		cleanup(&h);
+		return asios_daemon_start_failed(NAME, r);
+	}
+	r = pass(&h, "start");
+	if (!h.args.once) {
+		watch_live(&h);
+		if ((r = asios_daemon_add_timer(h.event, &h.timer, h.policy.interval, on_timer, &h)) >= 0)
+			r = asios_daemon_loop(h.event, "watching: kernel log, pressure, drift, isolated CPUs");
+		fprintf(stderr, SD_INFO "stopping after %u passes, %u incidents\n", h.passes, h.incidents);
+	}
+	cleanup(&h);
+	return r < 0 ? 1 : 0;
+}
