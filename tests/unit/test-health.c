@@ -1,0 +1,311 @@
+/* SPDX-FileCopyrightText: 2026 The ASIOS Authors
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+/* The health engine's pure parts: the signature catalogue and its errors, kernel-log records and Xid lines,
+ * learned baselines (consensus, persistence, persistence across restarts), forecasts, the healing state. */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <math.h>
+#include <unistd.h>
+
+#include "asios/health.h"
+#include "asios/root.h"
+#include "testutil.h"
+
+#define SIGNATURES "packages/asios-healthd/signatures.conf"
+
+static void read_shipped(struct asios_health_policy *p, const char *conf)
+{
+	char *error = NULL;
+	int r = asios_health_policy_read(p, SIGNATURES, conf, NULL, &error);
+
+	if (r < 0)
+		fail_msg("%s", error ? error : "cannot read the catalogue");
+}
+
+static void test_catalogue(void **state)
+{
+	struct asios_health_policy p;
+	const struct asios_health_signature *s;
+
+	(void)state;
+	read_shipped(&p, "/nonexistent/etc/asios/health.conf");
+	assert_true(p.n_sigs >= 40);
+	s = asios_health_signature_find(&p, "gpu-xid-79");
+	assert_non_null(s);
+	assert_int_equal(s->source, ASIOS_HEALTH_XID);
+	assert_int_equal(s->xid, 79);
+	assert_int_equal(s->severity, ASIOS_HEALTH_CRITICAL);
+	assert_int_equal(s->n_ladder, 2);
+	assert_int_equal(s->ladder[0], ASIOS_HEAL_DRAIN);
+	assert_false(s->act); /* advising is the default */
+	for (size_t i = 0; i < p.n_sigs; i++)
+		assert_false(p.sigs[i].act);
+	s = asios_health_signature_find(&p, "memory-pressure");
+	assert_non_null(s);
+	assert_string_equal(s->match, "memory");
+	assert_true(s->threshold == 20);
+	asios_health_policy_clear(&p);
+}
+
+static void expect_error(const char *text, const char *want)
+{
+	struct asios_health_policy p;
+	char *error = NULL;
+
+	assert_int_equal(asios_health_policy_init(&p), 0);
+	assert_int_equal(asios_health_policy_parse(&p, text, "t.conf", &error), -EINVAL);
+	assert_non_null(error);
+	if (!strstr(error, want))
+		fail_msg("error \"%s\" does not say \"%s\"", error, want);
+	free(error);
+	asios_health_policy_clear(&p);
+}
+
+static void test_policy_errors(void **state)
+{
+	(void)state;
+	expect_error("[health]\ninterval = 0\n", "t.conf:2: interval: expected seconds between 1 and 3600");
+	expect_error("[health]\nbogus = 1\n", "t.conf:2: unknown key \"bogus\"");
+	expect_error("[signature a]\nsource = nowhere\n", "t.conf:2: source: unknown value \"nowhere\"");
+	expect_error("[signature a]\nsource = kmsg\nmatch = [x\n", "t.conf:3: match:");
+	expect_error("[signature a]\nsource = kmsg\n", "t.conf:2: [signature a]: a kmsg signature needs a match");
+	expect_error("[signature a]\nsource = psi\nmatch = disk\nthreshold = 5\n", "a psi signature needs match = memory");
+	expect_error("[signature a]\nsource = drift\nheal = reapply, drain, compact, advise, node-label\n",
+		     "t.conf:3: heal: at most 4 actions");
+	expect_error("[signature a]\nsource = drift\nheal = reboot\n", "heal: unknown action \"reboot\"");
+	expect_error("[signature a]\nact = maybe\n", "t.conf:2: act: expected yes or no");
+	expect_error("[nonsense]\nx = 1\n", "t.conf:2: unknown section [nonsense]");
+	expect_error("[health]\nbaseline_k = 0.5\n", "baseline_k: expected a number between 1 and 100");
+}
+
+static void test_override(void **state)
+{
+	struct asios_health_policy p;
+	const struct asios_health_signature *s;
+	char path[] = "/tmp/asios-health-XXXXXX";
+	int fd = mkstemp(path);
+	static const char conf[] = "[health]\nbaseline_k = 4.5\n[signature drift]\nact = yes\nheal = advise\n";
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, conf, strlen(conf)), (int)strlen(conf));
+	close(fd);
+	read_shipped(&p, path);
+	unlink(path);
+	assert_int_equal(p.baseline_k10, 45);
+	s = asios_health_signature_find(&p, "drift");
+	assert_true(s->act);
+	assert_int_equal(s->n_ladder, 1);
+	assert_int_equal(s->ladder[0], ASIOS_HEAL_ADVISE);
+	asios_health_policy_clear(&p);
+}
+
+static void test_xid(void **state)
+{
+	char pci[32];
+	unsigned code;
+
+	(void)state;
+	assert_true(asios_health_parse_xid("NVRM: Xid (PCI:0000:3b:00): 79, pid=1, GPU has fallen off the bus.", pci,
+					   sizeof(pci), &code));
+	assert_string_equal(pci, "0000:3b:00");
+	assert_int_equal(code, 79);
+	assert_true(asios_health_parse_xid("NVRM: Xid (PCI:0000:10:1c.0): 63, pid=1896, Row Remapper", pci, sizeof(pci),
+					   &code));
+	assert_int_equal(code, 63);
+	assert_false(asios_health_parse_xid("NVRM: Xid (PCI:0000:3b:00): , nothing", pci, sizeof(pci), &code));
+	assert_false(asios_health_parse_xid("NVRM: Xid (PCI:zz): 79, x", pci, sizeof(pci), &code));
+	assert_false(asios_health_parse_xid("NVRM: Xid (PCI:0000:3b:00): 0, x", pci, sizeof(pci), &code));
+	assert_false(asios_health_parse_xid("NVRM: Xid (PCI:0000:3b:00): 99999999, x", pci, sizeof(pci), &code));
+	assert_false(asios_health_parse_xid("usb 1-1: new device", pci, sizeof(pci), &code));
+}
+
+static void test_kmsg(void **state)
+{
+	static const char log[] =
+		"6,10,100,-;Linux version 6.12.0\n"
+		"4,11,200,-;NVRM: Xid (PCI:0000:3b:00): 48, pid=7, DBE\n"
+		" SUBSYSTEM=pci\n"
+		" DEVICE=+pci:0000:3b:00.0\n"
+		"4,12,300,-;NVRM: Xid (PCI:0000:3b:00): 4242, unknown\n"
+		"3,13,400,-;pcieport 0000:00:01.0: AER: Uncorrected (Fatal) error received: 0000:00:01.0\n"
+		"not a record\n"
+		"3,14,500,-;INFO: task python3:99 blocked for more than 122 seconds.";
+	struct asios_health_policy p;
+	struct asios_health_incidents l = { 0 };
+	struct asios_kmsg_cursor cur = { .next_seq = 11 };
+
+	(void)state;
+	read_shipped(&p, "/nonexistent/etc/asios/health.conf");
+	assert_int_equal(asios_health_scan_kmsg(&p, log, strlen(log), &cur, &l), 0);
+	assert_int_equal(l.n, 4);
+	assert_string_equal(l.v[0].sig->name, "gpu-xid-48");
+	assert_string_equal(l.v[0].object, "GPU 0000:3b:00");
+	assert_string_equal(l.v[1].sig->name, "gpu-xid"); /* a code the catalogue lacks */
+	assert_string_equal(l.v[2].sig->name, "pcie-aer-uncorrected");
+	assert_string_equal(l.v[2].object, "device 0000:00:01.0");
+	assert_string_equal(l.v[3].sig->name, "hung-task");
+	assert_int_equal(cur.next_seq, 15);
+	asios_health_incidents_clear(&l);
+	/* read again from the cursor: nothing new */
+	assert_int_equal(asios_health_scan_kmsg(&p, log, strlen(log), &cur, &l), 0);
+	assert_int_equal(l.n, 0);
+	asios_health_policy_clear(&p);
+}
+
+/* a steady metric with small deterministic noise */
+static double noise(unsigned i)
+{
+	return 100 + ((i * 7919u) % 11u) - 5.0;
+}
+
+static void test_baseline(void **state)
+{
+	struct asios_health_policy p;
+	struct asios_baseline b, c;
+	double score, m1, d1, m2, d2;
+	char *line = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(asios_health_policy_init(&p), 0);
+	p.baseline_min = 30;
+	p.baseline_persist = 3;
+	asios_baseline_init(&b, "load", 100);
+	for (unsigned i = 0; i < 60; i++)
+		assert_false(asios_baseline_add(&b, noise(i), &p, &score));
+	/* two outliers are not persistent; the third in a row is an incident, and only once */
+	assert_false(asios_baseline_add(&b, 400, &p, &score));
+	assert_false(asios_baseline_add(&b, 400, &p, &score));
+	assert_false(asios_baseline_add(&b, noise(1), &p, &score));
+	assert_false(asios_baseline_add(&b, 400, &p, &score));
+	assert_false(asios_baseline_add(&b, 400, &p, &score));
+	assert_true(asios_baseline_add(&b, 400, &p, &score));
+	assert_true(score > 6);
+	assert_false(asios_baseline_add(&b, 400, &p, &score));
+	/* within the noise: never */
+	for (unsigned i = 0; i < 10; i++)
+		assert_false(asios_baseline_add(&b, noise(i + 3), &p, &score));
+	/* a restart keeps it */
+	f = open_memstream(&line, &len);
+	assert_int_equal(asios_baseline_write(&b, f), 0);
+	fclose(f);
+	assert_int_equal(asios_baseline_parse(&c, line, 100), 0);
+	asios_baseline_stats(&b, &m1, &d1);
+	asios_baseline_stats(&c, &m2, &d2);
+	assert_true(m1 == m2 && d1 == d2 && b.seen == c.seen && b.ewma == c.ewma);
+	assert_int_equal(asios_baseline_parse(&c, "load 1 0 nan 0 1 2", 100), -EINVAL);
+	assert_int_equal(asios_baseline_parse(&c, "load x", 100), -EINVAL);
+	free(line);
+	asios_baseline_clear(&b);
+	asios_baseline_clear(&c);
+	asios_health_policy_clear(&p);
+}
+
+static void test_flat_baseline(void **state)
+{
+	struct asios_health_policy p;
+	struct asios_baseline b;
+	double score;
+	bool hit = false;
+
+	(void)state;
+	assert_int_equal(asios_health_policy_init(&p), 0);
+	p.baseline_min = 10;
+	p.baseline_persist = 2;
+	asios_baseline_init(&b, "flat", 50);
+	for (unsigned i = 0; i < 20; i++)
+		assert_false(asios_baseline_add(&b, 1000, &p, &score));
+	/* MAD 0: a change under 1% of the level is noise, a large one is not */
+	for (unsigned i = 0; i < 5; i++)
+		assert_false(asios_baseline_add(&b, 1005, &p, &score));
+	for (unsigned i = 0; i < 3; i++)
+		hit |= asios_baseline_add(&b, 2000, &p, &score);
+	assert_true(hit);
+	asios_baseline_clear(&b);
+	asios_health_policy_clear(&p);
+}
+
+static void test_forecast(void **state)
+{
+	struct asios_series s;
+	double sec = -1, slope = 0;
+
+	(void)state;
+	asios_series_init(&s, "free", 10);
+	asios_series_add(&s, 0, 1000);
+	asios_series_add(&s, 10, 900);
+	assert_false(asios_series_exhaustion(&s, &sec, &slope)); /* two points are no trend */
+	for (unsigned t = 20; t <= 200; t += 10)
+		asios_series_add(&s, t, 1000 - 10.0 * t + (t % 20 ? 3 : -3));
+	assert_int_equal(s.n, 10); /* the last ten */
+	assert_true(asios_series_exhaustion(&s, &sec, &slope));
+	assert_true(fabs(slope + 10) < 0.5);
+	assert_true(sec >= 0 && sec < 10);
+	asios_series_clear(&s);
+	asios_series_init(&s, "growing", 10);
+	for (unsigned t = 0; t < 10; t++)
+		asios_series_add(&s, t, 100 + t);
+	assert_false(asios_series_exhaustion(&s, &sec, &slope));
+	asios_series_clear(&s);
+}
+
+static void test_state_roundtrip(void **state)
+{
+	char dir[] = "/tmp/asios-health-state-XXXXXX", cmd[128], *bad = NULL;
+	struct asios_root *root;
+	struct asios_health_state a = { 0 }, b;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(asios_root_open(dir, &root), 0);
+	snprintf(a.cursor.boot_id, sizeof(a.cursor.boot_id), "b0f1");
+	a.cursor.next_seq = 77;
+	a.breaker_open = true;
+	a.breaker_since = 1234.5;
+	a.actions[a.n_actions++] = 1200;
+	a.pending[a.n_pending++] = (struct asios_heal_pending){ .signature = "drift", .object = "domain irq",
+								 .action = ASIOS_HEAL_REAPPLY, .at = 1230, .before = 3 };
+	a.keys[a.n_keys++] = (struct asios_heal_key){ .signature = "drift", .action = ASIOS_HEAL_REAPPLY, .demoted = true,
+						      .incidents = 4, .outcomes = { [ASIOS_HEAL_IMPROVED] = 2 } };
+	a.keys[a.n_keys++] = (struct asios_heal_key){ .signature = "drift", .object = "domain irq",
+						      .action = ASIOS_HEAL_REAPPLY, .last_action = 1230 };
+	assert_int_equal(asios_health_state_write(root, &a), 0);
+	assert_int_equal(asios_health_state_read(root, &b, &bad), 0);
+	assert_string_equal(b.cursor.boot_id, "b0f1");
+	assert_true(b.cursor.next_seq == 77 && b.breaker_open && b.n_actions == 1 && b.n_pending == 1);
+	assert_string_equal(b.pending[0].object, "domain irq");
+	assert_int_equal(b.n_keys, 2);
+	assert_true(b.keys[0].demoted && b.keys[0].outcomes[ASIOS_HEAL_IMPROVED] == 2 && b.keys[0].incidents == 4);
+	assert_string_equal(b.keys[1].object, "domain irq");
+	asios_health_state_reset(&b, true);
+	assert_false(b.breaker_open || b.keys[0].demoted);
+	/* a damaged state file is named, not half read */
+	snprintf(cmd, sizeof(cmd), "echo 'key drift x' >> %s/var/lib/asios/health/state", dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(asios_health_state_read(root, &b, &bad), -EINVAL);
+	assert_non_null(strstr(bad, "state:"));
+	free(bad);
+	asios_root_free(root);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_catalogue),   cmocka_unit_test(test_policy_errors),
+		cmocka_unit_test(test_override),    cmocka_unit_test(test_xid),
+		cmocka_unit_test(test_kmsg),        cmocka_unit_test(test_baseline),
+		cmocka_unit_test(test_flat_baseline), cmocka_unit_test(test_forecast),
+		cmocka_unit_test(test_state_roundtrip),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
