@@ -48,7 +48,7 @@ install: all ## Install programs, man pages, units and commented default configs
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/asios/irqd.conf.d $(DESTDIR)$(SYSCONFDIR)/asios/numad.conf.d \
 		$(DESTDIR)$(SYSCONFDIR)/asios/schedd.conf.d $(DESTDIR)$(SYSCONFDIR)/systemd/system.conf.d \
-		$(DESTDIR)$(SYSCONFDIR)/asios/block.conf.d
+		$(DESTDIR)$(SYSCONFDIR)/asios/block.conf.d $(DESTDIR)$(SYSCONFDIR)/asios/health.conf.d
 	install -m 0755 $(O)/asiosctl $(DESTDIR)$(BINDIR)/asiosctl
 	install -m 0755 $(O)/asios-irqd $(DESTDIR)$(SBINDIR)/asios-irqd
 	install -m 0644 packages/asiosctl/asiosctl.1 $(DESTDIR)$(MANDIR)/man1/asiosctl.1
@@ -66,6 +66,11 @@ install: all ## Install programs, man pages, units and commented default configs
 	install -m 0644 packages/asios-schedd/asios-schedd.8 $(DESTDIR)$(MANDIR)/man8/asios-schedd.8
 	install -m 0644 packages/asios-schedd/asios-schedd.service $(DESTDIR)$(UNITDIR)/asios-schedd.service
 	install -m 0644 packages/asios-schedd/schedd.conf $(DESTDIR)$(SYSCONFDIR)/asios/schedd.conf
+	install -m 0755 $(O)/asios-healthd $(DESTDIR)$(SBINDIR)/asios-healthd
+	install -m 0644 packages/asios-healthd/asios-healthd.8 $(DESTDIR)$(MANDIR)/man8/asios-healthd.8
+	install -m 0644 packages/asios-healthd/asios-healthd.service $(DESTDIR)$(UNITDIR)/asios-healthd.service
+	install -m 0644 packages/asios-healthd/health.conf $(DESTDIR)$(SYSCONFDIR)/asios/health.conf
+	install -D -m 0644 packages/asios-healthd/signatures.conf $(DESTDIR)$(PREFIX)/share/asios/health/signatures.conf
 	install -m 0755 $(O)/asios-exporter $(DESTDIR)$(SBINDIR)/asios-exporter
 	install -m 0644 packages/asios-exporter/asios-exporter.8 $(DESTDIR)$(MANDIR)/man8/asios-exporter.8
 	install -m 0644 packages/asios-exporter/asios-exporter.service $(DESTDIR)$(UNITDIR)/asios-exporter.service

@@ -28,7 +28,9 @@ for f in /usr/bin/asiosctl /usr/sbin/asios-irqd /usr/sbin/asios-numad /usr/share
 	/usr/share/man/man8/asios-irqd.8.gz /usr/share/man/man8/asios-numad.8.gz /lib/systemd/system/asios-irqd.service \
 	/lib/systemd/system/asios-numad.service /etc/asios/irqd.conf /etc/asios/numad.conf /usr/sbin/asios-schedd \
 	/usr/share/man/man8/asios-schedd.8.gz /lib/systemd/system/asios-schedd.service /etc/asios/schedd.conf /etc/asios/block.conf \
-	/usr/share/bash-completion/completions/asiosctl /usr/share/doc/asios-tuning/copyright; do
+	/usr/share/bash-completion/completions/asiosctl /usr/share/doc/asios-tuning/copyright /usr/sbin/asios-healthd \
+	/usr/share/man/man8/asios-healthd.8.gz /lib/systemd/system/asios-healthd.service /etc/asios/health.conf \
+	/usr/share/asios/health/signatures.conf; do
 	check "asios-tuning ships $f" grep -qx -- "$f" <<<"$tuning"
 done
 exporter=$(contents asios-exporter "$arch")
@@ -54,12 +56,12 @@ for f in /usr/lib/sysctl.d/60-asios.conf /usr/lib/systemd/system.conf.d/60-asios
 	check "asios-base ships $f" grep -qx -- "$f" <<<"$base"
 done
 conff() { dpkg-deb --ctrl-tarfile "$a/$1" | tar -xOf - ./conffiles 2>/dev/null | sort | tr '\n' ' '; }
-check_eq "asios-tuning conffiles" "/etc/asios/block.conf /etc/asios/irqd.conf /etc/asios/numad.conf /etc/asios/schedd.conf " "$(conff "asios-tuning_${version}_$arch.deb")"
+check_eq "asios-tuning conffiles" "/etc/asios/block.conf /etc/asios/health.conf /etc/asios/irqd.conf /etc/asios/numad.conf /etc/asios/schedd.conf " "$(conff "asios-tuning_${version}_$arch.deb")"
 check_eq "asios-base conffiles" "/etc/default/grub.d/asios.cfg /etc/security/limits.d/60-asios.conf /etc/ssh/sshd_config.d/asios.conf " \
 	"$(conff "asios-base_${version}_all.deb")"
 postinst=$(dpkg-deb --ctrl-tarfile "$a/asios-tuning_${version}_$arch.deb" | tar -xOf - ./postinst)
 check "asios-tuning postinst restarts the daemons on upgrade" grep -q '_dh_action=restart' <<<"$postinst"
-for u in asios-irqd asios-numad asios-schedd; do
+for u in asios-irqd asios-numad asios-schedd asios-healthd; do
 	check "asios-tuning postinst enables $u.service" grep -q "deb-systemd-helper.*enable '$u.service'" <<<"$postinst"
 done
 check "asios-tuning depends on libnuma (shlibs)" sh -c "dpkg-deb -f '$a/asios-tuning_${version}_$arch.deb' Depends | grep -q libnuma1"

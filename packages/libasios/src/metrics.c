@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "asios/domain.h"
+#include "asios/health.h"
 #include "asios/interrupts.h"
 #include "asios/plan.h"
 #include "asios/proc.h"
@@ -398,7 +399,8 @@ static void domain_metrics(const struct out *w)
 
 static bool asios_program(const char *comm)
 {
-	static const char *const names[] = { "asios-irqd", "asios-numad", "asios-schedd", "asios-exporter" };
+	static const char *const names[] = { "asios-irqd", "asios-numad", "asios-schedd", "asios-exporter",
+					     "asios-healthd" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(comm, names[i]))
@@ -457,6 +459,50 @@ static void program_metrics(const struct out *w)
 	free(p);
 }
 
+/* ---- health: incidents, what was done and how it went, the circuit breaker (asios-healthd's state) ---- */
+
+static void health_metrics(const struct out *w)
+{
+	struct asios_health_state st;
+	char *bad = NULL;
+
+	if (asios_health_state_read(w->root, &st, &bad) < 0) {
+		status_warn(w->o, "health: %s", bad ? bad : "state unreadable");
+		free(bad);
+		memset(&st, 0, sizeof(st));
+	}
+	family(w, "asios_health_incidents_total", "counter", "Incidents asios-healthd detected, by signature.");
+	for (size_t i = 0; i < st.n_keys; i++)
+		if (st.keys[i].action == ASIOS_HEAL_ADVISE && !st.keys[i].object[0])
+			fprintf(w->f, "asios_health_incidents_total{signature=\"%s\"} %" PRIu64 "\n", st.keys[i].signature,
+				st.keys[i].incidents);
+	family(w, "asios_health_actions_total", "counter",
+	       "Healing actions and their outcomes (pending, improved, rolled-back, failed, handed-over, and the "
+	       "guards: advised, rate-limited, breaker-open), by signature and action.");
+	for (size_t i = 0; i < st.n_keys; i++) {
+		const struct asios_heal_key *k = &st.keys[i];
+
+		if (k->action == ASIOS_HEAL_ADVISE || k->object[0])
+			continue;
+		for (int o = 0; o < _ASIOS_HEAL_OUTCOME_MAX; o++)
+			if (k->outcomes[o])
+				fprintf(w->f, "asios_health_actions_total{signature=\"%s\",action=\"%s\",outcome=\"%s\"} %"
+					PRIu64 "\n", k->signature, asios_health_action_name(k->action),
+					asios_heal_outcome_name(o), k->outcomes[o]);
+	}
+	family(w, "asios_health_action_demoted", "gauge",
+	       "1 when the action did not help its signature and is skipped for it until `asiosctl health reset --all`.");
+	for (size_t i = 0; i < st.n_keys; i++)
+		if (st.keys[i].demoted && !st.keys[i].object[0])
+			fprintf(w->f, "asios_health_action_demoted{signature=\"%s\",action=\"%s\"} 1\n",
+				st.keys[i].signature, asios_health_action_name(st.keys[i].action));
+	family(w, "asios_health_actions_pending", "gauge", "Actions waiting for their verification window.");
+	fprintf(w->f, "asios_health_actions_pending %zu\n", st.n_pending);
+	family(w, "asios_health_circuit_breaker_open", "gauge",
+	       "1 while the circuit breaker is open: asios-healthd only advises until `asiosctl health reset`.");
+	fprintf(w->f, "asios_health_circuit_breaker_open %d\n", st.breaker_open);
+}
+
 int asios_metrics_write(FILE *f, struct asios_root *root, const struct asios_snapshot *s,
 			const struct asios_metrics_opts *o)
 {
@@ -470,6 +516,7 @@ int asios_metrics_write(FILE *f, struct asios_root *root, const struct asios_sna
 	domain_metrics(&w);
 	workload_metrics(&w);
 	asios_gpu_metrics_write(f, root, s);
+	health_metrics(&w);
 	program_metrics(&w);
 	return ferror(f) || fflush(f) ? -EIO : 0;
 }
