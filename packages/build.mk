@@ -84,9 +84,9 @@ $(LIBASIOS): $(LIBASIOS_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(O)/asiosctl: $(ASIOSCTL_OBJS) $(LIBASIOS)
+$(O)/asiosctl: $(ASIOSCTL_OBJS) $(LIBASIOS) $(O)/signatures.conf
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter-out %.conf,$^) $(PKG_LIBS)
 
 $(O)/asios-irqd: $(IRQD_OBJS) $(LIBASIOS)
 	$(call msg,LD,$@)
@@ -97,9 +97,13 @@ $(O)/asios-numad: $(NUMAD_OBJS) $(LIBASIOS)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # the exporter alone serves HTTP: libmicrohttpd is linked into it only
-$(O)/asios-healthd: $(HEALTHD_OBJS) $(LIBASIOS)
+$(O)/asios-healthd: $(HEALTHD_OBJS) $(LIBASIOS) $(O)/signatures.conf
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter-out %.conf,$^) $(PKG_LIBS)
+
+# the signature catalogue beside the programs: asiosctl health and asios-healthd find it there before install
+$(O)/signatures.conf: packages/asios-healthd/signatures.conf
+	$(Q)mkdir -p $(@D) && cp $< $@
 
 $(O)/asios-exporter: $(EXPORTER_OBJS) $(LIBASIOS)
 	$(call msg,LD,$@)

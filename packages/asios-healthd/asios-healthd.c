@@ -531,9 +531,7 @@ int main(int argc, char **argv)
 			     .psi_fd = { -1, -1, -1 } };
 	int r;
 
-	h.signatures = getenv("ASIOS_HEALTH_SIGNATURES");
-	if (!h.signatures || !*h.signatures)
-		h.signatures = ASIOS_HEALTH_SIGNATURES;
+	h.signatures = asios_health_signatures_path();
 	if ((r = asios_daemon_parse_args(NAME, argc, argv, usage, &h.args)) >= 0)
 		return r;
 	if ((r = start(&h)) < 0) {

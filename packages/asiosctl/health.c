@@ -50,9 +50,7 @@ static int parse(int argc, char **argv, struct health_args *a)
 	};
 	int c;
 
-	*a = (struct health_args){ .root = "/", .signatures = getenv("ASIOS_HEALTH_SIGNATURES") };
-	if (!a->signatures || !*a->signatures)
-		a->signatures = ASIOS_HEALTH_SIGNATURES;
+	*a = (struct health_args){ .root = "/", .signatures = asios_health_signatures_path() };
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "r:c:d:s:jah", opts, NULL)) != -1) {
 		if (empty_option("health", c, optarg))

@@ -102,6 +102,9 @@ int asios_health_policy_read(struct asios_health_policy *p, const char *signatur
 			     const char *conf_d, char **error);
 /* TEXT named ORIGIN into an initialised policy (tests, fuzzers); then the check every file gets. */
 int asios_health_policy_parse(struct asios_health_policy *p, const char *text, const char *origin, char **error);
+/* The catalogue to read: $ASIOS_HEALTH_SIGNATURES, else ASIOS_HEALTH_SIGNATURES when installed, else the copy a
+ * build puts beside its programs (signatures.conf in the program's folder), else ASIOS_HEALTH_SIGNATURES. */
+const char *asios_health_signatures_path(void);
 const struct asios_health_signature *asios_health_signature_find(const struct asios_health_policy *p,
 								 const char *name);
 
