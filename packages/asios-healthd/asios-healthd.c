@@ -9,11 +9,15 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <math.h>
+#include <net/if.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/statvfs.h>
 #include <syslog.h>
 #include <time.h>
@@ -30,14 +34,17 @@
 #define NAME "asios-healthd"
 #define MAX_SERIES 64
 #define PSI_RESOURCES 3
+#define EVENT_HOLDOFF 60   /* seconds a kernel-log event of one signature and object is only counted again */
+#define MAX_EVENTS 128
 
 struct healthd {
 	struct asios_daemon_args args;
 	const char *signatures;
 	struct asios_root *root;
 	sd_event *event;
-	sd_event_source *timer, *kmsg_src, *psi_src[PSI_RESOURCES];
-	int kmsg_fd, psi_fd[PSI_RESOURCES];
+	sd_event_source *timer, *kmsg_src, *psi_src[PSI_RESOURCES], *link_src;
+	int kmsg_fd, psi_fd[PSI_RESOURCES], link_fd;
+	uint64_t running[16];                  /* interfaces seen running (bit per ifindex < 1024) */
 	struct asios_health_policy policy;
 	struct asios_health_state state;
 	struct asios_baseline baselines[MAX_SERIES];
@@ -48,6 +55,7 @@ struct healthd {
 	char **open;                           /* "SIGNATURE\tOBJECT" of the previous pass's lasting incidents */
 	size_t n_open;
 	unsigned passes, incidents;
+	struct { char key[160]; double at; } events[MAX_EVENTS]; /* kernel-log events handled recently */
 	double psi_since;                      /* when the PSI triggers were made */
 };
 
@@ -273,6 +281,28 @@ static char *open_key(const struct asios_health_incident *inc)
 	return asprintf(&k, "%s\t%s", inc->sig->name, inc->object) < 0 ? NULL : k;
 }
 
+/* a kernel-log event handled less than EVENT_HOLDOFF seconds ago (an OOM or AER storm): true, only counted */
+static bool held_off(struct healthd *h, const struct asios_health_incident *inc, double now)
+{
+	char key[160];
+	size_t oldest = 0;
+
+	snprintf(key, sizeof(key), "%s\t%s", inc->sig->name, inc->object);
+	for (size_t i = 0; i < MAX_EVENTS; i++) {
+		if (!strcmp(h->events[i].key, key)) {
+			if (now - h->events[i].at < EVENT_HOLDOFF)
+				return true;
+			h->events[i].at = now;
+			return false;
+		}
+		if (h->events[i].at < h->events[oldest].at)
+			oldest = i;
+	}
+	snprintf(h->events[oldest].key, sizeof(h->events[oldest].key), "%s", key);
+	h->events[oldest].at = now;
+	return false;
+}
+
 static bool listed(char *const *v, size_t n, const char *key)
 {
 	for (size_t i = 0; key && i < n; i++)
@@ -302,7 +332,10 @@ static void handle(struct healthd *h, const struct asios_snapshot *s, struct asi
 		char *key = is_event(&l->v[i]) ? NULL : open_key(&l->v[i]);
 		bool again = listed(open, n_open, key);
 
-		if (!listed(h->open, h->n_open, key) && !again) {
+		if (!key && held_off(h, &l->v[i], c.now)) {
+			if (!h->args.dry_run)
+				asios_health_repeat(&c, &l->v[i]);
+		} else if (!listed(h->open, h->n_open, key) && !again) {
 			h->incidents++;
 			if (h->args.dry_run)
 				log_line(h, LOG_WARNING, l->v[i].detail);
@@ -416,6 +449,70 @@ static int on_psi(sd_event_source *src, int fd, uint32_t revents, void *userdata
 	return 0;
 }
 
+/* a link came up: drivers reset a NIC's IRQ affinities then; the drift pass re-places them at once */
+static int on_link(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	struct healthd *h = userdata;
+	char buf[8192], names[256] = "";
+	ssize_t n;
+
+	(void)src, (void)revents;
+	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+		for (struct nlmsghdr *m = (struct nlmsghdr *)buf; NLMSG_OK(m, (size_t)n); m = NLMSG_NEXT(m, n)) {
+			const struct ifinfomsg *ifi = NLMSG_DATA(m);
+			unsigned idx = (unsigned)ifi->ifi_index;
+			bool up, was;
+
+			if (m->nlmsg_type != RTM_NEWLINK || idx >= 64 * 16)
+				continue;
+			up = (ifi->ifi_flags & (IFF_UP | IFF_RUNNING)) == (IFF_UP | IFF_RUNNING);
+			was = h->running[idx / 64] & (1ull << (idx % 64));
+			h->running[idx / 64] = up ? h->running[idx / 64] | (1ull << (idx % 64))
+						  : h->running[idx / 64] & ~(1ull << (idx % 64));
+			if (up && !was) {
+				char name[IF_NAMESIZE] = "?";
+				size_t off = strlen(names);
+
+				(void)if_indextoname(idx, name);
+				snprintf(names + off, sizeof(names) - off, "%s%s", off ? ", " : "", name);
+			}
+		}
+	}
+	if (names[0]) {
+		char why[300];
+
+		snprintf(why, sizeof(why), "link up (%s)", names);
+		fprintf(stderr, SD_INFO "%s: checking for drift now\n", why);
+		(void)pass(h, why);
+	}
+	return 0;
+}
+
+/* rtnetlink's link group: which interfaces are running now, then their changes */
+static void watch_links(struct healthd *h)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	unsigned idx;
+	struct if_nameindex *ifs = if_nameindex();
+
+	for (struct if_nameindex *i = ifs; i && i->if_index; i++) {
+		char path[64], *flags = NULL;
+
+		idx = i->if_index;
+		snprintf(path, sizeof(path), "/sys/class/net/%s/operstate", i->if_name);
+		if (idx < 64 * 16 && asios_read_line(h->root, path, &flags) >= 0 && !strcmp(flags, "up"))
+			h->running[idx / 64] |= 1ull << (idx % 64);
+		free(flags);
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+	h->link_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+	if (h->link_fd < 0 || bind(h->link_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    sd_event_add_io(h->event, &h->link_src, h->link_fd, EPOLLIN, on_link, h) < 0)
+		fprintf(stderr, SD_INFO "link events: not watched (%s); drift is found by the next pass\n",
+			strerror(errno));
+}
+
 static int on_timer(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	struct healthd *h = userdata;
@@ -444,6 +541,7 @@ static void watch_live(struct healthd *h)
 
 	if (strcmp(h->args.root, "/"))
 		return;
+	watch_links(h);
 	h->psi_since = now_s();
 	h->kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (h->kmsg_fd >= 0) {
@@ -487,6 +585,9 @@ static void cleanup(struct healthd *h)
 {
 	sd_event_source_unref(h->timer);
 	sd_event_source_unref(h->kmsg_src);
+	sd_event_source_unref(h->link_src);
+	if (h->link_fd >= 0)
+		close(h->link_fd);
 	for (size_t i = 0; i < PSI_RESOURCES; i++) {
 		sd_event_source_unref(h->psi_src[i]);
 		if (h->psi_fd[i] >= 0)
@@ -528,7 +629,7 @@ static int start(struct healthd *h)
 int main(int argc, char **argv)
 {
 	struct healthd h = { .args = { .conf = ASIOS_HEALTH_CONF, .conf_d = ASIOS_HEALTH_CONF_D }, .kmsg_fd = -1,
-			     .psi_fd = { -1, -1, -1 } };
+			     .psi_fd = { -1, -1, -1 }, .link_fd = -1 };
 	int r;
 
 	h.signatures = asios_health_signatures_path();

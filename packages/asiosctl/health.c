@@ -92,6 +92,7 @@ static struct json_object *incident_json(const struct asios_health_incident *inc
 	json_object_object_add(o, "value", json_object_new_double(inc->value));
 	if (inc->pid)
 		json_object_object_add(o, "pid", json_object_new_int(inc->pid));
+	json_object_object_add(o, "repeats", json_object_new_int((int)inc->repeats));
 	json_object_object_add(o, "meaning", s->meaning ? json_object_new_string(s->meaning) : NULL);
 	json_object_object_add(o, "advice", s->advice ? json_object_new_string(s->advice) : NULL);
 	json_object_object_add(o, "action", json_object_new_string(asios_health_action_name(s->ladder[0])));
@@ -109,7 +110,10 @@ static void print_incidents(const struct asios_health_incidents *l)
 		const struct asios_health_incident *inc = &l->v[i];
 		const struct asios_health_signature *s = inc->sig;
 
-		printf("%-8s %s on %s: %s\n", asios_health_severity_name(s->severity), s->name, inc->object, inc->detail);
+		printf("%-8s %s on %s: %s", asios_health_severity_name(s->severity), s->name, inc->object, inc->detail);
+		if (inc->repeats)
+			printf(" (and %u more like it)", inc->repeats);
+		putchar('\n');
 		if (s->meaning)
 			printf("         %s\n", s->meaning);
 		if (s->advice)

@@ -134,8 +134,9 @@ static void test_kmsg(void **state)
 		" DEVICE=+pci:0000:3b:00.0\n"
 		"4,12,300,-;NVRM: Xid (PCI:0000:3b:00): 4242, unknown\n"
 		"3,13,400,-;pcieport 0000:00:01.0: AER: Uncorrected (Fatal) error received: 0000:00:01.0\n"
+		"3,14,401,-;pcieport 0000:00:01.0: AER: Uncorrected (Fatal) error received: 0000:00:01.0\n"
 		"not a record\n"
-		"3,14,500,-;INFO: task python3:99 blocked for more than 122 seconds.";
+		"3,15,500,-;INFO: task python3:99 blocked for more than 122 seconds.";
 	struct asios_health_policy p;
 	struct asios_health_incidents l = { 0 };
 	struct asios_kmsg_cursor cur = { .next_seq = 11 };
@@ -149,8 +150,9 @@ static void test_kmsg(void **state)
 	assert_string_equal(l.v[1].sig->name, "gpu-xid"); /* a code the catalogue lacks */
 	assert_string_equal(l.v[2].sig->name, "pcie-aer-uncorrected");
 	assert_string_equal(l.v[2].object, "device 0000:00:01.0");
+	assert_int_equal(l.v[2].repeats, 1); /* the same error again in one read: one incident, counted */
 	assert_string_equal(l.v[3].sig->name, "hung-task");
-	assert_int_equal(cur.next_seq, 15);
+	assert_int_equal(cur.next_seq, 16);
 	asios_health_incidents_clear(&l);
 	/* read again from the cursor: nothing new */
 	assert_int_equal(asios_health_scan_kmsg(&p, log, strlen(log), &cur, &l), 0);

@@ -137,6 +137,17 @@ static bool pci_in(const char *msg, char *out, size_t size)
 	return false;
 }
 
+/* the same signature on the same object again in this read: one incident, counted (an OOM storm is one) */
+static bool repeated(struct asios_health_incidents *out, const struct asios_health_signature *s, const char *object)
+{
+	for (size_t i = out->n; i-- > 0;)
+		if (out->v[i].sig == s && !strcmp(out->v[i].object, object)) {
+			out->v[i].repeats++;
+			return true;
+		}
+	return false;
+}
+
 static int scan_record(const struct asios_health_policy *p, const char *msg, struct asios_health_incidents *out)
 {
 	char pci[32], object[96];
@@ -146,6 +157,8 @@ static int scan_record(const struct asios_health_policy *p, const char *msg, str
 		const struct asios_health_signature *s = xid_signature(p, code);
 
 		snprintf(object, sizeof(object), "GPU %s", pci);
+		if (s && repeated(out, s, object))
+			return 0;
 		if (s)
 			return asios_health_incident_add(out, s, object, code, "Xid %u: %.280s", code, msg);
 	}
@@ -158,6 +171,8 @@ static int scan_record(const struct asios_health_policy *p, const char *msg, str
 			snprintf(object, sizeof(object), "device %s", pci);
 		else
 			snprintf(object, sizeof(object), "kernel");
+		if (repeated(out, s, object))
+			return 0;
 		return asios_health_incident_add(out, s, object, 1, "%.300s", msg);
 	}
 	return 0;

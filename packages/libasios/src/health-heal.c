@@ -556,8 +556,13 @@ enum asios_heal_outcome asios_health_heal(struct asios_heal_ctx *c, const struct
 	char note[512] = "";
 
 	if (k)
-		k->incidents++;
-	o = count(c, sig->name, ASIOS_HEAL_ADVISE, decide(c, inc, &a, note, sizeof(note)));
+		k->incidents += 1 + inc->repeats;
+	if (inc->repeats) {
+		size_t off = strlen(note);
+
+		snprintf(note + off, sizeof(note) - off, "%u more like it in the same read; ", inc->repeats);
+	}
+	o = count(c, sig->name, ASIOS_HEAL_ADVISE, decide(c, inc, &a, note + strlen(note), sizeof(note) - strlen(note)));
 	if (a != ASIOS_HEAL_ADVISE)
 		count(c, sig->name, a, o);
 	if (o == ASIOS_HEAL_PENDING && c->state->n_pending < ASIOS_HEALTH_MAX_PENDING) {
@@ -574,6 +579,14 @@ enum asios_heal_outcome asios_health_heal(struct asios_heal_ctx *c, const struct
 	      asios_heal_outcome_name(o), note[0] ? ": " : "", note);
 	history(c, inc, sig->name, inc->object, a, o, NAN, NAN, note);
 	return o;
+}
+
+void asios_health_repeat(struct asios_heal_ctx *c, const struct asios_health_incident *inc)
+{
+	struct asios_heal_key *k = key_find(c->state, inc->sig->name, ASIOS_HEAL_ADVISE, "", true);
+
+	if (k)
+		k->incidents += 1 + inc->repeats;
 }
 
 /* ---- verification ---- */

@@ -119,6 +119,7 @@ struct asios_health_incident {
 	char detail[320];         /* the kernel line, the changes a fresh plan would make, the offending task */
 	double value;             /* the signature's metric at detection: drift size, avg10, deviation, seconds */
 	double t;                 /* seconds since the epoch */
+	unsigned repeats;         /* kernel-log events: further lines of the same signature and object in this read */
 	int pid;                  /* ISOLATION: the offending task (thread id), else 0 */
 	unsigned cpu;             /* ISOLATION: its CPU */
 };
@@ -258,6 +259,8 @@ struct asios_heal_ctx {
 };
 /* Decide and act on one incident; returns its outcome (also counted and written to the history). */
 enum asios_heal_outcome asios_health_heal(struct asios_heal_ctx *c, const struct asios_health_incident *inc);
+/* An event that repeats one handled moments ago (the daemon's hold-off): counted, nothing else. */
+void asios_health_repeat(struct asios_heal_ctx *c, const struct asios_health_incident *inc);
 /* Check the actions whose window has passed: improved, or rolled back and demoted. INCIDENTS is this pass's
  * detection (a signature still seen on its object has not improved). The number of actions verified. */
 size_t asios_health_verify(struct asios_heal_ctx *c, const struct asios_health_incidents *incidents);
