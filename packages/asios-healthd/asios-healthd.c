@@ -36,6 +36,7 @@
 #define PSI_RESOURCES 3
 #define EVENT_HOLDOFF 60   /* seconds a kernel-log event of one signature and object is only counted again */
 #define MAX_EVENTS 128
+#define MAX_OPEN 128
 
 struct healthd {
 	struct asios_daemon_args args;
@@ -52,7 +53,7 @@ struct healthd {
 	struct asios_series series[MAX_SERIES];
 	size_t n_series;
 	double last_t, last_intr, last_ctxt;   /* /proc/stat counters of the previous pass */
-	char **open;                           /* "SIGNATURE\tOBJECT" of the previous pass's lasting incidents */
+	struct { char key[200]; double last_seen; } open[MAX_OPEN]; /* lasting incidents: "SIGNATURE\tOBJECT" */
 	size_t n_open;
 	unsigned passes, incidents;
 	struct { char key[160]; double at; } events[MAX_EVENTS]; /* kernel-log events handled recently */
@@ -274,13 +275,6 @@ static bool is_event(const struct asios_health_incident *inc)
 	return inc->sig->source == ASIOS_HEALTH_KMSG || inc->sig->source == ASIOS_HEALTH_XID;
 }
 
-static char *open_key(const struct asios_health_incident *inc)
-{
-	char *k = NULL;
-
-	return asprintf(&k, "%s\t%s", inc->sig->name, inc->object) < 0 ? NULL : k;
-}
-
 /* a kernel-log event handled less than EVENT_HOLDOFF seconds ago (an OOM or AER storm): true, only counted */
 static bool held_off(struct healthd *h, const struct asios_health_incident *inc, double now)
 {
@@ -303,21 +297,44 @@ static bool held_off(struct healthd *h, const struct asios_health_incident *inc,
 	return false;
 }
 
-static bool listed(char *const *v, size_t n, const char *key)
+/*
+ * A lasting condition (drift, pressure, a task on an isolated CPU) is one incident from when it appears until it
+ * has not been seen for two intervals: a PSI trigger and the next pass's avg10 may disagree for a while, and a
+ * condition at the edge of its threshold must not become an incident per pass. True: it was open already.
+ */
+static bool still_open(struct healthd *h, const struct asios_health_incident *inc, double now)
 {
-	for (size_t i = 0; key && i < n; i++)
-		if (!strcmp(v[i], key))
+	char key[200];
+	size_t i;
+
+	snprintf(key, sizeof(key), "%s\t%s", inc->sig->name, inc->object);
+	for (i = 0; i < h->n_open; i++)
+		if (!strcmp(h->open[i].key, key)) {
+			h->open[i].last_seen = now;
 			return true;
+		}
+	if (h->n_open < MAX_OPEN) {
+		snprintf(h->open[h->n_open].key, sizeof(h->open[0].key), "%s", key);
+		h->open[h->n_open++].last_seen = now;
+	}
 	return false;
 }
 
-/* the incidents new in this pass: every kernel-log event, and lasting conditions not seen in the last pass */
+static void close_ended(struct healthd *h, double now)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < h->n_open; i++)
+		if (now - h->open[i].last_seen <= 2.0 * h->policy.interval)
+			h->open[n++] = h->open[i];
+	h->n_open = n;
+}
+
+/* the incidents new in this pass: kernel-log events (but a storm's repeats), and lasting conditions not open */
 static void handle(struct healthd *h, const struct asios_snapshot *s, struct asios_health_incidents *l, bool full)
 {
 	struct asios_heal_ctx c = { .root = h->root, .root_path = h->args.root, .snapshot = s, .policy = &h->policy,
 				    .state = &h->state, .now = now_s(), .log = log_line, .userdata = h };
-	char **open = calloc(l->n + 1, sizeof(*open));
-	size_t n_open = 0;
 	struct asios_kmsg_cursor cursor = h->state.cursor; /* this pass's, ahead of the file's */
 	char *bad = NULL;
 
@@ -327,48 +344,24 @@ static void handle(struct healthd *h, const struct asios_snapshot *s, struct asi
 		free(bad);
 	}
 	h->state.cursor = cursor;
-
 	for (size_t i = 0; i < l->n; i++) {
-		char *key = is_event(&l->v[i]) ? NULL : open_key(&l->v[i]);
-		bool again = listed(open, n_open, key);
+		bool event = is_event(&l->v[i]);
 
-		if (!key && held_off(h, &l->v[i], c.now)) {
-			if (!h->args.dry_run)
+		if (event ? held_off(h, &l->v[i], c.now) : still_open(h, &l->v[i], c.now)) {
+			if (event && !h->args.dry_run)
 				asios_health_repeat(&c, &l->v[i]);
-		} else if (!listed(h->open, h->n_open, key) && !again) {
-			h->incidents++;
-			if (h->args.dry_run)
-				log_line(h, LOG_WARNING, l->v[i].detail);
-			else
-				(void)asios_health_heal(&c, &l->v[i]);
+			continue;
 		}
-		/* a full pass keeps all it saw; an event adds what was not open yet */
-		if (open && key && !again && (full || !listed(h->open, h->n_open, key)))
-			open[n_open++] = key;
+		h->incidents++;
+		if (h->args.dry_run)
+			log_line(h, LOG_WARNING, l->v[i].detail);
 		else
-			free(key);
+			(void)asios_health_heal(&c, &l->v[i]);
 	}
 	if (full) {
-		/* what this pass saw is what lasts; what it no longer sees has ended */
 		if (!h->args.dry_run)
 			(void)asios_health_verify(&c, l);
-		for (size_t i = 0; i < h->n_open; i++)
-			free(h->open[i]);
-		free(h->open);
-		h->open = open;
-		h->n_open = n_open;
-	} else if (open) {
-		/* an event between passes: its condition is open until a full pass no longer sees it */
-		char **v = realloc(h->open, (h->n_open + n_open + 1) * sizeof(*v));
-
-		for (size_t i = 0; i < n_open; i++)
-			if (v)
-				v[h->n_open++] = open[i];
-			else
-				free(open[i]);
-		if (v)
-			h->open = v;
-		free(open);
+		close_ended(h, c.now);
 	}
 	if (!h->args.dry_run && asios_health_state_write(h->root, &h->state) < 0)
 		fprintf(stderr, SD_WARNING "%s/state: cannot be written\n", ASIOS_HEALTH_DIR);
@@ -600,9 +593,6 @@ static void cleanup(struct healthd *h)
 		asios_baseline_clear(&h->baselines[i]);
 	for (size_t i = 0; i < h->n_series; i++)
 		asios_series_clear(&h->series[i]);
-	for (size_t i = 0; i < h->n_open; i++)
-		free(h->open[i]);
-	free(h->open);
 	asios_health_policy_clear(&h->policy);
 	asios_root_free(h->root);
 }

@@ -174,7 +174,7 @@ def fault_pressure(d, root):
     check(ok and row["demoted"] and "compact demoted for memory-pressure" in d.text(),
           "false action: compaction did not lower the pressure: rolled back and demoted", str(history(root)))
     write(psi, PSI_QUIET)
-    time.sleep(2.5)  # a quiet pass: the incident has ended
+    time.sleep(4)  # quiet passes for two intervals: the incident has ended
     write(compact, "0\n")
     write(psi, PSI_QUIET.replace("some avg10=0.00", "some avg10=41.00", 1))
     ok = wait_for(lambda: outcomes(root, "memory-pressure")[-1:] == ["advised"], 15)
@@ -203,7 +203,7 @@ def fault_fight(d, root):
           "another tuner fights the re-apply: rolled back (ASIOS stops fighting) and demoted", str(history(root)))
     # fixed by hand, then drifted again: advised, not re-applied
     subprocess.run([ASIOSCTL, "irq", "apply", "--root", root], capture_output=True, check=False)
-    time.sleep(2.5)
+    time.sleep(4)
     write(os.path.join(root, IRQ131), "8-9\n")
     ok = wait_for(lambda: outcomes(root, "drift")[-1:] == ["advised"], 15)
     time.sleep(1.5)
@@ -408,7 +408,7 @@ def main():
             rc = d.stop()
         check(rc == 0 and "stopping after" in d.text(), "SIGTERM stops the daemon cleanly", d.text())
         d = Daemon(tmp, root, conf)
-        time.sleep(2.5)
+        time.sleep(4)
         rc = d.stop()
         check("learned baselines kept from before" in d.text() and "gpu-xid-79" not in d.text(),
               "a restart keeps the baselines and the kernel-log cursor (no Xid reported twice)", d.text())

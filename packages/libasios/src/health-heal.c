@@ -99,13 +99,14 @@ static int state_line(struct asios_health_state *st, const char *line)
 			st->actions[st->n_actions++] = t1;
 		return 0;
 	}
-	if (sscanf(line, "pending %63s %u %lf %lf %n", sig, &a, &t1, &t2, &n) == 4 && n && a < _ASIOS_HEAL_MAX) {
+	if (sscanf(line, "pending %63s %u %lf %lf %u %n", sig, &a, &t1, &t2, &demoted, &n) == 5 && n &&
+	    a < _ASIOS_HEAL_MAX && demoted <= 1) {
 		struct asios_heal_pending *p;
 
 		if (st->n_pending == ASIOS_HEALTH_MAX_PENDING)
 			return 0;
 		p = &st->pending[st->n_pending++];
-		*p = (struct asios_heal_pending){ .action = a, .at = t1, .before = t2 };
+		*p = (struct asios_heal_pending){ .action = a, .at = t1, .before = t2, .recurred = demoted };
 		snprintf(p->signature, sizeof(p->signature), "%s", sig);
 		snprintf(p->object, sizeof(p->object), "%s", line + n);
 		return 0;
@@ -172,7 +173,8 @@ static void state_format(const struct asios_health_state *st, FILE *f)
 	for (size_t i = 0; i < st->n_pending; i++) {
 		const struct asios_heal_pending *p = &st->pending[i];
 
-		fprintf(f, "pending %s %d %.3f %.17g %s\n", p->signature, p->action, p->at, p->before, p->object);
+		fprintf(f, "pending %s %d %.3f %.17g %d %s\n", p->signature, p->action, p->at, p->before, p->recurred,
+			p->object);
 	}
 	for (size_t i = 0; i < st->n_keys; i++) {
 		const struct asios_heal_key *k = &st->keys[i];
@@ -547,6 +549,15 @@ static enum asios_heal_outcome decide(struct asios_heal_ctx *c, const struct asi
 	return verifiable(*a) ? ASIOS_HEAL_PENDING : ASIOS_HEAL_HANDED_OVER;
 }
 
+/* an event again while an action for it awaits verification: that action did not make it stop */
+static void recurred(struct asios_heal_ctx *c, const struct asios_health_incident *inc)
+{
+	for (size_t i = 0; i < c->state->n_pending; i++)
+		if (!strcmp(c->state->pending[i].signature, inc->sig->name) &&
+		    !strcmp(c->state->pending[i].object, inc->object))
+			c->state->pending[i].recurred = true;
+}
+
 enum asios_heal_outcome asios_health_heal(struct asios_heal_ctx *c, const struct asios_health_incident *inc)
 {
 	const struct asios_health_signature *sig = inc->sig;
@@ -557,6 +568,7 @@ enum asios_heal_outcome asios_health_heal(struct asios_heal_ctx *c, const struct
 
 	if (k)
 		k->incidents += 1 + inc->repeats;
+	recurred(c, inc);
 	if (inc->repeats) {
 		size_t off = strlen(note);
 
@@ -587,6 +599,7 @@ void asios_health_repeat(struct asios_heal_ctx *c, const struct asios_health_inc
 
 	if (k)
 		k->incidents += 1 + inc->repeats;
+	recurred(c, inc);
 }
 
 /* ---- verification ---- */
@@ -631,8 +644,8 @@ static void verify_one(struct asios_heal_ctx *c, const struct asios_heal_pending
 		       const struct asios_health_incidents *incidents)
 {
 	const struct asios_health_incident *now = seen(incidents, p->signature, p->object);
-	double after = now ? now->value : 0;
-	enum asios_heal_outcome o = now ? ASIOS_HEAL_ROLLED_BACK : ASIOS_HEAL_IMPROVED;
+	double after = now ? now->value : p->recurred ? p->before : 0;
+	enum asios_heal_outcome o = now || p->recurred ? ASIOS_HEAL_ROLLED_BACK : ASIOS_HEAL_IMPROVED;
 	char note[300] = "";
 	struct asios_heal_key *k;
 

@@ -217,6 +217,7 @@ struct asios_heal_pending {
 	char signature[64], object[96];
 	enum asios_health_action action;
 	double at, before;
+	bool recurred;            /* the same event came again after the action: it did not help */
 };
 struct asios_heal_key {                  /* one signature (and action, object) */
 	char signature[64];
