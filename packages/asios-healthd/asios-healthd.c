@@ -58,6 +58,7 @@ struct healthd {
 	unsigned passes, incidents;
 	struct { char key[160]; double at; } events[MAX_EVENTS]; /* kernel-log events handled recently */
 	double psi_since;                      /* when the PSI triggers were made */
+	double psi_fired[PSI_RESOURCES];       /* when each trigger last fired */
 };
 
 static double now_s(void)
@@ -426,6 +427,8 @@ static int on_psi(sd_event_source *src, int fd, uint32_t revents, void *userdata
 	struct healthd *h = userdata;
 	struct asios_health_incidents l = { 0 };
 	const struct asios_health_signature *sig;
+	double now;
+	bool sustained;
 	size_t i;
 
 	if (revents & POLLERR)
@@ -435,8 +438,14 @@ static int on_psi(sd_event_source *src, int fd, uint32_t revents, void *userdata
 	/* the first window after the trigger is made measures from before it: not an event */
 	if (i == PSI_RESOURCES || now_s() - h->psi_since < 4 || !(sig = signature_of(h, ASIOS_HEALTH_PSI, res[i])))
 		return 0;
+	/* one 2 s window over the threshold is a blip (a burst of runnable tasks); two in a row are pressure */
+	now = now_s();
+	sustained = now - h->psi_fired[i] <= 4.5;
+	h->psi_fired[i] = now;
+	if (!sustained)
+		return 0;
 	(void)asios_health_incident_add(&l, sig, res[i], sig->threshold, "%s pressure: tasks stalled %.0f%% or more "
-					"of the last 2 s (PSI trigger)", res[i], sig->threshold);
+					"of two 2 s windows in a row (PSI trigger)", res[i], sig->threshold);
 	handle(h, NULL, &l, false);
 	asios_health_incidents_clear(&l);
 	return 0;
