@@ -87,12 +87,23 @@ runcmd:
     say "user $(id asiostest)"
     say "file $(cat /var/lib/asios-test/hello)"
     say "irqd $(systemctl is-active asios-irqd)"
-    for d in irqd numad schedd; do
+    for d in irqd numad schedd healthd; do
       j=$(journalctl -b -o cat --no-pager -u "asios-$d" 2>&1)
       say "start-$d $(printf '%s\n' "$j" | grep -m 1 '^start: ')"
       say "denied-$d $(printf '%s\n' "$j" | grep -c -e 'rolled back' -e 'Operation not permitted' -e 'Permission denied')"
     done
     say "getty $(systemctl is-active serial-getty@ttyS0)"
+    # asios-healthd under its unit: an Xid line in the kernel log is read at once (CAP_SYSLOG, /dev/kmsg)
+    echo "NVRM: Xid (PCI:0000:00:1f): 79, pid=0, injected by the ASIOS image test" > /dev/kmsg
+    sleep 3
+    say "xid $(journalctl -b -o cat --no-pager -u asios-healthd | grep -c '^gpu-xid-79 on GPU 0000:00:1f')"
+    # a killed daemon comes back (its unit's Restart=on-failure) and its journal and plan agree: nothing to do
+    old=$(systemctl show -p MainPID --value asios-irqd)
+    kill -9 "$old"
+    for i in $(seq 30); do sleep 1; new=$(systemctl show -p MainPID --value asios-irqd); [ "$new" != 0 ] && [ "$new" != "$old" ] && [ "$(systemctl is-active asios-irqd)" = active ] && break; done
+    sleep 2
+    say "irqd-restarted $(systemctl is-active asios-irqd) $([ "$new" != "$old" ] && echo new-pid)"
+    say "irq-plan $(asiosctl irq plan 2>&1 | tail -n 1)"
     say "rootsize $(df -B1M --output=size / | tail -n 1 | tr -d ' ')"
     say "machine-id $(cat /etc/machine-id)"
     say "hostname $(hostname)"
@@ -151,11 +162,14 @@ check_eq "cloud-init wrote the file" "written by cloud-init" "$(val file)"
 check_eq "asios-irqd is active" active "$(val irqd)"
 # each daemon's first apply under its own unit (its capability bounding set): made, nothing refused for want of a
 # capability, nothing rolled back
-for d in irqd numad schedd; do
+for d in irqd numad schedd healthd; do
 	check "asios-$d started under its unit: $(val "start-$d")" grep -q '^start: ' <<<"$(val "start-$d")"
 	check_eq "asios-$d: no rollback, no EPERM/EACCES in its journal" 0 "$(val "denied-$d")"
 done
 check_eq "a getty runs on the serial console" active "$(val getty)"
+check_eq "asios-healthd, under its unit, reads an Xid line from /dev/kmsg" 1 "$(val xid)"
+check_eq "asios-irqd killed with SIGKILL: restarted by its unit" "active new-pid" "$(val irqd-restarted)"
+check "after the restart its journal and a fresh plan agree: $(val irq-plan)" grep -q '^0 changes' <<<"$(val irq-plan)"
 check_eq "no failed systemd units" "" "$(tr -d '\r' <"$log" | sed -n 's/^ASIOSTEST: failed-unit //p')"
 size=$(val rootsize)
 check "the root file system grew into the larger disk (${size:-?} MiB, partition in the image $root_mib MiB)" \
