@@ -34,6 +34,7 @@
 #define NAME "asios-healthd"
 #define MAX_SERIES 64
 #define PSI_RESOURCES 3
+static const char *const psi_res[PSI_RESOURCES] = { "memory", "io", "cpu" };
 #define EVENT_HOLDOFF 60   /* seconds a kernel-log event of one signature and object is only counted again */
 #define MAX_EVENTS 128
 #define MAX_OPEN 128
@@ -133,7 +134,7 @@ static const struct asios_health_signature *signature_of(struct healthd *h, enum
 	for (size_t i = 0; i < h->policy.n_sigs; i++) {
 		const struct asios_health_signature *s = &h->policy.sigs[i];
 
-		if (s->source == src && (!match || (s->match && !strcmp(s->match, match)) || !s->match))
+		if (s->source == src && (!match || (s->match && !strcmp(s->match, match))))
 			return s;
 	}
 	return NULL;
@@ -155,7 +156,6 @@ static void learn(struct healthd *h, const char *name, double x, struct asios_he
 /* /proc/stat: interrupts and context switches per second, and PSI avg10 of each resource */
 static void learn_pass(struct healthd *h, double t, struct asios_health_incidents *out)
 {
-	static const char *const res[PSI_RESOURCES] = { "memory", "io", "cpu" };
 	char *text = NULL, *q;
 	size_t len;
 
@@ -176,10 +176,10 @@ static void learn_pass(struct healthd *h, double t, struct asios_health_incident
 		char path[64], name[64], *line = NULL, *avg;
 		double v;
 
-		snprintf(path, sizeof(path), "/proc/pressure/%s", res[i]);
+		snprintf(path, sizeof(path), "/proc/pressure/%s", psi_res[i]);
 		if (asios_read_line(h->root, path, &line) < 0)
 			continue;
-		snprintf(name, sizeof(name), "psi_%s_some_avg10", res[i]);
+		snprintf(name, sizeof(name), "psi_%s_some_avg10", psi_res[i]);
 		if ((avg = strstr(line, "avg10=")) && sscanf(avg + 6, "%lf", &v) == 1)
 			learn(h, name, v, out);
 		free(line);
@@ -423,7 +423,6 @@ static int on_kmsg(sd_event_source *src, int fd, uint32_t revents, void *userdat
 /* a PSI trigger fired: the resource stalled for the signature's share of the last 2 s (its avg10 lags) */
 static int on_psi(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 {
-	static const char *const res[PSI_RESOURCES] = { "memory", "io", "cpu" };
 	struct healthd *h = userdata;
 	struct asios_health_incidents l = { 0 };
 	const struct asios_health_signature *sig;
@@ -436,7 +435,8 @@ static int on_psi(sd_event_source *src, int fd, uint32_t revents, void *userdata
 	for (i = 0; i < PSI_RESOURCES && h->psi_fd[i] != fd; i++)
 		;
 	/* the first window after the trigger is made measures from before it: not an event */
-	if (i == PSI_RESOURCES || now_s() - h->psi_since < 4 || !(sig = signature_of(h, ASIOS_HEALTH_PSI, res[i])))
+	if (i == PSI_RESOURCES || now_s() - h->psi_since < 4 ||
+	    !(sig = signature_of(h, ASIOS_HEALTH_PSI, psi_res[i])))
 		return 0;
 	/* one 2 s window over the threshold is a blip (a burst of runnable tasks); two in a row are pressure */
 	now = now_s();
@@ -444,8 +444,8 @@ static int on_psi(sd_event_source *src, int fd, uint32_t revents, void *userdata
 	h->psi_fired[i] = now;
 	if (!sustained)
 		return 0;
-	(void)asios_health_incident_add(&l, sig, res[i], sig->threshold, "%s pressure: tasks stalled %.0f%% or more "
-					"of two 2 s windows in a row (PSI trigger)", res[i], sig->threshold);
+	(void)asios_health_incident_add(&l, sig, psi_res[i], sig->threshold, "%s pressure: tasks stalled %.0f%% or more "
+					"of two 2 s windows in a row (PSI trigger)", psi_res[i], sig->threshold);
 	handle(h, NULL, &l, false);
 	asios_health_incidents_clear(&l);
 	return 0;
@@ -539,7 +539,6 @@ static int reload(void *userdata)
 /* live only: /dev/kmsg from the cursor on, and a PSI trigger per pressure signature (its threshold of 2 s) */
 static void watch_live(struct healthd *h)
 {
-	static const char *const res[PSI_RESOURCES] = { "memory", "io", "cpu" };
 
 	if (strcmp(h->args.root, "/"))
 		return;
@@ -553,13 +552,13 @@ static void watch_live(struct healthd *h)
 	}
 	for (size_t i = 0; i < PSI_RESOURCES; i++) {
 		char trigger[64];
-		const struct asios_health_signature *sig = signature_of(h, ASIOS_HEALTH_PSI, res[i]);
+		const struct asios_health_signature *sig = signature_of(h, ASIOS_HEALTH_PSI, psi_res[i]);
 
 		char path[64];
 
-		if (!sig || !sig->match || strcmp(sig->match, res[i]))
+		if (!sig || !sig->match || strcmp(sig->match, psi_res[i]))
 			continue;
-		snprintf(path, sizeof(path), "/proc/pressure/%s", res[i]);
+		snprintf(path, sizeof(path), "/proc/pressure/%s", psi_res[i]);
 		/* the signature's share of a 2 s window: a window unprivileged processes may ask for */
 		snprintf(trigger, sizeof(trigger), "some %.0f 2000000", fmin(sig->threshold, 100) / 100 * 2e6);
 		h->psi_fd[i] = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);

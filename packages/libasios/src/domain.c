@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@
 #include "asios/apply.h"
 #include "asios/config.h"
 #include "asios/domain.h"
+#include "asios/root.h"
 #include "asios/effect.h"
 #include "asios/irq-plan.h"
 #include "asios/numa-plan.h"
@@ -229,6 +231,28 @@ int asios_domain_plan(struct asios_domain_run *run, const struct asios_snapshot 
 	asios_plan_free(run->plan);
 	run->plan = NULL;
 	return run->domain->plan(s, run->state, run->policy, &run->plan);
+}
+
+int asios_domain_policy_at(const struct asios_domain *d, const char *root_path, struct asios_domain_run *run,
+			   char **error)
+{
+	const char *prefix = !root_path || !strcmp(root_path, "/") ? "" : root_path;
+	char conf[4096], dir[4096];
+
+	(void)asios_conf_set_root(*prefix ? root_path : NULL); /* a capture's configuration is read inside it */
+	snprintf(conf, sizeof(conf), "%s%s", prefix, d->conf);
+	snprintf(dir, sizeof(dir), "%s%s", prefix, d->conf_d);
+	return asios_domain_policy(d, conf, dir, run, error);
+}
+
+int asios_domain_plan_at(const struct asios_domain *d, struct asios_root *root, const char *root_path,
+			 const struct asios_snapshot *s, struct asios_domain_run *run, char **error)
+{
+	int r = asios_domain_policy_at(d, root_path, run, error);
+
+	if (r >= 0 && ((r = asios_domain_observe(run, root, s)) < 0 || (r = asios_domain_plan(run, s)) < 0))
+		*error = strdup("cannot observe or plan the machine");
+	return r;
 }
 
 void asios_domain_run_clear(struct asios_domain_run *run)

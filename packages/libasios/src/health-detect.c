@@ -306,13 +306,6 @@ static int detect_psi(struct asios_root *root, const struct asios_health_policy 
 
 /* ---- drift: the domains whose journal says they are applied ---- */
 
-static void under(char *buf, size_t size, const char *root_path, const char *path)
-{
-	const char *prefix = !root_path || !strcmp(root_path, "/") ? "" : root_path;
-
-	snprintf(buf, size, "%s%s", prefix, path);
-}
-
 static void drift_detail(const struct asios_plan *plan, char *buf, size_t size)
 {
 	size_t off = 0;
@@ -333,18 +326,13 @@ static int drift_one(struct asios_root *root, const char *root_path, const struc
 		     struct asios_health_incidents *out, void (*warn)(void *, const char *), void *userdata)
 {
 	struct asios_domain_run run = { 0 };
-	char conf[4096], dir[4096], object[96], detail[300], *error = NULL;
-	int k = 0, fd = asios_root_open_file(root, d->journal, O_RDONLY | O_CLOEXEC);
+	char object[96], detail[300], *error = NULL;
+	int k = 0;
 
-	if (fd < 0)
+	if (!asios_exists(root, d->journal))
 		return 0; /* not applied: nothing to drift from */
-	close(fd);
-	under(conf, sizeof(conf), root_path, d->conf);
-	under(dir, sizeof(dir), root_path, d->conf_d);
-	if (asios_domain_policy(d, conf, dir, &run, &error) < 0)
+	if (asios_domain_plan_at(d, root, root_path, s, &run, &error) < 0)
 		warnf(warn, userdata, "%s: %s", d->name, error ? error : "policy unreadable");
-	else if (asios_domain_observe(&run, root, s) < 0 || asios_domain_plan(&run, s) < 0)
-		warnf(warn, userdata, "%s: cannot observe or plan the machine", d->name);
 	else if (run.plan->n_actions) {
 		snprintf(object, sizeof(object), "domain %s", d->name);
 		drift_detail(run.plan, detail, sizeof(detail));
@@ -364,7 +352,6 @@ static int detect_drift(struct asios_root *root, const char *root_path, const st
 	size_t n;
 	const struct asios_domain *const *d = asios_domains(&n);
 
-	(void)asios_conf_set_root(root_path && strcmp(root_path, "/") ? root_path : NULL);
 	for (size_t i = 0; i < p->n_sigs; i++) {
 		const struct asios_health_signature *sig = &p->sigs[i];
 

@@ -333,21 +333,16 @@ static int apply_plan(struct asios_heal_ctx *c, const char *sig, const struct as
 static int act_reapply(struct asios_heal_ctx *c, const struct asios_health_incident *inc, char *note, size_t size)
 {
 	const struct asios_domain *d = strncmp(inc->object, "domain ", 7) ? NULL : asios_domain_find(inc->object + 7);
-	const char *prefix = !c->root_path || !strcmp(c->root_path, "/") ? "" : c->root_path;
 	struct asios_domain_run run = { 0 };
-	char conf[4096], dir[4096], *error = NULL;
+	char *error = NULL;
 	int k;
 
 	if (!d) {
 		snprintf(note, size, "%s is not a domain", inc->object);
 		return -EINVAL;
 	}
-	snprintf(conf, sizeof(conf), "%s%s", prefix, d->conf);
-	snprintf(dir, sizeof(dir), "%s%s", prefix, d->conf_d);
-	k = asios_domain_policy(d, conf, dir, &run, &error);
-	if (k >= 0 && ((k = asios_domain_observe(&run, c->root, c->snapshot)) < 0 ||
-		       (k = asios_domain_plan(&run, c->snapshot)) < 0))
-		error = strdup("cannot observe or plan the machine");
+	/* planned afresh: the machine may have moved on since detection */
+	k = asios_domain_plan_at(d, c->root, c->root_path, c->snapshot, &run, &error);
 	if (k < 0)
 		snprintf(note, size, "%s: %s", d->name, error ? error : strerror(-k));
 	else

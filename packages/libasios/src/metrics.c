@@ -213,13 +213,6 @@ static void isolated_switches(const struct out *w)
 /* ---- per domain: drift, and what its applies did ---- */
 
 
-static void policy_path(char *buf, size_t size, const char *root_path, const char *path)
-{
-	const char *prefix = !root_path || !strcmp(root_path, "/") ? "" : root_path;
-
-	snprintf(buf, size, "%s%s", prefix, path);
-}
-
 static void status_warn(const struct asios_metrics_opts *o, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -243,16 +236,11 @@ int asios_domain_status(struct asios_root *root, const struct asios_snapshot *s,
 			const struct asios_metrics_opts *o, struct asios_domain_status *out)
 {
 	struct asios_domain_run run = { 0 };
-	char conf[4096], dir[4096], *error = NULL;
+	char *error = NULL;
 
 	*out = (struct asios_domain_status){ 0 };
-	(void)asios_conf_set_root(o->root_path && strcmp(o->root_path, "/") ? o->root_path : NULL);
-	policy_path(conf, sizeof(conf), o->root_path, d->conf);
-	policy_path(dir, sizeof(dir), o->root_path, d->conf_d);
-	if (asios_domain_policy(d, conf, dir, &run, &error) < 0)
+	if (asios_domain_plan_at(d, root, o->root_path, s, &run, &error) < 0)
 		status_warn(o, "%s: %s", d->name, error ? error : "policy unreadable");
-	else if (asios_domain_observe(&run, root, s) < 0 || asios_domain_plan(&run, s) < 0)
-		status_warn(o, "%s: cannot observe or plan the machine", d->name);
 	else
 		*out = (struct asios_domain_status){ .ok = 1, .actions = run.plan->n_actions,
 						     .skipped = run.plan->n_skipped };
@@ -352,14 +340,12 @@ static void workload_metrics(const struct out *w)
 	const struct asios_domain *d = asios_domain_find("numa");
 	struct asios_domain_run run = { 0 };
 	struct asios_workload_memory *rows = NULL;
-	char conf[4096], dir[4096], *error = NULL;
+	char *error = NULL;
 	size_t n = 0;
 
 	if (!d)
 		return;
-	policy_path(conf, sizeof(conf), w->o->root_path, d->conf);
-	policy_path(dir, sizeof(dir), w->o->root_path, d->conf_d);
-	if (asios_domain_policy(d, conf, dir, &run, &error) >= 0 &&
+	if (asios_domain_policy_at(d, w->o->root_path, &run, &error) >= 0 &&
 	    asios_workload_memory(w->root, w->s, run.policy, &rows, &n) >= 0 && n) {
 		family(w, "asios_workload_memory_bytes", "gauge",
 		       "Resident memory of the NUMA domain's workloads ([workload] name, else command name) on the node "

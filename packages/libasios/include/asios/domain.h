@@ -102,6 +102,14 @@ int asios_domain_policy(const struct asios_domain *d, const char *conf, const ch
 int asios_domain_observe(struct asios_domain_run *run, struct asios_root *root, const struct asios_snapshot *s);
 int asios_domain_plan(struct asios_domain_run *run, const struct asios_snapshot *s);
 void asios_domain_run_clear(struct asios_domain_run *run);
+/* The policy at its place under ROOT_PATH (the root as named on the command line; "/" or NULL: the machine's),
+ * configuration files read inside a capture as the daemons read them on the machine. */
+int asios_domain_policy_at(const struct asios_domain *d, const char *root_path, struct asios_domain_run *run,
+			   char **error);
+/* asios_domain_policy_at(), observe and plan: RUN ready to apply. *ERROR says why not (free it; it may be NULL
+ * out of memory); RUN is cleared by the caller either way. */
+int asios_domain_plan_at(const struct asios_domain *d, struct asios_root *root, const char *root_path,
+			 const struct asios_snapshot *s, struct asios_domain_run *run, char **error);
 
 /*
  * asios_apply() of PLAN for domain D with POLICY, and the effect of what it changed: D's metric is sampled just
