@@ -133,9 +133,11 @@ $(O)/bench-observe: benchmarks/observe/bench-observe.c $(LIBASIOS)
 # json-c, inih, libnuma and zlib (libudev stubbed: Debian ships no libudev.a), the workload and the triad.
 STATIC_LIBS := -lhwloc -ljson-c -linih -lnuma -lbpf -lelf -lz -lm -lpthread
 GUEST_PROGRAMS := $(O)/guest/asiosctl $(O)/guest/numa-hog $(O)/guest/triad $(O)/guest/latprobe
-# (without the daemon helpers of daemon.c: they need libsystemd, which Debian ships only as a shared library)
-$(O)/guest/asiosctl: $(ASIOSCTL_SRCS) packages/bpf/schedwatch.c $(filter-out %/daemon.c,$(LIBASIOS_SRCS)) \
-		tests/vm/udev-stub.c | $(O)/bpf/schedwatch.skel.h
+# (without the daemon helpers of daemon.c and the failed-unit check of health-units.c: they need libsystemd, which
+# Debian ships only as a shared library)
+$(O)/guest/asiosctl: $(ASIOSCTL_SRCS) packages/bpf/schedwatch.c \
+		$(filter-out %/daemon.c %/health-units.c,$(LIBASIOS_SRCS)) tests/vm/udev-stub.c tests/vm/systemd-stub.c \
+		| $(O)/bpf/schedwatch.skel.h
 	@mkdir -p $(@D)
 	$(call msg,STATIC,$@)
 	$(Q)$(CC) -std=c11 $(WARN) -Ipackages/libasios/include -Ipackages/bpf -I$(O)/bpf $(PKG_CFLAGS) -O2 -static -o $@ \

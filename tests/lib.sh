@@ -18,4 +18,6 @@ check_fail() {
 	if _err=$("$@" 2>&1 >/dev/null); then _report 1 "$_name"; echo "#   command succeeded, expected failure"; return; fi
 	if printf '%s\n' "$_err" | grep -qE -- "$_pat"; then _report 0 "$_name"; else _report 1 "$_name"; printf '#   stderr: %s\n' "$_err"; fi
 }
+# skip NAME REASON: counted as a skip (never as a pass)
+skip() { _n=$((_n + 1)); echo "ok $_n - $1 # SKIP $2"; }
 done_testing() { echo "1..$_n"; [ "$_failed" = 0 ]; }

@@ -4,7 +4,8 @@
  * asios-healthd: detection and self-healing (asios/health.h). Each pass detects (kernel log, PSI, drift of
  * every applied domain, tasks on isolated CPUs, learned baselines, forecasts), hands every new incident to the
  * healing guards and verifies the actions whose window has passed. Between passes the kernel log and PSI
- * triggers wake it at once: an Xid line or a memory stall does not wait for the next interval.
+ * triggers wake it at once, and so do link-up events and units systemd gave up on: an Xid line, a memory stall
+ * or a crash-looping daemon does not wait for the next interval.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <systemd/sd-bus.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
@@ -38,6 +40,9 @@ static const char *const psi_res[PSI_RESOURCES] = { "memory", "io", "cpu" };
 #define EVENT_HOLDOFF 60   /* seconds a kernel-log event of one signature and object is only counted again */
 #define MAX_EVENTS 128
 #define MAX_OPEN 128
+/* A unit systemd will restart passes through the failed state for a moment (its OnFailure= runs then, before
+ * the auto-restart timer); only one still failed a second later is one systemd gave up on. */
+#define UNIT_SETTLE_USEC 1000000
 
 struct healthd {
 	struct asios_daemon_args args;
@@ -46,6 +51,9 @@ struct healthd {
 	sd_event *event;
 	sd_event_source *timer, *kmsg_src, *psi_src[PSI_RESOURCES], *link_src;
 	int kmsg_fd, psi_fd[PSI_RESOURCES], link_fd;
+	sd_bus *bus;                           /* the service manager: units that became failed */
+	sd_bus_slot *unit_slot;
+	sd_event_source *unit_check;           /* a unit became failed: checked again UNIT_SETTLE later */
 	uint64_t running[16];                  /* interfaces seen running (bit per ifindex < 1024) */
 	struct asios_health_policy policy;
 	struct asios_health_state state;
@@ -515,6 +523,67 @@ static void watch_links(struct healthd *h)
 			strerror(errno));
 }
 
+/* the unit signatures, a moment after a unit became failed */
+static int on_unit_check(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct healthd *h = userdata;
+	struct asios_health_incidents l = { 0 };
+	int k;
+
+	(void)src, (void)usec;
+	h->unit_check = sd_event_source_unref(h->unit_check);
+	if ((k = asios_health_detect_units(h->bus, &h->policy, &l)) < 0)
+		fprintf(stderr, SD_WARNING "systemd: failed units not checked: %s\n", strerror(-k));
+	else if (l.n)
+		handle(h, NULL, &l, false);
+	asios_health_incidents_clear(&l);
+	return 0;
+}
+
+/* a unit's properties changed: when it became failed, the unit signatures are checked once it has settled */
+static int on_unit(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	struct healthd *h = userdata;
+	const char *iface, *key, *state = NULL;
+	int k;
+
+	(void)ret_error;
+	if (sd_bus_message_read(m, "s", &iface) < 0 || strcmp(iface, "org.freedesktop.systemd1.Unit") ||
+	    sd_bus_message_enter_container(m, 'a', "{sv}") < 0)
+		return 0;
+	while (!state && sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+		if (sd_bus_message_read(m, "s", &key) < 0)
+			return 0;
+		k = strcmp(key, "ActiveState") ? sd_bus_message_skip(m, "v") : sd_bus_message_read(m, "v", "s", &state);
+		if (k < 0 || sd_bus_message_exit_container(m) < 0)
+			return 0;
+	}
+	if (!state || strcmp(state, "failed") || h->unit_check)
+		return 0;
+	if (sd_event_add_time_relative(h->event, &h->unit_check, CLOCK_MONOTONIC, UNIT_SETTLE_USEC, 0, on_unit_check,
+				       h) < 0)
+		fprintf(stderr, SD_WARNING "systemd: a failed unit is found by the next pass\n");
+	return 0;
+}
+
+/* the service manager's unit changes (Subscribe), when a unit signature is there to match them */
+static void watch_units(struct healthd *h)
+{
+	sd_bus_error err = SD_BUS_ERROR_NULL;
+	int k;
+
+	if (!signature_of(h, ASIOS_HEALTH_UNIT, NULL) || sd_booted() <= 0)
+		return;
+	if ((k = asios_health_systemd_open(&h->bus)) < 0 || (k = sd_bus_attach_event(h->bus, h->event, 0)) < 0 ||
+	    (k = sd_bus_match_signal(h->bus, &h->unit_slot, NULL, NULL, "org.freedesktop.DBus.Properties",
+				     "PropertiesChanged", on_unit, h)) < 0 ||
+	    (k = sd_bus_call_method(h->bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+				    "org.freedesktop.systemd1.Manager", "Subscribe", &err, NULL, "")) < 0)
+		fprintf(stderr, SD_INFO "systemd: unit changes not watched (%s); failed units are found by the next "
+			"pass\n", err.message ? err.message : strerror(-k));
+	sd_bus_error_free(&err);
+}
+
 static int on_timer(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	struct healthd *h = userdata;
@@ -543,6 +612,7 @@ static void watch_live(struct healthd *h)
 	if (strcmp(h->args.root, "/"))
 		return;
 	watch_links(h);
+	watch_units(h);
 	h->psi_since = now_s();
 	h->kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (h->kmsg_fd >= 0) {
@@ -587,6 +657,9 @@ static void cleanup(struct healthd *h)
 	sd_event_source_unref(h->timer);
 	sd_event_source_unref(h->kmsg_src);
 	sd_event_source_unref(h->link_src);
+	sd_bus_slot_unref(h->unit_slot);
+	sd_event_source_unref(h->unit_check);
+	sd_bus_flush_close_unref(h->bus);
 	if (h->link_fd >= 0)
 		close(h->link_fd);
 	for (size_t i = 0; i < PSI_RESOURCES; i++) {
@@ -641,7 +714,7 @@ int main(int argc, char **argv)
 	if (!h.args.once) {
 		watch_live(&h);
 		if ((r = asios_daemon_add_timer(h.event, &h.timer, h.policy.interval, on_timer, &h)) >= 0)
-			r = asios_daemon_loop(h.event, "watching: kernel log, pressure, drift, isolated CPUs");
+			r = asios_daemon_loop(h.event, "watching: kernel log, pressure, links, units, drift, isolated CPUs");
 		fprintf(stderr, SD_INFO "stopping after %u passes, %u incidents\n", h.passes, h.incidents);
 	}
 	cleanup(&h);

@@ -81,6 +81,8 @@ static void test_policy_errors(void **state)
 	expect_error("[signature a]\nact = maybe\n", "t.conf:2: act: expected yes or no");
 	expect_error("[nonsense]\nx = 1\n", "t.conf:2: unknown section [nonsense]");
 	expect_error("[health]\nbaseline_k = 0.5\n", "baseline_k: expected a number between 1 and 100");
+	expect_error("[signature a]\nsource = unit\n", "t.conf:2: [signature a]: a unit signature needs match");
+	expect_error("[signature a]\nsource = unit\nmatch = ../x y\n", "a unit signature needs match");
 }
 
 static void test_override(void **state)
@@ -299,6 +301,75 @@ static void test_state_roundtrip(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* restart-unit: what it runs, how its outcome is judged, and that a restart that did not last is not repeated */
+struct runs {
+	char cmds[4][160];
+	size_t n;
+	int status;
+};
+
+static int record_run(void *userdata, char *const argv[])
+{
+	struct runs *r = userdata;
+	size_t off = 0;
+
+	for (size_t i = 0; argv[i] && r->n < 4; i++)
+		off += (size_t)snprintf(r->cmds[r->n] + off, sizeof(r->cmds[0]) - off, "%s%s", i ? " " : "", argv[i]);
+	r->n++;
+	return r->status;
+}
+
+static void test_restart_unit(void **state)
+{
+	char dir[] = "/tmp/asios-health-unit-XXXXXX", cmd[128];
+	struct asios_health_policy p;
+	struct asios_health_state st = { 0 };
+	struct asios_health_incidents l = { 0 };
+	struct asios_root *root;
+	struct runs r = { 0 };
+	const struct asios_health_signature *s;
+	struct asios_heal_ctx c;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(asios_root_open(dir, &root), 0);
+	read_shipped(&p, "/nonexistent/etc/asios/health.conf");
+	s = asios_health_signature_find(&p, "unit-failed");
+	assert_non_null(s);
+	assert_int_equal(s->source, ASIOS_HEALTH_UNIT);
+	assert_string_equal(s->match, "asios-*.service");
+	assert_int_equal(s->ladder[0], ASIOS_HEAL_RESTART_UNIT);
+	((struct asios_health_signature *)s)->act = true; /* as health.conf's `act = yes` */
+	c = (struct asios_heal_ctx){ .root = root, .root_path = dir, .policy = &p, .state = &st, .now = 1000,
+				     .run = record_run, .userdata = &r };
+	assert_int_equal(asios_health_incident_add(&l, s, "unit asios-irqd.service", 1, "failed"), 0);
+	assert_int_equal(asios_health_heal(&c, &l.v[0]), ASIOS_HEAL_PENDING);
+	assert_int_equal(r.n, 2);
+	assert_string_equal(r.cmds[0], "systemctl reset-failed asios-irqd.service");
+	assert_string_equal(r.cmds[1], "systemctl start --no-block asios-irqd.service");
+	/* failed again when verified: the restart did not help, so the next failure is only advised */
+	c.now += p.verify_after;
+	assert_int_equal(asios_health_verify(&c, &l), 1);
+	assert_int_equal(asios_health_heal(&c, &l.v[0]), ASIOS_HEAL_ADVISED);
+	assert_int_equal(r.n, 2);
+	/* after a reset it acts again; systemctl refusing is a failed action */
+	asios_health_state_reset(&st, true);
+	r.status = 1;
+	c.now += p.rate_limit;
+	assert_int_equal(asios_health_heal(&c, &l.v[0]), ASIOS_HEAL_FAILED);
+	assert_int_equal(r.n, 3);
+	asios_health_incidents_clear(&l);
+	assert_int_equal(asios_health_incident_add(&l, s, "domain irq", 1, "not a unit"), 0);
+	c.now += p.rate_limit;
+	assert_int_equal(asios_health_heal(&c, &l.v[0]), ASIOS_HEAL_FAILED);
+	assert_int_equal(r.n, 3);
+	asios_health_incidents_clear(&l);
+	asios_health_policy_clear(&p);
+	asios_root_free(root);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -306,7 +377,7 @@ int main(void)
 		cmocka_unit_test(test_override),    cmocka_unit_test(test_xid),
 		cmocka_unit_test(test_kmsg),        cmocka_unit_test(test_baseline),
 		cmocka_unit_test(test_flat_baseline), cmocka_unit_test(test_forecast),
-		cmocka_unit_test(test_state_roundtrip),
+		cmocka_unit_test(test_state_roundtrip), cmocka_unit_test(test_restart_unit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

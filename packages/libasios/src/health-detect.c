@@ -508,5 +508,12 @@ int asios_health_detect(struct asios_root *root, const char *root_path, const st
 	    (k = detect_drift(root, root_path, s, p, out, warn, userdata)) < 0 ||
 	    (k = detect_isolation(root, s, p, out)) < 0)
 		return k;
+	/* units systemd gave up on: only the live machine's manager knows */
+	if (root_path && !strcmp(root_path, "/") && (k = asios_health_detect_units(NULL, p, out)) < 0) {
+		char msg[160];
+
+		snprintf(msg, sizeof(msg), "systemd: failed units not checked: %s", strerror(-k));
+		warn(userdata, msg);
+	}
 	return 0;
 }

@@ -431,6 +431,31 @@ static int act_program(struct asios_heal_ctx *c, const struct asios_health_incid
 	return k < 0 ? k : k > 0 ? -EIO : 0;
 }
 
+/* what systemd gave up on: its failed state and start limit cleared, then a start queued (not waited for) */
+static int act_restart_unit(struct asios_heal_ctx *c, const struct asios_health_incident *inc, char *note,
+			    size_t size)
+{
+	char unit[96];
+	char *reset[] = { "systemctl", "reset-failed", unit, NULL };
+	char *start[] = { "systemctl", "start", "--no-block", unit, NULL };
+	int k;
+
+	if (strncmp(inc->object, "unit ", 5) || !inc->object[5]) {
+		snprintf(note, size, "%s is not a unit", inc->object);
+		return -EINVAL;
+	}
+	snprintf(unit, sizeof(unit), "%s", inc->object + 5);
+	if ((k = run_program(c, reset)) == 0)
+		k = run_program(c, start);
+	if (k < 0)
+		snprintf(note, size, "systemctl: %s", strerror(-k));
+	else if (k > 0)
+		snprintf(note, size, "systemctl: exit status %d", k);
+	else
+		snprintf(note, size, "systemctl reset-failed %s; systemctl start %s", unit, unit);
+	return k < 0 ? k : k > 0 ? -EIO : 0;
+}
+
 static int act(struct asios_heal_ctx *c, const struct asios_health_incident *inc, enum asios_health_action a,
 	       char *note, size_t size)
 {
@@ -455,6 +480,8 @@ static int act(struct asios_heal_ctx *c, const struct asios_health_incident *inc
 	}
 	case ASIOS_HEAL_NODE_LABEL:
 		return act_node_label(c, inc, note, size);
+	case ASIOS_HEAL_RESTART_UNIT:
+		return act_restart_unit(c, inc, note, size);
 	case ASIOS_HEAL_GPU_RESET:
 	case ASIOS_HEAL_DRAIN:
 		return act_program(c, inc, a, note, size);
@@ -467,7 +494,7 @@ static int act(struct asios_heal_ctx *c, const struct asios_health_incident *inc
 static bool verifiable(enum asios_health_action a)
 {
 	return a == ASIOS_HEAL_REAPPLY || a == ASIOS_HEAL_MOVE_TASK || a == ASIOS_HEAL_COMPACT ||
-	       a == ASIOS_HEAL_GPU_RESET;
+	       a == ASIOS_HEAL_GPU_RESET || a == ASIOS_HEAL_RESTART_UNIT;
 }
 
 /* ---- guards ---- */

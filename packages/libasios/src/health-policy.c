@@ -16,17 +16,17 @@
  *   [health]             interval, max_actions_per_hour, rate_limit, verify_after, baseline_samples,
  *                        baseline_min, baseline_persist, baseline_k, forecast_samples, history_kib,
  *                        workload_slice, slurm_node, node_label_file
- *   [signature NAME]     source = kmsg|xid|psi|drift|isolation|baseline|forecast, match, threshold, xid,
+ *   [signature NAME]     source = kmsg|xid|psi|drift|isolation|baseline|forecast|unit, match, threshold, xid,
  *                        severity = info|warning|critical, meaning, advice, heal = ACTION[, ACTION…], act
  * A signature named again (in health.conf) is changed, not added: `act = yes` is how a site opts in.
  * Every signature is checked once all files are read; an error names the file and line of its section.
  */
 
 static const char *const source_names[] = { "kmsg", "xid", "psi", "drift", "isolation", "baseline", "forecast",
-					    NULL };
+					    "unit", NULL };
 static const char *const severity_names[] = { "info", "warning", "critical", NULL };
 static const char *const action_names[] = { "advise", "reapply", "move-task", "compact", "gpu-reset", "drain",
-					    "node-label", NULL };
+					    "node-label", "restart-unit", NULL };
 
 const char *asios_health_source_name(enum asios_health_source s)
 {
@@ -232,7 +232,7 @@ static int sig_ladder(struct asios_conf *c, struct asios_health_signature *s, co
 		if (a < 0 || n == ASIOS_HEALTH_LADDER) {
 			free(copy);
 			return asios_conf_fail(c, a < 0 ? "heal: unknown action \"%s\" (advise, reapply, move-task, "
-					       "compact, gpu-reset, drain, node-label)%s"
+					       "compact, gpu-reset, drain, node-label, restart-unit)%s"
 							 : "heal: at most 4 actions: \"%s\"%s", value, "");
 		}
 		s->ladder[n++] = (enum asios_health_action)a;
@@ -343,6 +343,8 @@ static int sig_check(struct asios_health_signature *s, const char *where, char *
 	else if (s->source == ASIOS_HEALTH_FORECAST &&
 		 (!s->match || word_index(forecast, s->match) < 0 || s->threshold <= 0))
 		why = "a forecast signature needs match = memory, hugepages or filesystem and a threshold (seconds)";
+	else if (s->source == ASIOS_HEALTH_UNIT && (!s->match || !*s->match || strpbrk(s->match, " \t/")))
+		why = "a unit signature needs match = a unit name pattern (asios-*.service)";
 	if (why)
 		return asprintf(error, "%s: [signature %s]: %s", where, s->name, why) < 0 ? -ENOMEM : -EINVAL;
 	if (!s->n_ladder)

@@ -38,6 +38,7 @@ enum asios_health_source {
 	ASIOS_HEALTH_ISOLATION,  /* a task outside the workload runs on an isolated CPU */
 	ASIOS_HEALTH_BASELINE,   /* a metric far off its learned baseline, persistently (daemon) */
 	ASIOS_HEALTH_FORECAST,   /* a resource predicted to run out within the horizon (daemon) */
+	ASIOS_HEALTH_UNIT,       /* a systemd unit matching the signature's pattern is failed: systemd gave up on it */
 	_ASIOS_HEALTH_SOURCE_MAX,
 };
 
@@ -51,6 +52,7 @@ enum asios_health_action {
 	ASIOS_HEAL_GPU_RESET,    /* nvidia-smi --gpu-reset on the GPU named by the incident */
 	ASIOS_HEAL_DRAIN,        /* scontrol update NodeName=… State=DRAIN: Slurm moves work elsewhere */
 	ASIOS_HEAL_NODE_LABEL,   /* a Node Feature Discovery features file: Kubernetes sees the incident */
+	ASIOS_HEAL_RESTART_UNIT, /* systemctl reset-failed, then start, of the failed unit the incident names */
 	_ASIOS_HEAL_MAX,
 };
 
@@ -61,7 +63,8 @@ struct asios_health_signature {
 	char *name;                          /* "gpu-xid-79", "irq-drift" */
 	enum asios_health_source source;
 	char *match;                         /* KMSG: an extended regular expression; PSI/FORECAST: the resource;
-					      * DRIFT: the domain ("" all); BASELINE: the series ("" all) */
+					      * DRIFT: the domain ("" all); BASELINE: the series ("" all);
+					      * UNIT: a unit name pattern (systemd's globs: "asios-*.service") */
 	regex_t re;                          /* KMSG: compiled (COMPILED) once every file is read */
 	bool compiled;
 	double threshold;                    /* PSI: avg10 percent; FORECAST: seconds of horizon */
@@ -151,6 +154,17 @@ int asios_health_detect(struct asios_root *root, const char *root_path, const st
 			const struct asios_health_policy *p, struct asios_kmsg_cursor *cursor,
 			struct asios_health_incidents *out, void (*warn)(void *userdata, const char *msg),
 			void *userdata);
+/*
+ * Failed units (UNIT signatures): systemd's ListUnitsByPatterns over BUS (NULL: a connection of its own, the
+ * manager's private socket as root, else the system bus; none when systemd does not run). Live machine only:
+ * asios_health_detect calls it when ROOT_PATH is "/". The number of incidents added, or -errno when systemd
+ * cannot be asked.
+ */
+struct sd_bus;
+int asios_health_detect_units(struct sd_bus *bus, const struct asios_health_policy *p,
+			      struct asios_health_incidents *out);
+/* A connection to the service manager (as `systemctl` makes one): 0, or -errno. */
+int asios_health_systemd_open(struct sd_bus **ret);
 /* The kernel log alone: TEXT (records "PRIO,SEQ,USEC,FLAGS;MESSAGE", one per line; continuation lines
  * start with a space and are skipped). For tests and the fuzzer. */
 int asios_health_scan_kmsg(const struct asios_health_policy *p, const char *text, size_t len,
