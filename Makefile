@@ -198,7 +198,7 @@ bench-storage: ## Model loading, cold cache: buffered vs ASIOS read-ahead vs io_
 bench-network: ## Parallel iperf3 over veth between two namespaces: stock vs ASIOS sysctls
 bench-e2e: ## PyTorch CPU training and inference: stock vs the ASIOS-tuned machine
 bench-telemetry: ## Scrape latency, CPU and RSS: node_exporter vs asios-exporter (this machine, a 96-CPU capture)
-bench-health: ## Quiet-period false positives and memory-pressure detection: asios-healthd vs PSI avg10 polled per scrape
+bench-health: ## Quiet-period false positives and memory-pressure detection: asios-healthd vs PSI avg10 polled per scrape vs Netdata
 $(addprefix bench-,$(BENCH_SUITE)): bench-%: all bench-programs
 	$(Q)tools/deps.sh benchmarks/deps.list
 	$(Q)benchmarks/run --build $(O) --reps $(BENCH_REPS) --out $(O)/bench/$* $*

@@ -374,6 +374,10 @@ def report(out, results, meta):
                 s = r["stats"][mode].get(key)
                 if not s:
                     continue
+                if s["median"] != s["median"]:  # NaN: never happened (a detector that never fired)
+                    others.append("%s never" % label)
+                    gains.append("%s –%%" % label)
+                    continue
                 others.append("%s %s (±%.0f%%)" % (label, fmt(s["median"]), s["spread_pct"] / 2))
                 g = gain_pct(b["median"], s["median"], better)
                 gains.append("%s %s%%" % (label, "–" if g is None else "%+.1f" % g))

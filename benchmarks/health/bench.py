@@ -12,24 +12,37 @@ pass and its peak RSS are measured over the same period.
 
 Pressure (each repetition, each mode): stress-ng in a 48 MiB memory cgroup thrashes its page cache; the time
 from its start until the mode reports memory pressure: asios-healthd's PSI trigger (event) vs the 15 s poll of
-avg10. Peers that would be closer are not runnable here: systemd-oomd needs systemd as PID 1 (this machine
-has none), and Debian's netdata 1.37 is built without its machine-learning anomaly detection
-(`netdata -W buildinfo`: Machine Learning: NO). Needs root (PSI triggers, a memory cgroup, /dev/kmsg)."""
+avg10.
+
+Netdata (Debian's package, when installed: benchmarks/deps.list) runs as a third detector on the same quiet period
+and the same pressure, with its shipped health alarms at its default 1 s collection: every alarm that goes to
+WARNING or CRITICAL after its 30 s warm-up counts. Its machine-learning anomaly detection, the peer the learned
+baselines would best be compared with, is not built into Debian's package (`netdata -W buildinfo`: Machine
+Learning: NO), and neither trixie nor bookworm-backports carries a newer one. systemd-oomd needs systemd as
+PID 1: it is compared in the booted cloud image instead (tests/images/test-cloud-image.sh).
+Needs root (PSI triggers, a memory cgroup, /dev/kmsg)."""
+import json
 import os
 import shutil
+import socket
 import subprocess
 import threading
 import time
+import urllib.request
 
 import benchlib
 
-TITLE = "Health detection: asios-healthd (PSI trigger, baselines) vs avg10 polled at each 15 s scrape"
+TITLE = ("Health detection: asios-healthd (PSI trigger, baselines) vs avg10 polled at each 15 s scrape and "
+         "Netdata's alarms")
 METRICS = [("false_positives", "incidents", "lower"), ("detect_s", "s", "lower"),
            ("cpu_ms_per_pass", "CPU ms", "lower"), ("rss_mib", "MiB", "lower")]
-MODES = [("poll", "PSI avg10 polled every 15 s"), ("healthd", "asios-healthd")]
-NOTES = ["The quiet period runs once for both detectors at the same time; its numbers repeat in each repetition.",
-         "systemd-oomd (needs systemd as PID 1) and Netdata's anomaly detection (not built into Debian's netdata "
-         "1.37) could not run here."]
+MODES = [("poll", "PSI avg10 polled every 15 s"), ("netdata", "Netdata's shipped alarms"),
+         ("healthd", "asios-healthd")]
+NOTES = ["The quiet period runs once for all detectors at the same time; its numbers repeat in each repetition.",
+         "Netdata: Debian's 1.37 with its shipped health alarms (its anomaly detection is not built into Debian's "
+         "package); its CPU time is per 10 s (one asios-healthd pass) at its default 1 s collection.",
+         "systemd-oomd needs systemd as PID 1: compared in the booted cloud image (tests/images/test-cloud-image.sh)."]
+NETDATA_WARMUP = 30
 SCRAPE = 15
 THRESHOLD = 20.0
 
@@ -78,6 +91,59 @@ class Poller:
         self.t.join()
 
 
+class Netdata:
+    """Netdata with its shipped alarms, as its own instance (private port, folders and memory database)."""
+
+    def __init__(self, ctx):
+        d = os.path.join(ctx.tmp, "netdata")
+        for sub in ("cache", "lib", "log", "run"):
+            os.makedirs(os.path.join(d, sub), exist_ok=True)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        conf = os.path.join(d, "netdata.conf")
+        with open(conf, "w") as f:
+            f.write("[global]\n\trun as user = root\n\tmemory mode = ram\n"
+                    "[directories]\n\tcache = %s/cache\n\tlib = %s/lib\n\tlog = %s/log\n\tlock = %s/run\n"
+                    "[logs]\n\terror = %s/log/error.log\n\taccess = none\n\tdebug = none\n"
+                    "[web]\n\tbind to = 127.0.0.1:%d\n[cloud]\n\tenabled = no\n" % (d, d, d, d, d, self.port))
+        self.p = subprocess.Popen(["netdata", "-D", "-c", conf], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, start_new_session=True)
+        self.started = time.time()
+        end = time.time() + 30
+        while time.time() < end and self._get("info") is None:
+            time.sleep(0.5)
+
+    def _get(self, what):
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d/api/v1/%s" % (self.port, what), timeout=5) as r:
+                return json.load(r)
+        except (OSError, ValueError):
+            return None
+
+    def warm(self):
+        time.sleep(max(0, self.started + NETDATA_WARMUP - time.time()))
+        return time.time()
+
+    def raised(self, after):
+        """alarms that went to WARNING or CRITICAL at or after AFTER: [(name, status)]"""
+        log = self._get("alarm_log?after=%d" % int(after)) or []
+        return [(e.get("name"), e.get("status")) for e in log
+                if e.get("status") in ("WARNING", "CRITICAL") and e.get("when", 0) >= after]
+
+    def close(self):
+        try:
+            os.killpg(self.p.pid, 15)
+        except ProcessLookupError:
+            pass
+        _stop(self.p)
+
+
+def _have_netdata():
+    return shutil.which("netdata") is not None and \
+        subprocess.run(["pgrep", "-x", "netdata"], capture_output=True).returncode != 0
+
+
 def _healthd(ctx, conf):
     log = open(os.path.join(ctx.tmp, "healthd.log"), "w+")
     env = dict(os.environ, ASIOS_HEALTH_SIGNATURES=os.path.join(benchlib.TOP, "packages", "asios-healthd",
@@ -113,6 +179,11 @@ def prepare(ctx):
         f.write("[health]\ninterval = 10\nbaseline_min = 12\n")
     ctx.state["health.conf"] = conf
     quiet = _quiet_seconds(ctx)
+    if shutil.which("netdata"):
+        ctx.state["stopped"] = benchlib.stop_services("netdata")
+    nd = Netdata(ctx) if _have_netdata() else None
+    if nd:
+        nd.warm()
     p, log = _healthd(ctx, conf)
     poll = Poller()
     load = subprocess.Popen(["stress-ng", "--cpu", "1", "--cpu-load", "50", "--iomix", "1", "--iomix-bytes", "64M",
@@ -120,16 +191,23 @@ def prepare(ctx):
     try:
         while "start: " not in open(log.name).read() and p.poll() is None:
             time.sleep(0.2)
-        c0 = benchlib._cpu_seconds(p.pid)
+        c0, t0 = benchlib._cpu_seconds(p.pid), time.time()
+        n0 = benchlib._cpu_seconds(nd.p.pid) if nd else 0
         ctx.log("quiet period: %d s of a steady workload" % quiet)
         load.wait(quiet + 60)
         cpu = benchlib._cpu_seconds(p.pid) - c0
         rss = benchlib._status_kib(p.pid, "VmHWM") / 1024
+        if nd:
+            nd_cpu = benchlib._cpu_seconds(nd.p.pid) - n0
+            nd_rss = benchlib._status_kib(nd.p.pid, "VmHWM") / 1024
+            nd_fp = nd.raised(t0)
     finally:
         if load.poll() is None:
             load.kill()
         poll.close()
         _stop(p)
+        if nd:
+            nd.close()
     text = open(log.name).read()
     fp = _incidents(text)
     for line in fp:
@@ -139,7 +217,20 @@ def prepare(ctx):
         "healthd": {"false_positives": len(fp), "cpu_ms_per_pass": cpu * 1000 / passes, "rss_mib": rss},
         "poll": {"false_positives": len(poll.hits)},
     }
+    if nd:
+        for name, status in nd_fp:
+            ctx.log("quiet-period Netdata alarm: %s %s" % (name, status))
+        ctx.state["health.quiet"]["netdata"] = {"false_positives": len(nd_fp),
+                                                "cpu_ms_per_pass": nd_cpu * 1000 / max(1, quiet / 10),
+                                                "rss_mib": nd_rss}
+    else:
+        ctx.state["health.notes"] = ["Netdata was not measured: not installed (benchmarks/deps.list), or another "
+                                     "netdata already runs."]
     _clean(ctx)
+
+
+def cleanup(ctx):
+    benchlib.start_services(ctx.state.get("stopped", []))
 
 
 def _clean(ctx):
@@ -180,8 +271,26 @@ def _pressure(ctx, seen, timeout=60):
 
 
 def run(ctx, mode):
-    q = ctx.state["health.quiet"][mode]
-    if mode == "poll":
+    q = ctx.state["health.quiet"].get(mode)
+    if q is None:
+        return {"false_positives": float("nan"), "detect_s": float("nan")}
+    if mode == "netdata":
+        nd = Netdata(ctx)
+        try:
+            t0 = nd.warm()
+            last = [0.0]
+
+            def seen():  # its API at most twice a second (it collects once a second)
+                if time.time() - last[0] < 0.5:
+                    return False
+                last[0] = time.time()
+                return bool(nd.raised(t0))
+            dt = _pressure(ctx, seen)
+            for name, status in nd.raised(t0):
+                ctx.log("Netdata alarm under memory pressure: %s %s" % (name, status))
+        finally:
+            nd.close()
+    elif mode == "poll":
         poll = Poller()
         try:
             dt = _pressure(ctx, lambda: bool(poll.hits))

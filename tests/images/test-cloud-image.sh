@@ -6,7 +6,9 @@
 # and the host's mirror), then boot a copy-on-write copy 1 GiB larger under qemu (TCG) with a NoCloud seed
 # that creates a user and writes a file. cloud-init's runcmd prints what the tests judge to the serial
 # console: the user, the file, asios-irqd's state, failed units, the root file system's size (it must have
-# grown), the machine-id, the hostname. Fails as soon as the console shows a kernel BUG:/WARNING:/Oops/panic,
+# grown), the machine-id, the hostname; and asios-healthd's fault injection under systemd: an Xid line, a link flap
+# on the NIC (with a control run without asios-healthd), a crash loop systemd gives up on, memory pressure side by
+# side with systemd-oomd. Fails as soon as the console shows a kernel BUG:/WARNING:/Oops/panic,
 # a unit that failed, a grub> prompt or emergency mode, and after BOOT_TIMEOUT seconds (default 600).
 #   ASIOS_IMAGE=FILE.qcow2   boot this image instead of building one (make check-images)
 #   FIRMWARE=bios|uefi       SeaBIOS (default) or OVMF
@@ -104,6 +106,106 @@ runcmd:
     sleep 2
     say "irqd-restarted $(systemctl is-active asios-irqd) $([ "$new" != "$old" ] && echo new-pid)"
     say "irq-plan $(asiosctl irq plan 2>&1 | tail -n 1)"
+    # asios-healthd acting, as a site opts in: drift re-applied and failed units restarted, verified after 10 s
+    mkdir -p /etc/asios/health.conf.d /etc/asios/irqd.conf.d
+    printf '[health]\ninterval = 10\nverify_after = 10\n[signature drift]\nact = yes\n[signature unit-failed]\nact = yes\n' \
+      >/etc/asios/health.conf.d/50-image-test.conf
+    systemctl reload asios-healthd
+    sleep 2
+    # a link flap on the NIC whose driver resets its IRQ's affinity meanwhile (as drivers that re-request their
+    # IRQs on link-up do): the link-up event makes asios-healthd re-place it at once, not at its next pass
+    dev=$(ip -o link show | awk -F': ' '$2 != "lo" { print $2; exit }')
+    vdev=$(basename "$(readlink -f "/sys/class/net/$dev/device")")
+    irq=$(awk -v d="$vdev" '$NF == d || index($NF, d "-input") == 1 { sub(":", "", $1); print $1; exit }' /proc/interrupts)
+    # the site places the NIC's IRQs on CPU 0 (irqd.conf); asios-irqd applies it, so its journal holds the placement
+    printf '[device %s]\ncpus = 0\n' "$(basename "$(readlink -f "/sys/class/net/$dev/device/..")")" >/etc/asios/irqd.conf.d/50-image-test.conf
+    systemctl restart asios-irqd
+    sleep 2
+    placed=$(cat "/proc/irq/$irq/smp_affinity_list")
+    other=1; [ "$placed" = 1 ] && other=0
+    say "nic $dev $vdev irq $irq placed $placed"
+    flap() { ip link set "$dev" down; echo "$other" >"/proc/irq/$irq/smp_affinity_list"; sleep 1; t0=$(date +%s.%N); ip link set "$dev" up; }
+    systemctl stop asios-healthd
+    flap
+    sleep 3
+    say "flap-without-healthd $(cat "/proc/irq/$irq/smp_affinity_list")"
+    echo "$placed" >"/proc/irq/$irq/smp_affinity_list"
+    systemctl start asios-healthd
+    sleep 3
+    flap
+    for i in $(seq 100); do [ "$(cat "/proc/irq/$irq/smp_affinity_list")" = "$placed" ] && break; sleep 0.1; done
+    t1=$(date +%s.%N)
+    say "flap-with-healthd $(cat "/proc/irq/$irq/smp_affinity_list") $(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }")"
+    sleep 2
+    say "flap-journal $(journalctl -b -o cat --no-pager -u asios-healthd | grep -c "^link up ($dev)")"
+    # a crash loop: asios-irqd killed until systemd gives up on it (its start limit); asios-healthd sees the unit
+    # fail, restarts it, and verifies that it stayed up
+    say "crash-loop start"
+    kills=0
+    for i in $(seq 8); do
+      pid=$(systemctl show -p MainPID --value asios-irqd)
+      [ "$pid" != 0 ] && kill -9 "$pid" && kills=$((kills + 1))
+      say "crash-state $(systemctl show -p ActiveState,SubState,Result,NRestarts asios-irqd | tr '\n' ' ')"
+      for j in $(seq 60); do
+        sleep 0.25
+        journalctl -b -o cat --no-pager -u asios-irqd | grep -q 'Start request repeated too quickly' && break 2
+        new=$(systemctl show -p MainPID --value asios-irqd)
+        [ "$new" != 0 ] && [ "$new" != "$pid" ] && break
+      done
+    done
+    for j in $(seq 60); do [ "$(systemctl is-active asios-irqd)" = active ] && break; sleep 0.5; done
+    say "unit-restarted kills $kills $(systemctl is-active asios-irqd)"
+    for j in $(seq 90); do journalctl -b -o cat --no-pager -u asios-healthd | grep -q '^unit-failed on unit asios-irqd.service: restart-unit ' && break; sleep 1; done
+    ts() { journalctl -b -o short-unix --no-pager -u "$1" | grep -F -- "$2" | sed -n "${3:-1}p" | cut -d' ' -f1; }
+    t_fail=$(ts asios-irqd 'Start request repeated too quickly')
+    t_heal=$(ts asios-healthd ': unit-failed on unit asios-irqd.service:')
+    t_up=$(ts asios-irqd ': start: ' '$')
+    say "unit-latency $(awk "BEGIN { printf \"%.2f %.2f\", ${t_heal:-0} - ${t_fail:-0}, ${t_up:-0} - ${t_fail:-0} }")"
+    say "unit-healed $(journalctl -b -o cat --no-pager -u asios-healthd | grep -c '^unit-failed on unit asios-irqd.service: .* → restart-unit: pending')"
+    say "unit-verified $(journalctl -b -o cat --no-pager -u asios-healthd | grep -c '^unit-failed on unit asios-irqd.service: restart-unit helped')"
+    journalctl -b -o short-unix --no-pager -u asios-irqd | tail -n 25 | sed 's/^/ASIOSTEST: irqd-journal /'
+    journalctl -b -o short-unix --no-pager -u asios-healthd | grep -v 'Advice' | tail -n 15 | sed 's/^/ASIOSTEST: healthd-journal /'
+    journalctl -b -o short-unix --no-pager -u asios-healthd | grep 'unit-failed' | cut -c1-200 | sed 's/^/ASIOSTEST: healthd-unit /'
+    say "crash-loop end"
+    # memory pressure, side by side with systemd-oomd (Debian's package, the image's systemd version, as its manual
+    # sets it up: ManagedOOMMemoryPressure=kill on a slice with a 20% limit, its default duration). The workload
+    # in that slice allocates past its MemoryHigh=32M without swap: the kernel throttles it (pressure ~90%).
+    if [ -f /var/lib/asios-test/systemd-oomd.deb ] && dpkg -i /var/lib/asios-test/systemd-oomd.deb >/dev/null 2>&1; then
+      printf '[Slice]\nManagedOOMMemoryPressure=kill\nManagedOOMMemoryPressureLimit=20%%\n' >/etc/systemd/system/pressure.slice
+      systemctl daemon-reload
+      systemctl restart systemd-oomd
+      dd if=/dev/zero of=/var/tmp/pressure.bin bs=1M count=1 status=none
+      sync
+      after() { journalctl -b -o short-unix --no-pager -u "$1" | grep -F -- "$2" | awk -v t0="$t0" '$1 >= t0 { printf "%.2f", $1 - t0; exit }'; }
+      pressure() { # NAME SECONDS MEMORY-PROPERTY HOLD-MIB READ(0/1) PAUSE
+        sleep "$6" # pressure decays below the threshold, and the last incident closes (two passes without it)
+        t0=$(date +%s.%N)
+        systemd-run --quiet --unit="pressure-$1" --slice=pressure.slice -p "$3" -p MemorySwapMax=0 python3 -c '
+    import sys, time
+    end, want, read = time.time() + float(sys.argv[1]), int(sys.argv[2]) * 2, sys.argv[3] == "1"
+    hold = []
+    with open("/var/tmp/pressure.bin", "rb") as f:
+        while time.time() < end:
+            if len(hold) < want:
+                hold.append(bytes([1]) * (1 << 19))
+            elif not read:
+                time.sleep(0.1)
+            if read and not f.read(1 << 20):
+                f.seek(0)' "$2" "$4" "$5"
+        while systemctl -q is-active "pressure-$1"; do
+          journalctl -b -o cat --no-pager -u systemd-oomd | grep -q "^Killed .*pressure-$1" && break
+          sleep 2
+        done
+        say "pressure-$1 healthd $(after asios-healthd ': memory-pressure on memory:') oomd $(after systemd-oomd "Killed /pressure.slice/pressure-$1") $(tr '\n' ' ' </sys/fs/cgroup/pressure.slice/memory.pressure)"
+        systemctl stop "pressure-$1" 2>/dev/null
+        systemctl reset-failed "pressure-$1" 2>/dev/null
+      }
+      say "pressure-before $(journalctl -b -o cat --no-pager -u asios-healthd | grep -c '^memory-pressure on memory:') $(journalctl -b -o cat --no-pager -u systemd-oomd | grep -c '^Killed ')"
+      pressure throttled 60 MemoryHigh=32M 96 0 5
+      say "oomd-line $(journalctl -b -o cat --no-pager -u systemd-oomd | grep -m 1 '^Killed ')"
+    else
+      say "pressure unavailable"
+    fi
     say "rootsize $(df -B1M --output=size / | tail -n 1 | tr -d ' ')"
     say "machine-id $(cat /etc/machine-id)"
     say "hostname $(hostname)"
@@ -116,6 +218,16 @@ runcmd:
     say "done"
     } >/dev/ttyS0 2>&1
 EOF
+# systemd-oomd, the closest peer for memory pressure: Debian's package of the image's systemd version, written into
+# the guest by cloud-init (the image does not ship it)
+sysv=$(sed -n 's/^systemd\t//p' "$manifest")
+rm -f "$work"/systemd-oomd_*.deb
+if [ -n "$sysv" ] && (cd "$work" && apt-get download "systemd-oomd=$sysv" >/dev/null 2>&1); then
+	{ printf '  - path: /var/lib/asios-test/systemd-oomd.deb\n    encoding: b64\n    content: '
+	  base64 -w0 "$work"/systemd-oomd_*.deb; echo; } >"$run/oomd.yaml"
+	{ sed '/^runcmd:/,$d' "$run/user-data"; cat "$run/oomd.yaml"; sed -n '/^runcmd:/,$p' "$run/user-data"; } >"$run/user-data.new"
+	mv "$run/user-data.new" "$run/user-data"
+fi
 printf 'instance-id: iid-asiostest-%s\nlocal-hostname: asiostest\n' "$$" >"$run/meta-data"
 cloud-localds "$run/seed.img" "$run/user-data" "$run/meta-data"
 vsize=$(qemu-img info --output=json "$image" | sed -n 's/.*"virtual-size": \([0-9]*\).*/\1/p')
@@ -141,9 +253,11 @@ qemu-system-x86_64 -M q35 -accel $accel -cpu max -smp 2 -m 1G "${fw[@]}" \
 	-nic user,model=virtio-net-pci -display none -serial "file:$log" -monitor none -no-reboot </dev/null &
 qpid=$!
 bad='\] (BUG: |WARNING: |Oops)|Kernel panic|grub> |emergency mode|Give root password|\[FAILED\]|Failed to start'
+# the console without systemd's own lines about asios-irqd during the crash loop: that failure is the fault injected
+console() { tr -d '\r' <"$log" | sed '/^ASIOSTEST: crash-loop start/,/^ASIOSTEST: crash-loop end/{/asios-irqd/d}'; }
 verdict=timeout
 while [ $((SECONDS - t0)) -lt "$timeout" ]; do
-	if grep -aqE "$bad" "$log"; then verdict=problem; break; fi
+	if console | grep -aqE "$bad"; then verdict=problem; break; fi
 	if grep -aq '^ASIOSTEST: done' "$log"; then verdict=finished; break; fi
 	kill -0 $qpid 2>/dev/null || { verdict=exited; break; }
 	sleep 1
@@ -153,7 +267,7 @@ kill $qpid 2>/dev/null
 wait $qpid 2>/dev/null
 check_eq "boots to the end of cloud-init's runcmd, no kernel BUG/WARNING/Oops/panic, failed unit, grub> or emergency mode (${secs} s)" finished "$verdict"
 if [ "$verdict" != finished ]; then
-	grep -aE -B2 -A12 "$bad" "$log" | head -n 40 | sed 's/^/#   /'
+	console | grep -aE -B2 -A12 "$bad" | head -n 40 | sed 's/^/#   /'
 	tail -n 25 "$log" | sed 's/^/#   /'
 fi
 val() { tr -d '\r' <"$log" | sed -n "s/^ASIOSTEST: $1 //p" | head -n 1; }
@@ -170,6 +284,34 @@ check_eq "a getty runs on the serial console" active "$(val getty)"
 check_eq "asios-healthd, under its unit, reads an Xid line from /dev/kmsg" 1 "$(val xid)"
 check_eq "asios-irqd killed with SIGKILL: restarted by its unit" "active new-pid" "$(val irqd-restarted)"
 check "after the restart its journal and a fresh plan agree: $(val irq-plan)" grep -q '^0 changes' <<<"$(val irq-plan)"
+echo "# the NIC: $(val nic)"
+# the control: with asios-healthd stopped, the affinity the driver reset stays as it was reset
+check "link flap with asios-healthd stopped: IRQ affinity stays reset ($(val flap-without-healthd); placed: $(val nic | sed 's/.* placed //'))" \
+	test "$(val flap-without-healthd)" != "$(val nic | sed 's/.* placed //')"
+flap=$(val flap-with-healthd)
+check "link flap with asios-healthd: its link-up event re-places the NIC's IRQ (back to $(val nic | sed 's/.* placed //') in ${flap#* } s)" \
+	sh -c "[ '${flap% *}' = '$(val nic | sed 's/.* placed //')' ] && awk 'BEGIN { exit !(${flap#* } < 5) }'"
+check_eq "asios-healthd logged the link-up that woke it" 1 "$(val flap-journal)"
+check "crash loop: systemd gave up on asios-irqd, asios-healthd restarted it: $(val unit-restarted)" grep -q ' active$' <<<"$(val unit-restarted)"
+check_eq "asios-healthd's unit-failed signature acted once (restart-unit)" 1 "$(val unit-healed)"
+check_eq "the restart was verified: asios-irqd stayed up" 1 "$(val unit-verified)"
+lat=$(val unit-latency)
+# memory pressure side by side: asios-healthd's PSI trigger (advise) and systemd-oomd (kill), one workload
+if [ "$(val pressure)" = unavailable ]; then
+	skip "memory pressure side by side with systemd-oomd" "its package could not be fetched or installed"
+else
+	p=$(val pressure-throttled)
+	h=$(sed -n 's/^healthd \([0-9.]*\) .*/\1/p' <<<"$p")
+	o=$(sed -n 's/.* oomd \([0-9.]*\) .*/\1/p' <<<"$p")
+	echo "# memory pressure detected after asios-healthd ${h:-never} s, systemd-oomd ${o:-never} s (${p#* oomd * })"
+	check "memory pressure: asios-healthd's PSI trigger fires within 30 s (${h:-never} s; systemd-oomd: ${o:-never} s)" \
+		awk "BEGIN { exit !(${h:-99} < 30) }"
+	echo "# systemd-oomd: $(val oomd-line)"
+	check_eq "before the pressure: no memory-pressure incident from asios-healthd, no kill from systemd-oomd" "0 0" \
+		"$(val pressure-before)"
+fi
+check "failed unit detected and restarted within 5 s of systemd giving up (${lat% *} s; up again after ${lat#* } s)" \
+	awk "BEGIN { exit !(${lat% *} >= 0 && ${lat% *} < 5 && ${lat#* } > 0) }"
 check_eq "no failed systemd units" "" "$(tr -d '\r' <"$log" | sed -n 's/^ASIOSTEST: failed-unit //p')"
 size=$(val rootsize)
 check "the root file system grew into the larger disk (${size:-?} MiB, partition in the image $root_mib MiB)" \
