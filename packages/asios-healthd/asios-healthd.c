@@ -110,17 +110,24 @@ const struct asios_health_signature *signature_of(struct healthd *h, enum asios_
 	return NULL;
 }
 
-static void learn(struct healthd *h, const char *name, double x, struct asios_health_incidents *out)
+static void learn(struct healthd *h, const char *name, double t, double x, struct asios_health_incidents *out)
 {
 	const struct asios_health_signature *sig = signature_of(h, ASIOS_HEALTH_BASELINE, NULL);
 	struct asios_baseline *b = sig ? baseline(h, name) : NULL;
-	double score, median, mad;
+	double score, median, mad, level, spread;
+	char hour[96] = "";
 
-	if (!b || !asios_baseline_add(b, x, &h->policy, &score))
+	if (!b || !asios_baseline_add(b, t, x, &h->policy, &score))
 		return;
 	asios_baseline_stats(b, &median, &mad);
+	if (h->policy.baseline_season &&
+	    asios_season_usual(b->season, asios_season_bucket(t), &level, &spread))
+		snprintf(hour, sizeof(hour), "; at this hour usually %.4g ± %.4g", level, spread);
+	else if (h->policy.baseline_season)
+		snprintf(hour, sizeof(hour), "; this hour has fewer than %d days learned", ASIOS_SEASON_MIN_DAYS);
 	(void)asios_health_incident_add(out, sig, name, score, "%s = %.4g, usual %.4g ± %.4g (%.1f robust deviations, "
-					"%u passes in a row)", name, x, median, mad, score, h->policy.baseline_persist);
+					"%u passes in a row%s)", name, x, median, mad, score,
+					h->policy.baseline_persist, hour);
 }
 
 /* /proc/stat: interrupts and context switches per second, and PSI avg10 of each resource */
@@ -134,8 +141,8 @@ static void learn_pass(struct healthd *h, double t, struct asios_health_incident
 		double ctxt = (q = strstr(text, "\nctxt ")) ? strtod(q + 6, NULL) : NAN;
 
 		if (h->last_t > 0 && t > h->last_t && intr >= h->last_intr && ctxt >= h->last_ctxt) {
-			learn(h, "interrupts_per_second", (intr - h->last_intr) / (t - h->last_t), out);
-			learn(h, "context_switches_per_second", (ctxt - h->last_ctxt) / (t - h->last_t), out);
+			learn(h, "interrupts_per_second", t, (intr - h->last_intr) / (t - h->last_t), out);
+			learn(h, "context_switches_per_second", t, (ctxt - h->last_ctxt) / (t - h->last_t), out);
 		}
 		h->last_t = t;
 		h->last_intr = intr;
@@ -151,7 +158,7 @@ static void learn_pass(struct healthd *h, double t, struct asios_health_incident
 			continue;
 		snprintf(name, sizeof(name), "psi_%s_some_avg10", psi_res[i]);
 		if ((avg = strstr(line, "avg10=")) && sscanf(avg + 6, "%lf", &v) == 1)
-			learn(h, name, v, out);
+			learn(h, name, t, v, out);
 		free(line);
 	}
 }
@@ -228,6 +235,12 @@ static void baselines_load(struct healthd *h)
 	for (line = strtok_r(text, "\n", &save); line && h->n_baselines < MAX_SERIES;
 	     line = strtok_r(NULL, "\n", &save)) {
 		no++;
+		if (!strncmp(line, "season ", 7)) { /* the seasonal model of the baseline just read */
+			if (!h->n_baselines || asios_baseline_parse_season(&h->baselines[h->n_baselines - 1], line) < 0)
+				fprintf(stderr, SD_WARNING "%s/baselines:%zu: not a seasonal model of the baseline "
+					"before it; its hours are learned again\n", ASIOS_HEALTH_DIR, no);
+			continue;
+		}
 		if (asios_baseline_parse(&h->baselines[h->n_baselines], line, h->policy.baseline_samples) < 0)
 			fprintf(stderr, SD_WARNING "%s/baselines:%zu: not a baseline; it is learned again\n",
 				ASIOS_HEALTH_DIR, no);

@@ -1,7 +1,8 @@
 /* SPDX-FileCopyrightText: 2026 The ASIOS Authors
  * SPDX-License-Identifier: GPL-3.0-or-later */
 /* The health engine's pure parts: the signature catalogue and its errors, kernel-log records and Xid lines,
- * learned baselines (consensus, persistence, persistence across restarts), forecasts, the healing state. */
+ * learned baselines (consensus, persistence, persistence across restarts, the hour of a weekday or weekend day),
+ * forecasts, the healing state. */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,8 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "asios/health.h"
@@ -173,6 +176,7 @@ static void test_baseline(void **state)
 	struct asios_health_policy p;
 	struct asios_baseline b, c;
 	double score, m1, d1, m2, d2;
+	unsigned clock_ = 0;
 	char *line = NULL;
 	size_t len = 0;
 	FILE *f;
@@ -183,23 +187,25 @@ static void test_baseline(void **state)
 	p.baseline_persist = 3;
 	asios_baseline_init(&b, "load", 100);
 	for (unsigned i = 0; i < 60; i++)
-		assert_false(asios_baseline_add(&b, noise(i), &p, &score));
+		assert_false(asios_baseline_add(&b, clock_++ * 10.0, noise(i), &p, &score));
 	/* two outliers are not persistent; the third in a row is an incident, and only once */
-	assert_false(asios_baseline_add(&b, 400, &p, &score));
-	assert_false(asios_baseline_add(&b, 400, &p, &score));
-	assert_false(asios_baseline_add(&b, noise(1), &p, &score));
-	assert_false(asios_baseline_add(&b, 400, &p, &score));
-	assert_false(asios_baseline_add(&b, 400, &p, &score));
-	assert_true(asios_baseline_add(&b, 400, &p, &score));
+	assert_false(asios_baseline_add(&b, clock_++ * 10.0, 400, &p, &score));
+	assert_false(asios_baseline_add(&b, clock_++ * 10.0, 400, &p, &score));
+	assert_false(asios_baseline_add(&b, clock_++ * 10.0, noise(1), &p, &score));
+	assert_false(asios_baseline_add(&b, clock_++ * 10.0, 400, &p, &score));
+	assert_false(asios_baseline_add(&b, clock_++ * 10.0, 400, &p, &score));
+	assert_true(asios_baseline_add(&b, clock_++ * 10.0, 400, &p, &score));
 	assert_true(score > 6);
-	assert_false(asios_baseline_add(&b, 400, &p, &score));
+	assert_false(asios_baseline_add(&b, clock_++ * 10.0, 400, &p, &score));
 	/* within the noise: never */
 	for (unsigned i = 0; i < 10; i++)
-		assert_false(asios_baseline_add(&b, noise(i + 3), &p, &score));
+		assert_false(asios_baseline_add(&b, clock_++ * 10.0, noise(i + 3), &p, &score));
 	/* a restart keeps it */
 	f = open_memstream(&line, &len);
 	assert_int_equal(asios_baseline_write(&b, f), 0);
 	fclose(f);
+	assert_non_null(strchr(line, '\n'));
+	*strchr(line, '\n') = 0;  /* the first line; the second is the seasonal model (test_season) */
 	assert_int_equal(asios_baseline_parse(&c, line, 100), 0);
 	asios_baseline_stats(&b, &m1, &d1);
 	asios_baseline_stats(&c, &m2, &d2);
@@ -218,6 +224,7 @@ static void test_flat_baseline(void **state)
 	struct asios_baseline b;
 	double score;
 	bool hit = false;
+	unsigned clock_ = 0;
 
 	(void)state;
 	assert_int_equal(asios_health_policy_init(&p), 0);
@@ -225,13 +232,94 @@ static void test_flat_baseline(void **state)
 	p.baseline_persist = 2;
 	asios_baseline_init(&b, "flat", 50);
 	for (unsigned i = 0; i < 20; i++)
-		assert_false(asios_baseline_add(&b, 1000, &p, &score));
+		assert_false(asios_baseline_add(&b, clock_++ * 10.0, 1000, &p, &score));
 	/* MAD 0: a change under 1% of the level is noise, a large one is not */
 	for (unsigned i = 0; i < 5; i++)
-		assert_false(asios_baseline_add(&b, 1005, &p, &score));
+		assert_false(asios_baseline_add(&b, clock_++ * 10.0, 1005, &p, &score));
 	for (unsigned i = 0; i < 3; i++)
-		hit |= asios_baseline_add(&b, 2000, &p, &score);
+		hit |= asios_baseline_add(&b, clock_++ * 10.0, 2000, &p, &score);
 	assert_true(hit);
+	asios_baseline_clear(&b);
+	asios_health_policy_clear(&p);
+}
+
+
+/* Monday 2026-11-30 00:00 UTC; the tests run with TZ=UTC */
+#define MONDAY 1795996800.0
+
+/* DAYS weekdays of a metric sampled each minute, 100 with noise, and 400 from 02:00 to 03:00 each night (a
+ * nightly batch); on the last day also 400 from 14:00 to 15:00. The incidents each day at 02:00 and at 14:00. */
+static void nightly(struct asios_baseline *b, const struct asios_health_policy *p, unsigned days,
+		    unsigned at2[], unsigned *at14)
+{
+	double score;
+
+	*at14 = 0;
+	for (unsigned d = 0; d < days; d++) {
+		at2[d] = 0;
+		for (unsigned m = 0; m < 24 * 60; m++) {
+			unsigned hour = m / 60;
+			bool odd = hour == 2 || (hour == 14 && d == days - 1);
+			bool hit = asios_baseline_add(b, MONDAY + d * 86400.0 + m * 60, odd ? 400 + noise(m) - 100 :
+						      noise(d * 1440 + m), p, &score);
+
+			if (hit && hour == 2)
+				at2[d]++;
+			if (hit && hour == 14)
+				(*at14)++;
+		}
+	}
+}
+
+static void test_season(void **state)
+{
+	struct asios_health_policy p;
+	struct asios_baseline b, c;
+	unsigned at2[4], at14;
+	double level, spread;
+	char *text = NULL, *second;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(asios_season_bucket(MONDAY + 2 * 3600 + 59), 2);
+	assert_int_equal(asios_season_bucket(MONDAY + 5 * 86400 + 3600), 25);  /* Saturday 01:00 */
+	assert_int_equal(asios_health_policy_init(&p), 0);
+	assert_true(p.baseline_season);
+	asios_baseline_init(&b, "interrupts", 360);
+	nightly(&b, &p, 4, at2, &at14);
+	/* the first three nights are news; from the fourth (three days learned) the batch is usual at 02:00 */
+	assert_true(at2[0] >= 1 && at2[1] >= 1 && at2[2] >= 1);
+	assert_int_equal(at2[3], 0);
+	/* the same jump at an hour it never happened is still an incident */
+	assert_true(at14 >= 1);
+	assert_true(asios_season_usual(b.season, 2, &level, &spread));
+	assert_true(fabs(level - 400) < 5);
+	assert_false(asios_season_usual(b.season, 26, &level, &spread));  /* no weekend learned */
+	/* a restart keeps the seasonal model (a second line) */
+	f = open_memstream(&text, &len);
+	assert_int_equal(asios_baseline_write(&b, f), 0);
+	fclose(f);
+	second = strchr(text, '\n') + 1;
+	assert_true(!strncmp(second, "season interrupts ", 18));
+	second[-1] = 0;
+	assert_int_equal(asios_baseline_parse(&c, text, 360), 0);
+	assert_int_equal(asios_baseline_parse_season(&c, second), 0);
+	assert_true(asios_season_usual(c.season, 2, &level, &spread) && fabs(level - 400) < 5);
+	assert_int_equal(memcmp(b.season, c.season, sizeof(*b.season)), 0);
+	assert_int_equal(asios_baseline_parse_season(&c, "season other -1 0 0 0 0"), -EINVAL);
+	assert_int_equal(asios_baseline_parse_season(&c, "season interrupts -1 0 0 0 0 2 6 1 1"), -EINVAL);
+	assert_int_equal(asios_baseline_parse_season(&c, "season interrupts -1 0 0 0 0 49 1 1 1"), -EINVAL);
+	assert_int_equal(asios_baseline_parse_season(&c, "season interrupts -1 0 0 0 0 2 1 nan 1"), -EINVAL);
+	assert_int_equal(asios_baseline_parse(&c, "season 1 0 0 0", 360), -EINVAL);
+	free(text);
+	asios_baseline_clear(&b);
+	asios_baseline_clear(&c);
+	/* the control: without the seasonal model the fourth night is an incident again */
+	p.baseline_season = false;
+	asios_baseline_init(&b, "interrupts", 360);
+	nightly(&b, &p, 4, at2, &at14);
+	assert_true(at2[3] >= 1);
 	asios_baseline_clear(&b);
 	asios_health_policy_clear(&p);
 }
@@ -378,7 +466,10 @@ int main(void)
 		cmocka_unit_test(test_kmsg),        cmocka_unit_test(test_baseline),
 		cmocka_unit_test(test_flat_baseline), cmocka_unit_test(test_forecast),
 		cmocka_unit_test(test_state_roundtrip), cmocka_unit_test(test_restart_unit),
+		cmocka_unit_test(test_season),
 	};
 
+	setenv("TZ", "UTC", 1);
+	tzset();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,7 +14,7 @@
 /*
  * The health policy: the shipped catalogue of signatures (signatures.conf), then health.conf and its drop-ins.
  *   [health]             interval, max_actions_per_hour, rate_limit, verify_after, baseline_samples,
- *                        baseline_min, baseline_persist, baseline_k, forecast_samples, history_kib,
+ *                        baseline_min, baseline_persist, baseline_k, baseline_season, forecast_samples, history_kib,
  *                        workload_slice, slurm_node, node_label_file
  *   [signature NAME]     source = kmsg|xid|psi|drift|isolation|baseline|forecast|unit, match, threshold, xid,
  *                        severity = info|warning|critical, meaning, advice, heal = ACTION[, ACTION…], act
@@ -63,6 +63,7 @@ int asios_health_policy_init(struct asios_health_policy *p)
 	*p = (struct asios_health_policy){
 		.interval = 10, .max_actions_per_hour = 6, .rate_limit = 600, .verify_after = 30,
 		.baseline_samples = 360, .baseline_min = 30, .baseline_persist = 3, .baseline_k10 = 60,
+		.baseline_season = true,
 		.forecast_samples = 60, .history_kib = 1024,
 	};
 	p->workload_slice = strdup("workload.slice");
@@ -182,6 +183,7 @@ static const struct asios_conf_item health_keys[] = {
 	ASIOS_CONF_ITEM_UINT(T, "baseline_min", baseline_min, 5, 10000, "a count between 5 and 10000"),
 	ASIOS_CONF_ITEM_UINT(T, "baseline_persist", baseline_persist, 1, 100, "a count between 1 and 100"),
 	ASIOS_CONF_ITEM_FUNC("baseline_k", key_baseline_k),
+	ASIOS_CONF_ITEM_BOOL(T, "baseline_season", baseline_season),
 	ASIOS_CONF_ITEM_UINT(T, "forecast_samples", forecast_samples, 3, 10000, "a count between 3 and 10000"),
 	ASIOS_CONF_ITEM_UINT(T, "history_kib", history_kib, 16, 1048576, "KiB between 16 and 1048576"),
 	ASIOS_CONF_ITEM_FUNC("workload_slice", key_workload_slice),

@@ -85,6 +85,8 @@ struct asios_health_policy {
 	unsigned baseline_min;               /* values it needs before it flags anything */
 	unsigned baseline_persist;           /* consecutive deviating passes before an incident */
 	unsigned baseline_k10;               /* deviation: k × 1.4826 MAD and k × EWMA σ, k in tenths */
+	bool baseline_season;                /* a third model, the usual level at this hour of a weekday or weekend
+					      * day, may say a deviation is usual (a nightly batch): no incident */
 	unsigned forecast_samples;           /* values a forecast fits its line to */
 	unsigned history_kib;                /* cap of the incident log (the older half is dropped) */
 	char *workload_slice;                /* tasks of this cgroup may run on isolated CPUs */
@@ -174,24 +176,55 @@ bool asios_health_parse_xid(const char *msg, char *pci, size_t pci_size, unsigne
 
 /* ---- learning (health-learn.c): pure, persisted by the daemon ---- */
 
+/*
+ * Time of day and week: the usual level of a metric at each hour of a weekday and of a weekend day (48
+ * buckets, local time), as the mean and standard deviation of each of the last ASIOS_SEASON_DAYS days that
+ * had values in that hour. A bucket speaks once it has ASIOS_SEASON_MIN_DAYS days: the median of their means,
+ * spread by the larger of the median within-hour deviation and the scaled MAD of the means — so a nightly
+ * batch seen on most days is usual at its hour, and one bad night is not learned as usual.
+ */
+#define ASIOS_SEASON_BUCKETS 48
+#define ASIOS_SEASON_DAYS 5
+#define ASIOS_SEASON_MIN_DAYS 3
+struct asios_season_hour {                /* one bucket: a ring of its last days */
+	double mean[ASIOS_SEASON_DAYS], sd[ASIOS_SEASON_DAYS];
+	unsigned n, head;
+};
+struct asios_season {
+	struct asios_season_hour bucket[ASIOS_SEASON_BUCKETS];
+	int acc_bucket;                      /* the hour being accumulated (-1: none), from ACC_T0 */
+	double acc_t0, acc_n, acc_sum, acc_sq;
+};
+/* The bucket of T (seconds since the epoch): the local hour, + 24 on Saturday and Sunday. */
+int asios_season_bucket(double t);
+/* The usual level and spread at bucket B: false while it has fewer than ASIOS_SEASON_MIN_DAYS days. */
+bool asios_season_usual(const struct asios_season *s, int b, double *level, double *spread);
+
 /* A metric's learned baseline: its last values (median/MAD) and an EWMA of mean and variance; a value is
- * flagged only when both models agree that it deviates, and only after PERSIST such values in a row. */
+ * flagged only when both models agree that it deviates, only after PERSIST such values in a row, and not when
+ * the seasonal model (policy baseline_season) says the value is usual at this hour. */
 struct asios_baseline {
 	char name[64];
 	double *values;           /* ring of the last CAP values */
 	size_t cap, n, head;
 	double ewma, ewvar;
 	unsigned seen, streak;
+	struct asios_season *season;  /* NULL when it could not be allocated: two models only */
 };
 void asios_baseline_init(struct asios_baseline *b, const char *name, size_t cap);
 void asios_baseline_clear(struct asios_baseline *b);
-/* Add X: true when it completes a persistent, consensus deviation (the deviation in *SCORE, in MADs). */
-bool asios_baseline_add(struct asios_baseline *b, double x, const struct asios_health_policy *p, double *score);
+/* Add X seen at T (seconds since the epoch): true when it completes a persistent, consensus deviation (the
+ * deviation in *SCORE, in MADs). */
+bool asios_baseline_add(struct asios_baseline *b, double t, double x, const struct asios_health_policy *p,
+			double *score);
 /* Median and scaled MAD (1.4826 × MAD) of its values. */
 void asios_baseline_stats(const struct asios_baseline *b, double *median, double *mad);
-/* One line "NAME SEEN STREAK EWMA EWVAR V1 V2 …" (oldest first) and back; -EINVAL on a bad line. */
+/* One line "NAME SEEN STREAK EWMA EWVAR V1 V2 …" (oldest first) and back; -EINVAL on a bad line. When it has
+ * learned a season, a second line "season NAME ACC_BUCKET ACC_T0 ACC_N ACC_SUM ACC_SQ" followed by "B N M1 SD1
+ * … MN SDN" for each bucket with days; asios_baseline_parse_season reads it into the baseline of that name. */
 int asios_baseline_write(const struct asios_baseline *b, FILE *f);
 int asios_baseline_parse(struct asios_baseline *b, const char *line, size_t cap);
+int asios_baseline_parse_season(struct asios_baseline *b, const char *line);
 
 /* A series for a forecast: (t, value) pairs, the last CAP. */
 struct asios_series {
