@@ -170,4 +170,5 @@ test-programs: $(UNIT_BINS) $(PROGRAMS) $(FAKE_NVML)
 fuzzers: $(FUZZERS)
 
 -include $(LIBASIOS_OBJS:.o=.d) $(ASIOSCTL_OBJS:.o=.d) $(IRQD_OBJS:.o=.d) $(NUMAD_OBJS:.o=.d) $(SCHEDD_OBJS:.o=.d) \
+	$(EXPORTER_OBJS:.o=.d) $(HEALTHD_OBJS:.o=.d) \
 	$(UNIT_BINS:=.d)

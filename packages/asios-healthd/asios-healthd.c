@@ -23,6 +23,7 @@
 
 #include "asios/daemon.h"
 #include "asios/health.h"
+#include "asios/metrics.h"
 #include "asios/root.h"
 #include "asios/snapshot.h"
 
@@ -168,15 +169,44 @@ static void forecast(struct healthd *h, const char *resource, const char *name, 
 {
 	const struct asios_health_signature *sig = signature_of(h, ASIOS_HEALTH_FORECAST, resource);
 	struct asios_series *s = sig ? series(h, name) : NULL;
-	double seconds, slope;
+	double seconds, slope, r2;
 
 	if (!s)
 		return;
 	asios_series_add(s, t, value);
-	if (s->n >= h->policy.forecast_samples / 2 && asios_series_exhaustion(s, &seconds, &slope) &&
-	    seconds <= sig->threshold)
-		(void)asios_health_incident_add(out, sig, name, seconds, "%s: %.4g now, falling %.4g per second: "
-						"exhausted in %.0f s", name, value, -slope, seconds);
+	/* a line that does not fit (a step: a model loaded, then a plateau) forecasts nothing */
+	if (s->n >= h->policy.forecast_samples / 2 && asios_series_exhaustion(s, &seconds, &slope, &r2) &&
+	    r2 >= ASIOS_FORECAST_MIN_R2 && seconds <= sig->threshold)
+		(void)asios_health_incident_add(out, sig, name, seconds, "%s: %.4g now, falling %.4g per second "
+						"(R² %.2f): exhausted in %.0f s", name, value, -slope, r2, seconds);
+}
+
+/* each GPU's free memory and its headroom below the temperature where it slows itself down */
+static void forecast_gpus(struct healthd *h, const struct asios_snapshot *s, double t,
+			  struct asios_health_incidents *out)
+{
+	struct asios_gpu_readings *g;
+
+	if (!signature_of(h, ASIOS_HEALTH_FORECAST, "gpu-memory") &&
+	    !signature_of(h, ASIOS_HEALTH_FORECAST, "gpu-thermal"))
+		return;
+	if (!(g = calloc(1, sizeof(*g))))
+		return;
+	asios_gpu_read(h->root, s, g);
+	for (size_t i = 0; i < g->n; i++) {
+		const struct asios_gpu_reading *r = &g->g[i];
+		char name[64];
+
+		if (r->have[ASIOS_GPU_MEM_USED] && r->have[ASIOS_GPU_MEM_TOTAL]) {
+			snprintf(name, sizeof(name), "gpu_%s_memory_free_bytes", r->device);
+			forecast(h, "gpu-memory", name, t, r->v[ASIOS_GPU_MEM_TOTAL] - r->v[ASIOS_GPU_MEM_USED], out);
+		}
+		if (r->have[ASIOS_GPU_TEMP] && r->have[ASIOS_GPU_TEMP_LIMIT]) {
+			snprintf(name, sizeof(name), "gpu_%s_thermal_headroom_celsius", r->device);
+			forecast(h, "gpu-thermal", name, t, r->v[ASIOS_GPU_TEMP_LIMIT] - r->v[ASIOS_GPU_TEMP], out);
+		}
+	}
+	free(g);
 }
 
 /* per NUMA node: free memory and free huge pages; the state folder's file system */
@@ -208,6 +238,7 @@ static void forecast_pass(struct healthd *h, const struct asios_snapshot *s, dou
 	snprintf(path, sizeof(path), "%s/var/lib", strcmp(h->args.root, "/") ? h->args.root : "");
 	if (statvfs(path, &vfs) == 0)
 		forecast(h, "filesystem", "var_lib_free_bytes", t, (double)vfs.f_bavail * (double)vfs.f_frsize, out);
+	forecast_gpus(h, s, t, out);
 }
 
 static void baselines_save(struct healthd *h)

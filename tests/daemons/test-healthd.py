@@ -7,7 +7,10 @@ isolated CPU, memory pressure, an action that does not help (rolled back, demote
 that fights a re-apply, the circuit breaker and its reset, a restart that keeps the kernel-log cursor and the
 learned baselines, bad configuration. Each fault must be detected (its latency is reported) and its outcome
 recorded; asiosctl health history and check read the same state. Then, as root, this machine: an Xid line in
-the real /dev/kmsg and real memory pressure (stress-ng in a memory cgroup) caught by a PSI trigger. TAP."""
+the real /dev/kmsg; GPUs through NVML (a stand-in libnvidia-ml.so.1 whose values the test changes, and a
+stand-in nvidia-smi): persistence mode off turned on and verified (and the control: a tool that does not help
+is rolled back and demoted), a steady GPU memory leak and a GPU heating up forecast, a model load (a step) not
+forecast; and real memory pressure (stress-ng in a memory cgroup) caught by a PSI trigger. TAP."""
 import json
 import os
 import re
@@ -27,6 +30,22 @@ from taplib import (ASIOSCTL, BUILD, FIXTURES, TOP, add_proc, check, done, need,
 import unitcaps  # noqa: E402
 
 HEALTHD = os.path.join(BUILD, "asios-healthd")
+FAKE_NVML = os.path.join(BUILD, "fake-nvml")
+GIB = 1 << 30
+# stand-ins for nvidia-smi and systemctl: they log their arguments. nvidia-persistenced.service is not installed
+# (systemctl exits 5, as for a unit not found); nvidia-smi turns persistence mode on in the stand-in NVML's
+# state unless the file "broken" beside it exists (then it exits 0 and changes nothing: an action that does not
+# help)
+FAKE_SMI = """#!/bin/sh
+dir=$(dirname "$0")
+echo "nvidia-smi $*" >> "$dir/calls"
+[ -e "$dir/broken" ] && exit 0
+if [ "$1" = -i ] && [ "$3" = -pm ] && [ "$2" = 0000:17:00.0 ]; then echo "0 persistence $4" >> "$FAKE_NVML_STATE"; fi
+"""
+FAKE_SYSTEMCTL = """#!/bin/sh
+echo "systemctl $*" >> "$(dirname "$0")/calls"
+exit 5
+"""
 SIGNATURES = os.path.join(TOP, "packages", "asios-healthd", "signatures.conf")
 UNIT = unitcaps.prefix("asios-healthd")
 ENV = dict(os.environ, ASIOS_HEALTH_SIGNATURES=SIGNATURES)
@@ -290,6 +309,7 @@ def live(tmp):
         inc = []
     check(p.returncode == 1 and inc and inc[0]["signature"] == "gpu-xid-79",
           "this machine: an Xid line written to /dev/kmsg is found by asiosctl health check", p.stdout + p.stderr)
+    live_gpu(tmp)
     if not os.path.exists("/proc/pressure/memory"):
         skip("this machine: memory pressure caught by a PSI trigger", "no /proc/pressure (kernel without PSI)")
         return
@@ -297,6 +317,120 @@ def live(tmp):
         skip("this machine: memory pressure caught by a PSI trigger", "stress-ng is not installed")
         return
     live_pressure(tmp)
+
+
+class LiveState:
+    """/var/lib/asios/health and /run/asios/health of this machine, put back as they were"""
+    def __enter__(self):
+        self.state = "/var/lib/asios/health"
+        self.saved = None
+        if os.path.exists(self.state):
+            self.saved = self.state + ".asios-test"
+            shutil.rmtree(self.saved, ignore_errors=True)
+            shutil.move(self.state, self.saved)
+        return self
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.state, ignore_errors=True)
+        if self.saved:
+            shutil.move(self.saved, self.state)
+        shutil.rmtree("/run/asios/health", ignore_errors=True)
+
+
+def gpu_state(path, lines):
+    with open(path, "a") as f:
+        f.write("".join("%d %s %d\n" % x for x in lines))
+
+
+def live_gpu(tmp):
+    """GPUs of this machine through NVML: the stand-in library answers for two GPUs (0000:17:00.0, 0000:65:00.0)"""
+    if not os.path.exists(os.path.join(FAKE_NVML, "libnvidia-ml.so.1")):
+        skip("this machine: GPU persistence mode and GPU forecasts", "the stand-in NVML is not built")
+        return
+    bindir = os.path.join(tmp, "gpu-bin")
+    os.makedirs(bindir, exist_ok=True)
+    for name, text in (("nvidia-smi", FAKE_SMI), ("systemctl", FAKE_SYSTEMCTL)):
+        write(os.path.join(bindir, name), text)
+        os.chmod(os.path.join(bindir, name), 0o755)
+    nvml = os.path.join(tmp, "nvml-state")
+    write(nvml, "")
+    gpu_state(nvml, [(0, "persistence", 0), (0, "used", 40 * GIB), (0, "temp", 41)])
+    env = dict(ENV, LD_LIBRARY_PATH=FAKE_NVML, FAKE_NVML_STATE=nvml, PATH=bindir + ":" + os.environ["PATH"])
+    p = subprocess.run([ASIOSCTL, "health", "check", "--json"], capture_output=True, text=True, env=env)
+    try:
+        inc = [i["object"] for i in json.loads(p.stdout)["incidents"] if i["signature"] == "gpu-persistence-off"]
+    except (ValueError, KeyError):
+        inc = []
+    check(p.returncode == 1 and inc == ["GPU 0000:17:00.0"],
+          "this machine: asiosctl health check finds the GPU whose persistence mode is off (NVML)", p.stdout + p.stderr)
+    conf = os.path.join(tmp, "gpu.conf")
+    write(conf, "[health]\ninterval = 1\nverify_after = 2\nrate_limit = 0\nforecast_samples = 20\n"
+          "[signature gpu-persistence-off]\nact = yes\n")
+    with LiveState():
+        log = open(os.path.join(tmp, "gpu.log"), "w+")
+        d = subprocess.Popen(UNIT + [HEALTHD, "--config", conf, "--config-dir", os.path.join(tmp, "none")],
+                             stdout=log, stderr=subprocess.STDOUT, env=env)
+        text = lambda: open(log.name).read()
+        try:
+            live_gpu_faults(d, text, nvml, bindir)
+        finally:
+            d.send_signal(signal.SIGTERM)
+            try:
+                d.wait(20)
+            except subprocess.TimeoutExpired:
+                d.kill()
+
+
+def smi_calls(bindir):
+    """the stand-in nvidia-smi's calls, one per line"""
+    path = os.path.join(bindir, "calls")
+    return open(path).read().splitlines() if os.path.exists(path) else []
+
+
+def live_gpu_faults(d, text, nvml, bindir):
+    t0 = time.time()
+    ok = wait_for(lambda: outcomes("/", "gpu-persistence-off") == ["pending", "improved"], 30)
+    print("# GPU persistence mode off: turned on and verified in %.2f s" % (time.time() - t0))
+    calls = smi_calls(bindir)
+    check(ok and calls == ["systemctl start nvidia-persistenced.service", "nvidia-smi -i 0000:17:00.0 -pm 1"],
+          "persistence mode off (opted in), no nvidia-persistenced: nvidia-smi -i GPU -pm 1, verified improved",
+          str(calls) + text())
+    # a leak on GPU 0 (1 GiB/s, 101 GiB free) and GPU 0 heating (0.5 °C/s, 46 °C below its slowdown at 87);
+    # GPU 1 loads a model: 130 GiB in 4 s, then steady (a step: no line fits it)
+    t0 = time.time()
+    loaded = False
+    while time.time() - t0 < 25 and not ("forecast-gpu-memory on gpu_0000:17" in text() and
+                                         "forecast-gpu-thermal on gpu_0000:17" in text()):
+        dt = time.time() - t0
+        gpu_state(nvml, [(0, "used", int(40 * GIB + dt * GIB)), (0, "temp", int(41 + dt / 2))])
+        if dt > 8 and not loaded:
+            for k in range(1, 5):
+                gpu_state(nvml, [(1, "used", GIB + k * 32 * GIB)])
+                time.sleep(1)
+            loaded = True
+        time.sleep(0.5)
+    dt = time.time() - t0
+    print("# a GPU memory leak and a GPU heating up forecast within %.1f s" % dt)
+    check("forecast-gpu-memory on gpu_0000:17:00.0_memory_free_bytes" in text(),
+          "a steady GPU memory leak: forecast to run out, with the predicted time", text())
+    check("forecast-gpu-thermal on gpu_0000:17:00.0_thermal_headroom_celsius" in text(),
+          "a GPU heating towards its slowdown temperature: forecast", text())
+    time.sleep(6)
+    check(loaded and "gpu_0000:65:00.0" not in text(),
+          "a model load on the other GPU (a step, then steady) is not forecast", text())
+    # the control: persistence mode off again, and an nvidia-smi that does not help
+    write(os.path.join(bindir, "broken"), "")
+    gpu_state(nvml, [(0, "persistence", 0)])
+    ok = wait_for(lambda: outcomes("/", "gpu-persistence-off")[-1:] == ["rolled-back"], 30)
+    check(ok and action_row("/", "gpu-persistence-off", "gpu-persistence")["demoted"],
+          "control: persistence still off after the action: rolled back and demoted", str(history("/")) + text())
+    gpu_state(nvml, [(0, "persistence", 1)])
+    time.sleep(4)
+    n = len(smi_calls(bindir))
+    gpu_state(nvml, [(0, "persistence", 0)])
+    ok = wait_for(lambda: outcomes("/", "gpu-persistence-off")[-1:] == ["advised"], 30)
+    check(ok and n == 4 and len(smi_calls(bindir)) == n,
+          "the next time persistence mode is off it is only advised (nvidia-smi not run again)", text())
 
 
 def memory_cgroup(tmp):

@@ -32,6 +32,8 @@ asios_gpu_utilization_ratio{device="0000:17:00.0"} 0.37
 asios_gpu_utilization_ratio{device="0000:65:00.0"} 0
 asios_gpu_temperature_celsius{device="0000:17:00.0"} 41
 asios_gpu_temperature_celsius{device="0000:65:00.0"} 30
+asios_gpu_temperature_limit_celsius{device="0000:17:00.0"} 87
+asios_gpu_temperature_limit_celsius{device="0000:65:00.0"} 87
 asios_gpu_power_watts{device="0000:17:00.0"} 312.5
 asios_gpu_power_watts{device="0000:65:00.0"} 75
 asios_gpu_ecc_errors_total{device="0000:17:00.0",type="corrected"} 3
@@ -40,6 +42,8 @@ asios_gpu_ecc_errors_total{device="0000:65:00.0",type="corrected"} 0
 asios_gpu_ecc_errors_total{device="0000:65:00.0",type="uncorrected"} 0
 asios_gpu_pcie_replays_total{device="0000:17:00.0"} 12
 asios_gpu_pcie_replays_total{device="0000:65:00.0"} 0
+asios_gpu_persistence_mode{device="0000:17:00.0"} 1
+asios_gpu_persistence_mode{device="0000:65:00.0"} 1
 """
 AMD_GPU = "0000:00:1e.0"
 AMD_WANT = """asios_gpu_info{device="0000:00:1e.0",source="sysfs"} 1
@@ -47,6 +51,7 @@ asios_gpu_memory_used_bytes{device="0000:00:1e.0"} 1073741824
 asios_gpu_memory_total_bytes{device="0000:00:1e.0"} 68702699520
 asios_gpu_utilization_ratio{device="0000:00:1e.0"} 0.63
 asios_gpu_temperature_celsius{device="0000:00:1e.0"} 55
+asios_gpu_temperature_limit_celsius{device="0000:00:1e.0"} 100
 asios_gpu_power_watts{device="0000:00:1e.0"} 212
 """
 
@@ -78,6 +83,7 @@ def add_amd_gpu(root, busy=True):
                  ("subsystem_device", "0x74a1"), ("class", "0x038000"), ("numa_node", "0"),
                  ("local_cpulist", "0-31"), ("irq", "0"), ("mem_info_vram_used", "1073741824"),
                  ("mem_info_vram_total", "68702699520"), ("hwmon/hwmon3/temp1_input", "55000"),
+                 ("hwmon/hwmon3/temp1_crit", "100000"),
                  ("hwmon/hwmon3/power1_average", "212000000")):
         write(os.path.join(dev, f), v + "\n")
     if busy:

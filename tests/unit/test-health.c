@@ -327,24 +327,32 @@ static void test_season(void **state)
 static void test_forecast(void **state)
 {
 	struct asios_series s;
-	double sec = -1, slope = 0;
+	double sec = -1, slope = 0, r2 = 0;
 
 	(void)state;
 	asios_series_init(&s, "free", 10);
 	asios_series_add(&s, 0, 1000);
 	asios_series_add(&s, 10, 900);
-	assert_false(asios_series_exhaustion(&s, &sec, &slope)); /* two points are no trend */
+	assert_false(asios_series_exhaustion(&s, &sec, &slope, &r2)); /* two points are no trend */
 	for (unsigned t = 20; t <= 200; t += 10)
 		asios_series_add(&s, t, 1000 - 10.0 * t + (t % 20 ? 3 : -3));
 	assert_int_equal(s.n, 10); /* the last ten */
-	assert_true(asios_series_exhaustion(&s, &sec, &slope));
+	assert_true(asios_series_exhaustion(&s, &sec, &slope, &r2));
 	assert_true(fabs(slope + 10) < 0.5);
 	assert_true(sec >= 0 && sec < 10);
+	assert_true(r2 > 0.99);  /* a steady fall: the line fits */
 	asios_series_clear(&s);
 	asios_series_init(&s, "growing", 10);
 	for (unsigned t = 0; t < 10; t++)
 		asios_series_add(&s, t, 100 + t);
-	assert_false(asios_series_exhaustion(&s, &sec, &slope));
+	assert_false(asios_series_exhaustion(&s, &sec, &slope, NULL));
+	asios_series_clear(&s);
+	/* a model load: 40 samples flat, 5 falling fast, 15 flat again near empty: it falls, but no line fits */
+	asios_series_init(&s, "gpu", 60);
+	for (unsigned t = 0; t < 60; t++)
+		asios_series_add(&s, t * 10.0, t < 40 ? 140e9 : t < 45 ? 140e9 - (t - 39) * 26e9 : 10e9 + (t % 3) * 1e6);
+	assert_true(asios_series_exhaustion(&s, &sec, &slope, &r2));
+	assert_true(r2 < ASIOS_FORECAST_MIN_R2);
 	asios_series_clear(&s);
 }
 
@@ -394,6 +402,7 @@ struct runs {
 	char cmds[4][160];
 	size_t n;
 	int status;
+	int first;            /* the first call's status when not 0 (a tool that is missing) */
 };
 
 static int record_run(void *userdata, char *const argv[])
@@ -404,7 +413,62 @@ static int record_run(void *userdata, char *const argv[])
 	for (size_t i = 0; argv[i] && r->n < 4; i++)
 		off += (size_t)snprintf(r->cmds[r->n] + off, sizeof(r->cmds[0]) - off, "%s%s", i ? " " : "", argv[i]);
 	r->n++;
-	return r->status;
+	return r->n == 1 && r->first ? r->first : r->status;
+}
+
+static void test_gpu_persistence(void **state)
+{
+	char dir[] = "/tmp/asios-health-gpu-XXXXXX", cmd[128];
+	struct asios_health_policy p;
+	struct asios_health_state st = { 0 };
+	struct asios_health_incidents l = { 0 };
+	struct asios_root *root;
+	struct runs r = { 0 };
+	const struct asios_health_signature *s;
+	struct asios_heal_ctx c;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(asios_root_open(dir, &root), 0);
+	read_shipped(&p, "/nonexistent/etc/asios/health.conf");
+	s = asios_health_signature_find(&p, "gpu-persistence-off");
+	assert_non_null(s);
+	assert_int_equal(s->source, ASIOS_HEALTH_GPU);
+	assert_int_equal(s->ladder[0], ASIOS_HEAL_GPU_PERSISTENCE);
+	assert_false(s->act);  /* advise-only as shipped */
+	((struct asios_health_signature *)s)->act = true;
+	c = (struct asios_heal_ctx){ .root = root, .root_path = dir, .policy = &p, .state = &st, .now = 1000,
+				     .run = record_run, .userdata = &r };
+	assert_int_equal(asios_health_incident_add(&l, s, "GPU 0000:17:00.0", 1, "off"), 0);
+	/* nvidia-persistenced's unit is installed: started, nothing else */
+	assert_int_equal(asios_health_heal(&c, &l.v[0]), ASIOS_HEAL_PENDING);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.cmds[0], "systemctl start nvidia-persistenced.service");
+	c.now += p.verify_after;
+	assert_int_equal(asios_health_verify(&c, &(struct asios_health_incidents){ 0 }), 1);
+	/* no such unit (systemctl: 5): nvidia-smi on the GPU named */
+	r = (struct runs){ .first = 5 };
+	c.now += p.rate_limit;
+	assert_int_equal(asios_health_heal(&c, &l.v[0]), ASIOS_HEAL_PENDING);
+	assert_int_equal(r.n, 2);
+	assert_string_equal(r.cmds[1], "nvidia-smi -i 0000:17:00.0 -pm 1");
+	c.now += p.verify_after;
+	assert_int_equal(asios_health_verify(&c, &(struct asios_health_incidents){ 0 }), 1);
+	/* both refuse (no CAP_SYS_ADMIN): a failed action */
+	r = (struct runs){ .first = 5, .status = 4 };
+	c.now += p.rate_limit;
+	assert_int_equal(asios_health_heal(&c, &l.v[0]), ASIOS_HEAL_FAILED);
+	asios_health_incidents_clear(&l);
+	assert_int_equal(asios_health_incident_add(&l, s, "memory", 1, "not a GPU"), 0);
+	c.now += p.rate_limit;
+	r = (struct runs){ 0 };
+	assert_int_equal(asios_health_heal(&c, &l.v[0]), ASIOS_HEAL_FAILED);
+	assert_int_equal(r.n, 0);
+	asios_health_incidents_clear(&l);
+	asios_health_policy_clear(&p);
+	asios_root_free(root);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
 }
 
 static void test_restart_unit(void **state)
@@ -466,7 +530,7 @@ int main(void)
 		cmocka_unit_test(test_kmsg),        cmocka_unit_test(test_baseline),
 		cmocka_unit_test(test_flat_baseline), cmocka_unit_test(test_forecast),
 		cmocka_unit_test(test_state_roundtrip), cmocka_unit_test(test_restart_unit),
-		cmocka_unit_test(test_season),
+		cmocka_unit_test(test_season),     cmocka_unit_test(test_gpu_persistence),
 	};
 
 	setenv("TZ", "UTC", 1);

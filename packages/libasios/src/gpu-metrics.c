@@ -8,32 +8,30 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "asios/metrics.h"
 #include "asios/root.h"
 #include "asios/snapshot.h"
 
-#define MAX_GPUS 64
+#define MAX_GPUS ASIOS_GPU_MAX
+#define U_MEM_USED ASIOS_GPU_MEM_USED
+#define U_MEM_TOTAL ASIOS_GPU_MEM_TOTAL
+#define U_UTIL ASIOS_GPU_UTIL
+#define U_TEMP ASIOS_GPU_TEMP
+#define U_TEMP_LIMIT ASIOS_GPU_TEMP_LIMIT
+#define U_POWER ASIOS_GPU_POWER
+#define U_ECC_CORR ASIOS_GPU_ECC_CORR
+#define U_ECC_UNCORR ASIOS_GPU_ECC_UNCORR
+#define U_REPLAYS ASIOS_GPU_REPLAYS
+#define U_PERSISTENCE ASIOS_GPU_PERSISTENCE
 
-enum { U_MEM_USED, U_MEM_TOTAL, U_UTIL, U_TEMP, U_POWER, U_ECC_CORR, U_ECC_UNCORR, U_REPLAYS, U_MAX };
-
-struct gpu {
-	char device[16];
-	const char *source;
-	double v[U_MAX];
-	bool have[U_MAX];
-};
-
-struct gpus {
-	struct gpu g[MAX_GPUS];
-	size_t n;
-};
-
-static void set(struct gpu *g, int k, double v)
+static void set(struct asios_gpu_reading *g, int k, double v)
 {
 	g->v[k] = v;
 	g->have[k] = true;
@@ -67,6 +65,8 @@ struct nvml {
 	int (*power)(nvml_device_t, unsigned *);
 	int (*ecc)(nvml_device_t, int, int, unsigned long long *);
 	int (*replays)(nvml_device_t, unsigned *);
+	int (*threshold)(nvml_device_t, int, unsigned *);
+	int (*persistence)(nvml_device_t, int *);
 };
 
 static bool nvml_load(struct nvml *n)
@@ -75,12 +75,12 @@ static bool nvml_load(struct nvml *n)
 		"nvmlInit_v2", "nvmlShutdown", "nvmlDeviceGetCount_v2", "nvmlDeviceGetHandleByIndex_v2",
 		"nvmlDeviceGetPciInfo_v3", "nvmlDeviceGetMemoryInfo", "nvmlDeviceGetUtilizationRates",
 		"nvmlDeviceGetTemperature", "nvmlDeviceGetPowerUsage", "nvmlDeviceGetTotalEccErrors",
-		"nvmlDeviceGetPcieReplayCounter",
+		"nvmlDeviceGetPcieReplayCounter", "nvmlDeviceGetTemperatureThreshold", "nvmlDeviceGetPersistenceMode",
 	};
 	void **slot[] = {
 		(void **)&n->init, (void **)&n->shutdown, (void **)&n->count, (void **)&n->handle, (void **)&n->pci,
 		(void **)&n->memory, (void **)&n->utilization, (void **)&n->temperature, (void **)&n->power,
-		(void **)&n->ecc, (void **)&n->replays,
+		(void **)&n->ecc, (void **)&n->replays, (void **)&n->threshold, (void **)&n->persistence,
 	};
 
 	n->lib = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
@@ -100,12 +100,13 @@ static bool nvml_load(struct nvml *n)
 	return true;
 }
 
-static void nvml_device(const struct nvml *n, nvml_device_t d, struct gpu *g)
+static void nvml_device(const struct nvml *n, nvml_device_t d, struct asios_gpu_reading *g)
 {
 	struct nvml_memory mem;
 	struct nvml_utilization util;
 	unsigned long long ecc;
 	unsigned u;
+	int mode;
 
 	if (n->memory && !n->memory(d, &mem)) {
 		set(g, U_MEM_USED, (double)mem.used);
@@ -124,9 +125,15 @@ static void nvml_device(const struct nvml *n, nvml_device_t d, struct gpu *g)
 		set(g, U_ECC_UNCORR, (double)ecc);
 	if (n->replays && !n->replays(d, &u))
 		set(g, U_REPLAYS, u);
+	/* NVML_TEMPERATURE_THRESHOLD_SLOWDOWN 1: where the GPU starts to slow itself down */
+	if (n->threshold && !n->threshold(d, 1, &u))
+		set(g, U_TEMP_LIMIT, u);
+	/* nvmlEnableState_t: NVML_FEATURE_DISABLED 0, NVML_FEATURE_ENABLED 1 */
+	if (n->persistence && !n->persistence(d, &mode))
+		set(g, U_PERSISTENCE, mode == 1);
 }
 
-static void nvml_read(struct gpus *out)
+static void nvml_read(struct asios_gpu_readings *out)
 {
 	struct nvml n = { 0 };
 	unsigned count = 0;
@@ -137,11 +144,11 @@ static void nvml_read(struct gpus *out)
 		for (unsigned i = 0; i < count && out->n < MAX_GPUS; i++) {
 			struct nvml_pci_info pci;
 			nvml_device_t d;
-			struct gpu *g = &out->g[out->n];
+			struct asios_gpu_reading *g = &out->g[out->n];
 
 			if (n.handle(i, &d) || n.pci(d, &pci))
 				continue;
-			*g = (struct gpu){ .source = "nvml" };
+			*g = (struct asios_gpu_reading){ .source = "nvml" };
 			snprintf(g->device, sizeof(g->device), "%04x:%02x:%02x.0", pci.domain & 0xffff, pci.bus & 0xff,
 				 pci.device & 0x1f);
 			nvml_device(&n, d, g);
@@ -188,11 +195,11 @@ static bool read_hwmon(struct asios_root *root, const char *dir, const char *fil
 	return ok;
 }
 
-static void amd_read(struct asios_root *root, const struct asios_snapshot *s, struct gpus *out)
+static void amd_read(struct asios_root *root, const struct asios_snapshot *s, struct asios_gpu_readings *out)
 {
 	for (size_t i = 0; i < s->n_pci && out->n < MAX_GPUS; i++) {
 		const struct asios_pci_device *p = &s->pci[i];
-		struct gpu *g = &out->g[out->n];
+		struct asios_gpu_reading *g = &out->g[out->n];
 		char dir[64];
 		double v;
 
@@ -201,7 +208,7 @@ static void amd_read(struct asios_root *root, const struct asios_snapshot *s, st
 		snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s", p->addr);
 		if (!read_number(root, dir, "gpu_busy_percent", &v))
 			continue; /* not amdgpu, or no such file in this kernel */
-		*g = (struct gpu){ .source = "sysfs" };
+		*g = (struct asios_gpu_reading){ .source = "sysfs" };
 		snprintf(g->device, sizeof(g->device), "%s", p->addr);
 		set(g, U_UTIL, v / 100.0);
 		if (read_number(root, dir, "mem_info_vram_used", &v))
@@ -210,6 +217,8 @@ static void amd_read(struct asios_root *root, const struct asios_snapshot *s, st
 			set(g, U_MEM_TOTAL, v);
 		if (read_hwmon(root, dir, "temp1_input", &v))
 			set(g, U_TEMP, v / 1000.0);
+		if (read_hwmon(root, dir, "temp1_crit", &v))
+			set(g, U_TEMP_LIMIT, v / 1000.0);
 		if (read_hwmon(root, dir, "power1_average", &v) || read_hwmon(root, dir, "power1_input", &v))
 			set(g, U_POWER, v / 1e6);
 		out->n++;
@@ -218,8 +227,8 @@ static void amd_read(struct asios_root *root, const struct asios_snapshot *s, st
 
 /* ---- the families ---- */
 
-static void gpu_family(FILE *f, const struct gpus *x, int k, const char *name, const char *type, const char *help,
-		       const char *extra)
+static void gpu_family(FILE *f, const struct asios_gpu_readings *x, int k, const char *name, const char *type,
+		       const char *help, const char *extra)
 {
 	bool any = false;
 
@@ -234,7 +243,7 @@ static void gpu_family(FILE *f, const struct gpus *x, int k, const char *name, c
 }
 
 /* one family, two types */
-static void ecc_family(FILE *f, const struct gpus *x)
+static void ecc_family(FILE *f, const struct asios_gpu_readings *x)
 {
 	bool any = false;
 
@@ -251,15 +260,55 @@ static void ecc_family(FILE *f, const struct gpus *x)
 					k == U_ECC_CORR ? "corrected" : "uncorrected", x->g[i].v[k]);
 }
 
+/*
+ * NVML is loaded, initialised and shut down for each read: a process that keeps it initialised is a client of
+ * the driver, and may keep a GPU from being reset. Within one pass of a daemon (health detection, then its
+ * forecasts) a reading half a second old is reused instead of initialising NVML again.
+ */
+#define NVML_REUSE_NS 500000000LL
+static pthread_mutex_t nvml_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static long long monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void nvml_read_cached(struct asios_gpu_readings *out)
+{
+	static struct asios_gpu_readings last;
+	static long long at;
+	long long now;
+
+	pthread_mutex_lock(&nvml_lock);
+	now = monotonic_ns();
+	if (!at || now - at > NVML_REUSE_NS) {
+		last.n = 0;
+		nvml_read(&last);
+		at = monotonic_ns();
+	}
+	memcpy(out->g, last.g, last.n * sizeof(*out->g));
+	out->n = last.n;
+	pthread_mutex_unlock(&nvml_lock);
+}
+
+void asios_gpu_read(struct asios_root *root, const struct asios_snapshot *s, struct asios_gpu_readings *out)
+{
+	out->n = 0;
+	if (asios_root_is_host(root))
+		nvml_read_cached(out);
+	amd_read(root, s, out);
+}
+
 void asios_gpu_metrics_write(FILE *f, struct asios_root *root, const struct asios_snapshot *s)
 {
-	struct gpus *x = calloc(1, sizeof(*x));
+	struct asios_gpu_readings *x = calloc(1, sizeof(*x));
 
 	if (!x)
 		return;
-	if (asios_root_is_host(root))
-		nvml_read(x);
-	amd_read(root, s, x);
+	asios_gpu_read(root, s, x);
 	if (x->n) {
 		fprintf(f, "# HELP asios_gpu_info A GPU and where its metrics come from (nvml, sysfs).\n"
 			   "# TYPE asios_gpu_info gauge\n");
@@ -271,9 +320,13 @@ void asios_gpu_metrics_write(FILE *f, struct asios_root *root, const struct asio
 	gpu_family(f, x, U_UTIL, "asios_gpu_utilization_ratio", "gauge",
 		   "Share of the last sample period the GPU was busy.", "");
 	gpu_family(f, x, U_TEMP, "asios_gpu_temperature_celsius", "gauge", "GPU temperature.", "");
+	gpu_family(f, x, U_TEMP_LIMIT, "asios_gpu_temperature_limit_celsius", "gauge",
+		   "Temperature at which the GPU slows itself down (NVML) or its critical limit (amdgpu).", "");
 	gpu_family(f, x, U_POWER, "asios_gpu_power_watts", "gauge", "GPU power draw.", "");
 	ecc_family(f, x);
 	gpu_family(f, x, U_REPLAYS, "asios_gpu_pcie_replays_total", "counter", "PCIe replays since the driver loaded.",
 		   "");
+	gpu_family(f, x, U_PERSISTENCE, "asios_gpu_persistence_mode", "gauge",
+		   "1 when the driver keeps the GPU initialised without clients (persistence mode).", "");
 	free(x);
 }

@@ -170,6 +170,29 @@ static int act_program(struct asios_heal_ctx *c, const struct asios_health_incid
 	return tool_result(run_program(c, gpu ? reset : drain), gpu ? "nvidia-smi" : "scontrol", done, note, size);
 }
 
+/*
+ * Persistence mode on for the GPU the incident names: NVIDIA's nvidia-persistenced started where its unit is
+ * installed (it holds every GPU initialised, as NVIDIA recommends, with the privileges of its own unit); else
+ * nvidia-smi -i GPU -pm 1, which the driver allows only with CAP_SYS_ADMIN.
+ */
+static int act_gpu_persistence(struct asios_heal_ctx *c, const struct asios_health_incident *inc, char *note,
+			       size_t size)
+{
+	char pci[64], done[160];
+	char *daemon[] = { "systemctl", "start", "nvidia-persistenced.service", NULL };
+	char *smi[] = { "nvidia-smi", "-i", pci, "-pm", "1", NULL };
+
+	if (strncmp(inc->object, "GPU ", 4) || !inc->object[4]) {
+		snprintf(note, size, "%s is not a GPU", inc->object);
+		return -EINVAL;
+	}
+	snprintf(pci, sizeof(pci), "%s", inc->object + 4);
+	if (run_program(c, daemon) == 0)
+		return tool_result(0, "systemctl", "systemctl start nvidia-persistenced.service", note, size);
+	snprintf(done, sizeof(done), "no nvidia-persistenced to start: nvidia-smi -i %s -pm 1", pci);
+	return tool_result(run_program(c, smi), "nvidia-smi", done, note, size);
+}
+
 /* what systemd gave up on: its failed state and start limit cleared, then a start queued (not waited for) */
 static int act_restart_unit(struct asios_heal_ctx *c, const struct asios_health_incident *inc, char *note,
 			    size_t size)
@@ -216,6 +239,8 @@ int health_act(struct asios_heal_ctx *c, const struct asios_health_incident *inc
 		return act_node_label(c, inc, note, size);
 	case ASIOS_HEAL_RESTART_UNIT:
 		return act_restart_unit(c, inc, note, size);
+	case ASIOS_HEAL_GPU_PERSISTENCE:
+		return act_gpu_persistence(c, inc, note, size);
 	case ASIOS_HEAL_GPU_RESET:
 	case ASIOS_HEAL_DRAIN:
 		return act_program(c, inc, a, note, size);
@@ -228,6 +253,6 @@ int health_act(struct asios_heal_ctx *c, const struct asios_health_incident *inc
 bool health_verifiable(enum asios_health_action a)
 {
 	return a == ASIOS_HEAL_REAPPLY || a == ASIOS_HEAL_MOVE_TASK || a == ASIOS_HEAL_COMPACT ||
-	       a == ASIOS_HEAL_GPU_RESET || a == ASIOS_HEAL_RESTART_UNIT;
+	       a == ASIOS_HEAL_GPU_RESET || a == ASIOS_HEAL_RESTART_UNIT || a == ASIOS_HEAL_GPU_PERSISTENCE;
 }
 

@@ -14,6 +14,7 @@
 #include "asios/config.h"
 #include "asios/domain.h"
 #include "asios/health.h"
+#include "asios/metrics.h"
 #include "asios/plan.h"
 #include "asios/root.h"
 #include "asios/snapshot.h"
@@ -495,6 +496,35 @@ static int detect_isolation(struct asios_root *root, const struct asios_snapshot
 	return k;
 }
 
+/* GPU signatures: persistence mode off on an NVIDIA GPU (NVML: the running machine only) */
+static int detect_gpu(struct asios_root *root, const struct asios_snapshot *s, const struct asios_health_policy *p,
+		      struct asios_health_incidents *out)
+{
+	const struct asios_health_signature *sig = NULL;
+	struct asios_gpu_readings *g;
+	int k = 0;
+
+	for (size_t i = 0; i < p->n_sigs && !sig; i++)
+		if (p->sigs[i].source == ASIOS_HEALTH_GPU && !strcmp(p->sigs[i].match, "persistence-off"))
+			sig = &p->sigs[i];
+	if (!sig)
+		return 0;
+	if (!(g = calloc(1, sizeof(*g))))
+		return -ENOMEM;
+	asios_gpu_read(root, s, g);
+	for (size_t i = 0; i < g->n && k >= 0; i++) {
+		char object[32];
+
+		if (!g->g[i].have[ASIOS_GPU_PERSISTENCE] || g->g[i].v[ASIOS_GPU_PERSISTENCE] != 0)
+			continue;
+		snprintf(object, sizeof(object), "GPU %s", g->g[i].device);
+		k = asios_health_incident_add(out, sig, object, 1, "persistence mode is off (%s): the driver tears the "
+					      "GPU down when its last client exits", g->g[i].source);
+	}
+	free(g);
+	return k < 0 ? k : 0;
+}
+
 int asios_health_detect(struct asios_root *root, const char *root_path, const struct asios_snapshot *s,
 			const struct asios_health_policy *p, struct asios_kmsg_cursor *cursor,
 			struct asios_health_incidents *out, void (*warn)(void *userdata, const char *msg),
@@ -506,7 +536,7 @@ int asios_health_detect(struct asios_root *root, const char *root_path, const st
 	if ((k = detect_kmsg(root, p, cursor ? cursor : &all, out, warn, userdata)) < 0 ||
 	    (k = detect_psi(root, p, out, warn, userdata)) < 0 ||
 	    (k = detect_drift(root, root_path, s, p, out, warn, userdata)) < 0 ||
-	    (k = detect_isolation(root, s, p, out)) < 0)
+	    (k = detect_isolation(root, s, p, out)) < 0 || (k = detect_gpu(root, s, p, out)) < 0)
 		return k;
 	/* units systemd gave up on: only the live machine's manager knows */
 	if (root_path && !strcmp(root_path, "/") && (k = asios_health_detect_units(NULL, p, out)) < 0) {

@@ -346,9 +346,9 @@ void asios_series_add(struct asios_series *s, double t, double v)
 	s->v[s->n++] = v;
 }
 
-bool asios_series_exhaustion(const struct asios_series *s, double *seconds, double *slope)
+bool asios_series_exhaustion(const struct asios_series *s, double *seconds, double *slope, double *r2)
 {
-	double mt = 0, mv = 0, sxx = 0, sxy = 0, b, at_last;
+	double mt = 0, mv = 0, sxx = 0, sxy = 0, syy = 0, b, at_last;
 
 	if (s->n < 3 || s->t[s->n - 1] - s->t[0] <= 0)
 		return false;
@@ -361,11 +361,14 @@ bool asios_series_exhaustion(const struct asios_series *s, double *seconds, doub
 	for (size_t i = 0; i < s->n; i++) {
 		sxx += (s->t[i] - mt) * (s->t[i] - mt);
 		sxy += (s->t[i] - mt) * (s->v[i] - mv);
+		syy += (s->v[i] - mv) * (s->v[i] - mv);
 	}
 	if (sxx <= 0)
 		return false;
 	b = sxy / sxx;
 	*slope = b;
+	if (r2)
+		*r2 = syy > 0 ? sxy * sxy / (sxx * syy) : 0;
 	if (b >= 0)
 		return false;
 	at_last = mv + b * (s->t[s->n - 1] - mt);

@@ -16,17 +16,17 @@
  *   [health]             interval, max_actions_per_hour, rate_limit, verify_after, baseline_samples,
  *                        baseline_min, baseline_persist, baseline_k, baseline_season, forecast_samples, history_kib,
  *                        workload_slice, slurm_node, node_label_file
- *   [signature NAME]     source = kmsg|xid|psi|drift|isolation|baseline|forecast|unit, match, threshold, xid,
+ *   [signature NAME]     source = kmsg|xid|psi|drift|isolation|baseline|forecast|unit|gpu, match, threshold, xid,
  *                        severity = info|warning|critical, meaning, advice, heal = ACTION[, ACTION…], act
  * A signature named again (in health.conf) is changed, not added: `act = yes` is how a site opts in.
  * Every signature is checked once all files are read; an error names the file and line of its section.
  */
 
 static const char *const source_names[] = { "kmsg", "xid", "psi", "drift", "isolation", "baseline", "forecast",
-					    "unit", NULL };
+					    "unit", "gpu", NULL };
 static const char *const severity_names[] = { "info", "warning", "critical", NULL };
 static const char *const action_names[] = { "advise", "reapply", "move-task", "compact", "gpu-reset", "drain",
-					    "node-label", "restart-unit", NULL };
+					    "node-label", "restart-unit", "gpu-persistence", NULL };
 
 const char *asios_health_source_name(enum asios_health_source s)
 {
@@ -234,7 +234,8 @@ static int sig_ladder(struct asios_conf *c, struct asios_health_signature *s, co
 		if (a < 0 || n == ASIOS_HEALTH_LADDER) {
 			free(copy);
 			return asios_conf_fail(c, a < 0 ? "heal: unknown action \"%s\" (advise, reapply, move-task, "
-					       "compact, gpu-reset, drain, node-label, restart-unit)%s"
+					       "compact, gpu-reset, drain, node-label, restart-unit, "
+					       "gpu-persistence)%s"
 							 : "heal: at most 4 actions: \"%s\"%s", value, "");
 		}
 		s->ladder[n++] = (enum asios_health_action)a;
@@ -331,7 +332,9 @@ static int handler(void *user, const char *section, const char *name, const char
 static int sig_check(struct asios_health_signature *s, const char *where, char **error)
 {
 	static const char *const psi[] = { "memory", "io", "cpu", NULL };
-	static const char *const forecast[] = { "memory", "hugepages", "filesystem", NULL };
+	static const char *const forecast[] = { "memory", "hugepages", "filesystem", "gpu-memory", "gpu-thermal",
+						NULL };
+	static const char *const gpu[] = { "persistence-off", NULL };
 	const char *why = NULL;
 	char buf[256];
 	int rc;
@@ -344,7 +347,10 @@ static int sig_check(struct asios_health_signature *s, const char *where, char *
 		why = "a psi signature needs match = memory, io or cpu and a threshold (avg10 percent)";
 	else if (s->source == ASIOS_HEALTH_FORECAST &&
 		 (!s->match || word_index(forecast, s->match) < 0 || s->threshold <= 0))
-		why = "a forecast signature needs match = memory, hugepages or filesystem and a threshold (seconds)";
+		why = "a forecast signature needs match = memory, hugepages, filesystem, gpu-memory or gpu-thermal "
+		      "and a threshold (seconds)";
+	else if (s->source == ASIOS_HEALTH_GPU && (!s->match || word_index(gpu, s->match) < 0))
+		why = "a gpu signature needs match = persistence-off";
 	else if (s->source == ASIOS_HEALTH_UNIT && (!s->match || !*s->match || strpbrk(s->match, " \t/")))
 		why = "a unit signature needs match = a unit name pattern (asios-*.service)";
 	if (why)

@@ -39,6 +39,7 @@ enum asios_health_source {
 	ASIOS_HEALTH_BASELINE,   /* a metric far off its learned baseline, persistently (daemon) */
 	ASIOS_HEALTH_FORECAST,   /* a resource predicted to run out within the horizon (daemon) */
 	ASIOS_HEALTH_UNIT,       /* a systemd unit matching the signature's pattern is failed: systemd gave up on it */
+	ASIOS_HEALTH_GPU,        /* a GPU's state (metrics.h: asios_gpu_read): match persistence-off */
 	_ASIOS_HEALTH_SOURCE_MAX,
 };
 
@@ -53,6 +54,7 @@ enum asios_health_action {
 	ASIOS_HEAL_DRAIN,        /* scontrol update NodeName=… State=DRAIN: Slurm moves work elsewhere */
 	ASIOS_HEAL_NODE_LABEL,   /* a Node Feature Discovery features file: Kubernetes sees the incident */
 	ASIOS_HEAL_RESTART_UNIT, /* systemctl reset-failed, then start, of the failed unit the incident names */
+	ASIOS_HEAL_GPU_PERSISTENCE, /* nvidia-persistenced started, else nvidia-smi -i GPU -pm 1 (health-actions.c) */
 	_ASIOS_HEAL_MAX,
 };
 
@@ -63,6 +65,7 @@ struct asios_health_signature {
 	char *name;                          /* "gpu-xid-79", "irq-drift" */
 	enum asios_health_source source;
 	char *match;                         /* KMSG: an extended regular expression; PSI/FORECAST: the resource;
+					      * GPU: the condition (persistence-off);
 					      * DRIFT: the domain ("" all); BASELINE: the series ("" all);
 					      * UNIT: a unit name pattern (systemd's globs: "asios-*.service") */
 	regex_t re;                          /* KMSG: compiled (COMPILED) once every file is read */
@@ -149,7 +152,7 @@ struct asios_kmsg_cursor {
 
 /*
  * One detection pass over ROOT (S its snapshot): the kernel log from CURSOR on (advanced; NULL: all of it),
- * pressure, every domain's drift and the isolated CPUs. ROOT_PATH is the root as named on the command line
+ * pressure, every domain's drift, the isolated CPUs and the GPUs' state. ROOT_PATH is the root as named on the command line
  * (policies are read under it). Objects that cannot be read are warned about through WARN and skipped.
  */
 int asios_health_detect(struct asios_root *root, const char *root_path, const struct asios_snapshot *s,
@@ -237,9 +240,12 @@ void asios_series_clear(struct asios_series *s);
 void asios_series_add(struct asios_series *s, double t, double v);
 /*
  * Least-squares line through the series (Prometheus' predict_linear): the seconds from its last sample until
- * the fitted line reaches zero. false when it does not fall (or has fewer than 3 samples over any time).
+ * the fitted line reaches zero, its slope, and (R2, may be NULL) how much of the series' variance the line
+ * explains (0–1: a steady leak near 1, a step such as a model load followed by a plateau far lower). false
+ * when it does not fall (or has fewer than 3 samples over any time).
  */
-bool asios_series_exhaustion(const struct asios_series *s, double *seconds, double *slope);
+#define ASIOS_FORECAST_MIN_R2 0.9
+bool asios_series_exhaustion(const struct asios_series *s, double *seconds, double *slope, double *r2);
 
 /* ---- healing (health-heal.c) ---- */
 

@@ -44,6 +44,28 @@ struct asios_domain_status {
 int asios_domain_status(struct asios_root *root, const struct asios_snapshot *s, const struct asios_domain *d,
 			const struct asios_metrics_opts *o, struct asios_domain_status *out);
 
-/* The GPU families (asios_gpu_*): NVML when libnvidia-ml.so.1 loads and ROOT is the running machine, amdgpu's
- * sysfs for AMD GPUs of S. Nothing when there is no GPU to read. */
+/* What a GPU reports: NVML when libnvidia-ml.so.1 loads and ROOT is the running machine, amdgpu's sysfs for AMD
+ * GPUs of S. A value a GPU or its driver does not report is left out (HAVE false). */
+enum asios_gpu_value {
+	ASIOS_GPU_MEM_USED, ASIOS_GPU_MEM_TOTAL,       /* bytes */
+	ASIOS_GPU_UTIL,                                /* ratio */
+	ASIOS_GPU_TEMP, ASIOS_GPU_TEMP_LIMIT,          /* °C; the limit: NVML's slowdown threshold, amdgpu's temp1_crit */
+	ASIOS_GPU_POWER,                               /* W */
+	ASIOS_GPU_ECC_CORR, ASIOS_GPU_ECC_UNCORR, ASIOS_GPU_REPLAYS,
+	ASIOS_GPU_PERSISTENCE,                         /* NVML: persistence mode 1 on, 0 off */
+	_ASIOS_GPU_VALUE_MAX,
+};
+#define ASIOS_GPU_MAX 64
+struct asios_gpu_reading {
+	char device[16];                               /* PCI address "0000:17:00.0" */
+	const char *source;                            /* "nvml", "sysfs" */
+	double v[_ASIOS_GPU_VALUE_MAX];
+	bool have[_ASIOS_GPU_VALUE_MAX];
+};
+struct asios_gpu_readings {
+	struct asios_gpu_reading g[ASIOS_GPU_MAX];
+	size_t n;
+};
+void asios_gpu_read(struct asios_root *root, const struct asios_snapshot *s, struct asios_gpu_readings *out);
+/* The GPU families (asios_gpu_*) of those readings. Nothing when there is no GPU to read. */
 void asios_gpu_metrics_write(FILE *f, struct asios_root *root, const struct asios_snapshot *s);
