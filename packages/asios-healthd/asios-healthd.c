@@ -287,7 +287,8 @@ static void baselines_load(struct healthd *h)
 
 static bool is_event(const struct asios_health_incident *inc)
 {
-	return inc->sig->source == ASIOS_HEALTH_KMSG || inc->sig->source == ASIOS_HEALTH_XID;
+	return inc->sig->source == ASIOS_HEALTH_KMSG || inc->sig->source == ASIOS_HEALTH_XID ||
+	       inc->sig->source == ASIOS_HEALTH_UEVENT;
 }
 
 /* a kernel-log event handled less than EVENT_HOLDOFF seconds ago (an OOM or AER storm): true, only counted */
@@ -437,7 +438,8 @@ static void usage(void)
 	printf("Usage: " NAME " [--root DIR] [--config FILE] [--config-dir DIR] [--once] [--dry-run]\n\n"
 	       "Detects incidents (the kernel log with NVIDIA's Xid catalogue, machine checks, EDAC, PCIe AER, NVMe,\n"
 	       "hung tasks and lockups; PSI; the drift of every applied domain; tasks outside the workload on isolated\n"
-	       "CPUs; metrics off their learned baselines; resources forecast to run out) and heals through the\n"
+	       "CPUs; metrics off their learned baselines; resources forecast to run out; GPUs without persistence\n"
+	       "mode; devices removed under the running machine) and heals through the\n"
 	       "plan/apply engine where %s opts a signature in, behind a rate limit, a circuit breaker\n"
 	       "and a rollback of every action whose incident did not go away. Advising is the default.\n\n"
 	       "  --once      one pass, then exit\n"
@@ -481,7 +483,8 @@ static int start(struct healthd *h)
 int main(int argc, char **argv)
 {
 	struct healthd h = { .args = { .conf = ASIOS_HEALTH_CONF, .conf_d = ASIOS_HEALTH_CONF_D }, .kmsg_fd = -1,
-			     .psi_fd = { -1, -1, -1 }, .link_fd = -1 };
+			     .psi_fd = { -1, -1, -1 }, .link_fd = -1,
+			     .uevent_fd = -1 };
 	int r;
 
 	h.signatures = asios_health_signatures_path();

@@ -27,8 +27,8 @@ struct healthd {
 	const char *signatures;
 	struct asios_root *root;
 	sd_event *event;
-	sd_event_source *timer, *kmsg_src, *psi_src[PSI_RESOURCES], *link_src;
-	int kmsg_fd, psi_fd[PSI_RESOURCES], link_fd;
+	sd_event_source *timer, *kmsg_src, *psi_src[PSI_RESOURCES], *link_src, *uevent_src;
+	int kmsg_fd, psi_fd[PSI_RESOURCES], link_fd, uevent_fd;
 	sd_bus *bus;                           /* the service manager: units that became failed */
 	sd_bus_slot *unit_slot;
 	sd_event_source *unit_check;           /* a unit became failed: checked again UNIT_SETTLE later */
@@ -54,6 +54,7 @@ const struct asios_health_signature *signature_of(struct healthd *h, enum asios_
 /* hand new incidents to healing (FULL: a whole pass, which also verifies and closes ended conditions) */
 void handle(struct healthd *h, const struct asios_snapshot *s, struct asios_health_incidents *l, bool full);
 int pass(struct healthd *h, const char *why);
-/* live only: the kernel log, PSI triggers, link-up events and failed units wake a pass or a heal at once */
+/* live only: the kernel log, PSI triggers, link-up events, device uevents and failed units wake a pass or a heal
+ * at once */
 void watch_live(struct healthd *h);
 void unwatch_live(struct healthd *h);

@@ -1,8 +1,8 @@
 /* SPDX-FileCopyrightText: 2026 The ASIOS Authors
  * SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * asios-healthd's live event sources: the kernel log as it comes, PSI triggers, rtnetlink link-up events and the
- * service manager's unit changes. Each wakes a heal or a pass at once instead of waiting for the next interval.
+ * asios-healthd's live event sources: the kernel log as it comes, PSI triggers, rtnetlink link-up events, the
+ * kernel's device uevents and the service manager's unit changes. Each wakes a heal or a pass at once instead of waiting for the next interval.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -142,6 +142,47 @@ static void watch_links(struct healthd *h)
 			strerror(errno));
 }
 
+/*
+ * Device uevents, as the kernel sends them (its netlink group, not udev's: they come whether udevd runs or not):
+ * uevent signatures (a PCI device removed under a running machine), and a drift pass when a PCI or network
+ * device is added (its IRQs are new, and the irq domain's plan places them).
+ */
+static int on_uevent(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	struct healthd *h = userdata;
+	struct asios_health_incidents l = { 0 };
+	char buf[8192], why[160] = "";
+	ssize_t n;
+
+	(void)src, (void)revents;
+	while ((n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
+		bool added = false;
+
+		buf[n] = '\0';
+		if (asios_health_scan_uevent(&h->policy, buf, (size_t)n, &l, &added) == 0 && added && !why[0])
+			snprintf(why, sizeof(why), "device added (%s)", buf);
+	}
+	if (l.n)
+		handle(h, NULL, &l, false);
+	asios_health_incidents_clear(&l);
+	if (why[0]) {
+		fprintf(stderr, SD_INFO "%s: checking for drift now\n", why);
+		(void)pass(h, why);
+	}
+	return 0;
+}
+
+static void watch_uevents(struct healthd *h)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = 1 /* the kernel's, not udev's (2) */ };
+
+	h->uevent_fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT);
+	if (h->uevent_fd < 0 || bind(h->uevent_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    sd_event_add_io(h->event, &h->uevent_src, h->uevent_fd, EPOLLIN, on_uevent, h) < 0)
+		fprintf(stderr, SD_INFO "device uevents: not watched (%s); drift is found by the next pass\n",
+			strerror(errno));
+}
+
 /* the unit signatures, a moment after a unit became failed */
 static int on_unit_check(sd_event_source *src, uint64_t usec, void *userdata)
 {
@@ -210,6 +251,7 @@ void watch_live(struct healthd *h)
 	if (strcmp(h->args.root, "/"))
 		return;
 	watch_links(h);
+	watch_uevents(h);
 	watch_units(h);
 	h->psi_since = now_s();
 	h->kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -240,6 +282,9 @@ void unwatch_live(struct healthd *h)
 {
 	sd_event_source_unref(h->kmsg_src);
 	sd_event_source_unref(h->link_src);
+	sd_event_source_unref(h->uevent_src);
+	if (h->uevent_fd >= 0)
+		close(h->uevent_fd);
 	sd_bus_slot_unref(h->unit_slot);
 	sd_event_source_unref(h->unit_check);
 	sd_bus_flush_close_unref(h->bus);

@@ -469,7 +469,28 @@ def link_flap(text):
         check(ok and "checking for drift now" in text(),
               "this machine: a veth link flap: each link-up starts a drift pass at once", text())
     finally:
+        t0 = time.time()
         subprocess.run(["ip", "link", "del", "asioshd0"], capture_output=True)
+    ok = wait_for(lambda: "test-net-removed on net asioshd" in text(), 10)
+    print("# this machine: a device removed (uevent) reported in %.2f s" % (time.time() - t0))
+    check(ok and "device added (" not in text(),
+          "this machine: a device removed is a uevent incident; a virtual device added starts no pass", text())
+    uevent_add(text)
+
+
+def uevent_add(text):
+    """a synthetic add uevent of this machine's first PCI device (what `udevadm trigger` writes): a pass at once"""
+    devs = sorted(os.listdir("/sys/bus/pci/devices")) if os.path.isdir("/sys/bus/pci/devices") else []
+    if not devs:
+        skip("this machine: a PCI device added starts a drift pass at once", "no PCI device")
+        return
+    t0 = time.time()
+    with open(os.path.join("/sys/bus/pci/devices", devs[0], "uevent"), "w") as f:
+        f.write("add\n")
+    ok = wait_for(lambda: "device added (add@/devices/pci" in text(), 10)
+    print("# this machine: a PCI device added noticed in %.2f s" % (time.time() - t0))
+    check(ok and re.search(r"device added \(add@/devices/pci[^)]*%s\): checking for drift now" % re.escape(devs[0]),
+                           text()), "this machine: a PCI device added (uevent) starts a drift pass at once", text())
 
 
 def live_pressure(tmp):
@@ -477,7 +498,8 @@ def live_pressure(tmp):
     state = "/var/lib/asios/health"
     had_state = os.path.exists(state)
     conf = os.path.join(tmp, "live.conf")
-    write(conf, "[health]\ninterval = 30\nverify_after = 5\n[signature memory-pressure]\nact = yes\n")
+    write(conf, "[health]\ninterval = 30\nverify_after = 5\n[signature memory-pressure]\nact = yes\n"
+          "[signature test-net-removed]\nsource = uevent\nmatch = remove:net\n")
     cg = memory_cgroup(tmp)
     if not cg:
         skip("this machine: memory pressure caught by a PSI trigger", "no memory cgroup controller")

@@ -16,7 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const char catalogue[] = "[signature xid]\nsource = xid\n"
 				"[signature xid-79]\nsource = xid\nxid = 79\n"
 				"[signature aer]\nsource = kmsg\nmatch = AER: .*(Corrected|Fatal)\n"
-				"[signature lockup]\nsource = kmsg\nmatch = soft lockup - CPU#[0-9]+\n";
+				"[signature lockup]\nsource = kmsg\nmatch = soft lockup - CPU#[0-9]+\n"
+				"[signature gone]\nsource = uevent\nmatch = remove:pci\n";
 
 static void policy(const char *s)
 {
@@ -51,6 +52,7 @@ static void scan(const char *s, size_t len)
 		abort();
 	if (asios_health_scan_kmsg(&p, s, len, &cur, &l) < 0)
 		abort();
+	(void)asios_health_scan_uevent(&p, s, len, &l, NULL); /* the same bytes as a uevent (NULs may be in them) */
 	for (size_t i = 0; i < l.n; i++)
 		if (!l.v[i].sig || !l.v[i].object[0])
 			abort();

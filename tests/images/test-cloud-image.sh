@@ -7,8 +7,8 @@
 # that creates a user and writes a file. cloud-init's runcmd prints what the tests judge to the serial
 # console: the user, the file, asios-irqd's state, failed units, the root file system's size (it must have
 # grown), the machine-id, the hostname; and asios-healthd's fault injection under systemd: an Xid line, a link flap
-# on the NIC (with a control run without asios-healthd), a crash loop systemd gives up on, memory pressure side by
-# side with systemd-oomd. Fails as soon as the console shows a kernel BUG:/WARNING:/Oops/panic,
+# on the NIC (with a control run without asios-healthd), the NIC's PCI function added (a uevent), a crash loop
+# systemd gives up on, memory pressure side by side with systemd-oomd. Fails as soon as the console shows a kernel BUG:/WARNING:/Oops/panic,
 # a unit that failed, a grub> prompt or emergency mode, and after BOOT_TIMEOUT seconds (default 600).
 #   ASIOS_IMAGE=FILE.qcow2   boot this image instead of building one (make check-images)
 #   FIRMWARE=bios|uefi       SeaBIOS (default) or OVMF
@@ -138,6 +138,17 @@ runcmd:
     say "flap-with-healthd $(cat "/proc/irq/$irq/smp_affinity_list") $(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }")"
     sleep 2
     say "flap-journal $(journalctl -b -o cat --no-pager -u asios-healthd | grep -c "^link up ($dev)")"
+    # a device added (a synthetic add uevent of the NIC's PCI function, as `udevadm trigger` sends one): the
+    # drift pass the event starts places its IRQ at once, not at the next pass
+    pdev=$(basename "$(readlink -f "/sys/class/net/$dev/device/..")")
+    echo "$other" >"/proc/irq/$irq/smp_affinity_list"
+    t0=$(date +%s.%N)
+    echo add >"/sys/bus/pci/devices/$pdev/uevent"
+    for i in $(seq 100); do [ "$(cat "/proc/irq/$irq/smp_affinity_list")" = "$placed" ] && break; sleep 0.1; done
+    t1=$(date +%s.%N)
+    say "added-with-healthd $(cat "/proc/irq/$irq/smp_affinity_list") $(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }")"
+    sleep 1
+    say "added-journal $(journalctl -b -o cat --no-pager -u asios-healthd | grep -c "^device added (add@/devices/pci.*$pdev)")"
     # a crash loop: asios-irqd killed until systemd gives up on it (its start limit); asios-healthd sees the unit
     # fail, restarts it, and verifies that it stayed up
     say "crash-loop start"
@@ -292,6 +303,10 @@ flap=$(val flap-with-healthd)
 check "link flap with asios-healthd: its link-up event re-places the NIC's IRQ (back to $(val nic | sed 's/.* placed //') in ${flap#* } s)" \
 	sh -c "[ '${flap% *}' = '$(val nic | sed 's/.* placed //')' ] && awk 'BEGIN { exit !(${flap#* } < 5) }'"
 check_eq "asios-healthd logged the link-up that woke it" 1 "$(val flap-journal)"
+added=$(val added-with-healthd)
+check "a PCI device added (uevent): the drift pass it starts places its IRQ (back to $(val nic | sed 's/.* placed //') in ${added#* } s)" \
+	sh -c "[ '${added% *}' = '$(val nic | sed 's/.* placed //')' ] && awk 'BEGIN { exit !(${added#* } < 5) }'"
+check_eq "asios-healthd logged the device added that woke it" 1 "$(val added-journal)"
 check "crash loop: systemd gave up on asios-irqd, asios-healthd restarted it: $(val unit-restarted)" grep -q ' active$' <<<"$(val unit-restarted)"
 check_eq "asios-healthd's unit-failed signature acted once (restart-unit)" 1 "$(val unit-healed)"
 check_eq "the restart was verified: asios-irqd stayed up" 1 "$(val unit-verified)"

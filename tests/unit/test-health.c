@@ -398,6 +398,51 @@ static void test_state_roundtrip(void **state)
 }
 
 /* restart-unit: what it runs, how its outcome is judged, and that a restart that did not last is not repeated */
+static void test_uevent(void **state)
+{
+	static const char removed[] = "remove@/devices/pci0000:3a/0000:3a:00.0/0000:3b:00.0\0ACTION=remove\0"
+				      "DEVPATH=/devices/pci0000:3a/0000:3a:00.0/0000:3b:00.0\0SUBSYSTEM=pci\0"
+				      "DRIVER=nvidia\0SEQNUM=4711\0";
+	static const char added[] = "add@/devices/pci0000:00/0000:00:03.0\0ACTION=add\0"
+				    "DEVPATH=/devices/pci0000:00/0000:00:03.0\0SUBSYSTEM=pci\0";
+	static const char veth[] = "add@/devices/virtual/net/veth0\0ACTION=add\0DEVPATH=/devices/virtual/net/veth0\0"
+				   "SUBSYSTEM=net\0INTERFACE=veth0\0";
+	static const char udev[] = "libudev\0\xfe\xed\xca\xfe";
+	struct asios_health_policy p;
+	struct asios_health_incidents l = { 0 };
+	bool add = true;
+	char *error = NULL;
+
+	(void)state;
+	read_shipped(&p, "/nonexistent/etc/asios/health.conf");
+	assert_int_equal(asios_health_scan_uevent(&p, removed, sizeof(removed) - 1, &l, &add), 0);
+	assert_false(add);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0].sig->name, "pci-device-removed");
+	assert_string_equal(l.v[0].object, "pci 0000:3b:00.0");
+	assert_non_null(strstr(l.v[0].detail, "driver nvidia"));
+	asios_health_incidents_clear(&l);
+	/* a device added: no incident, a drift pass due; a container's veth: neither */
+	assert_int_equal(asios_health_scan_uevent(&p, added, sizeof(added) - 1, &l, &add), 0);
+	assert_true(add);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(asios_health_scan_uevent(&p, veth, sizeof(veth) - 1, &l, &add), 0);
+	assert_false(add);
+	/* udev's own messages, a truncated one, no header */
+	assert_int_equal(asios_health_scan_uevent(&p, udev, sizeof(udev) - 1, &l, &add), -EINVAL);
+	assert_int_equal(asios_health_scan_uevent(&p, removed, 20, &l, NULL), -EINVAL);
+	assert_int_equal(asios_health_scan_uevent(&p, "ACTION=remove", 13, &l, NULL), -EINVAL);
+	assert_int_equal(l.n, 0);
+	asios_health_policy_clear(&p);
+	/* a signature's match is checked */
+	assert_int_equal(asios_health_policy_init(&p), 0);
+	assert_int_equal(asios_health_policy_parse(&p, "[signature x]\nsource = uevent\nmatch = unplug:pci\n", "t.conf",
+						   &error), -EINVAL);
+	assert_non_null(strstr(error, "ACTION:SUBSYSTEM"));
+	free(error);
+	asios_health_policy_clear(&p);
+}
+
 struct runs {
 	char cmds[4][160];
 	size_t n;
@@ -531,6 +576,7 @@ int main(void)
 		cmocka_unit_test(test_flat_baseline), cmocka_unit_test(test_forecast),
 		cmocka_unit_test(test_state_roundtrip), cmocka_unit_test(test_restart_unit),
 		cmocka_unit_test(test_season),     cmocka_unit_test(test_gpu_persistence),
+		cmocka_unit_test(test_uevent),
 	};
 
 	setenv("TZ", "UTC", 1);

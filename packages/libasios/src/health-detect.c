@@ -210,6 +210,51 @@ int asios_health_scan_kmsg(const struct asios_health_policy *p, const char *text
 	return 0;
 }
 
+int asios_health_scan_uevent(const struct asios_health_policy *p, const char *msg, size_t len,
+			     struct asios_health_incidents *out, bool *added)
+{
+	const char *q, *end = msg + len, *action = NULL, *devpath = NULL, *subsystem = NULL, *driver = "", *name;
+	const char *at = memchr(msg, '@', len);
+	int k = 0;
+
+	if (added)
+		*added = false;
+	/* the kernel's header, then NUL-separated KEY=VALUE; udev's own messages ("libudev" magic) are not these */
+	if (!at || at == msg || !memchr(at, '\0', (size_t)(end - at)))
+		return -EINVAL;
+	for (q = at + strlen(at) + 1; q < end; q += strnlen(q, (size_t)(end - q)) + 1) {
+		if (!memchr(q, '\0', (size_t)(end - q)))
+			break; /* a last field without its NUL */
+		if (!strncmp(q, "ACTION=", 7))
+			action = q + 7;
+		else if (!strncmp(q, "DEVPATH=", 8))
+			devpath = q + 8;
+		else if (!strncmp(q, "SUBSYSTEM=", 10))
+			subsystem = q + 10;
+		else if (!strncmp(q, "DRIVER=", 7))
+			driver = q + 7;
+	}
+	if (!action || !devpath || !subsystem || !*subsystem)
+		return -EINVAL;
+	name = strrchr(devpath, '/') ? strrchr(devpath, '/') + 1 : devpath;
+	if (added)
+		*added = !strcmp(action, "add") && (!strcmp(subsystem, "pci") || !strcmp(subsystem, "net")) &&
+			 strncmp(devpath, "/devices/virtual/", 17); /* a container's veth has no IRQ to place */
+	for (size_t i = 0; i < p->n_sigs && k >= 0; i++) {
+		const struct asios_health_signature *sig = &p->sigs[i];
+		size_t an = strlen(action);
+		char object[96];
+
+		if (sig->source != ASIOS_HEALTH_UEVENT || strncmp(sig->match, action, an) || sig->match[an] != ':' ||
+		    strcmp(sig->match + an + 1, subsystem))
+			continue;
+		snprintf(object, sizeof(object), "%s %s", subsystem, name);
+		k = asios_health_incident_add(out, sig, object, 1, "%s %s%s%s", action, devpath, *driver ? " driver " : "",
+					      driver);
+	}
+	return k < 0 ? k : 0;
+}
+
 /* the whole log under ROOT: /dev/kmsg gives one record per read() until EAGAIN; a capture's is a file */
 static int read_kmsg(struct asios_root *root, char **ret, size_t *len)
 {

@@ -16,14 +16,15 @@
  *   [health]             interval, max_actions_per_hour, rate_limit, verify_after, baseline_samples,
  *                        baseline_min, baseline_persist, baseline_k, baseline_season, forecast_samples, history_kib,
  *                        workload_slice, slurm_node, node_label_file
- *   [signature NAME]     source = kmsg|xid|psi|drift|isolation|baseline|forecast|unit|gpu, match, threshold, xid,
+ *   [signature NAME]     source = kmsg|xid|psi|drift|isolation|baseline|forecast|unit|gpu|uevent, match,
+ *                        threshold, xid,
  *                        severity = info|warning|critical, meaning, advice, heal = ACTION[, ACTION…], act
  * A signature named again (in health.conf) is changed, not added: `act = yes` is how a site opts in.
  * Every signature is checked once all files are read; an error names the file and line of its section.
  */
 
 static const char *const source_names[] = { "kmsg", "xid", "psi", "drift", "isolation", "baseline", "forecast",
-					    "unit", "gpu", NULL };
+					    "unit", "gpu", "uevent", NULL };
 static const char *const severity_names[] = { "info", "warning", "critical", NULL };
 static const char *const action_names[] = { "advise", "reapply", "move-task", "compact", "gpu-reset", "drain",
 					    "node-label", "restart-unit", "gpu-persistence", NULL };
@@ -328,6 +329,21 @@ static int handler(void *user, const char *section, const char *name, const char
 	return asios_conf_fail(&r->c, "unknown section [%s]%s", section, "");
 }
 
+/* "ACTION:SUBSYSTEM" of a uevent signature */
+static bool uevent_match_ok(const char *m)
+{
+	static const char *const actions[] = { "add", "remove", "change", "move", "online", "offline", "bind",
+					       "unbind", NULL };
+	const char *colon = m ? strchr(m, ':') : NULL;
+	char action[16];
+
+	if (!colon || colon == m || (size_t)(colon - m) >= sizeof(action) || !colon[1] || strpbrk(colon + 1, " \t:/"))
+		return false;
+	memcpy(action, m, (size_t)(colon - m));
+	action[colon - m] = '\0';
+	return word_index(actions, action) >= 0;
+}
+
 /* once every file is read: each signature complete; kernel-log patterns compiled */
 static int sig_check(struct asios_health_signature *s, const char *where, char **error)
 {
@@ -351,6 +367,9 @@ static int sig_check(struct asios_health_signature *s, const char *where, char *
 		      "and a threshold (seconds)";
 	else if (s->source == ASIOS_HEALTH_GPU && (!s->match || word_index(gpu, s->match) < 0))
 		why = "a gpu signature needs match = persistence-off";
+	else if (s->source == ASIOS_HEALTH_UEVENT && !uevent_match_ok(s->match))
+		why = "a uevent signature needs match = ACTION:SUBSYSTEM (add, remove, change, move, online, offline, "
+		      "bind or unbind; \"remove:pci\")";
 	else if (s->source == ASIOS_HEALTH_UNIT && (!s->match || !*s->match || strpbrk(s->match, " \t/")))
 		why = "a unit signature needs match = a unit name pattern (asios-*.service)";
 	if (why)

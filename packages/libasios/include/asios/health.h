@@ -40,6 +40,7 @@ enum asios_health_source {
 	ASIOS_HEALTH_FORECAST,   /* a resource predicted to run out within the horizon (daemon) */
 	ASIOS_HEALTH_UNIT,       /* a systemd unit matching the signature's pattern is failed: systemd gave up on it */
 	ASIOS_HEALTH_GPU,        /* a GPU's state (metrics.h: asios_gpu_read): match persistence-off */
+	ASIOS_HEALTH_UEVENT,     /* a kernel uevent: match ACTION:SUBSYSTEM ("remove:pci") (daemon, live only) */
 	_ASIOS_HEALTH_SOURCE_MAX,
 };
 
@@ -66,6 +67,7 @@ struct asios_health_signature {
 	enum asios_health_source source;
 	char *match;                         /* KMSG: an extended regular expression; PSI/FORECAST: the resource;
 					      * GPU: the condition (persistence-off);
+					      * UEVENT: ACTION:SUBSYSTEM ("remove:pci");
 					      * DRIFT: the domain ("" all); BASELINE: the series ("" all);
 					      * UNIT: a unit name pattern (systemd's globs: "asios-*.service") */
 	regex_t re;                          /* KMSG: compiled (COMPILED) once every file is read */
@@ -174,6 +176,15 @@ int asios_health_systemd_open(struct sd_bus **ret);
  * start with a space and are skipped). For tests and the fuzzer. */
 int asios_health_scan_kmsg(const struct asios_health_policy *p, const char *text, size_t len,
 			   struct asios_kmsg_cursor *cursor, struct asios_health_incidents *out);
+/*
+ * One kernel uevent as NETLINK_KOBJECT_UEVENT's kernel group sends it: "ACTION@DEVPATH\0KEY=VALUE\0…" (LEN
+ * bytes). Incidents of the UEVENT signatures it matches go to OUT (object "SUBSYSTEM NAME": "pci 0000:3b:00.0");
+ * *ADDED (may be NULL) is set when it adds a PCI or a physical network device (new IRQs to place: a drift pass
+ * is due; a virtual device, a container's veth, has none).
+ * 0, or -EINVAL when it is not a uevent.
+ */
+int asios_health_scan_uevent(const struct asios_health_policy *p, const char *msg, size_t len,
+			     struct asios_health_incidents *out, bool *added);
 /* An Xid line's GPU and code: "NVRM: Xid (PCI:0000:3b:00): 79, pid=…" → "0000:3b:00", 79. false: none. */
 bool asios_health_parse_xid(const char *msg, char *pci, size_t pci_size, unsigned *code);
 
