@@ -149,6 +149,11 @@ def fault_xid(d, root):
           "the Xid catalogue's meaning and immediate action are logged; the history says handed-over", d.text())
     check(outcomes(root, "gpu-xid-13") == ["advised"] and "RESTART_APP" in d.text(),
           "Xid 13 (not opted in): advised only, with the catalogue's action", str(history(root)))
+    p = subprocess.run([ASIOSCTL, "metrics", "--root", root], capture_output=True, text=True, env=ENV)
+    xids = sorted(l for l in p.stdout.splitlines() if l.startswith("asios_gpu_xid_errors_total{"))
+    check(xids == ['asios_gpu_xid_errors_total{device="0000:3b:00.0",xid="13"} 1',
+                   'asios_gpu_xid_errors_total{device="0000:3b:00.0",xid="79"} 1'],
+          "the Xid events are counted by GPU and code in the exposition (asios_gpu_xid_errors_total)", p.stdout[-3000:])
 
 
 def fault_drift(d, root):

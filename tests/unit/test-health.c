@@ -376,6 +376,7 @@ static void test_state_roundtrip(void **state)
 						      .incidents = 4, .outcomes = { [ASIOS_HEAL_IMPROVED] = 2 } };
 	a.keys[a.n_keys++] = (struct asios_heal_key){ .signature = "drift", .object = "domain irq",
 						      .action = ASIOS_HEAL_REAPPLY, .last_action = 1230 };
+	a.xids[a.n_xids++] = (struct asios_health_xid_count){ .device = "0000:3b:00.0", .code = 79, .n = 3 };
 	assert_int_equal(asios_health_state_write(root, &a), 0);
 	assert_int_equal(asios_health_state_read(root, &b, &bad), 0);
 	assert_string_equal(b.cursor.boot_id, "b0f1");
@@ -384,8 +385,11 @@ static void test_state_roundtrip(void **state)
 	assert_int_equal(b.n_keys, 2);
 	assert_true(b.keys[0].demoted && b.keys[0].outcomes[ASIOS_HEAL_IMPROVED] == 2 && b.keys[0].incidents == 4);
 	assert_string_equal(b.keys[1].object, "domain irq");
+	assert_true(b.n_xids == 1 && b.xids[0].code == 79 && b.xids[0].n == 3);
+	assert_string_equal(b.xids[0].device, "0000:3b:00.0");
 	asios_health_state_reset(&b, true);
 	assert_false(b.breaker_open || b.keys[0].demoted);
+	assert_int_equal(b.n_xids, 1);  /* counters are never reset */
 	/* a damaged state file is named, not half read */
 	snprintf(cmd, sizeof(cmd), "echo 'key drift x' >> %s/var/lib/asios/health/state", dir);
 	assert_int_equal(system(cmd), 0);

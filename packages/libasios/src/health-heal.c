@@ -82,6 +82,17 @@ static int state_line(struct asios_health_state *st, const char *line)
 			st->cursor.boot_id[0] = '\0';
 		return 0;
 	}
+	if (!strncmp(line, "xid ", 4)) {
+		struct asios_health_xid_count x = { 0 };
+		uint64_t cnt;
+
+		if (sscanf(line, "xid %23s %u %" SCNu64 " %n", x.device, &x.code, &cnt, &n) != 3 || !n || line[n])
+			return -EINVAL;
+		x.n = cnt;
+		if (st->n_xids < ASIOS_HEALTH_MAX_XIDS)
+			st->xids[st->n_xids++] = x;
+		return 0;
+	}
 	if (sscanf(line, "breaker %u %lf", &a, &t1) == 2 && a <= 1) {
 		st->breaker_open = a;
 		st->breaker_since = t1;
@@ -161,6 +172,8 @@ static void state_format(const struct asios_health_state *st, FILE *f)
 {
 	fprintf(f, "cursor %s %" PRIu64 "\n", st->cursor.boot_id[0] ? st->cursor.boot_id : "-", st->cursor.next_seq);
 	fprintf(f, "breaker %d %.3f\n", st->breaker_open, st->breaker_since);
+	for (size_t i = 0; i < st->n_xids; i++)
+		fprintf(f, "xid %s %u %" PRIu64 "\n", st->xids[i].device, st->xids[i].code, st->xids[i].n);
 	for (size_t i = 0; i < st->n_actions; i++)
 		fprintf(f, "action %.3f\n", st->actions[i]);
 	for (size_t i = 0; i < st->n_pending; i++) {
@@ -366,6 +379,28 @@ static void recurred(struct asios_heal_ctx *c, const struct asios_health_inciden
 			c->state->pending[i].recurred = true;
 }
 
+/* an Xid incident (object "GPU 0000:3b:00", value its code, and the lines of the same read it stands for) */
+static void count_xid(struct asios_health_state *st, const struct asios_health_incident *inc)
+{
+	char device[24];
+	unsigned code = (unsigned)inc->value;
+	size_t i;
+
+	if (inc->sig->source != ASIOS_HEALTH_XID || strncmp(inc->object, "GPU ", 4))
+		return;
+	/* the kernel names the GPU by domain:bus:device; the metrics by its PCI function (a GPU is function 0) */
+	snprintf(device, sizeof(device), "%.20s%s", inc->object + 4, strchr(inc->object + 4, '.') ? "" : ".0");
+	for (i = 0; i < st->n_xids && (st->xids[i].code != code || strcmp(st->xids[i].device, device)); i++)
+		;
+	if (i == st->n_xids) {
+		if (i == ASIOS_HEALTH_MAX_XIDS)
+			return;
+		st->xids[st->n_xids++] = (struct asios_health_xid_count){ .code = code };
+		snprintf(st->xids[i].device, sizeof(st->xids[i].device), "%s", device);
+	}
+	st->xids[i].n += 1 + inc->repeats;
+}
+
 enum asios_heal_outcome asios_health_heal(struct asios_heal_ctx *c, const struct asios_health_incident *inc)
 {
 	const struct asios_health_signature *sig = inc->sig;
@@ -376,6 +411,7 @@ enum asios_heal_outcome asios_health_heal(struct asios_heal_ctx *c, const struct
 
 	if (k)
 		k->incidents += 1 + inc->repeats;
+	count_xid(c->state, inc);
 	recurred(c, inc);
 	if (inc->repeats) {
 		size_t off = strlen(note);
@@ -407,6 +443,7 @@ void asios_health_repeat(struct asios_heal_ctx *c, const struct asios_health_inc
 
 	if (k)
 		k->incidents += 1 + inc->repeats;
+	count_xid(c->state, inc);
 	recurred(c, inc);
 }
 

@@ -487,6 +487,13 @@ static void health_metrics(const struct out *w)
 	family(w, "asios_health_circuit_breaker_open", "gauge",
 	       "1 while the circuit breaker is open: asios-healthd only advises until `asiosctl health reset`.");
 	fprintf(w->f, "asios_health_circuit_breaker_open %d\n", st.breaker_open);
+	if (st.n_xids) {
+		family(w, "asios_gpu_xid_errors_total", "counter",
+		       "NVIDIA Xid events in the kernel log, by GPU and Xid code (read by asios-healthd).");
+		for (size_t i = 0; i < st.n_xids; i++)
+			fprintf(w->f, "asios_gpu_xid_errors_total{device=\"%s\",xid=\"%u\"} %" PRIu64 "\n",
+				st.xids[i].device, st.xids[i].code, st.xids[i].n);
+	}
 }
 
 int asios_metrics_write(FILE *f, struct asios_root *root, const struct asios_snapshot *s,

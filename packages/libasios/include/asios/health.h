@@ -291,8 +291,16 @@ struct asios_heal_key {                  /* one signature (and action, object) *
 	double last_action;               /* rate limit */
 	bool demoted;                     /* it did not help: the next incident skips it */
 };
+#define ASIOS_HEALTH_MAX_XIDS 64
+struct asios_health_xid_count {          /* NVIDIA Xid events of the kernel log, by GPU and code (never reset) */
+	char device[24];                  /* the GPU's PCI address as the metrics name it: "0000:3b:00.0" */
+	unsigned code;
+	uint64_t n;
+};
 struct asios_health_state {
 	struct asios_kmsg_cursor cursor;
+	struct asios_health_xid_count xids[ASIOS_HEALTH_MAX_XIDS];  /* the first GPU×code pairs seen */
+	size_t n_xids;
 	double actions[64];               /* times of the actions of the last hour (the breaker's window) */
 	size_t n_actions;
 	bool breaker_open;
