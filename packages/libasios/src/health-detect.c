@@ -214,15 +214,17 @@ int asios_health_scan_uevent(const struct asios_health_policy *p, const char *ms
 			     struct asios_health_incidents *out, bool *added)
 {
 	const char *q, *end = msg + len, *action = NULL, *devpath = NULL, *subsystem = NULL, *driver = "", *name;
-	const char *at = memchr(msg, '@', len);
+	size_t header = strnlen(msg, len);
+	const char *at = memchr(msg, '@', header);
 	int k = 0;
 
 	if (added)
 		*added = false;
-	/* the kernel's header, then NUL-separated KEY=VALUE; udev's own messages ("libudev" magic) are not these */
-	if (!at || at == msg || !memchr(at, '\0', (size_t)(end - at)))
+	/* the kernel's header "ACTION@DEVPATH", then NUL-separated KEY=VALUE; udev's own messages ("libudev" and
+	 * a binary header) are not these */
+	if (header == len || !at || at == msg)
 		return -EINVAL;
-	for (q = at + strlen(at) + 1; q < end; q += strnlen(q, (size_t)(end - q)) + 1) {
+	for (q = msg + header + 1; q < end; q += strnlen(q, (size_t)(end - q)) + 1) {
 		if (!memchr(q, '\0', (size_t)(end - q)))
 			break; /* a last field without its NUL */
 		if (!strncmp(q, "ACTION=", 7))
