@@ -25,6 +25,8 @@ qemu_start() {
 	local log=$1 accel=tcg
 	shift
 	[ -w /dev/kvm ] && accel=kvm
+	# ASIOS_QEMU_ACCEL=tcg where /dev/kvm is there but fails ("KVM internal error": qemu_watch says kvm-failed)
+	[ -z "${ASIOS_QEMU_ACCEL:-}" ] || accel=$ASIOS_QEMU_ACCEL
 	: >"$log"
 	qemu-system-x86_64 -M q35 -accel "$accel" -cpu max -smp 2 -m 2G -display none -serial "file:$log" \
 		-monitor none -nic user,model=virtio-net-pci "$@" </dev/null >"$log.qemu" 2>&1 &
@@ -43,6 +45,7 @@ qemu_watch() {
 		all=1
 		for p in "$@"; do grep -aqE "$p" "$log" || { all=0; break; }; done
 		if [ "$all" = 1 ]; then verdict=finished; break; fi
+		if grep -aq 'KVM internal error' "$log.qemu" 2>/dev/null; then verdict=kvm-failed; break; fi
 		kill -0 "$qpid" 2>/dev/null || { verdict=exited; break; }
 		sleep 1
 	done

@@ -242,8 +242,6 @@ fi
 printf 'instance-id: iid-asiostest-%s\nlocal-hostname: asiostest\n' "$$" >"$run/meta-data"
 cloud-localds "$run/seed.img" "$run/user-data" "$run/meta-data"
 vsize=$(qemu-img info --output=json "$image" | sed -n 's/.*"virtual-size": \([0-9]*\).*/\1/p')
-# a copy-on-write overlay 1 GiB larger than the image: the root file system must grow into it
-qemu-img create -q -f qcow2 -b "$(cd "$dir" && pwd)/$(basename "$image")" -F qcow2 "$run/disk.qcow2" $((vsize + 1073741824))
 # the root partition's size in the image (MiB), the last partition of the disk
 root_mib=$(( (vsize / 512 - 131072) / 2048 ))
 
@@ -253,29 +251,46 @@ if [ "$firmware" = uefi ]; then
 	[ -f "$ovmf" ] || { echo "not ok 1 - $ovmf is missing (make deps: ovmf)"; exit 1; }
 	fw=(-bios "$ovmf")
 fi
-accel=tcg
-[ -w /dev/kvm ] && accel=kvm
+# KVM where /dev/kvm is usable, else TCG; a KVM that fails (nested virtualisation that cannot emulate an
+# instruction stops the guest with "KVM internal error") is dropped for TCG and the boot starts over.
+# ASIOS_QEMU_ACCEL=tcg (or kvm) chooses.
+accels=tcg
+[ -w /dev/kvm ] && accels="kvm tcg"
+[ -n "${ASIOS_QEMU_ACCEL:-}" ] && accels=$ASIOS_QEMU_ACCEL
 log=$run/console.log
-: >"$log"
-step "booting ($firmware, $accel, timeout ${timeout}s)"
-t0=$SECONDS
-qemu-system-x86_64 -M q35 -accel $accel -cpu max -smp 2 -m 1G "${fw[@]}" \
-	-drive "file=$run/disk.qcow2,if=virtio,format=qcow2" -drive "file=$run/seed.img,if=virtio,format=raw,readonly=on" \
-	-nic user,model=virtio-net-pci -display none -serial "file:$log" -monitor none -no-reboot </dev/null &
-qpid=$!
 bad='\] (BUG: |WARNING: |Oops)|Kernel panic|grub> |emergency mode|Give root password|\[FAILED\]|Failed to start'
 # the console without systemd's own lines about asios-irqd during the crash loop: that failure is the fault injected
 console() { tr -d '\r' <"$log" | sed '/^ASIOSTEST: crash-loop start/,/^ASIOSTEST: crash-loop end/{/asios-irqd/d}'; }
-verdict=timeout
-while [ $((SECONDS - t0)) -lt "$timeout" ]; do
-	if console | grep -aqE "$bad"; then verdict=problem; break; fi
-	if grep -aq '^ASIOSTEST: done' "$log"; then verdict=finished; break; fi
-	kill -0 $qpid 2>/dev/null || { verdict=exited; break; }
-	sleep 1
+for accel in $accels; do
+	# a copy-on-write overlay 1 GiB larger than the image: the root file system must grow into it
+	rm -f "$run/disk.qcow2"
+	qemu-img create -q -f qcow2 -b "$(cd "$dir" && pwd)/$(basename "$image")" -F qcow2 "$run/disk.qcow2" \
+		$((vsize + 1073741824))
+	: >"$log"
+	: >"$run/qemu.err"
+	step "booting ($firmware, $accel, timeout ${timeout}s)"
+	t0=$SECONDS
+	qemu-system-x86_64 -M q35 -accel "$accel" -cpu max -smp 2 -m 1G "${fw[@]}" \
+		-drive "file=$run/disk.qcow2,if=virtio,format=qcow2" \
+		-drive "file=$run/seed.img,if=virtio,format=raw,readonly=on" \
+		-nic user,model=virtio-net-pci -display none -serial "file:$log" -monitor none -no-reboot \
+		</dev/null 2>"$run/qemu.err" &
+	qpid=$!
+	verdict=timeout
+	while [ $((SECONDS - t0)) -lt "$timeout" ]; do
+		if grep -aq 'KVM internal error' "$run/qemu.err"; then verdict=kvm-failed; break; fi
+		if console | grep -aqE "$bad"; then verdict=problem; break; fi
+		if grep -aq '^ASIOSTEST: done' "$log"; then verdict=finished; break; fi
+		kill -0 $qpid 2>/dev/null || { verdict=exited; break; }
+		sleep 1
+	done
+	secs=$((SECONDS - t0))
+	kill $qpid 2>/dev/null
+	wait $qpid 2>/dev/null
+	[ "$verdict" = kvm-failed ] || break
+	echo "# KVM failed after ${secs} s ($(grep -a -m1 -A1 'KVM internal error' "$run/qemu.err" | tr '\n' ' ')): booting again under TCG"
 done
-secs=$((SECONDS - t0))
-kill $qpid 2>/dev/null
-wait $qpid 2>/dev/null
+[ -s "$run/qemu.err" ] && sed 's/^/#   qemu: /' "$run/qemu.err" | head -n 20
 check_eq "boots to the end of cloud-init's runcmd, no kernel BUG/WARNING/Oops/panic, failed unit, grub> or emergency mode (${secs} s)" finished "$verdict"
 if [ "$verdict" != finished ]; then
 	console | grep -aE -B2 -A12 "$bad" | head -n 40 | sed 's/^/#   /'
