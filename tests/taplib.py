@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+import signal
 import subprocess
 import tarfile
 import time
@@ -40,6 +41,17 @@ def wait_for(pred, seconds):
             return True
         time.sleep(0.1)
     return pred()
+
+
+def terminate(proc, seconds):
+    """SIGTERM to PROC (a Popen), its exit status within SECONDS, else killed and -1"""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return -1
 
 
 def read(path):

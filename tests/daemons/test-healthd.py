@@ -15,7 +15,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -26,7 +25,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from taplib import (ASIOSCTL, BUILD, FIXTURES, TOP, add_proc, check, done, need, need_root, read, skip,  # noqa: E402
-                    wait_for, write)
+                    terminate, wait_for, write)
 import unitcaps  # noqa: E402
 
 HEALTHD = os.path.join(BUILD, "asios-healthd")
@@ -119,12 +118,7 @@ class Daemon:
         return open(self.log.name).read()
 
     def stop(self):
-        self.p.send_signal(signal.SIGTERM)
-        try:
-            return self.p.wait(20)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            return -1
+        return terminate(self.p, 20)
 
 
 def timed(pred, seconds):
@@ -379,11 +373,7 @@ def live_gpu(tmp):
         try:
             live_gpu_faults(d, text, nvml, bindir)
         finally:
-            d.send_signal(signal.SIGTERM)
-            try:
-                d.wait(20)
-            except subprocess.TimeoutExpired:
-                d.kill()
+            terminate(d, 20)
 
 
 def smi_calls(bindir):
@@ -532,11 +522,7 @@ def live_pressure(tmp):
         if stress:
             stress.kill()
             stress.wait()
-        d.send_signal(signal.SIGTERM)
-        try:
-            d.wait(20)
-        except subprocess.TimeoutExpired:
-            d.kill()
+        terminate(d, 20)
         time.sleep(0.5)
         try:
             os.rmdir(cg)

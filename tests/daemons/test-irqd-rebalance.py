@@ -18,7 +18,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, BUILD, FIXTURES, check, done, need, read, wait_for  # noqa: E402
+from taplib import ASIOSCTL, BUILD, FIXTURES, check, done, need, read, terminate, wait_for  # noqa: E402
 import unitcaps  # noqa: E402
 
 IRQD = os.path.join(BUILD, "asios-irqd")
@@ -88,11 +88,7 @@ def start(tmp, root, conf_text):
 
 
 def stop(d):
-    d.send_signal(signal.SIGTERM)
-    try:
-        d.wait(10)
-    except subprocess.TimeoutExpired:
-        d.kill()
+    terminate(d, 10)
 
 
 def irq_plan(tmp, root):

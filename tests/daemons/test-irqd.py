@@ -15,7 +15,7 @@ import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, BUILD, FIXTURES, add_proc, check, done, need, need_root, read, wait_for  # noqa: E402
+from taplib import ASIOSCTL, BUILD, FIXTURES, add_proc, check, done, need, need_root, read, terminate, wait_for  # noqa: E402
 import unitcaps  # noqa: E402
 
 IRQD = os.path.join(BUILD, "asios-irqd")
@@ -83,12 +83,7 @@ def main():
         ok = wait_for(lambda: "configuration reloaded" in logtext(), 10)
         aff = read(os.path.join(root, "proc/irq/130/smp_affinity_list"))
         check(ok and aff == "8-19,24-31", "SIGHUP with a good configuration re-plans (banned CPUs 0-3)", aff + logtext())
-        d.send_signal(signal.SIGTERM)
-        try:
-            rc = d.wait(10)
-        except subprocess.TimeoutExpired:
-            d.kill()
-            rc = -1
+        rc = terminate(d, 10)
         check(rc == 0 and "stopping after" in logtext(), "SIGTERM stops the daemon cleanly", logtext())
         p = subprocess.run([ASIOSCTL, "irq", "revert", "--root", root], capture_output=True, text=True)
         check(p.returncode == 0 and read(os.path.join(root, "proc/irq/131/smp_affinity_list")) == "5",

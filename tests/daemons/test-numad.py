@@ -15,7 +15,8 @@ import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, BUILD, FIXTURES, add_proc, check, done, need, need_root, skip, wait_for, write  # noqa: E402
+from taplib import (ASIOSCTL, BUILD, FIXTURES, add_proc, check, done, need, need_root, skip,  # noqa: E402
+                    terminate, wait_for, write)
 import unitcaps  # noqa: E402
 
 NUMAD = os.path.join(BUILD, "asios-numad")
@@ -121,11 +122,7 @@ def live_tests(tmp):
         check(ok and "proc connector unavailable" not in logtext(),
               "this machine: a new process is placed from the proc connector", logtext())
     finally:
-        d.send_signal(signal.SIGTERM)
-        try:
-            d.wait(10)
-        except subprocess.TimeoutExpired:
-            d.kill()
+        terminate(d, 10)
         p = subprocess.run([ASIOSCTL, "numa", "revert"], capture_output=True, text=True)
         check(p.returncode == 0 and os.sched_getaffinity(probe.pid) == set(cpus),
               "this machine: asiosctl numa revert restores its affinity", p.stdout + p.stderr)

@@ -465,110 +465,113 @@ static int record_run(void *userdata, char *const argv[])
 	return r->n == 1 && r->first ? r->first : r->status;
 }
 
+/* a tool-running action against a throwaway root: the shipped catalogue with signature NAME opted in, and a
+ * runner that records what would be run */
+struct tool_fixture {
+	char dir[40];
+	struct asios_root *root;
+	struct asios_health_policy p;
+	struct asios_health_state st;
+	struct asios_health_incidents l;
+	struct runs r;
+	struct asios_heal_ctx c;
+	const struct asios_health_signature *s;
+};
+
+static void tool_fixture_open(struct tool_fixture *f, const char *name)
+{
+	*f = (struct tool_fixture){ .dir = "/tmp/asios-health-tool-XXXXXX" };
+	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(asios_root_open(f->dir, &f->root), 0);
+	read_shipped(&f->p, "/nonexistent/etc/asios/health.conf");
+	f->s = asios_health_signature_find(&f->p, name);
+	assert_non_null(f->s);
+	assert_false(f->s->act);                                   /* advise-only as shipped */
+	((struct asios_health_signature *)f->s)->act = true;       /* as health.conf's `act = yes` */
+	f->c = (struct asios_heal_ctx){ .root = f->root, .root_path = f->dir, .policy = &f->p, .state = &f->st,
+					.now = 1000, .run = record_run, .userdata = &f->r };
+}
+
+static void tool_fixture_close(struct tool_fixture *f)
+{
+	char cmd[128];
+
+	asios_health_incidents_clear(&f->l);
+	asios_health_policy_clear(&f->p);
+	asios_root_free(f->root);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void test_gpu_persistence(void **state)
 {
-	char dir[] = "/tmp/asios-health-gpu-XXXXXX", cmd[128];
-	struct asios_health_policy p;
-	struct asios_health_state st = { 0 };
-	struct asios_health_incidents l = { 0 };
-	struct asios_root *root;
-	struct runs r = { 0 };
-	const struct asios_health_signature *s;
-	struct asios_heal_ctx c;
+	struct tool_fixture f;
+	struct asios_heal_ctx *c = &f.c;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	assert_int_equal(asios_root_open(dir, &root), 0);
-	read_shipped(&p, "/nonexistent/etc/asios/health.conf");
-	s = asios_health_signature_find(&p, "gpu-persistence-off");
-	assert_non_null(s);
-	assert_int_equal(s->source, ASIOS_HEALTH_GPU);
-	assert_int_equal(s->ladder[0], ASIOS_HEAL_GPU_PERSISTENCE);
-	assert_false(s->act);  /* advise-only as shipped */
-	((struct asios_health_signature *)s)->act = true;
-	c = (struct asios_heal_ctx){ .root = root, .root_path = dir, .policy = &p, .state = &st, .now = 1000,
-				     .run = record_run, .userdata = &r };
-	assert_int_equal(asios_health_incident_add(&l, s, "GPU 0000:17:00.0", 1, "off"), 0);
+	tool_fixture_open(&f, "gpu-persistence-off");
+	assert_int_equal(f.s->source, ASIOS_HEALTH_GPU);
+	assert_int_equal(f.s->ladder[0], ASIOS_HEAL_GPU_PERSISTENCE);
+	assert_int_equal(asios_health_incident_add(&f.l, f.s, "GPU 0000:17:00.0", 1, "off"), 0);
 	/* nvidia-persistenced's unit is installed: started, nothing else */
-	assert_int_equal(asios_health_heal(&c, &l.v[0]), ASIOS_HEAL_PENDING);
-	assert_int_equal(r.n, 1);
-	assert_string_equal(r.cmds[0], "systemctl start nvidia-persistenced.service");
-	c.now += p.verify_after;
-	assert_int_equal(asios_health_verify(&c, &(struct asios_health_incidents){ 0 }), 1);
+	assert_int_equal(asios_health_heal(c, &f.l.v[0]), ASIOS_HEAL_PENDING);
+	assert_int_equal(f.r.n, 1);
+	assert_string_equal(f.r.cmds[0], "systemctl start nvidia-persistenced.service");
+	c->now += f.p.verify_after;
+	assert_int_equal(asios_health_verify(c, &(struct asios_health_incidents){ 0 }), 1);
 	/* no such unit (systemctl: 5): nvidia-smi on the GPU named */
-	r = (struct runs){ .first = 5 };
-	c.now += p.rate_limit;
-	assert_int_equal(asios_health_heal(&c, &l.v[0]), ASIOS_HEAL_PENDING);
-	assert_int_equal(r.n, 2);
-	assert_string_equal(r.cmds[1], "nvidia-smi -i 0000:17:00.0 -pm 1");
-	c.now += p.verify_after;
-	assert_int_equal(asios_health_verify(&c, &(struct asios_health_incidents){ 0 }), 1);
+	f.r = (struct runs){ .first = 5 };
+	c->now += f.p.rate_limit;
+	assert_int_equal(asios_health_heal(c, &f.l.v[0]), ASIOS_HEAL_PENDING);
+	assert_int_equal(f.r.n, 2);
+	assert_string_equal(f.r.cmds[1], "nvidia-smi -i 0000:17:00.0 -pm 1");
+	c->now += f.p.verify_after;
+	assert_int_equal(asios_health_verify(c, &(struct asios_health_incidents){ 0 }), 1);
 	/* both refuse (no CAP_SYS_ADMIN): a failed action */
-	r = (struct runs){ .first = 5, .status = 4 };
-	c.now += p.rate_limit;
-	assert_int_equal(asios_health_heal(&c, &l.v[0]), ASIOS_HEAL_FAILED);
-	asios_health_incidents_clear(&l);
-	assert_int_equal(asios_health_incident_add(&l, s, "memory", 1, "not a GPU"), 0);
-	c.now += p.rate_limit;
-	r = (struct runs){ 0 };
-	assert_int_equal(asios_health_heal(&c, &l.v[0]), ASIOS_HEAL_FAILED);
-	assert_int_equal(r.n, 0);
-	asios_health_incidents_clear(&l);
-	asios_health_policy_clear(&p);
-	asios_root_free(root);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	f.r = (struct runs){ .first = 5, .status = 4 };
+	c->now += f.p.rate_limit;
+	assert_int_equal(asios_health_heal(c, &f.l.v[0]), ASIOS_HEAL_FAILED);
+	asios_health_incidents_clear(&f.l);
+	assert_int_equal(asios_health_incident_add(&f.l, f.s, "memory", 1, "not a GPU"), 0);
+	c->now += f.p.rate_limit;
+	f.r = (struct runs){ 0 };
+	assert_int_equal(asios_health_heal(c, &f.l.v[0]), ASIOS_HEAL_FAILED);
+	assert_int_equal(f.r.n, 0);
+	tool_fixture_close(&f);
 }
 
 static void test_restart_unit(void **state)
 {
-	char dir[] = "/tmp/asios-health-unit-XXXXXX", cmd[128];
-	struct asios_health_policy p;
-	struct asios_health_state st = { 0 };
-	struct asios_health_incidents l = { 0 };
-	struct asios_root *root;
-	struct runs r = { 0 };
-	const struct asios_health_signature *s;
-	struct asios_heal_ctx c;
+	struct tool_fixture f;
+	struct asios_heal_ctx *c = &f.c;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	assert_int_equal(asios_root_open(dir, &root), 0);
-	read_shipped(&p, "/nonexistent/etc/asios/health.conf");
-	s = asios_health_signature_find(&p, "unit-failed");
-	assert_non_null(s);
-	assert_int_equal(s->source, ASIOS_HEALTH_UNIT);
-	assert_string_equal(s->match, "asios-*.service");
-	assert_int_equal(s->ladder[0], ASIOS_HEAL_RESTART_UNIT);
-	((struct asios_health_signature *)s)->act = true; /* as health.conf's `act = yes` */
-	c = (struct asios_heal_ctx){ .root = root, .root_path = dir, .policy = &p, .state = &st, .now = 1000,
-				     .run = record_run, .userdata = &r };
-	assert_int_equal(asios_health_incident_add(&l, s, "unit asios-irqd.service", 1, "failed"), 0);
-	assert_int_equal(asios_health_heal(&c, &l.v[0]), ASIOS_HEAL_PENDING);
-	assert_int_equal(r.n, 2);
-	assert_string_equal(r.cmds[0], "systemctl reset-failed asios-irqd.service");
-	assert_string_equal(r.cmds[1], "systemctl start --no-block asios-irqd.service");
+	tool_fixture_open(&f, "unit-failed");
+	assert_int_equal(f.s->source, ASIOS_HEALTH_UNIT);
+	assert_string_equal(f.s->match, "asios-*.service");
+	assert_int_equal(f.s->ladder[0], ASIOS_HEAL_RESTART_UNIT);
+	assert_int_equal(asios_health_incident_add(&f.l, f.s, "unit asios-irqd.service", 1, "failed"), 0);
+	assert_int_equal(asios_health_heal(c, &f.l.v[0]), ASIOS_HEAL_PENDING);
+	assert_int_equal(f.r.n, 2);
+	assert_string_equal(f.r.cmds[0], "systemctl reset-failed asios-irqd.service");
+	assert_string_equal(f.r.cmds[1], "systemctl start --no-block asios-irqd.service");
 	/* failed again when verified: the restart did not help, so the next failure is only advised */
-	c.now += p.verify_after;
-	assert_int_equal(asios_health_verify(&c, &l), 1);
-	assert_int_equal(asios_health_heal(&c, &l.v[0]), ASIOS_HEAL_ADVISED);
-	assert_int_equal(r.n, 2);
+	c->now += f.p.verify_after;
+	assert_int_equal(asios_health_verify(c, &f.l), 1);
+	assert_int_equal(asios_health_heal(c, &f.l.v[0]), ASIOS_HEAL_ADVISED);
+	assert_int_equal(f.r.n, 2);
 	/* after a reset it acts again; systemctl refusing is a failed action */
-	asios_health_state_reset(&st, true);
-	r.status = 1;
-	c.now += p.rate_limit;
-	assert_int_equal(asios_health_heal(&c, &l.v[0]), ASIOS_HEAL_FAILED);
-	assert_int_equal(r.n, 3);
-	asios_health_incidents_clear(&l);
-	assert_int_equal(asios_health_incident_add(&l, s, "domain irq", 1, "not a unit"), 0);
-	c.now += p.rate_limit;
-	assert_int_equal(asios_health_heal(&c, &l.v[0]), ASIOS_HEAL_FAILED);
-	assert_int_equal(r.n, 3);
-	asios_health_incidents_clear(&l);
-	asios_health_policy_clear(&p);
-	asios_root_free(root);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	asios_health_state_reset(&f.st, true);
+	f.r.status = 1;
+	c->now += f.p.rate_limit;
+	assert_int_equal(asios_health_heal(c, &f.l.v[0]), ASIOS_HEAL_FAILED);
+	assert_int_equal(f.r.n, 3);
+	asios_health_incidents_clear(&f.l);
+	assert_int_equal(asios_health_incident_add(&f.l, f.s, "domain irq", 1, "not a unit"), 0);
+	c->now += f.p.rate_limit;
+	assert_int_equal(asios_health_heal(c, &f.l.v[0]), ASIOS_HEAL_FAILED);
+	assert_int_equal(f.r.n, 3);
+	tool_fixture_close(&f);
 }
 
 int main(void)
