@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/statvfs.h>
 #include <syslog.h>
 #include <time.h>
@@ -459,6 +461,30 @@ static void cleanup(struct healthd *h)
 		asios_series_clear(&h->series[i]);
 	asios_health_policy_clear(&h->policy);
 	asios_root_free(h->root);
+	if (h->lock_fd >= 0)
+		close(h->lock_fd);
+}
+
+/* one asios-healthd per root: a second would race on the state, the baselines and the kernel-log cursor (a
+ * dry run records nothing and needs no lock) */
+static int lock_root(struct healthd *h)
+{
+	int r;
+
+	if (h->args.dry_run)
+		return 0;
+	if ((r = asios_mkdirs(h->root, ASIOS_HEALTH_DIR, 0755)) < 0 ||
+	    (r = h->lock_fd = asios_root_open_file(h->root, ASIOS_HEALTH_DIR "/lock", O_RDWR | O_CREAT)) < 0) {
+		fprintf(stderr, SD_ERR "%s/lock: %s\n", ASIOS_HEALTH_DIR, strerror(-r));
+		return r;
+	}
+	if (flock(h->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		r = -errno;
+		fprintf(stderr, SD_ERR "%s/lock under %s: %s\n", ASIOS_HEALTH_DIR, h->args.root,
+			r == -EWOULDBLOCK ? "another asios-healthd runs on this root" : strerror(-r));
+		return r;
+	}
+	return 0;
 }
 
 static int start(struct healthd *h)
@@ -468,7 +494,7 @@ static int start(struct healthd *h)
 
 	if (load_policy(h, &h->policy) < 0)
 		return -EINVAL;
-	if ((r = asios_root_open(h->args.root, &h->root)) < 0)
+	if ((r = asios_root_open(h->args.root, &h->root)) < 0 || (r = lock_root(h)) < 0)
 		return r;
 	if (asios_health_state_read(h->root, &h->state, &bad) < 0) {
 		fprintf(stderr, SD_WARNING "%s: starting from a fresh state\n", bad ? bad : "state unreadable");
@@ -483,8 +509,7 @@ static int start(struct healthd *h)
 int main(int argc, char **argv)
 {
 	struct healthd h = { .args = { .conf = ASIOS_HEALTH_CONF, .conf_d = ASIOS_HEALTH_CONF_D }, .kmsg_fd = -1,
-			     .psi_fd = { -1, -1, -1 }, .link_fd = -1,
-			     .uevent_fd = -1 };
+			     .psi_fd = { -1, -1, -1 }, .link_fd = -1, .uevent_fd = -1, .lock_fd = -1 };
 	int r;
 
 	h.signatures = asios_health_signatures_path();

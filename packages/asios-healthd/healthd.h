@@ -29,6 +29,7 @@ struct healthd {
 	sd_event *event;
 	sd_event_source *timer, *kmsg_src, *psi_src[PSI_RESOURCES], *link_src, *uevent_src;
 	int kmsg_fd, psi_fd[PSI_RESOURCES], link_fd, uevent_fd;
+	int lock_fd;                           /* ASIOS_HEALTH_DIR/lock, held while it runs */
 	sd_bus *bus;                           /* the service manager: units that became failed */
 	sd_bus_slot *unit_slot;
 	sd_event_source *unit_check;           /* a unit became failed: checked again UNIT_SETTLE later */

@@ -544,6 +544,10 @@ def main():
         d = Daemon(tmp, root, conf)
         check("READY=1" in d.ready and "start: 0 incidents" in d.text(), "READY=1 after the start pass, no incident",
               d.ready + d.text())
+        p = subprocess.run(UNIT + [HEALTHD, "--root", root, "--config", conf, "--once"], capture_output=True,
+                           text=True, env=ENV)
+        check(p.returncode == 1 and "another asios-healthd runs on this root" in p.stderr,
+              "a second asios-healthd on the same root refuses to start (it would race on the state)", p.stderr)
         try:
             fault_xid(d, root)
             fault_drift(d, root)
