@@ -243,13 +243,19 @@ static void forecast_pass(struct healthd *h, const struct asios_snapshot *s, dou
 	forecast_gpus(h, s, t, out);
 }
 
-static void baselines_save(struct healthd *h)
+/* the learned baselines (close to 100 KiB with their seasons) at most once a minute, and at stop (NOW) */
+#define BASELINES_SAVE_EVERY 60
+static void baselines_save(struct healthd *h, bool now)
 {
 	char *text = NULL;
 	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
+	double t = now_s();
+	FILE *f;
 
-	if (!f)
+	if (h->args.dry_run || (!now && t - h->baselines_saved < BASELINES_SAVE_EVERY))
+		return;
+	h->baselines_saved = t;
+	if (!(f = open_memstream(&text, &len)))
 		return;
 	for (size_t i = 0; i < h->n_baselines; i++)
 		(void)asios_baseline_write(&h->baselines[i], f);
@@ -403,7 +409,7 @@ int pass(struct healthd *h, const char *why)
 		learn_pass(h, t, &l);
 		forecast_pass(h, s, t, &l);
 		handle(h, s, &l, true);
-		baselines_save(h);
+		baselines_save(h, false);
 	}
 	h->passes++;
 	if (!strcmp(why, "start"))
@@ -526,6 +532,7 @@ int main(int argc, char **argv)
 			r = asios_daemon_loop(h.event, "watching: kernel log, pressure, links, units, drift, isolated CPUs");
 		fprintf(stderr, SD_INFO "stopping after %u passes, %u incidents\n", h.passes, h.incidents);
 	}
+	baselines_save(&h, true);
 	cleanup(&h);
 	return r < 0 ? 1 : 0;
 }

@@ -41,6 +41,7 @@ struct healthd {
 	struct asios_series series[MAX_SERIES];
 	size_t n_series;
 	double last_t, last_intr, last_ctxt;   /* /proc/stat counters of the previous pass */
+	double baselines_saved;                /* when the baselines were last written */
 	struct { char key[200]; double last_seen; } open[MAX_OPEN]; /* lasting incidents: "SIGNATURE\tOBJECT" */
 	size_t n_open;
 	unsigned passes, incidents;
