@@ -2,7 +2,8 @@
  * SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * asios-healthd's live event sources: the kernel log as it comes, PSI triggers, rtnetlink link-up events, the
- * kernel's device uevents and the service manager's unit changes. Each wakes a heal or a pass at once instead of waiting for the next interval.
+ * kernel's device uevents and the service manager's unit changes. Each wakes a heal or a pass at once instead of
+ * waiting for the next interval.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -144,8 +145,8 @@ static void watch_links(struct healthd *h)
 
 /*
  * Device uevents, as the kernel sends them (its netlink group, not udev's: they come whether udevd runs or not):
- * uevent signatures (a PCI device removed under a running machine), and a drift pass when a PCI or network
- * device is added (its IRQs are new, and the irq domain's plan places them).
+ * uevent signatures (a PCI device removed under a running machine), and a drift pass when a PCI or a physical
+ * network device is added (its IRQs are new, and the irq domain's plan places them).
  */
 static int on_uevent(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 {

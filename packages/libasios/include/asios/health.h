@@ -154,8 +154,9 @@ struct asios_kmsg_cursor {
 
 /*
  * One detection pass over ROOT (S its snapshot): the kernel log from CURSOR on (advanced; NULL: all of it),
- * pressure, every domain's drift, the isolated CPUs and the GPUs' state. ROOT_PATH is the root as named on the command line
- * (policies are read under it). Objects that cannot be read are warned about through WARN and skipped.
+ * pressure, every domain's drift, the isolated CPUs and the GPUs' state. ROOT_PATH is the root as named on the
+ * command line (policies are read under it). Objects that cannot be read are warned about through WARN and
+ * skipped.
  */
 int asios_health_detect(struct asios_root *root, const char *root_path, const struct asios_snapshot *s,
 			const struct asios_health_policy *p, struct asios_kmsg_cursor *cursor,
