@@ -175,13 +175,11 @@ static int on_uevent(sd_event_source *src, int fd, uint32_t revents, void *userd
 
 static void watch_uevents(struct healthd *h)
 {
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = 1 /* the kernel's, not udev's (2) */ };
+	int r = h->uevent_fd = asios_uevent_open();
 
-	h->uevent_fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT);
-	if (h->uevent_fd < 0 || bind(h->uevent_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    sd_event_add_io(h->event, &h->uevent_src, h->uevent_fd, EPOLLIN, on_uevent, h) < 0)
+	if (r < 0 || (r = sd_event_add_io(h->event, &h->uevent_src, h->uevent_fd, EPOLLIN, on_uevent, h)) < 0)
 		fprintf(stderr, SD_INFO "device uevents: not watched (%s); drift is found by the next pass\n",
-			strerror(errno));
+			strerror(-r));
 }
 
 /* the unit signatures, a moment after a unit became failed */

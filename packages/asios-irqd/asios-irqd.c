@@ -16,7 +16,6 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
-#include <linux/netlink.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -119,24 +118,28 @@ static int schedule_replan(struct asios_daemon *d)
 	return sd_event_add_time(d->event, &m->debounce, CLOCK_MONOTONIC, now + 1000000, 0, on_debounce, d);
 }
 
-/* kernel uevents: "ACTION@DEVPATH\0KEY=VALUE\0…"; PCI and MSI adds/removes/binds matter */
+static bool one_of(const char *const *words, const char *w)
+{
+	for (; *words; words++)
+		if (!strcmp(*words, w))
+			return true;
+	return false;
+}
+
+/* kernel uevents (daemon.h): PCI and MSI adds/removes/binds matter */
 static int on_uevent(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 {
+	static const char *const subsystems[] = { "pci", "msi", "net", "nvme", "infiniband", NULL };
+	static const char *const actions[] = { "add", "remove", "bind", "unbind", NULL };
+	struct asios_uevent ev;
 	char buf[8192];
 	ssize_t n;
-	bool relevant = false;
 
 	(void)src, (void)revents;
 	n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
-	if (n <= 0)
+	if (n <= 0 || asios_uevent_parse(buf, (size_t)n, &ev) < 0)
 		return 0;
-	buf[n] = '\0';
-	for (char *p = buf; p < buf + n; p += strlen(p) + 1)
-		if (!strcmp(p, "SUBSYSTEM=pci") || !strcmp(p, "SUBSYSTEM=msi") || !strcmp(p, "SUBSYSTEM=net") ||
-		    !strcmp(p, "SUBSYSTEM=nvme") || !strcmp(p, "SUBSYSTEM=infiniband"))
-			relevant = true;
-	if (relevant && (strstr(buf, "add@") == buf || strstr(buf, "remove@") == buf || strstr(buf, "bind@") == buf ||
-			 strstr(buf, "unbind@") == buf))
+	if (one_of(subsystems, ev.subsystem) && one_of(actions, ev.action))
 		schedule_replan(userdata);
 	return 0;
 }
@@ -264,17 +267,13 @@ static void tick(struct asios_daemon *d, uint64_t usec)
 static int open_uevents(struct asios_daemon *d)
 {
 	struct irqd *m = d->self;
-	struct sockaddr_nl addr = { .nl_family = AF_NETLINK, .nl_groups = 1 };
-
 	m->uevent_fd = -1;
 	m->irqs_seen = hwloc_bitmap_alloc();
 	if (!m->irqs_seen)
 		return -ENOMEM;
-	m->uevent_fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT);
-	if (m->uevent_fd < 0 || bind(m->uevent_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		fprintf(stderr, SD_WARNING "kernel uevents unavailable (%m); hotplug is noticed by the periodic check only\n");
-		if (m->uevent_fd >= 0)
-			close(m->uevent_fd);
+	if ((m->uevent_fd = asios_uevent_open()) < 0) {
+		fprintf(stderr, SD_WARNING "kernel uevents unavailable (%s); hotplug is noticed by the periodic check only\n",
+			strerror(-m->uevent_fd));
 		m->uevent_fd = -1;
 		return 0;
 	}

@@ -139,8 +139,10 @@ runcmd:
     sleep 2
     say "flap-journal $(journalctl -b -o cat --no-pager -u asios-healthd | grep -c "^link up ($dev)")"
     # a device added (a synthetic add uevent of the NIC's PCI function, as `udevadm trigger` sends one): the
-    # drift pass the event starts places its IRQ at once, not at the next pass
+    # drift pass the event starts places its IRQ at once, not at the next pass. asios-irqd, which replans on
+    # hotplug itself, is stopped meanwhile, so only asios-healthd can place it
     pdev=$(basename "$(readlink -f "/sys/class/net/$dev/device/..")")
+    systemctl stop asios-irqd
     echo "$other" >"/proc/irq/$irq/smp_affinity_list"
     t0=$(date +%s.%N)
     echo add >"/sys/bus/pci/devices/$pdev/uevent"
@@ -149,6 +151,8 @@ runcmd:
     say "added-with-healthd $(cat "/proc/irq/$irq/smp_affinity_list") $(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }")"
     sleep 1
     say "added-journal $(journalctl -b -o cat --no-pager -u asios-healthd | grep -c "^device added (add@/devices/pci.*$pdev)")"
+    systemctl start asios-irqd
+    sleep 2
     # a crash loop: asios-irqd killed until systemd gives up on it (its start limit); asios-healthd sees the unit
     # fail, restarts it, and verifies that it stayed up
     say "crash-loop start"

@@ -19,17 +19,6 @@
 #include "asios/root.h"
 #include "asios/snapshot.h"
 
-#define MAX_GPUS ASIOS_GPU_MAX
-#define U_MEM_USED ASIOS_GPU_MEM_USED
-#define U_MEM_TOTAL ASIOS_GPU_MEM_TOTAL
-#define U_UTIL ASIOS_GPU_UTIL
-#define U_TEMP ASIOS_GPU_TEMP
-#define U_TEMP_LIMIT ASIOS_GPU_TEMP_LIMIT
-#define U_POWER ASIOS_GPU_POWER
-#define U_ECC_CORR ASIOS_GPU_ECC_CORR
-#define U_ECC_UNCORR ASIOS_GPU_ECC_UNCORR
-#define U_REPLAYS ASIOS_GPU_REPLAYS
-#define U_PERSISTENCE ASIOS_GPU_PERSISTENCE
 
 static void set(struct asios_gpu_reading *g, int k, double v)
 {
@@ -109,28 +98,28 @@ static void nvml_device(const struct nvml *n, nvml_device_t d, struct asios_gpu_
 	int mode;
 
 	if (n->memory && !n->memory(d, &mem)) {
-		set(g, U_MEM_USED, (double)mem.used);
-		set(g, U_MEM_TOTAL, (double)mem.total);
+		set(g, ASIOS_GPU_MEM_USED, (double)mem.used);
+		set(g, ASIOS_GPU_MEM_TOTAL, (double)mem.total);
 	}
 	if (n->utilization && !n->utilization(d, &util))
-		set(g, U_UTIL, util.gpu / 100.0);
+		set(g, ASIOS_GPU_UTIL, util.gpu / 100.0);
 	if (n->temperature && !n->temperature(d, 0 /* NVML_TEMPERATURE_GPU */, &u))
-		set(g, U_TEMP, u);
+		set(g, ASIOS_GPU_TEMP, u);
 	if (n->power && !n->power(d, &u))
-		set(g, U_POWER, u / 1000.0);
+		set(g, ASIOS_GPU_POWER, u / 1000.0);
 	/* NVML_MEMORY_ERROR_TYPE_CORRECTED 0, _UNCORRECTED 1; NVML_VOLATILE_ECC 0 (since the driver loaded) */
 	if (n->ecc && !n->ecc(d, 0, 0, &ecc))
-		set(g, U_ECC_CORR, (double)ecc);
+		set(g, ASIOS_GPU_ECC_CORR, (double)ecc);
 	if (n->ecc && !n->ecc(d, 1, 0, &ecc))
-		set(g, U_ECC_UNCORR, (double)ecc);
+		set(g, ASIOS_GPU_ECC_UNCORR, (double)ecc);
 	if (n->replays && !n->replays(d, &u))
-		set(g, U_REPLAYS, u);
+		set(g, ASIOS_GPU_REPLAYS, u);
 	/* NVML_TEMPERATURE_THRESHOLD_SLOWDOWN 1: where the GPU starts to slow itself down */
 	if (n->threshold && !n->threshold(d, 1, &u))
-		set(g, U_TEMP_LIMIT, u);
+		set(g, ASIOS_GPU_TEMP_LIMIT, u);
 	/* nvmlEnableState_t: NVML_FEATURE_DISABLED 0, NVML_FEATURE_ENABLED 1 */
 	if (n->persistence && !n->persistence(d, &mode))
-		set(g, U_PERSISTENCE, mode == 1);
+		set(g, ASIOS_GPU_PERSISTENCE, mode == 1);
 }
 
 static void nvml_read(struct asios_gpu_readings *out)
@@ -141,7 +130,7 @@ static void nvml_read(struct asios_gpu_readings *out)
 	if (!nvml_load(&n))
 		return;
 	if (!n.count(&count))
-		for (unsigned i = 0; i < count && out->n < MAX_GPUS; i++) {
+		for (unsigned i = 0; i < count && out->n < ASIOS_GPU_MAX; i++) {
 			struct nvml_pci_info pci;
 			nvml_device_t d;
 			struct asios_gpu_reading *g = &out->g[out->n];
@@ -197,7 +186,7 @@ static bool read_hwmon(struct asios_root *root, const char *dir, const char *fil
 
 static void amd_read(struct asios_root *root, const struct asios_snapshot *s, struct asios_gpu_readings *out)
 {
-	for (size_t i = 0; i < s->n_pci && out->n < MAX_GPUS; i++) {
+	for (size_t i = 0; i < s->n_pci && out->n < ASIOS_GPU_MAX; i++) {
 		const struct asios_pci_device *p = &s->pci[i];
 		struct asios_gpu_reading *g = &out->g[out->n];
 		char dir[64];
@@ -210,17 +199,17 @@ static void amd_read(struct asios_root *root, const struct asios_snapshot *s, st
 			continue; /* not amdgpu, or no such file in this kernel */
 		*g = (struct asios_gpu_reading){ .source = "sysfs" };
 		snprintf(g->device, sizeof(g->device), "%s", p->addr);
-		set(g, U_UTIL, v / 100.0);
+		set(g, ASIOS_GPU_UTIL, v / 100.0);
 		if (read_number(root, dir, "mem_info_vram_used", &v))
-			set(g, U_MEM_USED, v);
+			set(g, ASIOS_GPU_MEM_USED, v);
 		if (read_number(root, dir, "mem_info_vram_total", &v))
-			set(g, U_MEM_TOTAL, v);
+			set(g, ASIOS_GPU_MEM_TOTAL, v);
 		if (read_hwmon(root, dir, "temp1_input", &v))
-			set(g, U_TEMP, v / 1000.0);
+			set(g, ASIOS_GPU_TEMP, v / 1000.0);
 		if (read_hwmon(root, dir, "temp1_crit", &v))
-			set(g, U_TEMP_LIMIT, v / 1000.0);
+			set(g, ASIOS_GPU_TEMP_LIMIT, v / 1000.0);
 		if (read_hwmon(root, dir, "power1_average", &v) || read_hwmon(root, dir, "power1_input", &v))
-			set(g, U_POWER, v / 1e6);
+			set(g, ASIOS_GPU_POWER, v / 1e6);
 		out->n++;
 	}
 }
@@ -248,16 +237,16 @@ static void ecc_family(FILE *f, const struct asios_gpu_readings *x)
 	bool any = false;
 
 	for (size_t i = 0; i < x->n; i++)
-		any |= x->g[i].have[U_ECC_CORR] || x->g[i].have[U_ECC_UNCORR];
+		any |= x->g[i].have[ASIOS_GPU_ECC_CORR] || x->g[i].have[ASIOS_GPU_ECC_UNCORR];
 	if (!any)
 		return;
 	fprintf(f, "# HELP asios_gpu_ecc_errors_total ECC errors since the driver loaded, by type.\n"
 		   "# TYPE asios_gpu_ecc_errors_total counter\n");
 	for (size_t i = 0; i < x->n; i++)
-		for (int k = U_ECC_CORR; k <= U_ECC_UNCORR; k++)
+		for (int k = ASIOS_GPU_ECC_CORR; k <= ASIOS_GPU_ECC_UNCORR; k++)
 			if (x->g[i].have[k])
 				fprintf(f, "asios_gpu_ecc_errors_total{device=\"%s\",type=\"%s\"} %.17g\n", x->g[i].device,
-					k == U_ECC_CORR ? "corrected" : "uncorrected", x->g[i].v[k]);
+					k == ASIOS_GPU_ECC_CORR ? "corrected" : "uncorrected", x->g[i].v[k]);
 }
 
 /*
@@ -315,18 +304,18 @@ void asios_gpu_metrics_write(FILE *f, struct asios_root *root, const struct asio
 		for (size_t i = 0; i < x->n; i++)
 			fprintf(f, "asios_gpu_info{device=\"%s\",source=\"%s\"} 1\n", x->g[i].device, x->g[i].source);
 	}
-	gpu_family(f, x, U_MEM_USED, "asios_gpu_memory_used_bytes", "gauge", "GPU memory in use.", "");
-	gpu_family(f, x, U_MEM_TOTAL, "asios_gpu_memory_total_bytes", "gauge", "GPU memory.", "");
-	gpu_family(f, x, U_UTIL, "asios_gpu_utilization_ratio", "gauge",
+	gpu_family(f, x, ASIOS_GPU_MEM_USED, "asios_gpu_memory_used_bytes", "gauge", "GPU memory in use.", "");
+	gpu_family(f, x, ASIOS_GPU_MEM_TOTAL, "asios_gpu_memory_total_bytes", "gauge", "GPU memory.", "");
+	gpu_family(f, x, ASIOS_GPU_UTIL, "asios_gpu_utilization_ratio", "gauge",
 		   "Share of the last sample period the GPU was busy.", "");
-	gpu_family(f, x, U_TEMP, "asios_gpu_temperature_celsius", "gauge", "GPU temperature.", "");
-	gpu_family(f, x, U_TEMP_LIMIT, "asios_gpu_temperature_limit_celsius", "gauge",
+	gpu_family(f, x, ASIOS_GPU_TEMP, "asios_gpu_temperature_celsius", "gauge", "GPU temperature.", "");
+	gpu_family(f, x, ASIOS_GPU_TEMP_LIMIT, "asios_gpu_temperature_limit_celsius", "gauge",
 		   "Temperature at which the GPU slows itself down (NVML) or its critical limit (amdgpu).", "");
-	gpu_family(f, x, U_POWER, "asios_gpu_power_watts", "gauge", "GPU power draw.", "");
+	gpu_family(f, x, ASIOS_GPU_POWER, "asios_gpu_power_watts", "gauge", "GPU power draw.", "");
 	ecc_family(f, x);
-	gpu_family(f, x, U_REPLAYS, "asios_gpu_pcie_replays_total", "counter", "PCIe replays since the driver loaded.",
+	gpu_family(f, x, ASIOS_GPU_REPLAYS, "asios_gpu_pcie_replays_total", "counter", "PCIe replays since the driver loaded.",
 		   "");
-	gpu_family(f, x, U_PERSISTENCE, "asios_gpu_persistence_mode", "gauge",
+	gpu_family(f, x, ASIOS_GPU_PERSISTENCE, "asios_gpu_persistence_mode", "gauge",
 		   "1 when the driver keeps the GPU initialised without clients (persistence mode).", "");
 	free(x);
 }

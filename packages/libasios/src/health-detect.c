@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "asios/config.h"
+#include "asios/daemon.h"
 #include "asios/domain.h"
 #include "asios/health.h"
 #include "asios/metrics.h"
@@ -213,46 +214,29 @@ int asios_health_scan_kmsg(const struct asios_health_policy *p, const char *text
 int asios_health_scan_uevent(const struct asios_health_policy *p, const char *msg, size_t len,
 			     struct asios_health_incidents *out, bool *added)
 {
-	const char *q, *end = msg + len, *action = NULL, *devpath = NULL, *subsystem = NULL, *driver = "", *name;
-	size_t header = strnlen(msg, len);
-	const char *at = memchr(msg, '@', header);
+	struct asios_uevent ev;
+	const char *name;
 	int k = 0;
 
 	if (added)
 		*added = false;
-	/* the kernel's header "ACTION@DEVPATH", then NUL-separated KEY=VALUE; udev's own messages ("libudev" and
-	 * a binary header) are not these */
-	if (header == len || !at || at == msg)
+	if (asios_uevent_parse(msg, len, &ev) < 0)
 		return -EINVAL;
-	for (q = msg + header + 1; q < end; q += strnlen(q, (size_t)(end - q)) + 1) {
-		if (!memchr(q, '\0', (size_t)(end - q)))
-			break; /* a last field without its NUL */
-		if (!strncmp(q, "ACTION=", 7))
-			action = q + 7;
-		else if (!strncmp(q, "DEVPATH=", 8))
-			devpath = q + 8;
-		else if (!strncmp(q, "SUBSYSTEM=", 10))
-			subsystem = q + 10;
-		else if (!strncmp(q, "DRIVER=", 7))
-			driver = q + 7;
-	}
-	if (!action || !devpath || !subsystem || !*subsystem)
-		return -EINVAL;
-	name = strrchr(devpath, '/') ? strrchr(devpath, '/') + 1 : devpath;
+	name = strrchr(ev.devpath, '/') ? strrchr(ev.devpath, '/') + 1 : ev.devpath;
 	if (added)
-		*added = !strcmp(action, "add") && (!strcmp(subsystem, "pci") || !strcmp(subsystem, "net")) &&
-			 strncmp(devpath, "/devices/virtual/", 17); /* a container's veth has no IRQ to place */
+		*added = !strcmp(ev.action, "add") && (!strcmp(ev.subsystem, "pci") || !strcmp(ev.subsystem, "net")) &&
+			 strncmp(ev.devpath, "/devices/virtual/", 17); /* a container's veth has no IRQ to place */
 	for (size_t i = 0; i < p->n_sigs && k >= 0; i++) {
 		const struct asios_health_signature *sig = &p->sigs[i];
-		size_t an = strlen(action);
+		size_t an = strlen(ev.action);
 		char object[96];
 
-		if (sig->source != ASIOS_HEALTH_UEVENT || strncmp(sig->match, action, an) || sig->match[an] != ':' ||
-		    strcmp(sig->match + an + 1, subsystem))
+		if (sig->source != ASIOS_HEALTH_UEVENT || strncmp(sig->match, ev.action, an) || sig->match[an] != ':' ||
+		    strcmp(sig->match + an + 1, ev.subsystem))
 			continue;
-		snprintf(object, sizeof(object), "%s %s", subsystem, name);
-		k = asios_health_incident_add(out, sig, object, 1, "%s %s%s%s", action, devpath, *driver ? " driver " : "",
-					      driver);
+		snprintf(object, sizeof(object), "%s %s", ev.subsystem, name);
+		k = asios_health_incident_add(out, sig, object, 1, "%s %s%s%s", ev.action, ev.devpath,
+					      *ev.driver ? " driver " : "", ev.driver);
 	}
 	return k < 0 ? k : 0;
 }

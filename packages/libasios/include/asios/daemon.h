@@ -104,3 +104,15 @@ struct asios_daemon_spec {
 int asios_daemon_main(const struct asios_daemon_spec *spec, int argc, char **argv);
 /* Count a plan and run SPEC->replan; its result. */
 int asios_daemon_replan(struct asios_daemon *d, const char *why);
+
+/*
+ * Kernel uevents, as the kernel sends them on NETLINK_KOBJECT_UEVENT's kernel group (whether udevd runs or not):
+ * "ACTION@DEVPATH\0KEY=VALUE\0…". asios_uevent_open: a non-blocking socket bound to that group, or -errno.
+ * asios_uevent_parse: MSG's ACTION, DEVPATH, SUBSYSTEM and DRIVER ("" when absent), pointing into MSG; -EINVAL
+ * when it is not a kernel uevent (udev's own messages start "libudev" and a binary header).
+ */
+struct asios_uevent {
+	const char *action, *devpath, *subsystem, *driver;
+};
+int asios_uevent_open(void);
+int asios_uevent_parse(const char *msg, size_t len, struct asios_uevent *ev);
