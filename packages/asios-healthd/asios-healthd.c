@@ -354,8 +354,13 @@ static void close_ended(struct healthd *h, double now)
 	h->n_open = n;
 }
 
-/* the incidents new in this pass: kernel-log events (but a storm's repeats), and lasting conditions not open */
-void handle(struct healthd *h, const struct asios_snapshot *s, struct asios_health_incidents *l, bool full)
+/*
+ * The incidents new in this pass: kernel-log events (but a storm's repeats), and lasting conditions not open. A
+ * pass with a CAUSE (a link up, a device added) has one for drift: a NIC's IRQs reset or new are drift again even
+ * while the last re-apply's drift is open or awaits verification.
+ */
+void handle(struct healthd *h, const struct asios_snapshot *s, struct asios_health_incidents *l, bool full,
+	    const char *cause)
 {
 	struct asios_heal_ctx c = { .root = h->root, .root_path = h->args.root, .snapshot = s, .policy = &h->policy,
 				    .state = &h->state, .now = now_s(), .log = log_line, .userdata = h };
@@ -371,7 +376,8 @@ void handle(struct healthd *h, const struct asios_snapshot *s, struct asios_heal
 	for (size_t i = 0; i < l->n; i++) {
 		bool event = is_event(&l->v[i]);
 
-		if (event ? held_off(h, &l->v[i], c.now) : still_open(h, &l->v[i], c.now)) {
+		c.cause = cause && l->v[i].sig->source == ASIOS_HEALTH_DRIFT ? cause : NULL;
+		if (event ? held_off(h, &l->v[i], c.now) : still_open(h, &l->v[i], c.now) && !c.cause) {
 			if (event && !h->args.dry_run)
 				asios_health_repeat(&c, &l->v[i]);
 			continue;
@@ -391,7 +397,7 @@ void handle(struct healthd *h, const struct asios_snapshot *s, struct asios_heal
 		fprintf(stderr, SD_WARNING "%s/state: cannot be written\n", ASIOS_HEALTH_DIR);
 }
 
-int pass(struct healthd *h, const char *why)
+int pass(struct healthd *h, const char *why, const char *cause)
 {
 	struct asios_health_incidents l = { 0 };
 	struct asios_snapshot *s = NULL;
@@ -408,7 +414,7 @@ int pass(struct healthd *h, const char *why)
 	if (r >= 0) {
 		learn_pass(h, t, &l);
 		forecast_pass(h, s, t, &l);
-		handle(h, s, &l, true);
+		handle(h, s, &l, true, cause);
 		baselines_save(h, false);
 	}
 	h->passes++;
@@ -424,7 +430,7 @@ static int on_timer(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	struct healthd *h = userdata;
 
-	(void)pass(h, "check");
+	(void)pass(h, "check", NULL);
 	asios_daemon_rearm(src, usec, h->policy.interval);
 	return 0;
 }
@@ -438,7 +444,7 @@ static int reload(void *userdata)
 		return -EINVAL;
 	asios_health_policy_clear(&h->policy);
 	h->policy = p;
-	return pass(h, "reload");
+	return pass(h, "reload", NULL);
 }
 
 static void usage(void)
@@ -525,7 +531,7 @@ int main(int argc, char **argv)
 		cleanup(&h);
 		return asios_daemon_start_failed(NAME, r);
 	}
-	r = pass(&h, "start");
+	r = pass(&h, "start", NULL);
 	if (!h.args.once) {
 		watch_live(&h);
 		if ((r = asios_daemon_add_timer(h.event, &h.timer, h.policy.interval, on_timer, &h)) >= 0)

@@ -54,8 +54,10 @@ double now_s(void);
 const struct asios_health_signature *signature_of(struct healthd *h, enum asios_health_source src,
 						 const char *match);
 /* hand new incidents to healing (FULL: a whole pass, which also verifies and closes ended conditions) */
-void handle(struct healthd *h, const struct asios_snapshot *s, struct asios_health_incidents *l, bool full);
-int pass(struct healthd *h, const char *why);
+void handle(struct healthd *h, const struct asios_snapshot *s, struct asios_health_incidents *l, bool full,
+	    const char *cause);
+/* one pass; CAUSE: what started it that explains new drift (healthd.c: handle()), or NULL */
+int pass(struct healthd *h, const char *why, const char *cause);
 /* live only: the kernel log, PSI triggers, link-up events, device uevents and failed units wake a pass or a heal
  * at once */
 void watch_live(struct healthd *h);

@@ -43,7 +43,7 @@ static int on_kmsg(sd_event_source *src, int fd, uint32_t revents, void *userdat
 		(void)asios_health_scan_kmsg(&h->policy, buf, (size_t)k, &h->state.cursor, &l);
 	}
 	if (l.n)
-		handle(h, NULL, &l, false);
+		handle(h, NULL, &l, false, NULL);
 	asios_health_incidents_clear(&l);
 	return 0;
 }
@@ -74,7 +74,7 @@ static int on_psi(sd_event_source *src, int fd, uint32_t revents, void *userdata
 		return 0;
 	(void)asios_health_incident_add(&l, sig, psi_res[i], sig->threshold, "%s pressure: tasks stalled %.0f%% or more "
 					"of two 2 s windows in a row (PSI trigger)", psi_res[i], sig->threshold);
-	handle(h, NULL, &l, false);
+	handle(h, NULL, &l, false, NULL);
 	asios_health_incidents_clear(&l);
 	return 0;
 }
@@ -113,7 +113,7 @@ static int on_link(sd_event_source *src, int fd, uint32_t revents, void *userdat
 
 		snprintf(why, sizeof(why), "link up (%s)", names);
 		fprintf(stderr, SD_INFO "%s: checking for drift now\n", why);
-		(void)pass(h, why);
+		(void)pass(h, why, why);
 	}
 	return 0;
 }
@@ -164,11 +164,11 @@ static int on_uevent(sd_event_source *src, int fd, uint32_t revents, void *userd
 			snprintf(why, sizeof(why), "device added (%s)", buf);
 	}
 	if (l.n)
-		handle(h, NULL, &l, false);
+		handle(h, NULL, &l, false, NULL);
 	asios_health_incidents_clear(&l);
 	if (why[0]) {
 		fprintf(stderr, SD_INFO "%s: checking for drift now\n", why);
-		(void)pass(h, why);
+		(void)pass(h, why, why);
 	}
 	return 0;
 }
@@ -194,7 +194,7 @@ static int on_unit_check(sd_event_source *src, uint64_t usec, void *userdata)
 	if ((k = asios_health_detect_units(h->bus, &h->policy, &l)) < 0)
 		fprintf(stderr, SD_WARNING "systemd: failed units not checked: %s\n", strerror(-k));
 	else if (l.n)
-		handle(h, NULL, &l, false);
+		handle(h, NULL, &l, false, NULL);
 	asios_health_incidents_clear(&l);
 	return 0;
 }

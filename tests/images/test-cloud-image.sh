@@ -138,10 +138,12 @@ runcmd:
     say "flap-with-healthd $(cat "/proc/irq/$irq/smp_affinity_list") $(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }")"
     sleep 2
     say "flap-journal $(journalctl -b -o cat --no-pager -u asios-healthd | grep -c "^link up ($dev)")"
-    # a device added (a synthetic add uevent of the NIC's PCI function, as `udevadm trigger` sends one): it wakes
-    # asios-healthd for a drift pass at once. asios-irqd replans on hotplug itself, so where the IRQ ends up is
-    # only reported, not checked as asios-healthd's doing
+    # a device added (a synthetic add uevent of the NIC's PCI function, as `udevadm trigger` sends one) seconds
+    # after the link-up re-apply, still awaiting its verification and within rate_limit: the drift pass the event
+    # starts places its IRQ at once. asios-irqd, which replans on hotplug itself, is stopped meanwhile, so only
+    # asios-healthd can place it
     pdev=$(basename "$(readlink -f "/sys/class/net/$dev/device/..")")
+    systemctl stop asios-irqd
     echo "$other" >"/proc/irq/$irq/smp_affinity_list"
     t0=$(date +%s.%N)
     echo add >"/sys/bus/pci/devices/$pdev/uevent"
@@ -150,6 +152,9 @@ runcmd:
     say "added-with-healthd $(cat "/proc/irq/$irq/smp_affinity_list") $(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }")"
     sleep 1
     say "added-journal $(journalctl -b -o cat --no-pager -u asios-healthd | grep -c "^device added (add@/devices/pci.*$pdev)")"
+    say "added-heal $(journalctl -b -o cat --no-pager -u asios-healthd | grep -c "^drift on domain irq: .* → reapply: pending: after device added")"
+    systemctl start asios-irqd
+    sleep 2
     # a crash loop: asios-irqd killed until systemd gives up on it (its start limit); asios-healthd sees the unit
     # fail, restarts it, and verifies that it stayed up
     say "crash-loop start"
@@ -319,8 +324,11 @@ flap=$(val flap-with-healthd)
 check "link flap with asios-healthd: its link-up event re-places the NIC's IRQ (back to $(val nic | sed 's/.* placed //') in ${flap#* } s)" \
 	sh -c "[ '${flap% *}' = '$(val nic | sed 's/.* placed //')' ] && awk 'BEGIN { exit !(${flap#* } < 5) }'"
 check_eq "asios-healthd logged the link-up that woke it" 1 "$(val flap-journal)"
-echo "# a PCI device added: its IRQ's CPUs and seconds after: $(val added-with-healthd) (asios-irqd's hotplug replan and asios-healthd's drift pass both run)"
+added=$(val added-with-healthd)
+check "a PCI device added, asios-irqd stopped, the link-up re-apply awaiting verification: asios-healthd's drift pass re-places the IRQ (back to $(val nic | sed 's/.* placed //') in ${added#* } s)" \
+	sh -c "[ '${added% *}' = '$(val nic | sed 's/.* placed //')' ] && awk 'BEGIN { exit !(${added#* } < 5) }'"
 check_eq "asios-healthd logged the device added that woke it" 1 "$(val added-journal)"
+check_eq "its re-apply names the device added as its cause (within rate_limit of the link-up one)" 1 "$(val added-heal)"
 check "crash loop: systemd gave up on asios-irqd, asios-healthd restarted it: $(val unit-restarted)" grep -q ' active$' <<<"$(val unit-restarted)"
 check_eq "asios-healthd's unit-failed signature acted once (restart-unit)" 1 "$(val unit-healed)"
 check_eq "the restart was verified: asios-irqd stayed up" 1 "$(val unit-verified)"

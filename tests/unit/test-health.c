@@ -574,6 +574,51 @@ static void test_restart_unit(void **state)
 	tool_fixture_close(&f);
 }
 
+/* a new cause (a device added) for a condition whose action awaits verification: acted on within rate_limit,
+ * and one wait from then for both; without a cause the same condition is rate limited and counts against the
+ * action (rolled back and demoted) */
+static void test_cause(void **state)
+{
+	struct tool_fixture f;
+	struct asios_heal_ctx *c = &f.c;
+	struct asios_heal_key *k;
+
+	(void)state;
+	tool_fixture_open(&f, "unit-failed");
+	assert_int_equal(asios_health_incident_add(&f.l, f.s, "unit asios-irqd.service", 1, "failed"), 0);
+	assert_int_equal(asios_health_heal(c, &f.l.v[0]), ASIOS_HEAL_PENDING);
+	c->now += f.p.verify_after / 2;
+	c->cause = "device added (add@/devices/pci0000:00/0000:00:03.0)";
+	assert_int_equal(asios_health_heal(c, &f.l.v[0]), ASIOS_HEAL_PENDING);
+	assert_int_equal(f.r.n, 4);
+	assert_int_equal(f.st.n_pending, 1);
+	assert_false(f.st.pending[0].recurred);
+	/* the first action's window has passed, the second's not: nothing verified yet; then both, improved */
+	c->now += f.p.verify_after / 2 + 1;
+	assert_int_equal(asios_health_verify(c, &(struct asios_health_incidents){ 0 }), 0);
+	c->now += f.p.verify_after;
+	assert_int_equal(asios_health_verify(c, &(struct asios_health_incidents){ 0 }), 1);
+	k = NULL;
+	for (size_t i = 0; i < f.st.n_keys; i++)
+		if (f.st.keys[i].action == ASIOS_HEAL_RESTART_UNIT && !f.st.keys[i].object[0])
+			k = &f.st.keys[i];
+	assert_non_null(k);
+	assert_int_equal(k->outcomes[ASIOS_HEAL_IMPROVED], 1);
+	assert_false(k->demoted);
+	/* the control: the same condition again without a cause is rate limited, and its action did not help */
+	c->cause = NULL;
+	c->now += f.p.rate_limit;
+	assert_int_equal(asios_health_heal(c, &f.l.v[0]), ASIOS_HEAL_PENDING);
+	c->now += f.p.verify_after / 2;
+	assert_int_equal(asios_health_heal(c, &f.l.v[0]), ASIOS_HEAL_RATE_LIMITED);
+	assert_true(f.st.pending[0].recurred);
+	c->now += f.p.verify_after;
+	assert_int_equal(asios_health_verify(c, &(struct asios_health_incidents){ 0 }), 1);
+	assert_int_equal(k->outcomes[ASIOS_HEAL_ROLLED_BACK], 1);
+	assert_true(k->demoted);
+	tool_fixture_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -583,7 +628,7 @@ int main(void)
 		cmocka_unit_test(test_flat_baseline), cmocka_unit_test(test_forecast),
 		cmocka_unit_test(test_state_roundtrip), cmocka_unit_test(test_restart_unit),
 		cmocka_unit_test(test_season),     cmocka_unit_test(test_gpu_persistence),
-		cmocka_unit_test(test_uevent),
+		cmocka_unit_test(test_uevent),      cmocka_unit_test(test_cause),
 	};
 
 	setenv("TZ", "UTC", 1);

@@ -356,7 +356,7 @@ static enum asios_heal_outcome decide(struct asios_heal_ctx *c, const struct asi
 	if (breaker(c))
 		return ASIOS_HEAL_BREAKER_OPEN;
 	rk = key_find(c->state, sig->name, *a, inc->object, true);
-	if (rk && rk->last_action > 0 && c->now - rk->last_action < c->policy->rate_limit) {
+	if (rk && rk->last_action > 0 && c->now - rk->last_action < c->policy->rate_limit && !c->cause) {
 		snprintf(note, size, "%s on %s %.0f s ago (rate_limit = %u s)", asios_health_action_name(*a), inc->object,
 			 c->now - rk->last_action, c->policy->rate_limit);
 		return ASIOS_HEAL_RATE_LIMITED;
@@ -377,6 +377,16 @@ static void recurred(struct asios_heal_ctx *c, const struct asios_health_inciden
 		if (!strcmp(c->state->pending[i].signature, inc->sig->name) &&
 		    !strcmp(c->state->pending[i].object, inc->object))
 			c->state->pending[i].recurred = true;
+}
+
+/* the action awaiting verification on INC's signature and object, or NULL */
+static struct asios_heal_pending *pending_of(struct asios_heal_ctx *c, const struct asios_health_incident *inc)
+{
+	for (size_t i = 0; i < c->state->n_pending; i++)
+		if (!strcmp(c->state->pending[i].signature, inc->sig->name) &&
+		    !strcmp(c->state->pending[i].object, inc->object))
+			return &c->state->pending[i];
+	return NULL;
 }
 
 /* an Xid incident (object "GPU 0000:3b:00", value its code, and the lines of the same read it stands for) */
@@ -405,6 +415,7 @@ enum asios_heal_outcome asios_health_heal(struct asios_heal_ctx *c, const struct
 {
 	const struct asios_health_signature *sig = inc->sig;
 	struct asios_heal_key *k = key_find(c->state, sig->name, ASIOS_HEAL_ADVISE, "", true);
+	struct asios_heal_pending *p;
 	enum asios_health_action a;
 	enum asios_heal_outcome o;
 	char note[512] = "";
@@ -412,7 +423,10 @@ enum asios_heal_outcome asios_health_heal(struct asios_heal_ctx *c, const struct
 	if (k)
 		k->incidents += 1 + inc->repeats;
 	count_xid(c->state, inc);
-	recurred(c, inc);
+	if (!c->cause)
+		recurred(c, inc);
+	else
+		snprintf(note, sizeof(note), "after %s; ", c->cause);
 	if (inc->repeats) {
 		size_t off = strlen(note);
 
@@ -421,8 +435,12 @@ enum asios_heal_outcome asios_health_heal(struct asios_heal_ctx *c, const struct
 	o = count(c, sig->name, ASIOS_HEAL_ADVISE, decide(c, inc, &a, note + strlen(note), sizeof(note) - strlen(note)));
 	if (a != ASIOS_HEAL_ADVISE)
 		count(c, sig->name, a, o);
-	if (o == ASIOS_HEAL_PENDING && c->state->n_pending < ASIOS_HEALTH_MAX_PENDING) {
-		struct asios_heal_pending *p = &c->state->pending[c->state->n_pending++];
+	/* with a cause, one wait from now for both actions: verified together, rolled back together */
+	if (o == ASIOS_HEAL_PENDING && c->cause && (p = pending_of(c, inc))) {
+		p->at = c->now;
+		p->recurred = false;
+	} else if (o == ASIOS_HEAL_PENDING && c->state->n_pending < ASIOS_HEALTH_MAX_PENDING) {
+		p = &c->state->pending[c->state->n_pending++];
 
 		*p = (struct asios_heal_pending){ .action = a, .at = c->now, .before = inc->value };
 		snprintf(p->signature, sizeof(p->signature), "%s", sig->name);

@@ -330,6 +330,10 @@ struct asios_heal_ctx {
 	/* how a program is run (scontrol, nvidia-smi): argv, NULL-terminated; its exit status or negative.
 	 * NULL: posix_spawnp and wait */
 	int (*run)(void *userdata, char *const argv[]);
+	/* what newly explains this incident (a link up, a device added: a NIC's IRQs reset or new), or NULL. With a
+	 * cause the action is taken within rate_limit, and an action awaiting verification on the same signature
+	 * and object waits again from now instead of counting the condition against itself */
+	const char *cause;
 };
 /* Decide and act on one incident; returns its outcome (also counted and written to the history). */
 enum asios_heal_outcome asios_health_heal(struct asios_heal_ctx *c, const struct asios_health_incident *inc);
