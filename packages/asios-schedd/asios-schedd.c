@@ -24,6 +24,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "asios/apply.h"
@@ -46,6 +47,8 @@ struct schedd {
 	struct asios_schedwatch *watch;
 	hwloc_bitmap_t isolated;       /* what the observer was started with */
 	unsigned long long violations;
+	struct asios_watch_state totals; /* what it counted there since it started (ASIOS_SCHEDWATCH_STATE) */
+	bool state_warned;
 };
 
 /* /dev/cpu_dma_latency: the PM QoS request lasts as long as the file is open */
@@ -80,6 +83,46 @@ static void hold_latency(struct asios_daemon *d)
 	fprintf(stderr, SD_NOTICE "holding /dev/cpu_dma_latency at %d us (deep C-states off while running)\n", v);
 }
 
+static double now_unix(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* the observer's counters forgotten, and their file removed (it starts afresh, or stops) */
+static void watch_state_drop(struct asios_daemon *d)
+{
+	struct schedd *m = d->self;
+	int r;
+
+	asios_watch_state_clear(&m->totals);
+	if ((r = asios_remove_file(d->root, ASIOS_SCHEDWATCH_STATE)) < 0 && r != -ENOENT)
+		fprintf(stderr, SD_WARNING "%s: cannot be removed: %s\n", ASIOS_SCHEDWATCH_STATE, strerror(-r));
+}
+
+/* the counters for the metrics; written in a dry run too: they are what was seen, not a setting */
+static void watch_state_write(struct asios_daemon *d)
+{
+	struct schedd *m = d->self;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int r = f ? 0 : -ENOMEM;
+
+	m->totals.updated = now_unix();
+	if (f && (asios_watch_state_format(&m->totals, f) < 0 || fclose(f) != 0))
+		r = -EIO;
+	if (r >= 0 && (r = asios_mkdirs(d->root, "/run/asios", 0755)) >= 0)
+		r = asios_write_whole(d->root, ASIOS_SCHEDWATCH_STATE, text);
+	if (r < 0 && !m->state_warned)
+		fprintf(stderr, SD_WARNING "%s: cannot be written (%s): the observer's counters are not exported\n",
+			ASIOS_SCHEDWATCH_STATE, strerror(-r));
+	m->state_warned = r < 0;
+	free(text);
+}
+
 /* the observer on the isolated CPUs: started, restarted when the set changes, stopped when there are none */
 static void watch_isolated(struct asios_daemon *d, const struct asios_snapshot *s, hwloc_const_bitmap_t planned)
 {
@@ -93,6 +136,8 @@ static void watch_isolated(struct asios_daemon *d, const struct asios_snapshot *
 	hwloc_bitmap_or(iso, s->isolation.isolated, s->isolation.nohz_full);
 	hwloc_bitmap_or(iso, iso, planned);
 	if (!policy->watch || hwloc_bitmap_iszero(iso) || !asios_root_is_host(d->root)) {
+		if (m->watch)
+			watch_state_drop(d);
 		asios_schedwatch_close(m->watch);
 		m->watch = NULL;
 		hwloc_bitmap_free(iso);
@@ -104,6 +149,7 @@ static void watch_isolated(struct asios_daemon *d, const struct asios_snapshot *
 	}
 	asios_schedwatch_close(m->watch);
 	m->watch = NULL;
+	watch_state_drop(d);
 	r = asios_schedwatch_open(iso, &m->watch);
 	if (r < 0) {
 		fprintf(stderr, SD_WARNING "eBPF observer not started: %s%s; isolation violations are not reported\n",
@@ -113,6 +159,7 @@ static void watch_isolated(struct asios_daemon *d, const struct asios_snapshot *
 	}
 	hwloc_bitmap_free(m->isolated);
 	m->isolated = iso;
+	m->totals.started = m->totals.updated = now_unix();
 	{
 		char *l = asios_cpulist_format(iso);
 
@@ -137,6 +184,35 @@ static bool task_intrudes(struct asios_daemon *d, unsigned long long pid, bool *
 	return intrudes;
 }
 
+/* one disturbance: counted, and logged when among the first VIOLATIONS_LOGGED */
+static void violation(struct asios_daemon *d, const struct asios_schedwatch_event *e, double seconds,
+		      struct asios_watch_cpu *c, unsigned *logged)
+{
+	struct schedd *m = d->self;
+	bool kthread = false, log = *logged < VIOLATIONS_LOGGED;
+
+	if (e->kind == SCHEDWATCH_TASK) {
+		if (!task_intrudes(d, e->id, &kthread))
+			return;
+		if (log)
+			fprintf(stderr, SD_WARNING "isolation violation on CPU %u: %s %s (pid %llu) ran %llu times in %.0f s\n",
+				e->cpu, kthread ? "kernel thread" : "process outside the workload slice", e->name,
+				(unsigned long long)e->id, (unsigned long long)e->count, seconds);
+	} else if (e->kind == SCHEDWATCH_IRQ && log) {
+		fprintf(stderr, SD_WARNING "isolation violation on CPU %u: IRQ %llu (%s) %llu times in %.0f s\n", e->cpu,
+			(unsigned long long)e->id, e->name, (unsigned long long)e->count, seconds);
+	} else if (log) {
+		fprintf(stderr, SD_WARNING "isolation violation on CPU %u: timer %s expired %llu times in %.0f s\n",
+			e->cpu, e->name, (unsigned long long)e->count, seconds);
+	}
+	if (c)
+		c->n[e->kind == SCHEDWATCH_TASK ? ASIOS_WATCH_BY_TASK
+		     : e->kind == SCHEDWATCH_IRQ ? ASIOS_WATCH_BY_IRQ : ASIOS_WATCH_BY_TIMER] += e->count;
+	*logged += log;
+	m->violations += e->count;
+}
+
+/* the observer's counts since the last check: every isolated CPU's events, what disturbed it */
 static void report_violations(struct asios_daemon *d)
 {
 	struct schedd *m = d->self;
@@ -145,27 +221,24 @@ static void report_violations(struct asios_daemon *d)
 
 	if (!m->watch || asios_schedwatch_collect(m->watch, &rep) < 0)
 		return;
-	for (size_t i = 0; i < rep.n_events && logged < VIOLATIONS_LOGGED; i++) {
-		const struct asios_schedwatch_event *e = &rep.events[i];
-		bool kthread = false;
+	for (size_t i = 0; i < rep.n_cpus; i++) {
+		const struct schedwatch_cpu *v = &rep.cpus[i].c;
+		struct asios_watch_cpu *c;
 
-		if (e->kind == SCHEDWATCH_TASK) {
-			if (!task_intrudes(d, e->id, &kthread))
-				continue;
-			fprintf(stderr, SD_WARNING "isolation violation on CPU %u: %s %s (pid %llu) ran %llu times in %.0f s\n",
-				e->cpu, kthread ? "kernel thread" : "process outside the workload slice", e->name,
-				(unsigned long long)e->id, (unsigned long long)e->count, rep.seconds);
-		} else if (e->kind == SCHEDWATCH_IRQ) {
-			fprintf(stderr, SD_WARNING "isolation violation on CPU %u: IRQ %llu (%s) %llu times in %.0f s\n", e->cpu,
-				(unsigned long long)e->id, e->name, (unsigned long long)e->count, rep.seconds);
-		} else {
-			fprintf(stderr, SD_WARNING "isolation violation on CPU %u: timer %s expired %llu times in %.0f s\n",
-				e->cpu, e->name, (unsigned long long)e->count, rep.seconds);
-		}
-		logged++;
-		m->violations += e->count;
+		if (!hwloc_bitmap_isset(m->isolated, rep.cpus[i].cpu) ||
+		    !(c = asios_watch_state_cpu(&m->totals, rep.cpus[i].cpu, true)))
+			continue;
+		c->n[ASIOS_WATCH_SWITCHES] += v->switches;
+		c->n[ASIOS_WATCH_IRQS] += v->irqs;
+		c->n[ASIOS_WATCH_HRTIMERS] += v->timers;
+		c->n[ASIOS_WATCH_LOCAL_TIMER] += v->local_timer;
+		c->n[ASIOS_WATCH_TICK_STOPS] += v->tick_stops;
 	}
+	for (size_t i = 0; i < rep.n_events; i++)
+		violation(d, &rep.events[i], rep.seconds, asios_watch_state_cpu(&m->totals, rep.events[i].cpu, true),
+			  &logged);
 	asios_schedwatch_report_clear(&rep);
+	watch_state_write(d);
 }
 
 /* Plan and apply once. Errors are logged; the daemon goes on. */
@@ -273,6 +346,8 @@ static void stop(struct asios_daemon *d, bool ran)
 			"(asiosctl isolate revert restores), the latency hold is released\n", d->replans, m->violations);
 	if (m->dma_fd >= 0)
 		close(m->dma_fd);
+	if (m->watch)
+		watch_state_drop(d);
 	asios_schedwatch_close(m->watch);
 	hwloc_bitmap_free(m->isolated);
 }

@@ -5,17 +5,25 @@
 
 A busy task with a name of its own is pinned to the CPU watched as isolated, and a sleeper wakes up on it
 many times; the report must count context switches and timers on every online CPU, wakeups with ordered
-latency percentiles, and name the busy task (by pid) among the disturbances of the isolated CPU. Skips
-(TAP "1..0 # SKIP") without root or without kernel BTF. TAP output.
+latency percentiles, and name the busy task (by pid) among the disturbances of the isolated CPU. Then
+asios-schedd itself (--dry-run: nothing set) watching that CPU as isolated: its observer's counters written to
+/run/asios/schedwatch each check and exported by `asiosctl metrics` (promtool-clean, growing, the intruder's
+switches counted as violations), and gone when it stops. Skips (TAP "1..0 # SKIP") without root or without
+kernel BTF. TAP output.
 """
 import json
 import os
+import re
+import shutil
 import subprocess
+import tempfile
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, check, done, need  # noqa: E402
+from taplib import ASIOSCTL, BUILD, check, done, need, skip, terminate, wait_for  # noqa: E402
+
+STATE = "/run/asios/schedwatch"
 
 
 def main():
@@ -73,7 +81,69 @@ def main():
           "text report", p.stdout + p.stderr)
     p = subprocess.run([ASIOSCTL, "sched", "watch", "--seconds", "0"], capture_output=True, text=True)
     check(p.returncode == 2 and "--seconds" in p.stderr, "bad --seconds refused", p.stderr)
+    daemon_metrics(cpu)
     return done()
+
+
+def observed(text):
+    """{(cpu, event or by): value} of the observer's families in an exposition"""
+    out = {}
+    for m in re.finditer(r'^asios_(?:isolated_cpu_observed_events|isolation_violations)_total\{cpu="(\d+)",'
+                         r'(?:event|by)="(\w+)"\} (\d+)$', text, re.M):
+        out[(int(m.group(1)), m.group(2))] = int(m.group(3))
+    return out
+
+
+def metrics():
+    return subprocess.run([ASIOSCTL, "metrics"], capture_output=True, text=True).stdout
+
+
+def daemon_metrics(cpu):
+    """asios-schedd --dry-run watching CPU as isolated: its observer's counters in the metrics while it runs"""
+    name = "asios-schedd's observer counters in asiosctl metrics"
+    if os.path.exists(STATE) or subprocess.run(["pgrep", "-x", "asios-schedd"], capture_output=True).returncode == 0:
+        skip(name, "an asios-schedd runs on this machine already")
+        return
+    check(not observed(metrics()), "the control: no observer counters while no asios-schedd watches")
+    tmp = tempfile.mkdtemp(prefix="asios-schedwatch-")
+    conf = os.path.join(tmp, "schedd.conf")
+    with open(conf, "w") as f:
+        f.write("[schedd]\nisolate = %d\ninterval = 1\n" % cpu)
+    intruder = subprocess.Popen([sys.executable, "-c", "import os, time\nos.sched_setaffinity(0, {%d})\n"
+                                 "for _ in range(6000):\n    time.sleep(0.001)\n" % cpu])
+    log = open(os.path.join(tmp, "log"), "w")
+    d = subprocess.Popen([os.path.join(BUILD, "asios-schedd"), "--config", conf, "--config-dir",
+                          os.path.join(tmp, "none"), "--dry-run"], stderr=log)
+    try:
+        ok = wait_for(lambda: observed(metrics()).get((cpu, "switch"), 0) > 0, 10)
+        first = observed(metrics())
+        time.sleep(2.2)
+        text = metrics()
+        second = observed(text)
+        check(ok and set(k for c, k in second if c == cpu) >=
+              {"switch", "irq", "hrtimer", "local_timer", "tick_stop", "task", "timer"},
+              "asios-schedd --dry-run: its observer's counters for CPU %d exported" % cpu, second)
+        check(all(second[k] >= first.get(k, 0) for k in second) and second[(cpu, "switch")] > first[(cpu, "switch")],
+              "the counters grow from check to check", (first, second))
+        check(0 < second[(cpu, "task")] <= second[(cpu, "switch")],
+              "the sleeper outside the workload slice: its switches counted as violations", second)
+        m = re.search(r"^asios_isolation_observer_updated_timestamp_seconds (\S+)$", text, re.M)
+        check(m and abs(float(m.group(1)) - time.time()) < 5, "the counters' update time is a second or so old",
+              m and m.group(0))
+        if shutil.which("promtool"):
+            lint = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
+            check(lint.returncode == 0 and not lint.stdout.strip(), "promtool check metrics is clean with them",
+                  lint.stdout + lint.stderr)
+        else:
+            skip("promtool check metrics with the observer's counters", "no promtool")
+    finally:
+        terminate(d, 10)
+        log.close()
+        intruder.kill()
+        intruder.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+    check(not os.path.exists(STATE) and not observed(metrics()),
+          "asios-schedd stopped: the file is removed and the counters are gone from the metrics")
 
 
 if __name__ == "__main__":

@@ -97,6 +97,26 @@ def check_schedstat(root):
           "without /proc/schedstat (no CONFIG_SCHEDSTATS): no schedules family, the rest exported", p.stderr)
 
 
+def check_observer(root):
+    """asios-schedd's observer counters (/run/asios/schedwatch) in the capture: exported; a bad line named,
+    the rest still exported; the file left written for the name checks"""
+    path = os.path.join(root, "run", "asios", "schedwatch")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    write(path, "started 1700000000 updated 1700000600.5\ncpu 4 switches 100 irqs 2 hrtimers 50 local_timer 50 "
+          "tick_stops 9 by_task 7 by_irq 2 by_timer 50\n")
+    p = ctl("metrics", "--root", root)
+    check(p.returncode == 0 and
+          'asios_isolated_cpu_observed_events_total{cpu="4",event="switch"} 100\n' in p.stdout and
+          'asios_isolation_violations_total{cpu="4",by="task"} 7\n' in p.stdout and
+          "asios_isolation_observer_updated_timestamp_seconds 1700000600.500\n" in p.stdout,
+          "asios-schedd's observer counters in a capture: exported", p.stdout[-2000:] + p.stderr)
+    write(path, "started 1700000000 updated 1700000600\ncpu 4 switches many\n")
+    p = ctl("metrics", "--root", root)
+    check("/run/asios/schedwatch:2: switches: not a count" in p.stderr and "asios_isolation_violations" not in p.stdout
+          and "asios_domain_up" in p.stdout, "a bad line in them: named (file:line), the rest exported", p.stderr)
+    write(path, "started 1700000000 updated 1700000600.5\ncpu 4 switches 100 by_task 7\n")
+
+
 def main():
     if not need(ASIOSCTL):
         return 1
@@ -120,6 +140,7 @@ def main():
         os.makedirs(os.path.join(root, "var/lib/asios/health"), exist_ok=True)
         with open(os.path.join(root, "var/lib/asios/health/state"), "w") as f:
             f.write("xid 0000:3b:00.0 79 1\n")
+        check_observer(root)
         known, p = exported(root)
         check(p.returncode == 0 and len(known) >= 20, "asiosctl metrics declares %d families" % len(known), p.stderr)
         with open(RULES) as f:

@@ -1,9 +1,11 @@
 /* SPDX-FileCopyrightText: 2026 The ASIOS Authors
  * SPDX-License-Identifier: GPL-3.0-or-later */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,6 +121,55 @@ static void test_tuned(void **state)
 	assert_false(asios_sched_tuned_partitions(&st));
 }
 
+/* the eBPF observer's counters as asios-schedd keeps them: written, read back, and bad lines named */
+static void test_watch_state(void **state)
+{
+	static const struct {
+		const char *text, *error;
+	} bad[] = {
+		{ "", "f:1: empty" },
+		{ "started 5 updated 4\n", "f:1: not \"started TIME updated TIME\"" },
+		{ "started 5 updated 6 x\n", "f:1: not \"started" },
+		{ "started 1 updated 2\ncpu x switches 1\n", "f:2: not a CPU number: \"x\"" },
+		{ "started 1 updated 2\ncpu 3 switches\n", "f:2: switches: not a count: \"\"" },
+		{ "started 1 updated 2\ncpu 3 switches -1\n", "f:2: switches: not a count: \"-1\"" },
+		{ "started 1 updated 2\ncpu 3 switches 99999999999999999999\n", "f:2: switches: not a count" },
+		{ "started 1 updated 2\ncpu 3 naps 1\n", "f:2: unknown counter \"naps\"" },
+		{ "started 1 updated 2\ncpu 3\ncpu 3\n", "f:3: CPU 3 twice" },
+		{ "started 1 updated 2\nirq 3\n", "f:2: not a \"cpu N NAME COUNT" },
+	};
+	struct asios_watch_state st = { .started = 100, .updated = 160.5 }, back;
+	char *text = NULL, *error = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	/* CPUs kept in order whatever order they are added in */
+	asios_watch_state_cpu(&st, 7, true)->n[ASIOS_WATCH_BY_TASK] = 12;
+	asios_watch_state_cpu(&st, 3, true)->n[ASIOS_WATCH_SWITCHES] = 18446744073709551615u;
+	assert_null(asios_watch_state_cpu(&st, 5, false));
+	assert_int_equal(st.n_cpus, 2);
+	assert_int_equal(st.cpus[0].cpu, 3);
+	f = open_memstream(&text, &len);
+	assert_int_equal(asios_watch_state_format(&st, f), 0);
+	fclose(f);
+	assert_int_equal(asios_watch_state_parse(&back, text, "f", &error), 0);
+	assert_int_equal(back.n_cpus, 2);
+	assert_true(back.updated == 160.5 && back.started == 100);
+	assert_true(back.cpus[0].n[ASIOS_WATCH_SWITCHES] == 18446744073709551615u);
+	assert_int_equal(back.cpus[1].cpu, 7);
+	assert_int_equal(back.cpus[1].n[ASIOS_WATCH_BY_TASK], 12);
+	asios_watch_state_clear(&back);
+	asios_watch_state_clear(&st);
+	free(text);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(asios_watch_state_parse(&back, bad[i].text, "f", &error), -EINVAL);
+		assert_non_null(strstr(error, bad[i].error));
+		assert_int_equal(back.n_cpus, 0);
+		free(error);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -126,6 +177,7 @@ int main(void)
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_knob_table),
 		cmocka_unit_test(test_tuned),
+		cmocka_unit_test(test_watch_state),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

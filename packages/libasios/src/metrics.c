@@ -24,6 +24,7 @@
 #include "asios/plan.h"
 #include "asios/proc.h"
 #include "asios/root.h"
+#include "asios/sched-plan.h"
 #include "asios/snapshot.h"
 #include "asios/stats.h"
 
@@ -230,6 +231,44 @@ static void status_warn(const struct asios_metrics_opts *o, const char *fmt, ...
 	if (k >= 0)
 		o->warn(o->userdata, msg);
 	free(msg);
+}
+
+/* what asios-schedd's eBPF observer counted on the CPUs it watches (ASIOS_SCHEDWATCH_STATE), where it runs */
+static void observed_metrics(const struct out *w)
+{
+	static const char *const event[] = { "switch", "irq", "hrtimer", "local_timer", "tick_stop" };
+	static const char *const by[] = { "task", "irq", "timer" };
+	struct asios_watch_state st;
+	char *text = NULL, *error = NULL;
+	size_t len;
+
+	if (asios_read_file(w->root, ASIOS_SCHEDWATCH_STATE, &text, &len) < 0)
+		return; /* asios-schedd's observer does not run: the /proc counters above are all there is */
+	if (asios_watch_state_parse(&st, text, ASIOS_SCHEDWATCH_STATE, &error) < 0) {
+		status_warn(w->o, "%s", error ? error : "out of memory");
+		free(error);
+		free(text);
+		return;
+	}
+	free(text);
+	family(w, "asios_isolated_cpu_observed_events_total", "counter",
+	       "Events on a CPU asios-schedd watches as isolated, counted by its eBPF observer since it started: "
+	       "context switches, handled IRQs, expired hrtimers, local timer interrupts (x86), tick stops.");
+	for (size_t i = 0; i < st.n_cpus; i++)
+		for (int k = ASIOS_WATCH_SWITCHES; k <= ASIOS_WATCH_TICK_STOPS; k++)
+			fprintf(w->f, "asios_isolated_cpu_observed_events_total{cpu=\"%u\",event=\"%s\"} %" PRIu64 "\n",
+				st.cpus[i].cpu, event[k], st.cpus[i].n[k]);
+	family(w, "asios_isolation_violations_total", "counter",
+	       "Disturbances of an isolated CPU seen by asios-schedd's eBPF observer, by what caused them: switches to "
+	       "a kernel thread or a task outside the workload slice, IRQs handled, timers expired there.");
+	for (size_t i = 0; i < st.n_cpus; i++)
+		for (int k = ASIOS_WATCH_BY_TASK; k <= ASIOS_WATCH_BY_TIMER; k++)
+			fprintf(w->f, "asios_isolation_violations_total{cpu=\"%u\",by=\"%s\"} %" PRIu64 "\n",
+				st.cpus[i].cpu, by[k - ASIOS_WATCH_BY_TASK], st.cpus[i].n[k]);
+	family(w, "asios_isolation_observer_updated_timestamp_seconds", "gauge",
+	       "When asios-schedd last wrote its eBPF observer's counters (Unix time; it writes them every check).");
+	fprintf(w->f, "asios_isolation_observer_updated_timestamp_seconds %.3f\n", st.updated);
+	asios_watch_state_clear(&st);
 }
 
 int asios_domain_status(struct asios_root *root, const struct asios_snapshot *s, const struct asios_domain *d,
@@ -506,6 +545,7 @@ int asios_metrics_write(FILE *f, struct asios_root *root, const struct asios_sna
 	placement_metrics(&w);
 	isolated_interrupts(&w);
 	isolated_switches(&w);
+	observed_metrics(&w);
 	domain_metrics(&w);
 	workload_metrics(&w);
 	asios_gpu_metrics_write(f, root, s);

@@ -15,6 +15,8 @@
  */
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #include "asios/config.h"
 #include "asios/plan.h"
@@ -130,3 +132,39 @@ bool asios_sched_tuned_partitions(const struct asios_sched_state *st);
 /* The plan. Order: boot snippet, system drop-in, masks, kernel threads, workload partition, scheduler knobs. */
 int asios_sched_plan(const struct asios_snapshot *s, const struct asios_sched_state *st,
 		     const struct asios_sched_policy *p, const struct asios_sched_layout *l, struct asios_plan **ret);
+
+/*
+ * What asios-schedd's eBPF observer counted on each CPU it watches as isolated, since the observer started:
+ * asios-schedd writes it to ASIOS_SCHEDWATCH_STATE after each check, `asiosctl metrics` and asios-exporter read
+ * it. One line "started T updated T" (Unix times), then per CPU "cpu N NAME COUNT…" with the names of
+ * asios_watch_count_names in any order.
+ */
+#define ASIOS_SCHEDWATCH_STATE "/run/asios/schedwatch"
+enum asios_watch_count {
+	ASIOS_WATCH_SWITCHES,     /* context switches */
+	ASIOS_WATCH_IRQS,         /* handled IRQs */
+	ASIOS_WATCH_HRTIMERS,     /* expired hrtimers (the tick among them) */
+	ASIOS_WATCH_LOCAL_TIMER,  /* local APIC timer interrupts (x86) */
+	ASIOS_WATCH_TICK_STOPS,   /* the tick stopped */
+	ASIOS_WATCH_BY_TASK,      /* switches to a task that does not belong there (a kernel thread, outside the
+				   * workload slice) */
+	ASIOS_WATCH_BY_IRQ,       /* IRQs handled there */
+	ASIOS_WATCH_BY_TIMER,     /* timers expired there */
+	_ASIOS_WATCH_MAX,
+};
+extern const char *const asios_watch_count_names[_ASIOS_WATCH_MAX];
+struct asios_watch_cpu {
+	unsigned cpu;
+	uint64_t n[_ASIOS_WATCH_MAX];
+};
+struct asios_watch_state {
+	double started, updated;
+	struct asios_watch_cpu *cpus;   /* by CPU id, ascending */
+	size_t n_cpus;
+};
+/* CPU's counters, added when ADD (NULL: not there, or out of memory) */
+struct asios_watch_cpu *asios_watch_state_cpu(struct asios_watch_state *st, unsigned cpu, bool add);
+/* -EINVAL with *ERROR "ORIGIN:LINE: what is wrong" (free() it); -ENOMEM */
+int asios_watch_state_parse(struct asios_watch_state *st, const char *text, const char *origin, char **error);
+int asios_watch_state_format(const struct asios_watch_state *st, FILE *f);
+void asios_watch_state_clear(struct asios_watch_state *st);
