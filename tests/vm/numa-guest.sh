@@ -7,6 +7,8 @@
 # asios.numa_mode=test (default): a process with its memory on node 0 is placed on node 1 by
 # `asiosctl numa apply`; its numa_maps must show the pages moved, then revert.
 # asios.numa_mode=bench: STREAM-style triad pinned local, remote, and placed by asiosctl.
+# asios.numa_mode=irq (booted with no CPU isolated and a virtio-rng on node 1): its IRQ placed on node 1 by
+# `asiosctl irq apply --measure`, and the effect recorded (cross-node share of device interrupts) drops.
 # Prints "ASIOS: ok|fail|value NAME [DETAIL]" lines like guest-init.sh.
 PATH=/bin
 ok() { echo "ASIOS: ok $1"; }
@@ -71,6 +73,48 @@ test_placement() {
 	kill $pid
 }
 
+# the MSI IRQs of the virtio device on node 1 (tools/qemu-boot --device-node1), by PCI address
+virtio_node1() {
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$d/vendor")" = 0x1af4 ] && [ "$(cat "$d/numa_node")" = 1 ] && [ -d "$d/msi_irqs" ] && echo "${d##*/}"
+	done
+}
+
+# interrupts of IRQ $1 on CPU 0 and CPU 1: "N0 N1"
+irq_counts() { awk -v i="$1:" '$1 == i { print $2, $3 }' /proc/interrupts; }
+
+test_irq() {
+	dev=$(virtio_node1 | head -n 1)
+	if [ -n "$dev" ]; then ok irq-device-on-node1; else fail irq-device-on-node1 "(no virtio PCI device with MSI on node 1: $(ls /sys/bus/pci/devices | tr '\n' ' '))"; return; fi
+	irqs=$(ls "/sys/bus/pci/devices/$dev/msi_irqs" | tr '\n' ' ')
+	val irq_device "$dev node 1 MSI IRQs $irqs"
+	# where the kernel may well have put them: CPU 0, node 0 (the start state, made certain)
+	for i in $irqs; do echo 1 >"/proc/irq/$i/smp_affinity"; done
+	# interrupts on demand: the virtio-rng answers each read of /dev/hwrng with one
+	( while :; do dd if=/dev/hwrng of=/dev/null bs=16 count=64 2>/dev/null; done ) &
+	load=$!
+	sleep 1
+	mkdir -p /etc/asios
+	printf '[device %s]\ncpus = 1\n' "$dev" >/etc/asios/irqd.conf
+	$ctl irq plan | sed 's/^/ASIOS: value irq-plan /'
+	last=$(echo "$irqs" | awk '{ print $NF }')
+	val irq_counts_before "IRQ $last CPU0 CPU1: $(irq_counts "$last")"
+	if $ctl irq apply --measure 2 >/tmp/apply 2>&1; then ok irq-apply; else fail irq-apply "($(tr '\n' ' ' </tmp/apply))"; fi
+	sed 's/^/ASIOS: value irq-apply /' /tmp/apply
+	sleep 2
+	kill $load
+	val irq_counts_after "IRQ $last CPU0 CPU1: $(irq_counts "$last")"
+	placed=$(for i in $irqs; do cat "/proc/irq/$i/smp_affinity_list"; done | sort -u | tr '\n' ' ')
+	if [ "$placed" = "1 " ]; then ok irq-placed-on-node1; else fail irq-placed-on-node1 "(affinities: $placed)"; fi
+	$ctl status >/tmp/status 2>&1
+	sed 's/^/ASIOS: value status /' /tmp/status
+	# "irq yes PENDING APPLIES APPLIED REFUSED ROLLBACKS LAST METRIC BEFORE (Ns) -> AFTER (Ns)"
+	if awk '$1 == "irq" && $9 == "cross_node_irq_share" && $10 >= 0.9 && $14 <= 0.1 { f = 1 } END { exit !f }' /tmp/status
+	then ok irq-effect-recorded; else fail irq-effect-recorded "(status: $(grep '^irq' /tmp/status))"; fi
+	$ctl irq revert >/tmp/revert 2>&1
+	if [ "$(cat "/proc/irq/$last/smp_affinity_list")" = 0 ]; then ok irq-revert; else fail irq-revert "($(cat "/proc/irq/$last/smp_affinity_list"); $(tr '\n' ' ' </tmp/revert))"; fi
+}
+
 bench() {
 	echo 0 >/proc/sys/kernel/numa_balancing 2>/dev/null
 	l=$(/numa/triad --cpu 1 --mem-node 1 | awk '{ print $2 }')
@@ -97,5 +141,6 @@ bench() {
 
 case $(arg asios.numa_mode test) in
 bench) bench ;;
+irq) test_irq ;;
 *) test_placement ;;
 esac

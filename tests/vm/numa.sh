@@ -4,7 +4,10 @@
 #
 # NUMA placement in a real kernel: boot the `test` kernel under qemu (TCG) with two NUMA nodes, start a process
 # whose memory is on node 0, run `asiosctl numa apply` (a static build) with a [workload] placing it on node 1,
-# and check from /proc/PID/numa_maps that its pages moved; then revert. TAP output, one line per guest check.
+# and check from /proc/PID/numa_maps that its pages moved; then revert. A second boot (no CPU isolated, so node
+# 1 has a CPU for IRQs) adds a virtio-rng on node 1 whose MSI-X interrupt fires on CPU 0 (node 0) under reads
+# of /dev/hwrng: `asiosctl irq apply --measure` places it on node 1, and its recorded effect (the cross-node
+# share of device interrupts) must drop. TAP output, one line per guest check.
 #   tests/vm/numa.sh [--bench]
 # NUMA_KERNEL= a bzImage to boot (default: the test kernel of `make kernel-test` in ${O:-build}/kernel);
 # --bench runs the STREAM-style triad (local, remote, ASIOS-placed) instead and prints the numbers.
@@ -48,19 +51,23 @@ command = /numa/triad --cpu 0 --wait*
 node = 1
 cpus = 1
 CONF
-log=$O/kernel/boot/numa-$mode.log
-mkdir -p "$(dirname "$log")"
-start=$SECONDS
-tools/qemu-boot --arch amd64 --kernel "$kernel" --extra "$stage/numa" --timeout 600 --log "$log" \
-	--append "asios.run=/numa/numa-guest.sh asios.numa_mode=$mode" >"$O/kernel/boot/numa-$mode.out" 2>&1
-rc=$?
-check_eq "boots with two NUMA nodes, no BUG/WARNING/Oops, guest finished ($((SECONDS - start))s)" 0 "$rc"
-[ $rc = 0 ] || sed 's/^/#   /' "$O/kernel/boot/numa-$mode.out" | tail -n 30
-while read -r _ state name rest; do
-	case $state in
-	ok) _report 0 "guest: $name" ;;
-	fail) _report 1 "guest: $name"; echo "#   $rest" ;;
-	value) echo "# $name $rest" ;;
-	esac
-done < <(tr -d '\r' <"$log" | grep -a -E '^ASIOS: (ok|fail|value) ')
+# boot MODE [qemu-boot options]: the guest's checks as TAP lines
+boot() {
+	local m=$1 log=$O/kernel/boot/numa-$1.log start=$SECONDS rc=0
+	shift
+	mkdir -p "$(dirname "$log")"
+	tools/qemu-boot --arch amd64 --kernel "$kernel" --extra "$stage/numa" --timeout 600 --log "$log" "$@" \
+		--append "asios.run=/numa/numa-guest.sh asios.numa_mode=$m" >"$O/kernel/boot/numa-$m.out" 2>&1 || rc=$?
+	check_eq "$m: boots with two NUMA nodes, no BUG/WARNING/Oops, guest finished ($((SECONDS - start))s)" 0 "$rc"
+	[ $rc = 0 ] || sed 's/^/#   /' "$O/kernel/boot/numa-$m.out" | tail -n 30
+	while read -r _ state name rest; do
+		case $state in
+		ok) _report 0 "guest: $name" ;;
+		fail) _report 1 "guest: $name"; echo "#   $rest" ;;
+		value) echo "# $name $rest" ;;
+		esac
+	done < <(tr -d '\r' <"$log" | grep -a -E '^ASIOS: (ok|fail|value) ')
+}
+boot "$mode"
+[ "$mode" = bench ] || boot irq --isolate no --device-node1 virtio-rng
 done_testing
