@@ -85,8 +85,8 @@ irq_counts() { awk -v i="$1:" '$1 == i { print $2, $3 }' /proc/interrupts; }
 
 test_irq() {
 	dev=$(virtio_node1 | head -n 1)
-	if [ -n "$dev" ]; then ok irq-device-on-node1; else fail irq-device-on-node1 "(no virtio PCI device with MSI on node 1: $(ls /sys/bus/pci/devices | tr '\n' ' '))"; return; fi
-	irqs=$(ls "/sys/bus/pci/devices/$dev/msi_irqs" | tr '\n' ' ')
+	if [ -n "$dev" ]; then ok irq-device-on-node1; else fail irq-device-on-node1 "(no virtio PCI device with MSI on node 1: $(cd /sys/bus/pci/devices && echo *))"; return; fi
+	irqs=$(cd "/sys/bus/pci/devices/$dev/msi_irqs" && echo *)
 	val irq_device "$dev node 1 MSI IRQs $irqs"
 	# where the kernel may well have put them: CPU 0, node 0 (the start state, made certain)
 	for i in $irqs; do echo 1 >"/proc/irq/$i/smp_affinity"; done
