@@ -30,6 +30,8 @@ int verb_domain(int argc, char **argv);
 int verb_sched(int argc, char **argv);
 /* asiosctl health check|history|reset (health.c) */
 int verb_health(int argc, char **argv);
+/* asiosctl tune [run]|explain|revert (tune.c) */
+int verb_tune(int argc, char **argv);
 /* asiosctl status (status.c) */
 int verb_status(int argc, char **argv);
 /* asiosctl sched watch (watch.c) */

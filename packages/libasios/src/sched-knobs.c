@@ -21,6 +21,7 @@ static const struct asios_knob knobs[] = {
 		.name = "kernel.sched_autogroup_enabled",
 		.path = "/proc/sys/kernel/sched_autogroup_enabled",
 		.value = { [T] = "0", [L] = "0", [I] = "0" },
+		.min = 0, .max = 1,
 		.brief = "autogroup off: services share the CPU by their own weight, not per login session",
 		.explain = "Autogroup puts every session (setsid) in its own scheduling group so that a desktop stays "
 			   "responsive during a build. On a server each service is its own session, so a busy data "
@@ -30,7 +31,7 @@ static const struct asios_knob knobs[] = {
 		.name = "kernel.sched_rt_runtime_us",
 		.path = "/proc/sys/kernel/sched_rt_runtime_us",
 		.value = { [L] = "-1" },
-		.needs_isolation = true,
+		.needs_isolation = true, .unsafe = true,
 		.brief = "RT throttling off: a SCHED_FIFO polling thread on an isolated CPU is not stopped for 50 ms "
 			 "every second",
 		.explain = "By default real-time tasks may use 950 ms of every second per CPU; the kernel then runs "
@@ -53,6 +54,7 @@ static const struct asios_knob knobs[] = {
 		.name = "vm.stat_interval",
 		.path = "/proc/sys/vm/stat_interval",
 		.value = { [L] = "10", [I] = "10" },
+		.min = 1, .max = 120,
 		.brief = "per-CPU VM statistics folded every 10 s instead of every second: fewer vmstat work items on "
 			 "busy CPUs",
 		.explain = "Every stat_interval seconds each CPU with changed VM counters queues vmstat_update, a "
@@ -64,6 +66,7 @@ static const struct asios_knob knobs[] = {
 		.name = "kernel.nmi_watchdog",
 		.path = "/proc/sys/kernel/nmi_watchdog",
 		.value = { [L] = "0" },
+		.unsafe = true,
 		.brief = "hard-lockup detector off: its perf NMI fires on every CPU, isolated ones included",
 		.explain = "The hard-lockup detector programs a perf counter on every CPU that raises an NMI every "
 			   "few seconds. On a latency profile that NMI is a measurable spike on isolated CPUs; the "
@@ -74,6 +77,7 @@ static const struct asios_knob knobs[] = {
 		.name = "kernel.sched_schedstats",
 		.path = "/proc/sys/kernel/sched_schedstats",
 		.value = { [T] = "0", [L] = "0", [I] = "0" },
+		.min = 0, .max = 1,
 		.brief = "scheduler statistics off: no accounting on every context switch",
 		.explain = "Schedstats add bookkeeping to every enqueue, dequeue and switch. They are for debugging; "
 			   "the eBPF observer of asios-schedd measures run-queue latency without them.",
@@ -82,6 +86,7 @@ static const struct asios_knob knobs[] = {
 		.name = "debug.sched.migration_cost_ns",
 		.path = "/sys/kernel/debug/sched/migration_cost_ns",
 		.value = { [T] = "5000000", [I] = "5000000" },
+		.min = 0, .max = 50000000,
 		.brief = "tasks count as cache-hot for 5 ms (default 0.5 ms): the load balancer moves them less",
 		.explain = "A task that ran within migration_cost_ns is cache-hot and the load balancer prefers not to "
 			   "move it. Long-running training and serving threads keep warm caches and TLBs longer with "

@@ -47,6 +47,8 @@ struct asios_knob {
 	const char *value[ASIOS_KNOB_CLASSES];
 	long min, max;
 	bool needs_isolation;   /* set only while some CPU is isolated */
+	bool unsafe;            /* never changed by the auto-tuner (asios/tune.h): a wrong value costs more than
+				 * a benchmark can show (explain says what) */
 	bool floor;             /* only raised: a higher value (set by a driver, the cloud, an admin) is kept */
 	const char *brief;      /* the reason an action carries */
 	const char *explain;    /* what it does, the trade-off */

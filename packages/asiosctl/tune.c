@@ -1,0 +1,758 @@
+/* SPDX-FileCopyrightText: 2026 The ASIOS Authors
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * asiosctl tune [run]|explain|revert: the auto-tuner (asios/tune.h). It runs the objective command for each
+ * measurement, sets every candidate through asios_apply() with the run's undo journal, logs each comparison,
+ * and at the end either puts everything back as it was (nothing won, or the run failed) or applies the winners
+ * under the kept journal, optionally saved as a profile that the machine's own engines apply at boot.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "asios/apply.h"
+#include "asios/plan.h"
+#include "asios/root.h"
+#include "asios/tune.h"
+#include "asiosctl.h"
+
+extern char **environ;
+
+struct tune_args {
+	const char *cmd, *root, *objective, *metric, *save;
+	char *knobs, *objects;
+	struct asios_tune_opts o;
+	unsigned timeout;
+	bool json, direction;
+};
+
+struct tuner {
+	const struct tune_args *a;
+	struct asios_root *root;
+	char run_id[32];
+	struct asios_tune_knob *space;
+	size_t n_space;
+	struct json_object *trials;
+	int log_fd;
+};
+
+static void usage(void)
+{
+	printf("Usage: asiosctl tune [run] --objective CMD --maximize|--minimize [--budget N] [--knobs K,…]\n"
+	       "                     [--objects DISK,…] [--metric NAME] [--guard NAME[:min|max][:TOL%%]]…\n"
+	       "                     [--blocks N] [--confidence C] [--min-gain PCT] [--timeout SECONDS]\n"
+	       "                     [--save NAME] [--root DIR] [--json]\n"
+	       "       asiosctl tune explain [--root DIR] [--json]\n"
+	       "       asiosctl tune revert [--root DIR]\n\n"
+	       "run      find the settings of the domains' tunable knobs (asiosctl DOMAIN knobs) that make CMD's number\n"
+	       "         better, by coordinate search: each candidate against the value in force in interleaved ABBA\n"
+	       "         blocks (--blocks, default 3: six paired runs), kept only when a one-sided Wilcoxon\n"
+	       "         signed-rank test says it wins at --confidence (0.95) by at least --min-gain (1 %%) and no\n"
+	       "         --guard got significantly worse beyond its tolerance. CMD runs with /bin/sh -c and prints a\n"
+	       "         number, or NAME VALUE lines (--metric picks the objective, --guard the others). --budget caps\n"
+	       "         the runs (default 60). Every setting goes through the apply engine with the run's undo\n"
+	       "         journal: a run that fails or finds nothing puts everything back; an interrupted one (kill,\n"
+	       "         crash) is put back by the next. Winners stay, undone by `asiosctl tune revert`; --save NAME\n"
+	       "         also keeps them as a profile applied at boot (schedd.conf.d, a udev rule) with its evidence\n"
+	       "         in %s/NAME.json. With --root the candidates are written into that tree and CMD\n"
+	       "         finds it in $ASIOS_TUNE_ROOT.\n"
+	       "explain  the comparisons of the last run: values, medians, spread, p-value, decision and why.\n"
+	       "revert   put back what the kept results (and an interrupted run) changed.\n", ASIOS_TUNE_DIR);
+}
+
+static int parse_guard(const char *s, struct asios_tune_opts *o)
+{
+	struct asios_tune_guard *g = &o->guards[o->n_guards];
+	char *copy = strdup(s), *save = NULL, *name, *part;
+	int r = 0;
+
+	if (o->n_guards == ASIOS_TUNE_MAX_GUARDS || !copy || !(name = strtok_r(copy, ":", &save)) ||
+	    strlen(name) >= sizeof(g->name)) {
+		free(copy);
+		return -1;
+	}
+	*g = (struct asios_tune_guard){ 0 };
+	snprintf(g->name, sizeof(g->name), "%s", name);
+	while (r == 0 && (part = strtok_r(NULL, ":", &save))) {
+		char *end;
+		double t;
+
+		if (!strcmp(part, "max") || !strcmp(part, "min"))
+			g->maximize = !strcmp(part, "max");
+		else if ((t = strtod(part, &end)) >= 0 && end != part && (!*end || !strcmp(end, "%")) && t <= 100000)
+			g->tolerance = t / 100;
+		else
+			r = -1;
+	}
+	free(copy);
+	o->n_guards += r == 0;
+	return r;
+}
+
+static bool number_arg(const char *s, double lo, double hi, double *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtod(s, &end);
+	return end != s && !*end && !errno && *v >= lo && *v <= hi;
+}
+
+/* an option with a value; false: bad (said) */
+static bool option(int c, const char *arg, struct tune_args *a)
+{
+	double v;
+
+	switch (c) {
+	case 'o': a->objective = arg; return true;
+	case 'm': a->metric = arg; return true;
+	case 'k': a->knobs = strdup(arg); return true;
+	case 'O': a->objects = strdup(arg); return true;
+	case 's': a->save = arg; return strspn(arg, "abcdefghijklmnopqrstuvwxyz0123456789-_") == strlen(arg) && *arg;
+	case 'r': a->root = arg; return true;
+	case 'g': return parse_guard(arg, &a->o) == 0;
+	case 'b': return number_arg(arg, 8, 100000, &v) && (a->o.budget = (unsigned)v) == v;
+	case 'B': return number_arg(arg, 2, ASIOS_TUNE_MAX_PAIRS / 2, &v) && (a->o.blocks = (unsigned)v) == v;
+	case 'c': return number_arg(arg, 0.5, 0.999, &a->o.confidence);
+	case 'G': return number_arg(arg, 0, 1000, &v) && ((a->o.min_gain = v / 100), true);
+	case 't': return number_arg(arg, 1, 86400, &v) && (a->timeout = (unsigned)v) == v;
+	}
+	return false;
+}
+
+static int parse(int argc, char **argv, struct tune_args *a)
+{
+	static const struct option opts[] = {
+		{ "objective", required_argument, NULL, 'o' }, { "maximize", no_argument, NULL, 'X' },
+		{ "minimize", no_argument, NULL, 'N' },        { "budget", required_argument, NULL, 'b' },
+		{ "knobs", required_argument, NULL, 'k' },     { "objects", required_argument, NULL, 'O' },
+		{ "metric", required_argument, NULL, 'm' },    { "guard", required_argument, NULL, 'g' },
+		{ "blocks", required_argument, NULL, 'B' },    { "confidence", required_argument, NULL, 'c' },
+		{ "min-gain", required_argument, NULL, 'G' },  { "timeout", required_argument, NULL, 't' },
+		{ "save", required_argument, NULL, 's' },      { "root", required_argument, NULL, 'r' },
+		{ "json", no_argument, NULL, 'j' },            { "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c, li = 0;
+
+	a->o = (struct asios_tune_opts){ .budget = 60, .blocks = 3, .confidence = 0.95, .min_gain = 0.01 };
+	a->root = "/";
+	a->timeout = 600;
+	a->cmd = "run";
+	if (argc > 1 && argv[1][0] != '-') { /* the command, then its options */
+		a->cmd = argv[1];
+		argv++;
+		argc--;
+	}
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, &li)) != -1) {
+		if (c == 'h') {
+			usage();
+			return 0;
+		} else if (c == 'X' || c == 'N') {
+			a->o.maximize = c == 'X';
+			a->direction = true;
+		} else if (c == 'j') {
+			a->json = true;
+		} else if (c == '?' || !option(c, optarg, a)) {
+			if (c != '?')
+				log_error("tune: bad value \"%s\" for --%s (see asiosctl tune --help)", optarg,
+					  opts[li].name);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		log_error("tune: unexpected argument \"%s\" (see asiosctl tune --help)", argv[optind]);
+		return 2;
+	}
+	return -1;
+}
+
+/* ---- the objective ---- */
+
+/* NAME's value in OUT ("NAME VALUE" or "NAME=VALUE" lines); NULL NAME: a bare number, else the first value */
+static double value_of(const char *out, const char *name)
+{
+	const char *line = out;
+
+	while (line && *line) {
+		const char *nl = strchr(line, '\n'), *v = line;
+		size_t len = nl ? (size_t)(nl - line) : strlen(line), k = strcspn(line, " \t=");
+		char *end;
+		double x;
+
+		if (name && (k != strlen(name) || strncmp(line, name, k)))
+			goto next;
+		if (k < len)
+			v = line + k + strspn(line + k, " \t=");
+		x = strtod(v, &end);
+		if (end != v && (end == line + len || strchr(" \t\r\n", *end)))
+			return x;
+		x = strtod(line, &end); /* a bare number */
+		if (!name && end != line && (end == line + len || strchr(" \t\r\n", *end)))
+			return x;
+next:
+		line = nl ? nl + 1 : NULL;
+	}
+	return NAN;
+}
+
+/* read the child's output until EOF or the deadline; its length, or -ETIME */
+static ssize_t slurp(int fd, char *buf, size_t size, const struct timespec *deadline)
+{
+	size_t n = 0;
+
+	for (;;) {
+		struct timespec now;
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		long ms;
+		ssize_t k;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ms = (deadline->tv_sec - now.tv_sec) * 1000 + (deadline->tv_nsec - now.tv_nsec) / 1000000;
+		if (ms <= 0 || poll(&p, 1, (int)(ms > 60000 ? 60000 : ms)) < 0)
+			return ms <= 0 ? -ETIME : -errno;
+		if (!p.revents)
+			continue;
+		k = read(fd, buf + n, size - 1 - n);
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+		if (n == size - 1)
+			break;
+	}
+	buf[n] = '\0';
+	return (ssize_t)n;
+}
+
+static int measure(void *userdata, double *objective, double *guards)
+{
+	struct tuner *t = userdata;
+	char *argv[] = { "/bin/sh", "-c", (char *)t->a->objective, NULL }, buf[65536];
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	struct timespec deadline;
+	int pipefd[2], status = 0;
+	pid_t pid;
+	ssize_t n;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -errno;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
+	n = posix_spawn(&pid, argv[0], &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	close(pipefd[1]);
+	if (n != 0) {
+		close(pipefd[0]);
+		return -(int)n;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += t->a->timeout;
+	n = slurp(pipefd[0], buf, sizeof(buf), &deadline);
+	close(pipefd[0]);
+	if (n < 0)
+		kill(-pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	if (n < 0) {
+		log_error("tune: the objective ran past --timeout %u s: killed", t->a->timeout);
+		return (int)n;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		log_error("tune: the objective failed (%s %d)", WIFEXITED(status) ? "exit status" : "signal",
+			  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		return -ECHILD;
+	}
+	*objective = value_of(buf, t->a->metric);
+	for (size_t g = 0; g < t->a->o.n_guards; g++)
+		guards[g] = value_of(buf, t->a->o.guards[g].name);
+	if (isnan(*objective)) {
+		log_error("tune: the objective printed no %s%s", t->a->metric ? "value for " : "number",
+			  t->a->metric ? t->a->metric : "");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- settings, through the apply engine ---- */
+
+static void knob_object(const struct asios_tune_knob *k, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s%s", k->name, *k->object ? " " : "", k->object);
+}
+
+/* PLAN applied under JOURNAL: 0, -EPERM when the kernel refused a write, or the engine's error (said) */
+static int apply_plan(struct asios_root *root, const struct asios_plan *plan, const char *journal)
+{
+	struct asios_apply_report rep = { 0 };
+	char *error = NULL;
+	int r = asios_apply(root, plan, journal, &rep, &error);
+
+	if (r < 0)
+		log_error("tune: %s; %s", error ? error : strerror(-r), asios_apply_outcome(&rep));
+	else if (rep.refused)
+		r = -EPERM;
+	free(error);
+	asios_apply_report_clear(&rep);
+	return r;
+}
+
+static int set(void *userdata, const struct asios_tune_knob *k, long value)
+{
+	struct tuner *t = userdata;
+	struct asios_plan *plan = asios_plan_new();
+	char object[160], old[32] = "?", new[32];
+	long cur;
+	int r;
+
+	if (!plan)
+		return -ENOMEM;
+	knob_object(k, object, sizeof(object));
+	if (asios_read_long(t->root, k->path, &cur) >= 0)
+		snprintf(old, sizeof(old), "%ld", cur);
+	snprintf(new, sizeof(new), "%ld", value);
+	r = asios_plan_add_write(plan, object, k->path, old, new, "a trial of asiosctl tune");
+	if (r >= 0)
+		r = apply_plan(t->root, plan, ASIOS_TUNE_RUN_JOURNAL);
+	asios_plan_free(plan);
+	return r;
+}
+
+/* ---- the log ---- */
+
+static struct json_object *doubles(const double *v, size_t n)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_double(v[i]));
+	return a;
+}
+
+static struct json_object *trial_json(const struct tuner *t, const struct asios_tune_knob *k,
+				      const struct asios_tune_trial *tr)
+{
+	struct json_object *o = json_object_new_object(), *g = json_object_new_array();
+
+	json_object_object_add(o, "run", json_object_new_string(t->run_id));
+	json_object_object_add(o, "knob", json_object_new_string(k->name));
+	json_object_object_add(o, "object", json_object_new_string(k->object));
+	json_object_object_add(o, "from", json_object_new_int64(tr->from));
+	json_object_object_add(o, "to", json_object_new_int64(tr->to));
+	json_object_object_add(o, "pairs", json_object_new_int64((int64_t)tr->pairs));
+	json_object_object_add(o, "a", doubles(tr->a, tr->pairs));
+	json_object_object_add(o, "b", doubles(tr->b, tr->pairs));
+	if (tr->pairs) {
+		json_object_object_add(o, "median_a", json_object_new_double(tr->median_a));
+		json_object_object_add(o, "median_b", json_object_new_double(tr->median_b));
+		json_object_object_add(o, "iqr_a", json_object_new_double(tr->iqr_a));
+		json_object_object_add(o, "iqr_b", json_object_new_double(tr->iqr_b));
+		json_object_object_add(o, "gain", json_object_new_double(tr->gain));
+		json_object_object_add(o, "p", json_object_new_double(tr->p));
+	}
+	for (size_t i = 0; tr->pairs && tr->decision != ASIOS_TUNE_GAVE_UP && i < t->a->o.n_guards; i++) {
+		struct json_object *x = json_object_new_object();
+
+		json_object_object_add(x, "name", json_object_new_string(t->a->o.guards[i].name));
+		json_object_object_add(x, "p_worse", json_object_new_double(tr->guard_p[i]));
+		json_object_object_add(x, "change", json_object_new_double(tr->guard_change[i]));
+		json_object_array_add(g, x);
+	}
+	json_object_object_add(o, "guards", g);
+	json_object_object_add(o, "decision", json_object_new_string(asios_tune_decision_name(tr->decision)));
+	json_object_object_add(o, "why", json_object_new_string(tr->why));
+	return o;
+}
+
+static void log_line(struct tuner *t, struct json_object *o)
+{
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+	if (t->log_fd >= 0 && (write(t->log_fd, s, strlen(s)) < 0 || write(t->log_fd, "\n", 1) < 0))
+		log_error("tune: %s/log.jsonl: %s", ASIOS_TUNE_DIR, strerror(errno));
+}
+
+static void trial(void *userdata, const struct asios_tune_trial *tr)
+{
+	struct tuner *t = userdata;
+	const struct asios_tune_knob *k = &t->space[tr->knob];
+	struct json_object *o = trial_json(t, k, tr);
+	char object[160];
+
+	log_line(t, o);
+	json_object_array_add(t->trials, o);
+	knob_object(k, object, sizeof(object));
+	fprintf(stderr, "  %-28s %ld -> %ld: %s%s%s\n", object, tr->from, tr->to,
+		asios_tune_decision_name(tr->decision), *tr->why ? ": " : "", tr->why);
+}
+
+/* ---- the run ---- */
+
+/* the lock for the whole run, then an interrupted run's settings put back: the lock's fd, or negative (said) */
+static int begin(struct tuner *t)
+{
+	struct asios_apply_report rep = { 0 };
+	int fd, r;
+
+	if ((r = asios_mkdirs(t->root, "/run/asios", 0755)) < 0 ||
+	    (fd = r = asios_root_open_file(t->root, ASIOS_TUNE_LOCK, O_RDWR | O_CREAT)) < 0) {
+		log_error("tune: %s: %s", ASIOS_TUNE_LOCK, strerror(-r));
+		return r;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		log_error("tune: another asiosctl tune runs on this root (%s is locked)", ASIOS_TUNE_LOCK);
+		close(fd);
+		return -EBUSY;
+	}
+	r = asios_revert(t->root, ASIOS_TUNE_RUN_JOURNAL, &rep);
+	for (size_t i = 0; i < rep.n_messages; i++)
+		log_error("tune: %s", rep.messages[i]);
+	if (r == 0)
+		fprintf(stderr, "asiosctl: tune: an interrupted run left %zu setting%s: put back first\n", rep.applied,
+			rep.applied == 1 ? "" : "s");
+	asios_apply_report_clear(&rep);
+	if (r < 0 && r != -ENOENT) {
+		log_error("tune: an interrupted run's settings could not all be put back (%s); nothing tuned",
+			  ASIOS_TUNE_RUN_JOURNAL);
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static void open_log(struct tuner *t)
+{
+	int r = asios_mkdirs(t->root, ASIOS_TUNE_DIR, 0755);
+
+	t->log_fd = r < 0 ? r : asios_root_open_file(t->root, ASIOS_TUNE_DIR "/log.jsonl", O_WRONLY | O_APPEND | O_CREAT);
+	if (t->log_fd < 0)
+		log_error("tune: %s/log.jsonl: %s (the trials are not logged)", ASIOS_TUNE_DIR, strerror(-t->log_fd));
+}
+
+/* the line of the profile's boot file for knob K, in F[0] (a udev rule: block) or F[1] (schedd.conf.d: isolate);
+ * which one, or -1 when its domain has none */
+static int boot_line(const struct asios_tune_knob *k, FILE *const *f)
+{
+	const char *attr = strstr(k->path, "/queue/");
+
+	if (!strcmp(k->domain, "block") && attr) {
+		fprintf(f[0], "ACTION==\"add|change\", SUBSYSTEM==\"block\", KERNEL==\"%s\", ATTR{%s}=\"%ld\"\n",
+			k->object, attr + 1, k->best);
+		return 0;
+	}
+	if (!strcmp(k->domain, "isolate")) {
+		fprintf(f[1], "%s = %ld\n", k->name, k->best);
+		return 1;
+	}
+	return -1;
+}
+
+/* --save NAME: the boot files as whole-file actions of PLAN */
+static int save_files(const struct tuner *t, struct asios_plan *plan)
+{
+	static const char *const object[2] = { "udev rules", "schedd.conf.d" };
+	char path[2][256], *text[2] = { NULL, NULL };
+	size_t len[2], lines[2] = { 0, 0 };
+	FILE *f[2] = { open_memstream(&text[0], &len[0]), open_memstream(&text[1], &len[1]) };
+	int r = f[0] && f[1] ? 0 : -ENOMEM;
+
+	snprintf(path[0], sizeof(path[0]), "/etc/udev/rules.d/61-asios-tune-%s.rules", t->a->save);
+	snprintf(path[1], sizeof(path[1]), "/etc/asios/schedd.conf.d/60-tune-%s.conf", t->a->save);
+	for (int i = 0; i < 2 && r == 0; i++)
+		fprintf(f[i], "# asiosctl tune --save %s (run %s): the evidence is in %s/%s.json\n%s", t->a->save,
+			t->run_id, ASIOS_TUNE_DIR, t->a->save, i ? "[knobs]\n" : "");
+	for (size_t i = 0; i < t->n_space && r == 0; i++) {
+		int w = t->space[i].best != t->space[i].start ? boot_line(&t->space[i], f) : -1;
+
+		if (w >= 0)
+			lines[w]++;
+	}
+	for (int i = 0; i < 2; i++) {
+		char *old = NULL;
+
+		if (f[i] && fclose(f[i]) != 0)
+			r = -EIO;
+		if (r == 0 && lines[i]) {
+			(void)asios_read_file(t->root, path[i], &old, NULL);
+			r = asios_plan_add_file(plan, object[i], path[i], old, text[i], "asiosctl tune --save %s: applied at boot",
+						t->a->save);
+			free(old);
+		}
+		free(text[i]);
+	}
+	return r;
+}
+
+static struct json_object *summary_json(const struct tuner *t, const struct asios_tune_result *res, int r)
+{
+	struct json_object *o = json_object_new_object(), *set = json_object_new_array();
+
+	json_object_object_add(o, "run", json_object_new_string(t->run_id));
+	json_object_object_add(o, "objective", json_object_new_string(t->a->objective));
+	json_object_object_add(o, "direction", json_object_new_string(t->a->o.maximize ? "maximize" : "minimize"));
+	json_object_object_add(o, "method", json_object_new_string(
+		"coordinate search, ABBA-interleaved paired runs, one-sided exact Wilcoxon signed-rank test"));
+	json_object_object_add(o, "confidence", json_object_new_double(t->a->o.confidence));
+	json_object_object_add(o, "min_gain", json_object_new_double(t->a->o.min_gain));
+	json_object_object_add(o, "budget", json_object_new_int64(t->a->o.budget));
+	json_object_object_add(o, "runs", json_object_new_int64(res->runs));
+	json_object_object_add(o, "trials_run", json_object_new_int64((int64_t)res->trials));
+	json_object_object_add(o, "kept", json_object_new_int64((int64_t)res->kept));
+	json_object_object_add(o, "baseline", isnan(res->baseline) ? NULL : json_object_new_double(res->baseline));
+	json_object_object_add(o, "best", isnan(res->best) ? NULL : json_object_new_double(res->best));
+	json_object_object_add(o, "result", json_object_new_string(r < 0 ? "failed: everything put back"
+								   : res->kept ? "kept" : "nothing won: everything put back"));
+	for (size_t i = 0; i < t->n_space; i++) {
+		struct json_object *k = json_object_new_object();
+
+		json_object_object_add(k, "knob", json_object_new_string(t->space[i].name));
+		json_object_object_add(k, "object", json_object_new_string(t->space[i].object));
+		json_object_object_add(k, "domain", json_object_new_string(t->space[i].domain));
+		json_object_object_add(k, "start", json_object_new_int64(t->space[i].start));
+		json_object_object_add(k, "result", json_object_new_int64(r < 0 ? t->space[i].start : t->space[i].best));
+		json_object_array_add(set, k);
+	}
+	json_object_object_add(o, "settings", set);
+	if (t->a->save && r >= 0 && res->kept)
+		json_object_object_add(o, "profile", json_object_new_string(t->a->save));
+	return o;
+}
+
+/* the winners (and --save's boot files) under the kept journal; the profile's evidence beside the log */
+static int keep(struct tuner *t, const struct asios_tune_result *res)
+{
+	struct asios_plan *plan = asios_plan_new();
+	char object[160], from[32], to[32], path[256];
+	int r = plan ? 0 : -ENOMEM;
+
+	for (size_t i = 0; i < t->n_space && r >= 0; i++) {
+		const struct asios_tune_knob *k = &t->space[i];
+
+		if (k->best == k->start)
+			continue;
+		knob_object(k, object, sizeof(object));
+		snprintf(from, sizeof(from), "%ld", k->start);
+		snprintf(to, sizeof(to), "%ld", k->best);
+		r = asios_plan_add_write(plan, object, k->path, from, to, "asiosctl tune: won at the stated confidence");
+	}
+	if (r >= 0 && t->a->save)
+		r = save_files(t, plan);
+	if (r >= 0)
+		r = apply_plan(t->root, plan, ASIOS_TUNE_JOURNAL);
+	asios_plan_free(plan);
+	if (r >= 0 && t->a->save) {
+		struct json_object *o = summary_json(t, res, 0);
+
+		json_object_object_add(o, "trials", json_object_get(t->trials));
+		snprintf(path, sizeof(path), "%s/%s.json", ASIOS_TUNE_DIR, t->a->save);
+		if ((r = asios_write_whole(t->root, path, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY))) < 0)
+			log_error("tune: %s: %s", path, strerror(-r));
+		json_object_put(o);
+	}
+	return r;
+}
+
+/* everything back as it was before the run, then (winners, no failure) the winners kept */
+static int finish(struct tuner *t, const struct asios_tune_result *res, int r)
+{
+	struct asios_apply_report rep = { 0 };
+	int k = asios_revert(t->root, ASIOS_TUNE_RUN_JOURNAL, &rep);
+
+	for (size_t i = 0; i < rep.n_messages; i++)
+		log_error("tune: %s", rep.messages[i]);
+	asios_apply_report_clear(&rep);
+	if (k < 0 && k != -ENOENT) {
+		log_error("tune: the run's settings could not all be put back: asiosctl tune revert retries");
+		return r < 0 ? r : k;
+	}
+	return r < 0 || !res->kept ? r : keep(t, res);
+}
+
+static void print_result(const struct tuner *t, const struct asios_tune_result *res, int r)
+{
+	printf("%s after %u runs, %zu comparisons (%zu kept)\n", r < 0 ? "stopped: everything put back"
+	       : res->kept ? "kept" : "nothing won: everything put back", res->runs, res->trials, res->kept);
+	if (!isnan(res->baseline))
+		printf("objective median: %.6g at the start, %.6g with the result (%s)\n", res->baseline,
+		       r < 0 ? res->baseline : res->best, t->a->o.maximize ? "higher is better" : "lower is better");
+	for (size_t i = 0; i < t->n_space; i++) {
+		char object[160];
+
+		knob_object(&t->space[i], object, sizeof(object));
+		printf("  %-28s %ld -> %ld\n", object, t->space[i].start, r < 0 ? t->space[i].start : t->space[i].best);
+	}
+	if (r >= 0 && res->kept)
+		printf("undo: asiosctl tune revert%s%s\n", t->a->save ? "; profile " : "", t->a->save ? t->a->save : "");
+}
+
+static char **split(char *list)
+{
+	size_t n = 0;
+	char **v = calloc(strlen(list) / 2 + 2, sizeof(*v)), *save = NULL;
+
+	for (char *w = v ? strtok_r(list, ",", &save) : NULL; w; w = strtok_r(NULL, ",", &save))
+		v[n++] = w;
+	return v;
+}
+
+static int tune_run(struct tune_args *a, struct asios_root *root)
+{
+	struct tuner t = { .a = a, .root = root, .trials = json_object_new_array(), .log_fd = -1 };
+	const struct asios_tune_ops ops = { .measure = measure, .set = set, .trial = trial };
+	struct asios_tune_result res = { .baseline = NAN, .best = NAN };
+	char **names = a->knobs ? split(a->knobs) : NULL, **objects = a->objects ? split(a->objects) : NULL, *error;
+	time_t now = time(NULL);
+	struct tm tm;
+	int lock, r;
+
+	strftime(t.run_id, sizeof(t.run_id), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+	r = asios_tune_space(root, (const char *const *)names, (const char *const *)objects, &t.space, &t.n_space, &error);
+	if (r < 0) {
+		log_error("tune: %s", error ? error : strerror(-r));
+		free(error);
+	} else if ((r = lock = begin(&t)) >= 0) {
+		open_log(&t);
+		setenv("ASIOS_TUNE_ROOT", a->root, 1);
+		fprintf(stderr, "asiosctl: tune: %zu knob%s, budget %u runs, ABBA blocks of 4, confidence %.3g\n", t.n_space,
+			t.n_space == 1 ? "" : "s", a->o.budget, a->o.confidence);
+		r = asios_tune_run(t.space, t.n_space, &a->o, &ops, &t, &res);
+		struct json_object *sum;
+
+		r = finish(&t, &res, r);
+		log_line(&t, sum = summary_json(&t, &res, r));
+		json_object_put(sum);
+		close(lock);
+	}
+	if (a->json && t.space) {
+		struct json_object *o = summary_json(&t, &res, r);
+
+		json_object_object_add(o, "trials", json_object_get(t.trials));
+		print_json(o);
+	} else if (t.space) {
+		print_result(&t, &res, r);
+	}
+	if (t.log_fd >= 0)
+		close(t.log_fd);
+	json_object_put(t.trials);
+	free(t.space);
+	free(names);
+	free(objects);
+	return r < 0 ? 1 : 0;
+}
+
+/* ---- explain, revert ---- */
+
+static const char *str(struct json_object *o, const char *key)
+{
+	const char *v = json_object_get_string(json_object_object_get(o, key));
+
+	return v ? v : "?";
+}
+
+static double num(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_double(v) : NAN;
+}
+
+static void explain_line(struct json_object *o)
+{
+	if (json_object_object_get_ex(o, "result", NULL)) {
+		printf("run %s: %s after %s runs (%s, confidence %.3g); objective: %s\n", str(o, "run"), str(o, "result"),
+		       str(o, "runs"), str(o, "direction"), num(o, "confidence"), str(o, "objective"));
+		return;
+	}
+	printf("%s%s%s %s -> %s: %s pairs, median %.6g -> %.6g (IQR %.3g, %.3g), p %.3g: %s: %s\n", str(o, "knob"),
+	       *str(o, "object") ? " " : "", str(o, "object"), str(o, "from"), str(o, "to"), str(o, "pairs"),
+	       num(o, "median_a"), num(o, "median_b"), num(o, "iqr_a"), num(o, "iqr_b"), num(o, "p"),
+	       str(o, "decision"), str(o, "why"));
+}
+
+/* the last run's lines of the log: printed, or as a JSON array */
+static int tune_explain(const struct tune_args *a, struct asios_root *root)
+{
+	char *text = NULL, *save = NULL, last[32] = "";
+	struct json_object *all = json_object_new_array(), *mine = json_object_new_array();
+	size_t no = 0;
+	int r = asios_read_file(root, ASIOS_TUNE_DIR "/log.jsonl", &text, NULL);
+
+	if (r < 0) {
+		log_error("tune: %s/log.jsonl: %s", ASIOS_TUNE_DIR, r == -ENOENT ? "no run logged yet" : strerror(-r));
+		json_object_put(all);
+		json_object_put(mine);
+		return r == -ENOENT ? 0 : 1;
+	}
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		struct json_object *o = json_tokener_parse(line), *run;
+
+		no++;
+		if (!o || !json_object_object_get_ex(o, "run", &run)) {
+			log_error("tune: %s/log.jsonl:%zu: not a line of the log; skipped", ASIOS_TUNE_DIR, no);
+			json_object_put(o);
+			continue;
+		}
+		snprintf(last, sizeof(last), "%s", json_object_get_string(run));
+		json_object_array_add(all, o);
+	}
+	for (size_t i = 0; i < json_object_array_length(all); i++) {
+		struct json_object *o = json_object_array_get_idx(all, i);
+
+		if (!strcmp(json_object_get_string(json_object_object_get(o, "run")), last))
+			json_object_array_add(mine, json_object_get(o));
+	}
+	if (a->json) {
+		print_json(json_object_get(mine));
+	} else {
+		for (size_t i = 0; i < json_object_array_length(mine); i++)
+			explain_line(json_object_array_get_idx(mine, i));
+	}
+	json_object_put(mine);
+	json_object_put(all);
+	free(text);
+	return 0;
+}
+
+int verb_tune(int argc, char **argv)
+{
+	struct tune_args a = { 0 };
+	struct asios_root *root = NULL;
+	int r = parse(argc, argv, &a);
+
+	if (r < 0 && strcmp(a.cmd, "run") && strcmp(a.cmd, "explain") && strcmp(a.cmd, "revert")) {
+		log_error("tune: unknown command \"%s\" (run, explain, revert)", a.cmd);
+		r = 2;
+	} else if (r < 0 && !strcmp(a.cmd, "run") && (!a.objective || !a.direction)) {
+		log_error("tune: --objective CMD and --maximize or --minimize are needed (see asiosctl tune --help)");
+		r = 2;
+	} else if (r < 0 && !strcmp(a.cmd, "revert")) {
+		r = revert_journal(a.root, ASIOS_TUNE_RUN_JOURNAL, "settings of an interrupted run") |
+		    revert_journal(a.root, ASIOS_TUNE_JOURNAL, "tuned settings");
+	} else if (r < 0) {
+		int k = asios_root_open(a.root, &root);
+
+		if (k < 0)
+			log_error("cannot open root %s: %s", a.root, strerror(-k));
+		r = k < 0 ? 1 : !strcmp(a.cmd, "run") ? tune_run(&a, root) : tune_explain(&a, root);
+	}
+	asios_root_free(root);
+	free(a.knobs);
+	free(a.objects);
+	return r;
+}
