@@ -1,0 +1,131 @@
+# SPDX-FileCopyrightText: 2026 The ASIOS Authors
+# SPDX-License-Identifier: MIT
+"""Auto-tuning for buffered large-file reads (cold cache): what read-ahead and queue depth make model shards load
+fastest on this disk, found by `asiosctl tune` from stock, against the static choices.
+
+Files: SHARDS files of random data in BENCH_TMPDIR (default /var/tmp: a real disk), written once; the reader is
+benchmarks/storage/loader.c in buffered mode (read(2) of 128 KiB, one shard after the other), the page cache
+dropped before every read.
+  stock        the kernel's read-ahead (128 KiB) and nr_requests
+  tuned        TuneD's throughput-performance: its [disk] readahead (read from the installed profile)
+  asios-base   asios-base's read-ahead (its udev rule, packages/asios-base/block.rules)
+  asios-tune   what `asiosctl tune --knobs read_ahead_kb,nr_requests` kept, tuning from stock with the same
+               reader as its objective (budget: 60 runs) before the side-by-side repetitions
+"""
+import contextlib
+import json
+import os
+import re
+import subprocess
+import sys
+
+import benchlib
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "storage"))
+import bench as storage  # noqa: E402  (its disk and read-ahead helpers)
+
+TITLE = "Auto-tuning buffered model loading: stock vs TuneD throughput-performance vs asios-base vs asiosctl tune"
+METRICS = [("gbs", "GB/s", "higher")]
+MODES = [("stock", "stock"), ("tuned", "TuneD throughput-perf."), ("asios-base", "asios-base"),
+         ("asios-tune", "asiosctl tune")]
+STOCK_READ_AHEAD_KB = 128
+TUNED_PROFILE = "/usr/lib/tuned/throughput-performance/tuned.conf"
+
+
+def tuned_read_ahead_kb():
+    """[disk] readahead of TuneD's throughput-performance (">" only raises it: from stock, it is the value)"""
+    try:
+        text = open(TUNED_PROFILE).read()
+    except FileNotFoundError:
+        raise benchlib.Skip("TuneD is not installed (%s; make bench-deps installs it)" % TUNED_PROFILE)
+    m = re.search(r"^\[disk\][^\[]*?^readahead\s*=\s*>?\s*(\d+)\s*$", text, re.M | re.S)
+    if not m:
+        raise RuntimeError("%s: no [disk] readahead in KiB" % TUNED_PROFILE)
+    return int(m.group(1))
+
+
+def write_shards(ctx):
+    d = os.path.join(ctx.tmp, "shards")
+    os.makedirs(d)
+    shards, mib = (2, 32) if ctx.quick else (4, 128)
+    files = []
+    for i in range(shards):
+        f = os.path.join(d, "model-%05d-of-%05d.safetensors" % (i + 1, shards))
+        with open(f, "wb") as out:
+            for _ in range(mib):
+                out.write(os.urandom(1 << 20))
+        files.append(f)
+    os.sync()
+    return d, files, "%d shards × %d MiB" % (shards, mib)
+
+
+def objective(ctx):
+    """the tuner's objective: the same cold-cache buffered read, its GB/s"""
+    path = os.path.join(ctx.tmp, "objective.py")
+    with open(path, "w") as f:
+        f.write("import json, subprocess, sys\n"
+                "open('/proc/sys/vm/drop_caches', 'w').write('3\\n')\n"
+                "out = subprocess.run(%r, capture_output=True, text=True, check=True).stdout\n"
+                "print('gbs %%s' %% json.loads(out.strip().splitlines()[-1])['gbs'])\n"
+                % ([ctx.state["loader"], "--mode", "buffered", "--block", "128"] + ctx.state["files"]))
+    return "%s %s" % (sys.executable, path)
+
+
+def tune(ctx):
+    """asiosctl tune from stock; its kept values (then reverted: the modes set them themselves)"""
+    q = ctx.state["queue"]
+    disk = os.path.basename(os.path.dirname(q))
+    budget = 24 if ctx.quick else 60
+    with benchlib.knobs({os.path.join(q, "read_ahead_kb"): STOCK_READ_AHEAD_KB}):
+        p = subprocess.run([ctx.program("asiosctl"), "tune", "--objective", objective(ctx), "--maximize",
+                            "--knobs", "read_ahead_kb,nr_requests", "--objects", disk, "--budget", str(budget),
+                            "--json"], capture_output=True, text=True)
+        subprocess.run([ctx.program("asiosctl"), "tune", "revert"], capture_output=True)
+    if p.returncode != 0:
+        raise RuntimeError("asiosctl tune failed: %s" % p.stderr.strip()[-500:])
+    r = json.loads(p.stdout)
+    values = {s["knob"]: s["result"] for s in r["settings"]}
+    steps = ["%s %d->%d %s (p %.3g)" % (t["knob"], t["from"], t["to"], t["decision"], t.get("p", 1))
+             for t in r["trials"]]
+    ctx.state["tune.notes"].append("asiosctl tune (%d runs of %d, %d comparisons, %d kept; from stock): %s; "
+                                   "kept: %s" % (r["runs"], budget, r["trials_run"], r["kept"], "; ".join(steps),
+                                                 ", ".join("%s %s" % kv for kv in values.items())))
+    return values
+
+
+def prepare(ctx):
+    benchlib.need_root()
+    ctx.state["loader"] = ctx.program("bench/loader")
+    d, ctx.state["files"], what = write_shards(ctx)
+    q = ctx.state["queue"] = storage.block_queue(d)
+    with open(os.path.join(q, "nr_requests")) as f:
+        nr = int(f.read())
+    ctx.state["values"] = {
+        "stock": {"read_ahead_kb": STOCK_READ_AHEAD_KB, "nr_requests": nr},
+        "tuned": {"read_ahead_kb": tuned_read_ahead_kb(), "nr_requests": nr},
+        "asios-base": {"read_ahead_kb": storage.asios_read_ahead_kb(), "nr_requests": nr},
+    }
+    ctx.state["tune.notes"] = ["%s on the disk behind %s, buffered read(2) of 128 KiB, cold cache" % (what, q)]
+    ctx.state["values"]["asios-tune"] = dict(ctx.state["values"]["stock"], **tune(ctx))
+    ctx.state["tune.notes"].append("settings: " + "; ".join(
+        "%s read_ahead_kb %d nr_requests %d" % (m, v["read_ahead_kb"], v["nr_requests"])
+        for m, v in ctx.state["values"].items()))
+
+
+def cleanup(ctx):
+    for f in ctx.state.get("files", []):
+        os.unlink(f)
+
+
+@contextlib.contextmanager
+def tuned(ctx, mode):
+    q = ctx.state["queue"]
+    v = ctx.state["values"][mode]
+    with benchlib.knobs({os.path.join(q, k): v[k] for k in ("read_ahead_kb", "nr_requests")}):
+        benchlib.drop_caches()
+        yield
+
+
+def run(ctx, mode):
+    out = benchlib.sh([ctx.state["loader"], "--mode", "buffered", "--block", "128"] + ctx.state["files"])
+    return {"gbs": benchlib.last_json(out)["gbs"]}
