@@ -13,6 +13,7 @@ disk, not tmpfs), written once. Before every read the page cache is dropped.
                practical limit); its median is the reference the others are compared with in the notes
 """
 import contextlib
+import fnmatch
 import json
 import os
 import re
@@ -43,12 +44,16 @@ def block_queue(path):
     return q
 
 
-def asios_read_ahead_kb():
-    rules = open(os.path.join(benchlib.TOP, "packages", "asios-base", "block.rules")).read()
-    m = re.search(r'read_ahead_kb\}?="?(\d+)', rules)
-    if not m:
-        raise RuntimeError("packages/asios-base/block.rules sets no read_ahead_kb")
-    return int(m.group(1))
+def asios_read_ahead_kb(queue):
+    """the read-ahead asios-base's udev rule (packages/asios-base/block.rules) sets on the disk of QUEUE"""
+    disk = os.path.basename(os.path.dirname(queue))
+    rules = open(os.path.join(benchlib.TOP, "packages", "asios-base", "block.rules")).read().replace("\\\n", " ")
+    for line in rules.splitlines():
+        kernel = re.search(r'KERNEL=="([^"]+)"', line)
+        value = re.search(r'ATTR\{queue/read_ahead_kb\}="(\d+)"', line)
+        if kernel and value and any(fnmatch.fnmatch(disk, k) for k in kernel.group(1).split("|")):
+            return int(value.group(1))
+    raise benchlib.Skip("packages/asios-base/block.rules sets no read-ahead on %s" % disk)
 
 
 def prepare(ctx):
@@ -68,7 +73,7 @@ def prepare(ctx):
     os.sync()
     ctx.state["files"] = files
     ctx.state["queue"] = block_queue(d)
-    ctx.state["ra"] = asios_read_ahead_kb()
+    ctx.state["ra"] = asios_read_ahead_kb(ctx.state["queue"])
     ctx.state["storage.notes"] = ["%d shards × %d MiB on the disk behind %s; read-ahead stock %d KiB, ASIOS %d KiB" % (
         shards, mib, ctx.state["queue"], STOCK_READ_AHEAD_KB, ctx.state["ra"])]
 

@@ -103,7 +103,7 @@ def prepare(ctx):
     ctx.state["values"] = {
         "stock": {"read_ahead_kb": STOCK_READ_AHEAD_KB, "nr_requests": nr},
         "tuned": {"read_ahead_kb": tuned_read_ahead_kb(), "nr_requests": nr},
-        "asios-base": {"read_ahead_kb": storage.asios_read_ahead_kb(), "nr_requests": nr},
+        "asios-base": {"read_ahead_kb": storage.asios_read_ahead_kb(q), "nr_requests": nr},
     }
     ctx.state["tune.notes"] = ["%s on the disk behind %s, buffered read(2) of 128 KiB, cold cache" % (what, q)]
     ctx.state["values"]["asios-tune"] = dict(ctx.state["values"]["stock"], **tune(ctx))

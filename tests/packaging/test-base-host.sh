@@ -6,7 +6,8 @@
 # them at boot, read back, and restored:
 #  - sysctl.d: systemd-sysctl applies packages/asios-base/sysctl.conf; every key reads back its value;
 #  - udev: `udevadm test` runs the block rule on a disk it matches (NVMe or virtio) whose read-ahead was set
-#    low, and the read-ahead becomes 4096 KiB; a disk already set higher keeps its value.
+#    low, and the read-ahead becomes 4096 KiB (NVMe) or 512 KiB (virtio, Xen); a disk already set higher keeps its
+#    value.
 # Needs root and a writable /proc/sys (skipped with the reason otherwise).
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -51,7 +52,12 @@ else
 	cp "$rules" /run/udev/rules.d/60-asios-block.rules
 	echo 128 >"/sys/class/block/$disk/queue/read_ahead_kb"
 	udevadm test --action=change "/sys/class/block/$disk" >/dev/null 2>&1
-	check_eq "udev rule raises read-ahead of $disk from 128 to 4096 KiB" 4096 "$(cat "/sys/class/block/$disk/queue/read_ahead_kb")"
+	want=4096
+	case $disk in vd*|xvd*) want=512 ;; esac
+	check_eq "udev rule raises read-ahead of $disk from 128 to $want KiB" $want "$(cat "/sys/class/block/$disk/queue/read_ahead_kb")"
+	echo 500 >"/sys/class/block/$disk/queue/read_ahead_kb"
+	udevadm test --action=change "/sys/class/block/$disk" >/dev/null 2>&1
+	check_eq "udev rule raises read-ahead of $disk from 500 to $want KiB" $want "$(cat "/sys/class/block/$disk/queue/read_ahead_kb")"
 	echo 8192 >"/sys/class/block/$disk/queue/read_ahead_kb"
 	udevadm test --action=change "/sys/class/block/$disk" >/dev/null 2>&1
 	check_eq "udev rule keeps a higher read-ahead of $disk (8192 KiB)" 8192 "$(cat "/sys/class/block/$disk/queue/read_ahead_kb")"
