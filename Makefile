@@ -183,7 +183,7 @@ check-packaging: ## Only the packaging tests: build, lintian, reproducibility, c
 
 ##@ Benchmarks
 # the suite of benchmarks/run: each runs baseline and ASIOS (and peers) side by side, BENCH_REPS times
-BENCH_SUITE := jitter stream storage tune network e2e telemetry health
+BENCH_SUITE := jitter stream storage tune tune-randread network e2e telemetry health
 BENCH_REPS ?= 5
 
 .PHONY: bench
@@ -191,11 +191,12 @@ bench: all bench-programs ## All benchmarks, baseline vs ASIOS in one run: repor
 	$(Q)tools/deps.sh benchmarks/deps.list
 	$(Q)benchmarks/run --build $(O) --reps $(BENCH_REPS)
 
-.PHONY: bench-jitter bench-stream bench-storage bench-tune bench-network bench-e2e bench-telemetry bench-health
+.PHONY: bench-jitter bench-stream bench-storage bench-tune bench-tune-randread bench-network bench-e2e bench-telemetry bench-health
 bench-jitter: ## Wake-up latency on an isolated CPU under load: stock vs asiosctl isolate, and cyclictest
 bench-stream: ## STREAM-style bandwidth: stock vs ASIOS NUMA placement
 bench-storage: ## Model loading, cold cache: buffered vs ASIOS read-ahead vs io_uring loader vs fio's best
 bench-tune: ## Buffered model loading tuned by asiosctl tune from stock, vs stock, TuneD throughput-performance, asios-base
+bench-tune-randread: ## 4 KiB random reads (fio IOPS) tuned by asiosctl tune from stock, vs stock, TuneD, asios-base
 bench-network: ## Parallel iperf3 over veth between two namespaces: stock vs ASIOS sysctls
 bench-e2e: ## PyTorch CPU training and inference: stock vs the ASIOS-tuned machine
 bench-telemetry: ## Scrape latency, CPU and RSS: node_exporter vs asios-exporter (this machine, a 96-CPU capture)

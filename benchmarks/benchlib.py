@@ -13,6 +13,7 @@ A benchmark is a module benchmarks/<name>/bench.py with:
   cleanup(ctx)          (optional)
 """
 import contextlib
+import importlib.util
 import json
 import os
 import re
@@ -51,6 +52,14 @@ class Context:
 
     def close(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def load_module(path, name):
+    """The Python module at PATH, as NAME (a benchmark that builds on another one's helpers)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def need_root():

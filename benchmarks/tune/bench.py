@@ -71,15 +71,15 @@ def objective(ctx):
     return "%s %s" % (sys.executable, path)
 
 
-def tune(ctx):
-    """asiosctl tune from stock; its kept values (then reverted: the modes set them themselves)"""
+def run_tuner(ctx, objective_cmd, knobs, start, budget):
+    """asiosctl tune of KNOBS on the disk of ctx.state["queue"] from START ({knob: value}) with OBJECTIVE_CMD
+    (maximised); its kept values, then reverted (the modes set them themselves), and a note of its trials"""
     q = ctx.state["queue"]
     disk = os.path.basename(os.path.dirname(q))
-    budget = 24 if ctx.quick else 60
-    with benchlib.knobs({os.path.join(q, "read_ahead_kb"): STOCK_READ_AHEAD_KB}):
-        p = subprocess.run([ctx.program("asiosctl"), "tune", "--objective", objective(ctx), "--maximize",
-                            "--knobs", "read_ahead_kb,nr_requests", "--objects", disk, "--budget", str(budget),
-                            "--json"], capture_output=True, text=True)
+    with benchlib.knobs({os.path.join(q, k): v for k, v in start.items()}):
+        p = subprocess.run([ctx.program("asiosctl"), "tune", "--objective", objective_cmd, "--maximize",
+                            "--knobs", ",".join(knobs), "--objects", disk, "--budget", str(budget), "--json"],
+                           capture_output=True, text=True)
         subprocess.run([ctx.program("asiosctl"), "tune", "revert"], capture_output=True)
     if p.returncode != 0:
         raise RuntimeError("asiosctl tune failed: %s" % p.stderr.strip()[-500:])
@@ -87,9 +87,15 @@ def tune(ctx):
     values = {s["knob"]: s["result"] for s in r["settings"]}
     steps = ["%s %d->%d %s (p %.3g)" % (t["knob"], t["from"], t["to"], t["decision"], t.get("p", 1))
              for t in r["trials"]]
-    ctx.state["tune.notes"].append("asiosctl tune (%d runs of %d, %d comparisons, %d kept; from stock): %s; "
-                                   "kept: %s" % (r["runs"], budget, r["trials_run"], r["kept"], "; ".join(steps),
-                                                 ", ".join("%s %s" % kv for kv in values.items())))
+    ctx.log("asiosctl tune: %s" % "; ".join(steps))
+    return values, "asiosctl tune (%d runs of %d, %d comparisons, %d kept; from stock): %s; kept: %s" % (
+        r["runs"], budget, r["trials_run"], r["kept"], "; ".join(steps), ", ".join("%s %s" % kv for kv in values.items()))
+
+
+def tune(ctx):
+    values, note = run_tuner(ctx, objective(ctx), ["read_ahead_kb", "nr_requests"],
+                             {"read_ahead_kb": STOCK_READ_AHEAD_KB}, 24 if ctx.quick else 60)
+    ctx.state["tune.notes"].append(note)
     return values
 
 
