@@ -210,7 +210,7 @@ next:
 	return NAN;
 }
 
-/* read the child's output until EOF or the deadline; its length, or -ETIME */
+/* read the child's output until EOF or the deadline (what does not fit in BUF is dropped); its length, or -ETIME */
 static ssize_t slurp(int fd, char *buf, size_t size, const struct timespec *deadline)
 {
 	size_t n = 0;
@@ -227,12 +227,17 @@ static ssize_t slurp(int fd, char *buf, size_t size, const struct timespec *dead
 			return ms <= 0 ? -ETIME : -errno;
 		if (!p.revents)
 			continue;
+		if (n == size - 1) { /* full: the rest is read and dropped, so the objective never blocks on the pipe */
+			char drop[4096];
+
+			if (read(fd, drop, sizeof(drop)) <= 0)
+				break;
+			continue;
+		}
 		k = read(fd, buf + n, size - 1 - n);
 		if (k <= 0)
 			break;
 		n += (size_t)k;
-		if (n == size - 1)
-			break;
 	}
 	buf[n] = '\0';
 	return (ssize_t)n;

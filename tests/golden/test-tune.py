@@ -148,6 +148,11 @@ def bad(root, tmp, before):
         p = ctl("tune", "--root", root, *args)
         check(p.returncode == rc and msg in p.stderr and not tree_differs(before, state(root)),
               "refused (exit %d): %s" % (rc, msg), p.stderr)
+    # an objective that prints more than it reads (300 KB): its first number counts, the rest is drained
+    p = tune(root, "--objective", "echo 5; yes 1 | head -c 300000", "--maximize", "--knobs", "read_ahead_kb",
+             "--budget", "12")
+    check(p.returncode == 0 and "nothing won" in p.stdout and "median: 5 at the start" in p.stdout,
+          "an objective that prints 300 KB: its first number, the rest drained", p.stdout + p.stderr)
     # an objective that fails after a candidate was set: everything put back
     flaky = script(tmp, "flaky.sh", "#!/bin/sh\n[ \"$(cat \"$ASIOS_TUNE_ROOT/%s\")\" = 128 ] || exit 7\necho 5\n" % RA)
     p = tune(root, "--objective", flaky, "--maximize", "--knobs", "read_ahead_kb")
