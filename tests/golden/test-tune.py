@@ -5,11 +5,13 @@
 the candidate back from $ASIOS_TUNE_ROOT: a throughput that peaks at 2048 KiB with 2 % noise is tuned to 2048
 and undone by revert; an objective that every change makes worse ends with nothing changed; a guard that gets
 worse blocks a win (and the same run with a tolerance that allows it keeps it: the control); --save writes the
-boot files and the evidence, revert removes them; kill -9 in the middle of a run, then a new run, leaves the
+boot files (a udev rule; a schedd.conf.d drop-in whose value asios-schedd's plan sets again after a reboot) and the
+evidence, revert removes them; kill -9 in the middle of a run, then a new run, leaves the
 capture as before; a second tuner on the same root is refused; bad knobs, a failing objective and one that
 prints nothing are refused or undone with a clear message. TAP output."""
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -101,6 +103,27 @@ def save(root, peak, before):
           "revert also removes the saved boot file", tree_differs(before, state(root)))
 
 
+def save_sched(root, tmp, before):
+    """a scheduler knob: --save writes a schedd.conf.d drop-in that asios-schedd's plan applies (at boot)"""
+    iv = os.path.join(root, "proc/sys/vm/stat_interval")
+    best16 = script(tmp, "iv.sh", "#!/bin/sh\nv=$(cat \"$ASIOS_TUNE_ROOT/proc/sys/vm/stat_interval\")\n"
+                    "awk -v v=\"$v\" -v s=\"$(date +%N)$$\" 'BEGIN { srand(s); d = log(v) / log(2) - 4; "
+                    "printf \"%.2f\\n\", (100 - d * d) * (1 + 0.01 * (rand() - 0.5)) }'\n")
+    p = ctl("tune", "--root", root, "--objective", best16, "--maximize", "--knobs", "vm.stat_interval", "--budget", "60",
+            "--save", "sched")
+    dropin = os.path.join(root, "etc/asios/schedd.conf.d/60-tune-sched.conf")
+    check(p.returncode == 0 and read(iv) == "16" and os.path.exists(dropin) and "vm.stat_interval = 16" in read(dropin),
+          "a scheduler knob: vm.stat_interval 1 -> 16, saved as a schedd.conf.d drop-in", p.stdout + p.stderr)
+    write(iv, "1\n")  # a reboot puts the runtime value back; asios-schedd's plan at start sets it again
+    p = ctl("isolate", "plan", "--root", root)
+    check(p.returncode == 0 and re.search(r"vm.stat_interval +set 1 -> 16 .*\[knobs\]", p.stdout),
+          "after a reboot asios-schedd's plan sets it from the drop-in", p.stdout + p.stderr)
+    write(iv, "16\n")
+    p = ctl("tune", "revert", "--root", root)
+    check(p.returncode == 0 and not os.path.exists(dropin) and not tree_differs(before, state(root)),
+          "revert: the value and the drop-in gone", tree_differs(before, state(root)))
+
+
 def interrupted(root, tmp, before):
     slow = script(tmp, "slow.sh", "#!/bin/sh\nsleep 0.2\ncat \"$ASIOS_TUNE_ROOT/%s\"\n" % RA)
     d = subprocess.Popen([ASIOSCTL, "tune", "--root", root, "--objects", "nvme0n1", "--objective", slow, "--maximize",
@@ -169,6 +192,7 @@ def main():
         with tarfile.open(os.path.join(FIXTURES, "ws-2g-iso.tar.gz")) as tf:
             tf.extractall(tmp)
         root = os.path.join(tmp, "ws-2g-iso")
+        write(os.path.join(root, "proc/sys/vm/stat_interval"), "1\n")  # a scheduler knob (the capture has none)
         before = state(root)
         peak = script(tmp, "peak.sh", PEAK)
         worse = script(tmp, "worse.sh", WORSE)
@@ -176,6 +200,7 @@ def main():
         peak_and_revert(root, peak, before)
         worse_and_guard(root, peak, worse, before)
         save(root, peak, before)
+        save_sched(root, tmp, before)
         interrupted(root, tmp, before)
         bad(root, tmp, before)
         print("# %.1f s" % (time.time() - t0))
