@@ -67,7 +67,7 @@ struct sim {
 	double (*f)(long v);
 	double (*guard)(long v);
 	long refuse;            /* a value the "kernel" refuses, or -1 */
-	unsigned seed, sets, runs;
+	unsigned seed, sets, runs, refused;
 };
 
 static int sim_measure(void *userdata, double *objective, double *guards)
@@ -86,8 +86,10 @@ static int sim_set(void *userdata, const struct asios_tune_knob *k, long value)
 	struct sim *m = userdata;
 
 	(void)k;
-	if (value == m->refuse)
+	if (value == m->refuse) {
+		m->refused++;
 		return -EPERM;
+	}
 	m->value = value;
 	m->sets++;
 	return 0;
@@ -169,12 +171,58 @@ static void test_search(void **state)
 	assert_int_equal(best, 512);
 }
 
+/* two knobs: "a" does nothing and the kernel refuses a = 512; "b" has the peak. The second pass (b moved) does
+ * not try the refused value of a again */
+struct sim2 {
+	long v[2];
+	unsigned seed, refused;
+};
+
+static int sim2_measure(void *userdata, double *objective, double *guards)
+{
+	struct sim2 *m = userdata;
+
+	(void)guards;
+	*objective = peak_2048(m->v[1]) * (1 + (double)(rand_r(&m->seed) % 2001 - 1000) / 1000.0 * 0.01);
+	return 0;
+}
+
+static int sim2_set(void *userdata, const struct asios_tune_knob *k, long value)
+{
+	struct sim2 *m = userdata;
+	int i = k->name[0] == 'b';
+
+	if (!i && value == 512) {
+		m->refused++;
+		return -EPERM;
+	}
+	m->v[i] = value;
+	return 0;
+}
+
+static void test_refused_once(void **state)
+{
+	struct asios_tune_opts o = { .maximize = true, .budget = 200, .blocks = 3, .confidence = 0.95, .min_gain = 0.01 };
+	struct asios_tune_knob k[2] = { { .name = "a", .min = 0, .max = 65536, .start = 128 },
+					{ .name = "b", .min = 0, .max = 65536, .start = 128 } };
+	const struct asios_tune_ops ops = { .measure = sim2_measure, .set = sim2_set };
+	struct sim2 m = { .v = { 128, 128 }, .seed = 7 };
+	struct asios_tune_result res;
+
+	(void)state;
+	assert_int_equal(asios_tune_run(k, 2, &o, &ops, &m, &res), 0);
+	assert_int_equal(k[1].best, 2048);
+	assert_int_equal(k[0].best, 128);
+	assert_int_equal(m.refused, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_signed_rank),
 		cmocka_unit_test(test_candidates),
 		cmocka_unit_test(test_search),
+		cmocka_unit_test(test_refused_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -406,6 +406,16 @@ static void judge(struct search *s, struct asios_tune_trial *t, bool gave_up)
 	}
 }
 
+static void remember_lost(struct search *s, size_t i, long from, long to)
+{
+	struct lost *l = realloc(s->lost, (s->n_lost + 1) * sizeof(*l));
+
+	if (l) {
+		s->lost = l;
+		l[s->n_lost++] = (struct lost){ .knob = i, .from = from, .to = to };
+	}
+}
+
 /* knob I: TO against its incumbent in ABBA/BAAB blocks; T decided (or the error of a run or setting) */
 static int compare(struct search *s, size_t i, long to, struct asios_tune_trial *t)
 {
@@ -426,10 +436,11 @@ static int compare(struct search *s, size_t i, long to, struct asios_tune_trial 
 			r = is_a ? run_at(s, i, from, &cur, &t->a[pair], s->ga, pair)
 				 : run_at(s, i, to, &cur, &t->b[pair], s->gb, pair);
 		}
-		if (r < 0 && s->set_error && cur == from) { /* the kernel refused TO: skipped */
+		if (r < 0 && s->set_error && cur == from) { /* the kernel refused TO: skipped, and not tried again */
 			t->decision = ASIOS_TUNE_REFUSED;
 			snprintf(t->why, sizeof(t->why), "the value could not be set: %s", strerror(-r));
 			s->set_error = 0;
+			remember_lost(s, i, from, to);
 			if (s->ops->trial)
 				s->ops->trial(s->userdata, t);
 			return 0;
@@ -456,12 +467,7 @@ static int compare(struct search *s, size_t i, long to, struct asios_tune_trial 
 		s->res->kept++;
 		s->res->best = t->median_b;
 	} else {
-		struct lost *l = realloc(s->lost, (s->n_lost + 1) * sizeof(*l));
-
-		if (l) {
-			s->lost = l;
-			l[s->n_lost++] = (struct lost){ .knob = i, .from = from, .to = to };
-		}
+		remember_lost(s, i, from, to);
 	}
 	if (s->ops->trial)
 		s->ops->trial(s->userdata, t);
