@@ -56,13 +56,11 @@ def asios_read_ahead_kb(queue):
     raise benchlib.Skip("packages/asios-base/block.rules sets no read-ahead on %s" % disk)
 
 
-def prepare(ctx):
-    benchlib.need_root()
-    benchlib.need_tool("fio")
-    ctx.state["loader"] = ctx.program("bench/loader")
+def write_shards(ctx, shards, mib):
+    """SHARDS files of MIB MiB of random data (a model's safetensors shards) in ctx.tmp/shards, synced: (the
+    folder, the files)"""
     d = os.path.join(ctx.tmp, "shards")
     os.makedirs(d)
-    shards, mib = (4, 64) if ctx.quick else (8, 256)
     files = []
     for i in range(shards):
         f = os.path.join(d, "model-%05d-of-%05d.safetensors" % (i + 1, shards))
@@ -71,7 +69,15 @@ def prepare(ctx):
                 out.write(os.urandom(1 << 20))
         files.append(f)
     os.sync()
-    ctx.state["files"] = files
+    return d, files
+
+
+def prepare(ctx):
+    benchlib.need_root()
+    benchlib.need_tool("fio")
+    ctx.state["loader"] = ctx.program("bench/loader")
+    shards, mib = (4, 64) if ctx.quick else (8, 256)
+    d, ctx.state["files"] = write_shards(ctx, shards, mib)
     ctx.state["queue"] = block_queue(d)
     ctx.state["ra"] = asios_read_ahead_kb(ctx.state["queue"])
     ctx.state["storage.notes"] = ["%d shards × %d MiB on the disk behind %s; read-ahead stock %d KiB, ASIOS %d KiB" % (

@@ -44,21 +44,6 @@ def tuned_read_ahead_kb():
     return int(m.group(1))
 
 
-def write_shards(ctx):
-    d = os.path.join(ctx.tmp, "shards")
-    os.makedirs(d)
-    shards, mib = (2, 32) if ctx.quick else (4, 128)
-    files = []
-    for i in range(shards):
-        f = os.path.join(d, "model-%05d-of-%05d.safetensors" % (i + 1, shards))
-        with open(f, "wb") as out:
-            for _ in range(mib):
-                out.write(os.urandom(1 << 20))
-        files.append(f)
-    os.sync()
-    return d, files, "%d shards × %d MiB" % (shards, mib)
-
-
 def objective(ctx):
     """the tuner's objective: the same cold-cache buffered read, its GB/s"""
     path = os.path.join(ctx.tmp, "objective.py")
@@ -102,7 +87,9 @@ def tune(ctx):
 def prepare(ctx):
     benchlib.need_root()
     ctx.state["loader"] = ctx.program("bench/loader")
-    d, ctx.state["files"], what = write_shards(ctx)
+    shards, mib = (2, 32) if ctx.quick else (4, 128)
+    d, ctx.state["files"] = storage.write_shards(ctx, shards, mib)
+    what = "%d shards × %d MiB" % (shards, mib)
     q = ctx.state["queue"] = storage.block_queue(d)
     with open(os.path.join(q, "nr_requests")) as f:
         nr = int(f.read())
