@@ -52,6 +52,19 @@ static void generic_usage(void)
 	       d->name, d->summary, d->journal, d->conf, d->conf_d);
 }
 
+/* "name (path)", the number of the file it is, its range and its coupled constraint */
+static void print_knob_head(const struct asios_knob *k)
+{
+	printf("%s (%s", k->name, k->path);
+	if (k->field)
+		printf(", number %u of the line", k->field);
+	if (k->min < k->max)
+		printf(", %ld-%ld", k->min, k->max);
+	if (k->at_least)
+		printf(", never below %s", k->at_least);
+	printf(")%s\n", k->unsafe ? " never auto-tuned" : "");
+}
+
 /* `asiosctl DOMAIN knobs [--json]`: the table a domain tunes from */
 static int print_knobs(const struct asios_domain *d, bool json)
 {
@@ -63,7 +76,7 @@ static int print_knobs(const struct asios_domain *d, bool json)
 		struct json_object *o = json ? json_object_new_object() : NULL, *v = json ? json_object_new_object() : NULL;
 
 		if (!json)
-			printf("%s (%s)\n", t[i].name, t[i].path);
+			print_knob_head(&t[i]);
 		for (size_t c = 0; d->classes && d->classes[c] && c < ASIOS_KNOB_CLASSES; c++) {
 			if (json && t[i].value[c])
 				json_object_object_add(v, d->classes[c], json_object_new_string(t[i].value[c]));
@@ -82,6 +95,11 @@ static int print_knobs(const struct asios_domain *d, bool json)
 			json_object_object_add(o, "max", json_object_new_int64(t[i].max));
 		}
 		json_object_object_add(o, "only_raised", json_object_new_boolean(t[i].floor));
+		json_object_object_add(o, "unsafe", json_object_new_boolean(t[i].unsafe));
+		if (t[i].field)
+			json_object_object_add(o, "field", json_object_new_int64(t[i].field));
+		if (t[i].at_least)
+			json_object_object_add(o, "at_least", json_object_new_string(t[i].at_least));
 		json_object_object_add(o, "brief", json_object_new_string(t[i].brief));
 		json_object_object_add(o, "explain", json_object_new_string(t[i].explain));
 		json_object_array_add(a, o);

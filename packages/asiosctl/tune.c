@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "asios/apply.h"
+#include "asios/net-plan.h"
 #include "asios/plan.h"
 #include "asios/root.h"
 #include "asios/tune.h"
@@ -318,21 +319,43 @@ static int apply_plan(struct asios_root *root, const struct asios_plan *plan, co
 	return r;
 }
 
+/* the file of knob K as it is (OLD) and with its number at VALUE (NEW): 0, or a negative errno */
+static int knob_text(struct asios_root *root, const struct asios_tune_knob *k, long value, char *old, size_t olen,
+		     char *new, size_t nlen)
+{
+	char *line = NULL;
+	int r;
+
+	snprintf(old, olen, "?");
+	if (!k->field) {
+		long cur;
+
+		if (asios_read_long(root, k->path, &cur) >= 0)
+			snprintf(old, olen, "%ld", cur);
+		snprintf(new, nlen, "%ld", value);
+		return 0;
+	}
+	if ((r = asios_read_line(root, k->path, &line)) < 0)
+		return r;
+	snprintf(old, olen, "%s", line);
+	r = asios_knob_field_set(line, k->field, value, new, nlen);
+	free(line);
+	return r;
+}
+
 static int set(void *userdata, const struct asios_tune_knob *k, long value)
 {
 	struct tuner *t = userdata;
 	struct asios_plan *plan = asios_plan_new();
-	char object[160], old[32] = "?", new[32];
-	long cur;
+	char object[160], old[128], new[128];
 	int r;
 
 	if (!plan)
 		return -ENOMEM;
 	knob_object(k, object, sizeof(object));
-	if (asios_read_long(t->root, k->path, &cur) >= 0)
-		snprintf(old, sizeof(old), "%ld", cur);
-	snprintf(new, sizeof(new), "%ld", value);
-	r = asios_plan_add_write(plan, object, k->path, old, new, "a trial of asiosctl tune");
+	r = knob_text(t->root, k, value, old, sizeof(old), new, sizeof(new));
+	if (r >= 0)
+		r = asios_plan_add_write(plan, object, k->path, old, new, "a trial of asiosctl tune");
 	if (r >= 0)
 		r = apply_plan(t->root, plan, ASIOS_TUNE_RUN_JOURNAL);
 	asios_plan_free(plan);
@@ -450,20 +473,29 @@ static void open_log(struct tuner *t)
 		log_error("tune: %s/log.jsonl: %s (the trials are not logged)", ASIOS_TUNE_DIR, strerror(-t->log_fd));
 }
 
-/* the line of the profile's boot file for knob K, in F[0] (a udev rule: block) or F[1] (schedd.conf.d: isolate);
- * which one, or -1 when its domain has none */
-static int boot_line(const struct asios_tune_knob *k, FILE *const *f)
+/* the profile's boot files: a udev rule (block), a drop-in asios-schedd applies (isolate), a sysctl.d file (net) */
+enum { BOOT_UDEV, BOOT_SCHEDD, BOOT_SYSCTL, BOOT_FILES };
+
+/* the line of the profile's boot file for knob K in F[·]; which file, or -1 when its domain has none */
+static int boot_line(const struct tuner *t, const struct asios_tune_knob *k, FILE *const *f)
 {
 	const char *attr = strstr(k->path, "/queue/");
+	char old[128], line[128];
 
 	if (!strcmp(k->domain, "block") && attr) {
-		fprintf(f[0], "ACTION==\"add|change\", SUBSYSTEM==\"block\", KERNEL==\"%s\", ATTR{%s}=\"%ld\"\n",
+		fprintf(f[BOOT_UDEV], "ACTION==\"add|change\", SUBSYSTEM==\"block\", KERNEL==\"%s\", ATTR{%s}=\"%ld\"\n",
 			k->object, attr + 1, k->best);
-		return 0;
+		return BOOT_UDEV;
 	}
 	if (!strcmp(k->domain, "isolate")) {
-		fprintf(f[1], "%s = %ld\n", k->name, k->best);
-		return 1;
+		fprintf(f[BOOT_SCHEDD], "%s = %ld\n", k->name, k->best);
+		return BOOT_SCHEDD;
+	}
+	if (!strcmp(k->domain, "net") && knob_text(t->root, k, k->best, old, sizeof(old), line, sizeof(line)) >= 0) {
+		for (char *c = line; *c; c++)
+			*c = *c == '\t' ? ' ' : *c;
+		fprintf(f[BOOT_SYSCTL], "%s = %s\n", k->name, line);
+		return BOOT_SYSCTL;
 	}
 	return -1;
 }
@@ -471,24 +503,30 @@ static int boot_line(const struct asios_tune_knob *k, FILE *const *f)
 /* --save NAME: the boot files as whole-file actions of PLAN */
 static int save_files(const struct tuner *t, struct asios_plan *plan)
 {
-	static const char *const object[2] = { "udev rules", "schedd.conf.d" };
-	char path[2][256], *text[2] = { NULL, NULL };
-	size_t len[2], lines[2] = { 0, 0 };
-	FILE *f[2] = { open_memstream(&text[0], &len[0]), open_memstream(&text[1], &len[1]) };
-	int r = f[0] && f[1] ? 0 : -ENOMEM;
+	static const char *const object[BOOT_FILES] = { "udev rules", "schedd.conf.d", "sysctl.d" };
+	static const char *const where[BOOT_FILES][2] = { { "/etc/udev/rules.d/61-asios-tune-", ".rules" },
+							  { "/etc/asios/schedd.conf.d/60-tune-", ".conf" },
+							  { "/etc/sysctl.d/61-asios-tune-", ".conf" } };
+	char path[BOOT_FILES][256], *text[BOOT_FILES] = { NULL };
+	size_t len[BOOT_FILES], lines[BOOT_FILES] = { 0 };
+	FILE *f[BOOT_FILES];
+	int r = 0;
 
-	snprintf(path[0], sizeof(path[0]), "/etc/udev/rules.d/61-asios-tune-%s.rules", t->a->save);
-	snprintf(path[1], sizeof(path[1]), "/etc/asios/schedd.conf.d/60-tune-%s.conf", t->a->save);
-	for (int i = 0; i < 2 && r == 0; i++)
-		fprintf(f[i], "# asiosctl tune --save %s (run %s): the evidence is in %s/%s.json\n%s", t->a->save,
-			t->run_id, ASIOS_TUNE_DIR, t->a->save, i ? "[knobs]\n" : "");
+	for (int i = 0; i < BOOT_FILES; i++) {
+		if (!(f[i] = open_memstream(&text[i], &len[i])))
+			r = -ENOMEM;
+		snprintf(path[i], sizeof(path[i]), "%s%s%s", where[i][0], t->a->save, where[i][1]);
+		if (f[i])
+			fprintf(f[i], "# asiosctl tune --save %s (run %s): the evidence is in %s/%s.json\n%s", t->a->save,
+				t->run_id, ASIOS_TUNE_DIR, t->a->save, i == BOOT_SCHEDD ? "[knobs]\n" : "");
+	}
 	for (size_t i = 0; i < t->n_space && r == 0; i++) {
-		int w = t->space[i].best != t->space[i].start ? boot_line(&t->space[i], f) : -1;
+		int w = t->space[i].best != t->space[i].start ? boot_line(t, &t->space[i], f) : -1;
 
 		if (w >= 0)
 			lines[w]++;
 	}
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < BOOT_FILES; i++) {
 		char *old = NULL;
 
 		if (f[i] && fclose(f[i]) != 0)
@@ -530,6 +568,8 @@ static struct json_object *summary_json(const struct tuner *t, const struct asio
 		json_object_object_add(k, "object", json_object_new_string(t->space[i].object));
 		json_object_object_add(k, "domain", json_object_new_string(t->space[i].domain));
 		json_object_object_add(k, "start", json_object_new_int64(t->space[i].start));
+		if (t->space[i].follower)
+			json_object_object_add(k, "follower", json_object_new_boolean(true));
 		json_object_object_add(k, "result", json_object_new_int64(r < 0 ? t->space[i].start : t->space[i].best));
 		json_object_array_add(set, k);
 	}
@@ -543,7 +583,7 @@ static struct json_object *summary_json(const struct tuner *t, const struct asio
 static int keep(struct tuner *t, const struct asios_tune_result *res)
 {
 	struct asios_plan *plan = asios_plan_new();
-	char object[160], from[32], to[32], path[256];
+	char object[160], from[128], to[128], path[256];
 	int r = plan ? 0 : -ENOMEM;
 
 	for (size_t i = 0; i < t->n_space && r >= 0; i++) {
@@ -552,9 +592,10 @@ static int keep(struct tuner *t, const struct asios_tune_result *res)
 		if (k->best == k->start)
 			continue;
 		knob_object(k, object, sizeof(object));
-		snprintf(from, sizeof(from), "%ld", k->start);
-		snprintf(to, sizeof(to), "%ld", k->best);
-		r = asios_plan_add_write(plan, object, k->path, from, to, "asiosctl tune: won at the stated confidence");
+		if ((r = knob_text(t->root, k, k->best, from, sizeof(from), to, sizeof(to))) >= 0)
+			r = asios_plan_add_write(plan, object, k->path, from, to, k->follower
+						 ? "asiosctl tune: raised along with the knob it is never below"
+						 : "asiosctl tune: won at the stated confidence");
 	}
 	if (r >= 0 && t->a->save)
 		r = save_files(t, plan);

@@ -13,6 +13,7 @@
 #include "asios/root.h"
 #include "asios/effect.h"
 #include "asios/irq-plan.h"
+#include "asios/net-plan.h"
 #include "asios/numa-plan.h"
 #include "asios/plan.h"
 #include "asios/sched-plan.h"
@@ -184,6 +185,7 @@ static const struct asios_domain *const domains[] = {
 	&numa_domain,
 	&isolate_domain,
 	&asios_block_domain,
+	&asios_net_domain,
 };
 
 const struct asios_domain *const *asios_domains(size_t *n)

@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "asios/domain.h"
+#include "asios/net-plan.h"
 #include "asios/tune.h"
 #include "util.h"
 
@@ -171,10 +173,23 @@ struct space {
 	bool named;                    /* the knobs were asked for by name: a missing file is an error */
 };
 
+int asios_tune_read(struct asios_root *root, const struct asios_tune_knob *k, long *ret)
+{
+	char *line = NULL;
+	int r;
+
+	if (!k->field)
+		return asios_read_long(root, k->path, ret);
+	if ((r = asios_read_line(root, k->path, &line)) >= 0)
+		r = asios_knob_field_get(line, k->field, ret);
+	free(line);
+	return r;
+}
+
 static int space_add(struct space *sp, const struct asios_domain *d, const struct asios_knob *k, const char *object,
 		     char **error)
 {
-	struct asios_tune_knob t = { .min = k->min, .max = k->max }, *v;
+	struct asios_tune_knob t = { .min = k->min, .max = k->max, .field = k->field }, *v;
 	int r;
 
 	snprintf(t.name, sizeof(t.name), "%s", k->name);
@@ -187,7 +202,7 @@ static int space_add(struct space *sp, const struct asios_domain *d, const struc
 	} else {
 		snprintf(t.path, sizeof(t.path), "%s", k->path);
 	}
-	if ((r = asios_read_long(sp->root, t.path, &t.start)) < 0)
+	if ((r = asios_tune_read(sp->root, &t, &t.start)) < 0)
 		return sp->named ? fail(error, "%s: %s: %s", k->name, t.path, r == -EINVAL ? "not a number" : strerror(-r))
 				 : 0;
 	if (t.start < t.min || t.start > t.max)
@@ -225,6 +240,44 @@ static int space_knob(struct space *sp, const struct asios_domain *d, const stru
 	return r;
 }
 
+static ssize_t space_find(const struct space *sp, const char *name, const char *object)
+{
+	for (size_t i = 0; i < sp->n; i++)
+		if (!strcmp(sp->v[i].name, name) && !strcmp(sp->v[i].object, object))
+			return (ssize_t)i;
+	return -1;
+}
+
+/* the coupled constraints: a knob declared never below one in the space joins it (a follower when not asked
+ * for) and points at it */
+static int couple(struct space *sp, const struct asios_domain *const *d, size_t nd, char **error)
+{
+	for (size_t j = 0; j < nd; j++) {
+		size_t nk;
+		const struct asios_knob *k = d[j]->knobs ? d[j]->knobs(&nk) : NULL;
+
+		for (size_t m = 0; k && m < nk; m++) {
+			ssize_t bound = k[m].at_least ? space_find(sp, k[m].at_least, "") : -1, at;
+			bool named = sp->named;
+			int r;
+
+			if (bound < 0)
+				continue;
+			if ((at = space_find(sp, k[m].name, "")) < 0) {
+				sp->named = true; /* its file must be there: the constraint cannot be kept otherwise */
+				r = space_add(sp, d[j], &k[m], NULL, error);
+				sp->named = named;
+				if (r < 0)
+					return r;
+				at = (ssize_t)sp->n - 1;
+				sp->v[at].follower = true;
+			}
+			sp->v[at].at_least = (size_t)bound + 1;
+		}
+	}
+	return 0;
+}
+
 int asios_tune_space(struct asios_root *root, const char *const *names, const char *const *objects,
 		     struct asios_tune_knob **ret, size_t *n, char **error)
 {
@@ -260,6 +313,8 @@ int asios_tune_space(struct asios_root *root, const char *const *names, const ch
 			if (!untunable(&k[m]) && listed(names, k[m].name))
 				r = space_knob(&sp, d[j], &k[m], objects, error);
 	}
+	if (r >= 0)
+		r = couple(&sp, d, nd, error);
 	if (r >= 0 && !sp.n)
 		r = fail(error, "no tunable knob here (asiosctl DOMAIN knobs lists them)");
 	if (r < 0) {
@@ -310,6 +365,7 @@ struct search {
 	void *userdata;
 	struct asios_tune_result *res;
 	int set_error;                 /* the last setting refused (run_at), else 0 */
+	long *cur;                     /* each knob's value in force */
 	struct lost {                  /* comparisons lost: not made again from the same incumbent */
 		size_t knob;
 		long from, to;
@@ -318,18 +374,40 @@ struct search {
 	double ga[ASIOS_TUNE_MAX_GUARDS][ASIOS_TUNE_MAX_PAIRS], gb[ASIOS_TUNE_MAX_GUARDS][ASIOS_TUNE_MAX_PAIRS];
 };
 
+/* knob I to VALUE, and each knob kept at least as large raised along when VALUE raises I above its incumbent
+ * and above that knob (put back to its incumbent otherwise); the refusal of the kernel, or 0 */
+static int set_to(struct search *s, size_t i, long value)
+{
+	int r;
+
+	if (s->cur[i] != value) {
+		if ((r = s->ops->set(s->userdata, &s->k[i], value)) < 0)
+			return r;
+		s->cur[i] = value;
+	}
+	for (size_t j = 0; j < s->n; j++) {
+		long want;
+
+		if (s->k[j].at_least != i + 1)
+			continue;
+		want = value > s->k[i].best && value > s->k[j].best ? value : s->k[j].best;
+		if (s->cur[j] != want) {
+			if ((r = s->ops->set(s->userdata, &s->k[j], want)) < 0)
+				return r;
+			s->cur[j] = want;
+		}
+	}
+	return 0;
+}
+
 /* one run with knob I at VALUE: the objective into *V, the guards into G[·][PAIR] */
-static int run_at(struct search *s, size_t i, long value, long *cur, double *v, double g[][ASIOS_TUNE_MAX_PAIRS],
-		  size_t pair)
+static int run_at(struct search *s, size_t i, long value, double *v, double g[][ASIOS_TUNE_MAX_PAIRS], size_t pair)
 {
 	double guards[ASIOS_TUNE_MAX_GUARDS];
 	int r;
 
-	if (*cur != value) {
-		if ((r = s->ops->set(s->userdata, &s->k[i], value)) < 0)
-			return s->set_error = r;
-		*cur = value;
-	}
+	if ((r = set_to(s, i, value)) < 0)
+		return s->set_error = r;
 	for (size_t j = 0; j < ASIOS_TUNE_MAX_GUARDS; j++)
 		guards[j] = NAN;
 	if ((r = s->ops->measure(s->userdata, v, guards)) < 0)
@@ -419,7 +497,7 @@ static void remember_lost(struct search *s, size_t i, long from, long to)
 /* knob I: TO against its incumbent in ABBA/BAAB blocks; T decided (or the error of a run or setting) */
 static int compare(struct search *s, size_t i, long to, struct asios_tune_trial *t)
 {
-	long cur = s->k[i].best, from = s->k[i].best;
+	long from = s->k[i].best;
 	bool gave_up = false;
 	int r = 0;
 
@@ -433,10 +511,12 @@ static int compare(struct search *s, size_t i, long to, struct asios_tune_trial 
 			bool is_a = (step == 0 || step == 3) == a_first;
 			size_t pair = p0 + (step >= 2);
 
-			r = is_a ? run_at(s, i, from, &cur, &t->a[pair], s->ga, pair)
-				 : run_at(s, i, to, &cur, &t->b[pair], s->gb, pair);
+			r = is_a ? run_at(s, i, from, &t->a[pair], s->ga, pair)
+				 : run_at(s, i, to, &t->b[pair], s->gb, pair);
 		}
-		if (r < 0 && s->set_error && cur == from) { /* the kernel refused TO: skipped, and not tried again */
+		if (r < 0 && s->set_error) { /* the kernel refused TO (or what it raises along): skipped, not tried again */
+			if (set_to(s, i, from) < 0)
+				return r;
 			t->decision = ASIOS_TUNE_REFUSED;
 			snprintf(t->why, sizeof(t->why), "the value could not be set: %s", strerror(-r));
 			s->set_error = 0;
@@ -455,14 +535,20 @@ static int compare(struct search *s, size_t i, long to, struct asios_tune_trial 
 	if (r < 0)
 		return r;
 	judge(s, t, gave_up);
-	/* the knob left at the incumbent the comparison decided */
-	if (cur != (t->decision == ASIOS_TUNE_KEPT ? to : from) &&
-	    (r = s->ops->set(s->userdata, &s->k[i], t->decision == ASIOS_TUNE_KEPT ? to : from)) < 0)
+	/* the knob (and what it raises along) left at the incumbent the comparison decided */
+	if ((r = set_to(s, i, t->decision == ASIOS_TUNE_KEPT ? to : from)) < 0)
 		return r;
 	if (!s->res->trials)
 		s->res->baseline = t->median_a;
 	s->res->trials++;
 	if (t->decision == ASIOS_TUNE_KEPT) {
+		for (size_t j = 0; j < s->n; j++)
+			if (s->k[j].at_least == i + 1 && s->cur[j] != s->k[j].best) {
+				size_t len = strlen(t->why);
+
+				snprintf(t->why + len, sizeof(t->why) - len, "; %s raised along to %ld", s->k[j].name, s->cur[j]);
+				s->k[j].best = s->cur[j];
+			}
 		s->k[i].best = to;
 		s->res->kept++;
 		s->res->best = t->median_b;
@@ -483,6 +569,14 @@ static bool lost_before(const struct search *s, size_t i, long from, long to)
 	return false;
 }
 
+/* TO would lower knob I further below the knob it is kept at least as large as */
+static bool breaks_constraint(const struct search *s, size_t i, long to)
+{
+	size_t b = s->k[i].at_least;
+
+	return b && to < s->k[i].best && to < s->k[b - 1].best;
+}
+
 /* knob I in DIRECTION while it wins; 1 when it moved, 0 when not, negative on an error; *OUT: budget spent */
 static int line(struct search *s, size_t i, int direction, bool *out)
 {
@@ -493,7 +587,7 @@ static int line(struct search *s, size_t i, int direction, bool *out)
 	if (!t)
 		return -ENOMEM;
 	while (asios_tune_candidates(&s->k[i], s->k[i].best, direction, &next, 1) == 1 &&
-	       !lost_before(s, i, s->k[i].best, next)) {
+	       !lost_before(s, i, s->k[i].best, next) && !breaks_constraint(s, i, next)) {
 		if (s->res->runs + 4 * s->o->blocks > s->o->budget) {
 			*out = true;
 			break;
@@ -516,13 +610,20 @@ int asios_tune_run(struct asios_tune_knob *k, size_t n, const struct asios_tune_
 	*res = (struct asios_tune_result){ .baseline = NAN, .best = NAN };
 	if (!s)
 		return -ENOMEM;
-	*s = (struct search){ .k = k, .n = n, .o = o, .ops = ops, .userdata = userdata, .res = res };
+	*s = (struct search){ .k = k, .n = n, .o = o, .ops = ops, .userdata = userdata, .res = res,
+			      .cur = calloc(n ? n : 1, sizeof(long)) };
+	if (!s->cur) {
+		free(s);
+		return -ENOMEM;
+	}
 	for (size_t i = 0; i < n; i++)
-		k[i].best = k[i].start;
+		k[i].best = s->cur[i] = k[i].start;
 	/* passes over every knob until one changes nothing or the budget is spent */
 	while (moved && !out && r >= 0) {
 		moved = false;
 		for (size_t i = 0; i < n && !out && r >= 0; i++) {
+			if (k[i].follower)
+				continue;
 			if ((r = line(s, i, +1, &out)) == 0 && !out)
 				r = line(s, i, -1, &out);
 			moved = moved || r > 0;
@@ -531,6 +632,7 @@ int asios_tune_run(struct asios_tune_knob *k, size_t n, const struct asios_tune_
 	if (res->kept == 0)
 		res->best = res->baseline;
 	res->stopped = r < 0;
+	free(s->cur);
 	free(s->lost);
 	free(s);
 	return r < 0 ? r : 0;

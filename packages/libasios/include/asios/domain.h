@@ -50,6 +50,9 @@ struct asios_knob {
 	bool unsafe;            /* never changed by the auto-tuner (asios/tune.h): a wrong value costs more than
 				 * a benchmark can show (explain says what) */
 	bool floor;             /* only raised: a higher value (set by a driver, the cloud, an admin) is kept */
+	unsigned field;         /* the file holds several numbers: the knob is the FIELD-th (1-based); 0: the whole */
+	const char *at_least;   /* a coupled constraint: never below the value of the knob of this name (the
+				 * auto-tuner raises it along when it raises that one) */
 	const char *brief;      /* the reason an action carries */
 	const char *explain;    /* what it does, the trade-off */
 };

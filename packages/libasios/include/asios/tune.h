@@ -50,16 +50,20 @@ struct asios_tune_knob {
 	char object[64];     /* "vda"; "" for a knob of the whole machine */
 	char path[256];      /* the file under the root */
 	char domain[16];     /* the domain that declares it */
+	unsigned field;      /* the FIELD-th number of the file (1-based; 0: the file is the number) */
 	long min, max;
 	long start;          /* in force when the run started */
 	long best;           /* the incumbent */
+	size_t at_least;     /* a coupled constraint: never below knob AT_LEAST - 1 (0: none) */
+	bool follower;       /* in the space only for a constraint: raised along, not searched itself */
 };
 
 /*
  * The tunable knobs under ROOT: NAMES (NULL: all) restricted to OBJECTS (NULL: every object: for block knobs,
  * the disks that are not loop, ram or zram devices). A name that no domain declares, a knob that is not
  * tunable (no range, unsafe, needs isolated CPUs) or a file that is missing or does not hold a number is an
- * error naming it. *RET: free().
+ * error naming it. A knob declared never below a knob of the space (asios_knob.at_least) joins it, as a
+ * follower when it was not asked for. *RET: free().
  */
 int asios_tune_space(struct asios_root *root, const char *const *names, const char *const *objects,
 		     struct asios_tune_knob **ret, size_t *n, char **error);
@@ -115,7 +119,7 @@ struct asios_tune_ops {
 	/* One run of the objective under the settings in force: its value, and each guard's (NAN: not printed);
 	 * negative: the run failed (the tuner stops) */
 	int (*measure)(void *userdata, double *objective, double *guards);
-	/* Knob K set to VALUE; negative: refused */
+	/* Knob K set to VALUE (a coupled knob is set through its own call); negative: refused */
 	int (*set)(void *userdata, const struct asios_tune_knob *k, long value);
 	/* A comparison decided (NULL: not told) */
 	void (*trial)(void *userdata, const struct asios_tune_trial *t);
@@ -129,9 +133,14 @@ struct asios_tune_result {
 	bool stopped;        /* a run or a setting failed: the search stopped there */
 };
 
+/* The value of knob I's FIELD in the line of its file: 0, or a negative errno */
+int asios_tune_read(struct asios_root *root, const struct asios_tune_knob *k, long *ret);
+
 /*
- * Coordinate search over K[0..N) from each knob's START: returns 0, or the negative error of a failed run or
- * setting (the search stops there; RES says how far it got). K[i].best holds the winners; every knob is set
+ * Coordinate search over K[0..N) from each knob's START. Followers are not searched; a candidate that raises a
+ * knob above its incumbent and above a knob kept at least as large raises that one along in the same trial, and
+ * a candidate that lowers a knob further below one it must not be below is not tried. Returns 0, or the
+ * negative error of a failed run or setting (the search stops there; RES says how far it got). K[i].best holds the winners; every knob is set
  * to its best value on return (the caller's undo journal puts the start values back when nothing won).
  */
 int asios_tune_run(struct asios_tune_knob *k, size_t n, const struct asios_tune_opts *o,
