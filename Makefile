@@ -48,7 +48,8 @@ install: all ## Install programs, man pages, units and commented default configs
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/asios/irqd.conf.d $(DESTDIR)$(SYSCONFDIR)/asios/numad.conf.d \
 		$(DESTDIR)$(SYSCONFDIR)/asios/schedd.conf.d $(DESTDIR)$(SYSCONFDIR)/systemd/system.conf.d \
-		$(DESTDIR)$(SYSCONFDIR)/asios/block.conf.d $(DESTDIR)$(SYSCONFDIR)/asios/health.conf.d
+		$(DESTDIR)$(SYSCONFDIR)/asios/block.conf.d $(DESTDIR)$(SYSCONFDIR)/asios/health.conf.d \
+		$(DESTDIR)$(SYSCONFDIR)/asios/net.conf.d
 	install -m 0755 $(O)/asiosctl $(DESTDIR)$(BINDIR)/asiosctl
 	install -m 0755 $(O)/asios-irqd $(DESTDIR)$(SBINDIR)/asios-irqd
 	install -m 0644 packages/asiosctl/asiosctl.1 $(DESTDIR)$(MANDIR)/man1/asiosctl.1
@@ -56,6 +57,8 @@ install: all ## Install programs, man pages, units and commented default configs
 	install -m 0644 packages/asios-irqd/asios-irqd.service $(DESTDIR)$(UNITDIR)/asios-irqd.service
 	install -m 0644 packages/asios-irqd/irqd.conf $(DESTDIR)$(SYSCONFDIR)/asios/irqd.conf
 	install -m 0644 packages/asiosctl/block.conf $(DESTDIR)$(SYSCONFDIR)/asios/block.conf
+	install -m 0644 packages/asiosctl/net.conf $(DESTDIR)$(SYSCONFDIR)/asios/net.conf
+	install -m 0644 packages/asiosctl/asios-net.service $(DESTDIR)$(UNITDIR)/asios-net.service
 	install -D -m 0644 packages/asiosctl/asiosctl.bash-completion \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/asiosctl
 	install -m 0755 $(O)/asios-numad $(DESTDIR)$(SBINDIR)/asios-numad
@@ -183,7 +186,7 @@ check-packaging: ## Only the packaging tests: build, lintian, reproducibility, c
 
 ##@ Benchmarks
 # the suite of benchmarks/run: each runs baseline and ASIOS (and peers) side by side, BENCH_REPS times
-BENCH_SUITE := jitter stream storage tune tune-randread network e2e telemetry health
+BENCH_SUITE := jitter stream storage tune tune-randread tune-veth network e2e telemetry health
 BENCH_REPS ?= 5
 
 .PHONY: bench
@@ -191,12 +194,13 @@ bench: all bench-programs ## All benchmarks, baseline vs ASIOS in one run: repor
 	$(Q)tools/deps.sh benchmarks/deps.list
 	$(Q)benchmarks/run --build $(O) --reps $(BENCH_REPS)
 
-.PHONY: bench-jitter bench-stream bench-storage bench-tune bench-tune-randread bench-network bench-e2e bench-telemetry bench-health
+.PHONY: bench-jitter bench-stream bench-storage bench-tune bench-tune-randread bench-tune-veth bench-network bench-e2e bench-telemetry bench-health
 bench-jitter: ## Wake-up latency on an isolated CPU under load: stock vs asiosctl isolate, and cyclictest
 bench-stream: ## STREAM-style bandwidth: stock vs ASIOS NUMA placement
 bench-storage: ## Model loading, cold cache: buffered vs ASIOS read-ahead vs io_uring loader vs fio's best
 bench-tune: ## Buffered model loading tuned by asiosctl tune from stock, vs stock, TuneD throughput-performance, asios-base
 bench-tune-randread: ## 4 KiB random reads (fio IOPS) tuned by asiosctl tune from stock, vs stock, TuneD, asios-base
+bench-tune-veth: ## TCP over veth tuned by asiosctl tune from stock (retransmits guarded), vs stock, TuneD, ASIOS
 bench-network: ## Parallel iperf3 over veth between two namespaces: stock vs ASIOS sysctls
 bench-e2e: ## PyTorch CPU training and inference: stock vs the ASIOS-tuned machine
 bench-telemetry: ## Scrape latency, CPU and RSS: node_exporter vs asios-exporter (this machine, a 96-CPU capture)
