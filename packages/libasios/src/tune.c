@@ -3,6 +3,7 @@
 /* Auto-tuning by measurement (tune.h): the statistics, the search space from the domains' knobs, the search. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -400,13 +401,33 @@ static int set_to(struct search *s, size_t i, long value)
 	return 0;
 }
 
-/* one run with knob I at VALUE: the objective into *V, the guards into G[·][PAIR] */
+#define ALL ((size_t)-1) /* every knob at once: its start (side A) against its best (side B) */
+
+/* every knob at its start (B false) or its best (B true) */
+static int set_all(struct search *s, bool b)
+{
+	int r;
+
+	for (size_t j = 0; j < s->n; j++) {
+		long want = b ? s->k[j].best : s->k[j].start;
+
+		if (s->cur[j] != want) {
+			if ((r = s->ops->set(s->userdata, &s->k[j], want)) < 0)
+				return r;
+			s->cur[j] = want;
+		}
+	}
+	return 0;
+}
+
+/* one run with knob I at VALUE (I ALL: every knob on side VALUE, 0 for A): the objective into *V, the guards
+ * into G[·][PAIR] */
 static int run_at(struct search *s, size_t i, long value, double *v, double g[][ASIOS_TUNE_MAX_PAIRS], size_t pair)
 {
 	double guards[ASIOS_TUNE_MAX_GUARDS];
 	int r;
 
-	if ((r = set_to(s, i, value)) < 0)
+	if ((r = i == ALL ? set_all(s, value != 0) : set_to(s, i, value)) < 0)
 		return s->set_error = r;
 	for (size_t j = 0; j < ASIOS_TUNE_MAX_GUARDS; j++)
 		guards[j] = NAN;
@@ -494,15 +515,14 @@ static void remember_lost(struct search *s, size_t i, long from, long to)
 	}
 }
 
-/* knob I: TO against its incumbent in ABBA/BAAB blocks; T decided (or the error of a run or setting) */
-static int compare(struct search *s, size_t i, long to, struct asios_tune_trial *t)
+/* FROM (side A) against TO (side B) of knob I (ALL: every knob's start against its best) in ABBA/BAAB blocks
+ * into T; *GAVE_UP when B was worse in each of the first four pairs. 0, or the error of a run or setting. */
+static int paired_runs(struct search *s, size_t i, long from, long to, struct asios_tune_trial *t, bool *gave_up)
 {
-	long from = s->k[i].best;
-	bool gave_up = false;
 	int r = 0;
 
-	*t = (struct asios_tune_trial){ .knob = i, .from = from, .to = to };
-	for (unsigned b = 0; b < s->o->blocks && !gave_up && r >= 0; b++) {
+	*gave_up = false;
+	for (unsigned b = 0; b < s->o->blocks && !*gave_up && r >= 0; b++) {
 		bool a_first = b % 2 == 0;
 		size_t p0 = t->pairs;
 
@@ -514,23 +534,37 @@ static int compare(struct search *s, size_t i, long to, struct asios_tune_trial 
 			r = is_a ? run_at(s, i, from, &t->a[pair], s->ga, pair)
 				 : run_at(s, i, to, &t->b[pair], s->gb, pair);
 		}
-		if (r < 0 && s->set_error) { /* the kernel refused TO (or what it raises along): skipped, not tried again */
-			if (set_to(s, i, from) < 0)
-				return r;
-			t->decision = ASIOS_TUNE_REFUSED;
-			snprintf(t->why, sizeof(t->why), "the value could not be set: %s", strerror(-r));
-			s->set_error = 0;
-			remember_lost(s, i, from, to);
-			if (s->ops->trial)
-				s->ops->trial(s->userdata, t);
-			return 0;
-		}
+		if (r < 0)
+			return r;
 		t->pairs += 2;
-		if (r >= 0 && t->pairs == 4) {
-			gave_up = true;
+		if (t->pairs == 4) {
+			*gave_up = true;
 			for (size_t j = 0; j < 4; j++)
-				gave_up = gave_up && better(s, t->a[j], t->b[j]) < 0;
+				*gave_up = *gave_up && better(s, t->a[j], t->b[j]) < 0;
 		}
+	}
+	return 0;
+}
+
+/* knob I: TO against its incumbent; T decided (or the error of a run or setting) */
+static int compare(struct search *s, size_t i, long to, struct asios_tune_trial *t)
+{
+	long from = s->k[i].best;
+	bool gave_up = false;
+	int r;
+
+	*t = (struct asios_tune_trial){ .knob = i, .from = from, .to = to };
+	r = paired_runs(s, i, from, to, t, &gave_up);
+	if (r < 0 && s->set_error) { /* the kernel refused TO (or what it raises along): skipped, not tried again */
+		if (set_to(s, i, from) < 0)
+			return r;
+		t->decision = ASIOS_TUNE_REFUSED;
+		snprintf(t->why, sizeof(t->why), "the value could not be set: %s", strerror(-r));
+		s->set_error = 0;
+		remember_lost(s, i, from, to);
+		if (s->ops->trial)
+			s->ops->trial(s->userdata, t);
+		return 0;
 	}
 	if (r < 0)
 		return r;
@@ -618,6 +652,9 @@ int asios_tune_run(struct asios_tune_knob *k, size_t n, const struct asios_tune_
 	}
 	for (size_t i = 0; i < n; i++)
 		k[i].best = s->cur[i] = k[i].start;
+	for (size_t i = 0; i < o->n_history; i++) /* what lost on this machine before is not tried blindly again */
+		if (o->history[i].knob < n)
+			remember_lost(s, o->history[i].knob, o->history[i].from, o->history[i].to);
 	/* passes over every knob until one changes nothing or the budget is spent */
 	while (moved && !out && r >= 0) {
 		moved = false;
@@ -636,4 +673,33 @@ int asios_tune_run(struct asios_tune_knob *k, size_t n, const struct asios_tune_
 	free(s->lost);
 	free(s);
 	return r < 0 ? r : 0;
+}
+
+int asios_tune_confirm(struct asios_tune_knob *k, size_t n, const struct asios_tune_opts *o,
+		       const struct asios_tune_ops *ops, void *userdata, struct asios_tune_trial *t, unsigned *runs)
+{
+	struct asios_tune_result res = { 0 };
+	struct search *s = calloc(1, sizeof(*s));
+	bool gave_up = false;
+	int r;
+
+	*runs = 0;
+	*t = (struct asios_tune_trial){ .knob = n };
+	if (!s || !(s->cur = calloc(n ? n : 1, sizeof(long)))) {
+		free(s);
+		return -ENOMEM;
+	}
+	*s = (struct search){ .k = k, .n = n, .o = o, .ops = ops, .userdata = userdata, .res = &res, .cur = s->cur };
+	for (size_t i = 0; i < n; i++) /* in force: unknown here, so every knob is set on its first run */
+		s->cur[i] = LONG_MIN;
+	r = paired_runs(s, ALL, 0, 1, t, &gave_up);
+	if (r >= 0) {
+		judge(s, t, gave_up);
+		r = set_all(s, t->decision == ASIOS_TUNE_KEPT);
+	}
+	*runs = res.runs;
+	free(s->cur);
+	free(s->lost);
+	free(s);
+	return r;
 }

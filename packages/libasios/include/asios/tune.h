@@ -80,6 +80,12 @@ struct asios_tune_guard {
 	double tolerance;    /* a worsening of its median up to this share is accepted (0.05: 5 %) */
 };
 
+/* A comparison that lost on this machine before (knob index, incumbent, candidate): not made again */
+struct asios_tune_history {
+	size_t knob;
+	long from, to;
+};
+
 struct asios_tune_opts {
 	bool maximize;
 	unsigned budget;     /* objective runs in all, the baseline's included */
@@ -88,6 +94,8 @@ struct asios_tune_opts {
 	double min_gain;     /* a win smaller than this share of the incumbent's median is not kept */
 	struct asios_tune_guard guards[ASIOS_TUNE_MAX_GUARDS];
 	size_t n_guards;
+	const struct asios_tune_history *history; /* lost before (a profile that stopped winning): not retried */
+	size_t n_history;
 };
 
 enum asios_tune_decision {
@@ -145,3 +153,13 @@ int asios_tune_read(struct asios_root *root, const struct asios_tune_knob *k, lo
  */
 int asios_tune_run(struct asios_tune_knob *k, size_t n, const struct asios_tune_opts *o,
 		   const struct asios_tune_ops *ops, void *userdata, struct asios_tune_result *res);
+
+/*
+ * The whole set at once: every knob at its START (side A) against every knob at its BEST (side B), in the same
+ * ABBA blocks and judged by the same tests, into T (T->knob is N). It is the evidence that the winners still win
+ * where they are applied: a canary's winners on the whole machine, a kept profile re-validated later. The knobs
+ * are left at B when it was kept, else at A (the caller's journal records both). *RUNS: the objective runs
+ * made. 0, or the negative error of a run or setting.
+ */
+int asios_tune_confirm(struct asios_tune_knob *k, size_t n, const struct asios_tune_opts *o,
+		       const struct asios_tune_ops *ops, void *userdata, struct asios_tune_trial *t, unsigned *runs);
