@@ -204,7 +204,7 @@ int set(void *userdata, const struct asios_tune_knob *k, long value)
 	if (r >= 0)
 		r = asios_plan_add_write(plan, object, k->path, old, new, "a trial of asiosctl tune");
 	if (r >= 0)
-		r = apply_plan(t->root, plan, ASIOS_TUNE_RUN_JOURNAL);
+		r = apply_plan(t->root, plan, t->journal);
 	asios_plan_free(plan);
 	return r;
 }
@@ -272,6 +272,8 @@ void trial(void *userdata, const struct asios_tune_trial *tr)
 
 	log_line(t, o);
 	json_object_array_add(t->trials, o);
+	if (tr->decision == ASIOS_TUNE_REFUSED) /* the kernel said no: not asked again on this machine */
+		lost_add(t, k, tr->from, tr->to, tr->why);
 	knob_object(k, object, sizeof(object));
 	fprintf(stderr, "  %-28s %ld -> %ld: %s%s%s\n", object, tr->from, tr->to,
 		asios_tune_decision_name(tr->decision), *tr->why ? ": " : "", tr->why);

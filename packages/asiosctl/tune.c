@@ -50,7 +50,7 @@ static void usage(void)
 	       "revert   put back what the kept results (and an interrupted run) changed.\n", ASIOS_TUNE_DIR);
 }
 
-static int parse_guard(const char *s, struct asios_tune_opts *o)
+int parse_guard(const char *s, struct asios_tune_opts *o)
 {
 	struct asios_tune_guard *g = &o->guards[o->n_guards];
 	char *copy = strdup(s), *save = NULL, *name, *part;
@@ -100,6 +100,7 @@ static bool option(int c, const char *arg, struct tune_args *a)
 	case 'O': a->objects = strdup(arg); return true;
 	case 's': a->save = arg; return strspn(arg, "abcdefghijklmnopqrstuvwxyz0123456789-_") == strlen(arg) && *arg;
 	case 'r': a->root = arg; return true;
+	case 'n': a->canary = arg; return *arg && !strchr(arg, '/') && strcmp(arg, ".") && strcmp(arg, "..");
 	case 'g': return parse_guard(arg, &a->o) == 0;
 	case 'b': return number_arg(arg, 8, 100000, &v) && (a->o.budget = (unsigned)v) == v;
 	case 'B': return number_arg(arg, 2, ASIOS_TUNE_MAX_PAIRS / 2, &v) && (a->o.blocks = (unsigned)v) == v;
@@ -121,6 +122,7 @@ static int parse(int argc, char **argv, struct tune_args *a)
 		{ "min-gain", required_argument, NULL, 'G' },  { "timeout", required_argument, NULL, 't' },
 		{ "save", required_argument, NULL, 's' },      { "root", required_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },            { "help", no_argument, NULL, 'h' },
+		{ "retry-lost", no_argument, NULL, 'L' },      { "canary-netns", required_argument, NULL, 'n' },
 		{ 0 },
 	};
 	int c, li = 0;
@@ -144,6 +146,8 @@ static int parse(int argc, char **argv, struct tune_args *a)
 			a->direction = true;
 		} else if (c == 'j') {
 			a->json = true;
+		} else if (c == 'L') {
+			a->retry_lost = true;
 		} else if (c == '?' || !option(c, optarg, a)) {
 			if (c != '?')
 				log_error("tune: bad value \"%s\" for --%s (see asiosctl tune --help)", optarg,
@@ -151,6 +155,8 @@ static int parse(int argc, char **argv, struct tune_args *a)
 			return 2;
 		}
 	}
+	if (!strcmp(a->cmd, "verify") && optind + 1 == argc) /* verify NAME */
+		a->profile = argv[optind++];
 	if (optind != argc) {
 		log_error("tune: unexpected argument \"%s\" (see asiosctl tune --help)", argv[optind]);
 		return 2;
@@ -227,6 +233,20 @@ static int save_files(const struct tuner *t, struct asios_plan *plan)
 	return r;
 }
 
+/* the guards as NAME:min|max:TOL% strings, as --guard takes them (a saved profile's verify reads them back) */
+static struct json_object *guards_json(const struct asios_tune_opts *o)
+{
+	struct json_object *a = json_object_new_array();
+	char g[128];
+
+	for (size_t i = 0; i < o->n_guards; i++) {
+		snprintf(g, sizeof(g), "%s:%s:%g%%", o->guards[i].name, o->guards[i].maximize ? "max" : "min",
+			 100 * o->guards[i].tolerance);
+		json_object_array_add(a, json_object_new_string(g));
+	}
+	return a;
+}
+
 static struct json_object *summary_json(const struct tuner *t, const struct asios_tune_result *res, int r)
 {
 	struct json_object *o = json_object_new_object(), *set = json_object_new_array();
@@ -238,6 +258,11 @@ static struct json_object *summary_json(const struct tuner *t, const struct asio
 		"coordinate search, ABBA-interleaved paired runs, one-sided exact Wilcoxon signed-rank test"));
 	json_object_object_add(o, "confidence", json_object_new_double(t->a->o.confidence));
 	json_object_object_add(o, "min_gain", json_object_new_double(t->a->o.min_gain));
+	json_object_object_add(o, "blocks", json_object_new_int64(t->a->o.blocks));
+	json_object_object_add(o, "timeout", json_object_new_int64(t->a->timeout));
+	if (t->a->metric)
+		json_object_object_add(o, "metric", json_object_new_string(t->a->metric));
+	json_object_object_add(o, "guards", guards_json(&t->a->o));
 	json_object_object_add(o, "budget", json_object_new_int64(t->a->o.budget));
 	json_object_object_add(o, "runs", json_object_new_int64(res->runs));
 	json_object_object_add(o, "trials_run", json_object_new_int64((int64_t)res->trials));
@@ -342,10 +367,31 @@ char **split(char *list)
 	return v;
 }
 
+/* the search, with what lost on this machine before left out unless --retry-lost */
+static int search(struct tuner *t, struct asios_tune_result *res)
+{
+	const struct asios_tune_ops ops = { .measure = measure, .set = set, .trial = trial };
+	struct asios_tune_opts o = t->a->o;
+	struct asios_tune_history *h = NULL;
+	size_t n = 0;
+	int r = t->a->retry_lost ? 0 : lost_history(t, &h, &n);
+
+	if (n)
+		fprintf(stderr, "asiosctl: tune: %zu comparison%s that lost on this machine before %s not made again "
+			"(%s/lost.jsonl; --retry-lost makes them)\n", n, n == 1 ? "" : "s", n == 1 ? "is" : "are",
+			ASIOS_TUNE_DIR);
+	o.history = h;
+	o.n_history = n;
+	if (r >= 0)
+		r = asios_tune_run(t->space, t->n_space, &o, &ops, t, res);
+	free(h);
+	return r;
+}
+
 static int tune_run(struct tune_args *a, struct asios_root *root)
 {
-	struct tuner t = { .a = a, .root = root, .trials = json_object_new_array(), .log_fd = -1 };
-	const struct asios_tune_ops ops = { .measure = measure, .set = set, .trial = trial };
+	struct tuner t = { .a = a, .root = root, .trials = json_object_new_array(), .log_fd = -1,
+			    .journal = ASIOS_TUNE_RUN_JOURNAL };
 	struct asios_tune_result res = { .baseline = NAN, .best = NAN };
 	char **names = a->knobs ? split(a->knobs) : NULL, **objects = a->objects ? split(a->objects) : NULL, *error;
 	time_t now = time(NULL);
@@ -362,7 +408,7 @@ static int tune_run(struct tune_args *a, struct asios_root *root)
 		setenv("ASIOS_TUNE_ROOT", a->root, 1);
 		fprintf(stderr, "asiosctl: tune: %zu knob%s, budget %u runs, ABBA blocks of 4, confidence %.3g\n", t.n_space,
 			t.n_space == 1 ? "" : "s", a->o.budget, a->o.confidence);
-		r = asios_tune_run(t.space, t.n_space, &a->o, &ops, &t, &res);
+		r = search(&t, &res);
 		struct json_object *sum;
 
 		r = finish(&t, &res, r);
@@ -393,8 +439,12 @@ int verb_tune(int argc, char **argv)
 	struct asios_root *root = NULL;
 	int r = parse(argc, argv, &a);
 
-	if (r < 0 && strcmp(a.cmd, "run") && strcmp(a.cmd, "explain") && strcmp(a.cmd, "revert")) {
-		log_error("tune: unknown command \"%s\" (run, explain, revert)", a.cmd);
+	if (r < 0 && strcmp(a.cmd, "run") && strcmp(a.cmd, "explain") && strcmp(a.cmd, "revert") &&
+	    strcmp(a.cmd, "verify")) {
+		log_error("tune: unknown command \"%s\" (run, explain, verify, revert)", a.cmd);
+		r = 2;
+	} else if (r < 0 && !strcmp(a.cmd, "verify") && (!a.profile || a.save || a.canary)) {
+		log_error("tune: verify takes a saved profile's NAME (see asiosctl tune --help)");
 		r = 2;
 	} else if (r < 0 && !strcmp(a.cmd, "run") && (!a.objective || !a.direction)) {
 		log_error("tune: --objective CMD and --maximize or --minimize are needed (see asiosctl tune --help)");
@@ -407,7 +457,8 @@ int verb_tune(int argc, char **argv)
 
 		if (k < 0)
 			log_error("cannot open root %s: %s", a.root, strerror(-k));
-		r = k < 0 ? 1 : !strcmp(a.cmd, "run") ? tune_run(&a, root) : tune_explain(&a, root);
+		r = k < 0 ? 1 : !strcmp(a.cmd, "run") ? tune_run(&a, root) : !strcmp(a.cmd, "verify") ? tune_verify(&a, root)
+			: tune_explain(&a, root);
 	}
 	asios_root_free(root);
 	free(a.knobs);

@@ -14,10 +14,12 @@
 
 struct tune_args {
 	const char *cmd, *root, *objective, *metric, *save;
+	const char *profile;   /* verify NAME */
+	const char *canary;    /* --canary-netns NAME */
 	char *knobs, *objects;
 	struct asios_tune_opts o;
 	unsigned timeout;
-	bool json, direction;
+	bool json, direction, retry_lost;
 };
 
 struct tuner {
@@ -28,6 +30,7 @@ struct tuner {
 	size_t n_space;
 	struct json_object *trials;
 	int log_fd;
+	const char *journal;   /* where set() records: the run's journal, or the canary's */
 };
 
 /* tune-trial.c: one run of the objective (asios_tune_ops.measure) */
@@ -53,6 +56,15 @@ void open_log(struct tuner *t);
 
 /* tune.c */
 char **split(char *list);
+/* NAME[:min|max][:TOL%] into O's guards: 0, or -1 when it is not one */
+int parse_guard(const char *s, struct asios_tune_opts *o);
 
 /* tune-explain.c */
 int tune_explain(const struct tune_args *a, struct asios_root *root);
+
+/* tune-verify.c: a saved profile measured again against the values it replaced; retired when it lost */
+int tune_verify(struct tune_args *a, struct asios_root *root);
+/* the comparisons that lost on this machine before (lost.jsonl) among T's space, into A's history (free()) */
+int lost_history(struct tuner *t, struct asios_tune_history **ret, size_t *n);
+/* one lost comparison appended to lost.jsonl */
+void lost_add(struct tuner *t, const struct asios_tune_knob *k, long from, long to, const char *why);
