@@ -310,6 +310,11 @@ int begin(struct tuner *t)
 		close(fd);
 		return r;
 	}
+	if ((r = canary_recover(t->root)) < 0) {
+		log_error("tune: an interrupted canary run's settings could not be put back; nothing tuned");
+		close(fd);
+		return r;
+	}
 	return fd;
 }
 

@@ -368,7 +368,7 @@ char **split(char *list)
 }
 
 /* the search, with what lost on this machine before left out unless --retry-lost */
-static int search(struct tuner *t, struct asios_tune_result *res)
+int search(struct tuner *t, struct asios_tune_result *res)
 {
 	const struct asios_tune_ops ops = { .measure = measure, .set = set, .trial = trial };
 	struct asios_tune_opts o = t->a->o;
@@ -399,16 +399,25 @@ static int tune_run(struct tune_args *a, struct asios_root *root)
 	int lock, r;
 
 	strftime(t.run_id, sizeof(t.run_id), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-	r = asios_tune_space(root, (const char *const *)names, (const char *const *)objects, &t.space, &t.n_space, &error);
+	if (a->canary && (!asios_root_is_host(root) || !names || objects)) {
+		log_error("tune: --canary-netns runs on this machine (no --root), with --knobs naming network knobs and no "
+			  "--objects");
+		r = -EINVAL;
+		error = NULL;
+	} else {
+		r = a->canary ? 0 : asios_tune_space(root, (const char *const *)names, (const char *const *)objects, &t.space,
+						     &t.n_space, &error);
+	}
 	if (r < 0) {
 		log_error("tune: %s", error ? error : strerror(-r));
 		free(error);
 	} else if ((r = lock = begin(&t)) >= 0) {
 		open_log(&t);
 		setenv("ASIOS_TUNE_ROOT", a->root, 1);
-		fprintf(stderr, "asiosctl: tune: %zu knob%s, budget %u runs, ABBA blocks of 4, confidence %.3g\n", t.n_space,
-			t.n_space == 1 ? "" : "s", a->o.budget, a->o.confidence);
-		r = search(&t, &res);
+		if (!a->canary)
+			fprintf(stderr, "asiosctl: tune: %zu knob%s, budget %u runs, ABBA blocks of 4, confidence %.3g\n",
+				t.n_space, t.n_space == 1 ? "" : "s", a->o.budget, a->o.confidence);
+		r = a->canary ? canary_run(&t, &res, names) : search(&t, &res);
 		struct json_object *sum;
 
 		r = finish(&t, &res, r);
@@ -433,6 +442,20 @@ static int tune_run(struct tune_args *a, struct asios_root *root)
 	return r < 0 ? 1 : 0;
 }
 
+/* `tune revert`: an interrupted canary run's settings too */
+static int canary_recover_at(const char *root_path)
+{
+	struct asios_root *root = NULL;
+	int r = asios_root_open(root_path, &root);
+
+	if (r < 0)
+		log_error("cannot open root %s: %s", root_path, strerror(-r));
+	else
+		r = canary_recover(root);
+	asios_root_free(root);
+	return r;
+}
+
 int verb_tune(int argc, char **argv)
 {
 	struct tune_args a = { 0 };
@@ -451,6 +474,7 @@ int verb_tune(int argc, char **argv)
 		r = 2;
 	} else if (r < 0 && !strcmp(a.cmd, "revert")) {
 		r = revert_journal(a.root, ASIOS_TUNE_RUN_JOURNAL, "settings of an interrupted run") |
+		    (canary_recover_at(a.root) < 0) |
 		    revert_journal(a.root, ASIOS_TUNE_JOURNAL, "tuned settings");
 	} else if (r < 0) {
 		int k = asios_root_open(a.root, &root);

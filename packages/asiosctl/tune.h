@@ -56,6 +56,14 @@ void open_log(struct tuner *t);
 
 /* tune.c */
 char **split(char *list);
+/* the search over T's space (what lost here before left out unless --retry-lost) */
+int search(struct tuner *t, struct asios_tune_result *res);
+
+/* tune-canary.c: the search in network namespace --canary-netns, then its winners confirmed on the whole
+ * machine; T's space is then the machine's (for finish) */
+int canary_run(struct tuner *t, struct asios_tune_result *res, char **names);
+/* an interrupted canary run's settings put back inside its namespace (gone: nothing to do): 0 or negative */
+int canary_recover(struct asios_root *root);
 /* NAME[:min|max][:TOL%] into O's guards: 0, or -1 when it is not one */
 int parse_guard(const char *s, struct asios_tune_opts *o);
 

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "asios/net-plan.h"
 #include "asios/tune.h"
 
 static void test_signed_rank(void **state)
@@ -216,6 +217,116 @@ static void test_refused_once(void **state)
 	assert_int_equal(m.refused, 1);
 }
 
+/* a coupled constraint: b (a follower) is never below a. The objective peaks at a = 2048 and only with b >= a
+ * (a socket that sizes its own buffer); the search raises b along and keeps both */
+static int sim3_measure(void *userdata, double *objective, double *guards)
+{
+	struct sim2 *m = userdata;
+
+	(void)guards;
+	*objective = (m->v[1] >= m->v[0] ? peak_2048(m->v[0]) : 50) *
+		     (1 + (double)(rand_r(&m->seed) % 2001 - 1000) / 1000.0 * 0.01);
+	return 0;
+}
+
+static int sim3_set(void *userdata, const struct asios_tune_knob *k, long value)
+{
+	struct sim2 *m = userdata;
+
+	m->v[k->name[0] == 'b'] = value;
+	m->refused += k->name[0] == 'b'; /* here: how often b was set */
+	return 0;
+}
+
+static void test_coupled(void **state)
+{
+	struct asios_tune_opts o = { .maximize = true, .budget = 200, .blocks = 3, .confidence = 0.95, .min_gain = 0.01 };
+	struct asios_tune_knob k[2] = { { .name = "a", .min = 0, .max = 65536, .start = 128 },
+					{ .name = "b", .min = 0, .max = 65536, .start = 64, .at_least = 1, .follower = true } };
+	const struct asios_tune_ops ops = { .measure = sim3_measure, .set = sim3_set };
+	struct sim2 m = { .v = { 128, 64 }, .seed = 8 };
+	struct asios_tune_result res;
+
+	(void)state;
+	assert_int_equal(asios_tune_run(k, 2, &o, &ops, &m, &res), 0);
+	assert_int_equal(k[0].best, 2048);
+	assert_int_equal(k[1].best, 2048); /* raised along with a */
+	assert_int_equal(m.v[0], 2048);
+	assert_int_equal(m.v[1], 2048);
+	assert_true(m.refused > 0);
+	/* the control: without the constraint b stays at 64, so a's candidates never win */
+	k[0] = (struct asios_tune_knob){ .name = "a", .min = 0, .max = 65536, .start = 128 };
+	k[1] = (struct asios_tune_knob){ .name = "b", .min = 0, .max = 65536, .start = 64, .follower = true };
+	m = (struct sim2){ .v = { 128, 64 }, .seed = 8 };
+	assert_int_equal(asios_tune_run(k, 2, &o, &ops, &m, &res), 0);
+	assert_true(k[0].best < 2048); /* the peak is out of reach: only a value of a below b wins at all */
+	assert_int_equal(k[1].best, 64);
+	assert_int_equal(m.refused, 0);
+}
+
+/* the whole set against its start: a profile that still wins is kept in force; one that lost is put back */
+static void test_confirm(void **state)
+{
+	struct asios_tune_opts o = { .maximize = true, .budget = 200, .blocks = 3, .confidence = 0.95, .min_gain = 0.01 };
+	struct asios_tune_knob k = { .name = "read_ahead_kb", .min = 0, .max = 65536, .start = 128, .best = 2048 };
+	const struct asios_tune_ops ops = { .measure = sim_measure, .set = sim_set };
+	struct sim m = { .f = peak_2048, .refuse = -1, .seed = 9, .value = 2048 };
+	struct asios_tune_trial t;
+	unsigned runs;
+
+	(void)state;
+	assert_int_equal(asios_tune_confirm(&k, 1, &o, &ops, &m, &t, &runs), 0);
+	assert_int_equal(t.decision, ASIOS_TUNE_KEPT);
+	assert_int_equal(runs, 12);
+	assert_int_equal(m.value, 2048);
+	assert_true(t.p < 0.05 && t.median_b > t.median_a);
+	/* the workload changed: the profile's value is now the worse one */
+	m = (struct sim){ .f = worse_off_start, .refuse = -1, .seed = 10, .value = 2048 };
+	k.best = 512;
+	assert_int_equal(asios_tune_confirm(&k, 1, &o, &ops, &m, &t, &runs), 0);
+	assert_int_not_equal(t.decision, ASIOS_TUNE_KEPT);
+	assert_int_equal(m.value, 128); /* left at the start */
+}
+
+/* what lost on this machine before is not tried again: the peak at 2048 is out of reach from 512 */
+static void test_history(void **state)
+{
+	const struct asios_tune_history lost = { .knob = 0, .from = 512, .to = 2048 };
+	struct asios_tune_opts o = { .maximize = true, .budget = 200, .blocks = 3, .confidence = 0.95, .min_gain = 0.01,
+				     .history = &lost, .n_history = 1 };
+	struct sim m = { .f = peak_2048, .refuse = -1, .seed = 1 };
+	struct asios_tune_result res;
+	long best;
+
+	(void)state;
+	res = sim_run(&m, &o, &best);
+	assert_int_equal(best, 512);
+	assert_int_equal(res.kept, 1);
+	o.n_history = 0; /* the control: without it, the search reaches the peak */
+	m = (struct sim){ .f = peak_2048, .refuse = -1, .seed = 1 };
+	res = sim_run(&m, &o, &best);
+	assert_int_equal(best, 2048);
+}
+
+/* the numbers of a line (tcp_rmem's triple) */
+static void test_fields(void **state)
+{
+	char out[64];
+	long v;
+
+	(void)state;
+	assert_int_equal(asios_knob_field_get("4096\t131072\t6291456\n", 3, &v), 0);
+	assert_int_equal(v, 6291456);
+	assert_int_equal(asios_knob_field_get("4096 131072", 3, &v), -EINVAL);
+	assert_int_equal(asios_knob_field_get("4096 x 1", 2, &v), -EINVAL);
+	assert_int_equal(asios_knob_field_get("212992\n", 0, &v), 0);
+	assert_int_equal(v, 212992);
+	assert_int_equal(asios_knob_field_set("4096\t131072\t6291456", 3, 25165824, out, sizeof(out)), 0);
+	assert_string_equal(out, "4096\t131072\t25165824");
+	assert_int_equal(asios_knob_field_set("4096 131072", 3, 1, out, sizeof(out)), -EINVAL);
+	assert_int_equal(asios_knob_field_set("4096 131072 6291456", 3, 1, out, 8), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -223,6 +334,10 @@ int main(void)
 		cmocka_unit_test(test_candidates),
 		cmocka_unit_test(test_search),
 		cmocka_unit_test(test_refused_once),
+		cmocka_unit_test(test_coupled),
+		cmocka_unit_test(test_confirm),
+		cmocka_unit_test(test_history),
+		cmocka_unit_test(test_fields),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -99,19 +99,16 @@ static const struct asios_knob *net_knobs(size_t *n)
 
 int asios_knob_field_get(const char *line, unsigned field, long *ret)
 {
-	char *copy = strdup(line), *save = NULL, *w = NULL;
-	int r = -EINVAL;
+	char *copy = strdup(line), *save = NULL, *w, *want = NULL;
+	unsigned i = 0;
+	int r;
 
 	if (!copy)
 		return -ENOMEM;
-	if (!field) {
-		r = asios_conf_long(copy, -2147483648L, 2147483647L, ret) == 0 ? 0 : -EINVAL;
-	} else {
-		w = strtok_r(copy, " \t\n", &save);
-		for (unsigned i = 1; w && i < field; i++)
-			w = strtok_r(NULL, " \t\n", &save);
-		r = w && asios_conf_long(w, -2147483648L, 2147483647L, ret) == 0 ? 0 : -EINVAL;
-	}
+	for (w = strtok_r(copy, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save))
+		if (++i == (field ? field : 1))
+			want = w;
+	r = want && (field || i == 1) && asios_conf_long(want, -2147483648L, 2147483647L, ret) == 0 ? 0 : -EINVAL;
 	free(copy);
 	return r;
 }
