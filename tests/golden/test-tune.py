@@ -21,7 +21,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, FIXTURES, check, ctl, done, need, read, tree_differs, tree_digest, wait_for, write  # noqa: E402
+from taplib import ASIOSCTL, FIXTURES, check, ctl, done, need, read, skip, tree_differs, tree_digest, wait_for, write  # noqa: E402
 
 RA = "sys/block/nvme0n1/queue/read_ahead_kb"
 PEAK = """#!/bin/sh
@@ -184,6 +184,128 @@ def bad(root, tmp, before):
           p.stdout + p.stderr)
 
 
+WMEM = "proc/sys/net/ipv4/tcp_wmem"
+# a throughput that peaks where tcp_wmem's limit equals the number in WORKLOAD (a file beside the capture), 1 % noise
+NETPEAK = """#!/bin/sh
+v=$(cut -f3 "$ASIOS_TUNE_ROOT/%s"); w=$(cat "$ASIOS_TUNE_ROOT/../workload")
+awk -v v="$v" -v w="$w" -v s="$(date +%%N)$$" 'BEGIN { srand(s); d = log(v / w) / log(2)
+  printf "%%.2f\\n", (100 - 10 * (d < 0 ? -d : d)) * (1 + 0.01 * (rand() - 0.5)) }'
+""" % WMEM
+
+
+def net_save_verify(root, tmp, before):
+    """a network knob of a triple, raised with the knob kept at least as large; saved as a sysctl.d file;
+    verified (still wins), then retired when the workload changed; the loss remembered by the next run"""
+    work = os.path.join(tmp, "workload")
+    write(work, "16777216\n")
+    peak = script(tmp, "netpeak.sh", NETPEAK)
+    run = ["tune", "--root", root, "--objective", peak, "--maximize", "--knobs", "net.ipv4.tcp_wmem", "--budget", "40"]
+    p = ctl(*run, "--save", "net")
+    conf = os.path.join(root, "etc/sysctl.d/61-asios-tune-net.conf")
+    check(p.returncode == 0 and read(os.path.join(root, WMEM)) == "4096\t16384\t16777216" and
+          read(os.path.join(root, "proc/sys/net/core/wmem_max")) == "16777216",
+          "tcp_wmem's limit 4 MiB -> 16 MiB (its other numbers kept), wmem_max raised along (never below it)",
+          p.stdout + p.stderr)
+    check(os.path.exists(conf) and "net.ipv4.tcp_wmem = 4096 16384 16777216" in read(conf) and
+          "net.core.wmem_max = 16777216" in read(conf), "--save: a sysctl.d file applied at boot",
+          read(conf) if os.path.exists(conf) else "no " + conf)
+    p = ctl("tune", "verify", "net", "--root", root, "--json")
+    v = json.loads(p.stdout) if p.returncode == 0 else {}
+    check(v.get("verify") == "still wins" and v.get("p", 1) < 0.05 and os.path.exists(conf) and
+          read(os.path.join(root, WMEM)) == "4096\t16384\t16777216",
+          "tune verify: the profile still wins against what it replaced, and stays", p.stdout + p.stderr)
+    write(work, "4194304\n")  # the workload changed: the kernel's value is the best now
+    p = ctl("tune", "verify", "net", "--root", root)
+    lost = [json.loads(x) for x in open(os.path.join(root, "var/lib/asios/tune/lost.jsonl"))] if p.returncode == 0 else []
+    check(p.returncode == 0 and "net: retired" in p.stdout and read(os.path.join(root, WMEM)) == "4096\t16384\t4194304"
+          and read(os.path.join(root, "proc/sys/net/core/wmem_max")) == "212992" and not os.path.exists(conf) and
+          any(x["knob"] == "net.ipv4.tcp_wmem" and x["to"] == 16777216 for x in lost),
+          "tune verify after the workload changed: retired, values and boot file back, the loss remembered",
+          p.stdout + p.stderr)
+    p = ctl("tune", "verify", "net", "--root", root)
+    check(p.returncode == 1 and "retired already" in p.stderr, "a retired profile is not verified again", p.stderr)
+    write(work, "16777216\n")
+    p = ctl(*run)
+    check(p.returncode == 0 and "1 comparison that lost on this machine before is not made again" in p.stderr and
+          read(os.path.join(root, WMEM)) == "4096\t16384\t4194304",
+          "the next run does not retry blindly what lost here", p.stdout + p.stderr)
+    p = ctl(*run, "--retry-lost")
+    check(p.returncode == 0 and read(os.path.join(root, WMEM)) == "4096\t16384\t16777216",
+          "the control: --retry-lost tries it, and it wins again", p.stdout + p.stderr)
+    p = ctl("tune", "revert", "--root", root)
+    check(p.returncode == 0 and not tree_differs(before, state(root)), "revert: the capture as before",
+          tree_differs(before, state(root)))
+
+
+CANARY_NS = "asios-tune-canary-test"
+# peaks at tcp_wmem 16 MiB as this namespace sees it; ONLY_CANARY: on the whole machine every value scores the
+# same but the kernel's (a win that does not carry over); HOSTLOG: the host's value seen during the canary phase
+CANARY_OBJ = """#!/bin/sh
+v=$(cut -f3 /proc/sys/net/ipv4/tcp_wmem)
+[ "$ASIOS_TUNE_SCOPE" = canary ] && nsenter --net=/proc/%d/ns/net cut -f3 /proc/sys/net/ipv4/tcp_wmem >> "%s"
+[ -n "$ONLY_CANARY" ] && [ "$ASIOS_TUNE_SCOPE" = machine ] && v=$([ "$v" = 4194304 ] && echo 16777216 || echo 1)
+awk -v v="$v" -v s="$(date +%%N)$$" 'BEGIN { srand(s); d = log(v / 16777216) / log(2)
+  printf "%%.2f\\n", (100 - 10 * (d < 0 ? -d : d)) * (1 + 0.01 * (rand() - 0.5)) }'
+"""
+
+
+def ns_wmem(ns=None):
+    cmd = (["ip", "netns", "exec", ns] if ns else []) + ["cat", "/proc/sys/net/ipv4/tcp_wmem"]
+    return subprocess.run(cmd, capture_output=True, text=True).stdout.split()
+
+
+def canary(tmp):
+    """--canary-netns on this machine: the search inside one network namespace (the host untouched meanwhile),
+    its winner confirmed on the whole machine; the control: a win only the canary sees is not kept"""
+    if os.geteuid() != 0 or subprocess.run(["ip", "netns", "add", CANARY_NS], capture_output=True).returncode:
+        skip("tune --canary-netns on this machine", "needs root and network namespaces (ip netns add)")
+        return
+    host = {f: open("/proc/sys/net/" + f).read() for f in ("ipv4/tcp_wmem", "core/wmem_max")}
+    try:
+        for f, v in (("ipv4/tcp_wmem", "4096\t16384\t4194304\n"), ("core/wmem_max", "212992\n")):
+            write("/proc/sys/net/" + f, v)
+        subprocess.run(["ip", "netns", "del", CANARY_NS], capture_output=True)
+        subprocess.run(["ip", "netns", "add", CANARY_NS], check=True)  # it starts with the host's values
+        hostlog = os.path.join(tmp, "host-during-canary")
+        obj = script(tmp, "canary.sh", CANARY_OBJ % (os.getpid(), hostlog))
+        args = ["tune", "--canary-netns", CANARY_NS, "--objective", obj, "--maximize", "--knobs", "net.ipv4.tcp_wmem",
+                "--budget", "40", "--json"]
+        p = ctl(*args)
+        r = json.loads(p.stdout) if p.returncode == 0 else {}
+        seen = set(open(hostlog).read().split()) if os.path.exists(hostlog) else set()
+        whole = [t for t in r.get("trials", []) if t["object"] == "the whole machine"]
+        check(p.returncode == 0 and r.get("result") == "kept" and seen == {"4194304"} and whole and
+              whole[0]["decision"] == "kept" and ns_wmem()[2] == "16777216" and
+              open("/proc/sys/net/core/wmem_max").read().strip() == "16777216" and ns_wmem(CANARY_NS)[2] == "4194304",
+              "canary: 16 MiB found inside the namespace while the host kept 4 MiB, then confirmed and kept "
+              "machine-wide (wmem_max raised along); the canary's own value put back",
+              p.stdout[-1200:] + p.stderr + " host seen %s" % seen)
+        p = ctl("tune", "revert")
+        check(p.returncode == 0 and ns_wmem()[2] == "4194304", "revert: the host's value back", p.stderr)
+        p = ctl(*args, env={"ONLY_CANARY": "1"})
+        r = json.loads(p.stdout) if p.returncode == 0 else {}
+        whole = [t for t in r.get("trials", []) if t["object"] == "the whole machine"]
+        check(p.returncode == 0 and r.get("result", "").startswith("nothing won") and whole and
+              whole[0]["decision"] != "kept" and ns_wmem()[2] == "4194304" and ns_wmem(CANARY_NS)[2] == "4194304",
+              "the control: a win only the canary sees is not kept on the machine; both as before",
+              p.stdout[-1200:] + p.stderr)
+        slow = script(tmp, "slow-canary.sh", "#!/bin/sh\nsleep 0.2\ncut -f3 /proc/sys/net/ipv4/tcp_wmem\n")
+        d = subprocess.Popen([ASIOSCTL, "tune", "--canary-netns", CANARY_NS, "--objective", slow, "--maximize",
+                              "--knobs", "net.ipv4.tcp_wmem", "--budget", "200"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        ok = wait_for(lambda: ns_wmem(CANARY_NS)[2] != "4194304", 30)
+        d.send_signal(signal.SIGKILL)
+        d.wait()
+        p = ctl("tune", "revert")
+        check(ok and p.returncode == 0 and "interrupted canary run's settings in %s: put back" % CANARY_NS in p.stderr
+              and ns_wmem(CANARY_NS)[2] == "4194304" and ns_wmem()[2] == "4194304",
+              "kill -9 during the canary phase: revert puts the namespace back, inside it", p.stderr)
+    finally:
+        subprocess.run(["ip", "netns", "del", CANARY_NS], capture_output=True)
+        for f, v in host.items():
+            write("/proc/sys/net/" + f, v)
+
+
 def main():
     if not need(ASIOSCTL):
         return 1
@@ -202,7 +324,9 @@ def main():
         save(root, peak, before)
         save_sched(root, tmp, before)
         interrupted(root, tmp, before)
+        net_save_verify(root, tmp, before)
         bad(root, tmp, before)
+        canary(tmp)
         print("# %.1f s" % (time.time() - t0))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
