@@ -27,7 +27,7 @@ include packages/build.mk
 include benchmarks/bench.mk
 -include kernel/kernel.mk
 MAN_PAGES := $(sort $(wildcard packages/*/*.[1-8] config/images/*/files/usr/share/man/man[1-8]/*.[1-8]))
-UNITS := $(sort $(wildcard packages/*/*.service packages/*/*.socket))
+UNITS := $(sort $(wildcard packages/*/*.service packages/*/*.socket packages/*/*.timer))
 # every shell script (by its #! line) of the build tooling, tests and CI
 SH_SCRIPTS := $(shell grep -rlE --exclude-dir=data '^\#!/bin/(ba)?sh' tools tests .ci benchmarks kernel debian config/images 2>/dev/null | sort)
 
@@ -59,6 +59,8 @@ install: all ## Install programs, man pages, units and commented default configs
 	install -m 0644 packages/asiosctl/block.conf $(DESTDIR)$(SYSCONFDIR)/asios/block.conf
 	install -m 0644 packages/asiosctl/net.conf $(DESTDIR)$(SYSCONFDIR)/asios/net.conf
 	install -m 0644 packages/asiosctl/asios-net.service $(DESTDIR)$(UNITDIR)/asios-net.service
+	install -m 0644 packages/asiosctl/asios-tune-verify@.service $(DESTDIR)$(UNITDIR)/asios-tune-verify@.service
+	install -m 0644 packages/asiosctl/asios-tune-verify@.timer $(DESTDIR)$(UNITDIR)/asios-tune-verify@.timer
 	install -D -m 0644 packages/asiosctl/asiosctl.bash-completion \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/asiosctl
 	install -m 0755 $(O)/asios-numad $(DESTDIR)$(SBINDIR)/asios-numad

@@ -5,8 +5,9 @@ archive's iperf3 is single-threaded, so one process per stream, on its own port)
 
   stock  the kernel's default socket buffer limits and backlog, set explicitly (a machine with asios-base
          installed has ours already)
-  asios  asios-base's sysctl defaults (packages/asios-base/sysctl.conf): the global net.core ones on the host,
-         the per-namespace net.ipv4 ones inside both namespaces
+  asios  what ASIOS sets on this machine: asios-base's sysctl defaults (packages/asios-base/sysctl.conf) and
+         the net domain's plan for the machine's link class (asiosctl net plan, from stock): the global net.core
+         ones on the host, the per-namespace net.ipv4 ones inside both namespaces
 On a real NIC pair the same comparison adds asios-irqd's queue IRQ placement; veth has no IRQs, so here it
 measures the sysctls and the stack alone.
 """
@@ -45,9 +46,17 @@ def prepare(ctx):
         benchlib.sh(ns(n, "ip", "addr", "add", addr + "/24", "dev", dev))
         benchlib.sh(ns(n, "ip", "link", "set", dev, "up"))
         benchlib.sh(ns(n, "ip", "link", "set", "lo", "up"))
+    vals = {k[len("/proc/sys/"):].replace("/", "."): v for k, v in benchlib.sysctl_file(benchlib.ASIOS_SYSCTL).items()
+            if k.startswith("/proc/sys/net/")}
+    with benchlib.knobs({"/proc/sys/" + k.replace(".", "/"): v for k, v in STOCK.items()}):
+        plan = json.loads(benchlib.sh([ctx.program("asiosctl"), "net", "plan", "--json"]))
+    vals.update({a["object"]: a["new"] for a in plan["actions"]})
+    ctx.state["asios"] = dict(STOCK, **vals)
     streams = 2 if ctx.quick else max(2, min(8, (os.cpu_count() or 2) * 2))
     ctx.state["streams"] = streams
-    ctx.state["network.notes"] = ["%d iperf3 streams of %d s each" % (streams, 2 if ctx.quick else 5)]
+    ctx.state["network.notes"] = ["%d iperf3 streams of %d s each" % (streams, 2 if ctx.quick else 5),
+                                  "the net domain here: %s (%d changes from stock)" % ("; ".join(plan.get("notes", [])),
+                                                                                       len(plan["actions"]))]
 
 
 def cleanup(ctx):
@@ -72,8 +81,7 @@ def _set(values):
 @contextlib.contextmanager
 def tuned(ctx, mode):
     if mode == "asios":
-        vals = {k[len("/proc/sys/"):].replace("/", "."): v for k, v in benchlib.sysctl_file(benchlib.ASIOS_SYSCTL).items()
-                if k.startswith("/proc/sys/net/")}
+        vals = dict(ctx.state["asios"])
     else:
         vals = STOCK
     with _set(vals):

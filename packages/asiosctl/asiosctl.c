@@ -32,7 +32,7 @@ static const struct verb verbs[] = {
 	  verb_sched },
 	{ "health", "check|history|reset",
 	  "detect incidents (kernel log, Xid, PSI, drift, isolated CPUs) and show what healing did", verb_health },
-	{ "tune", "run|explain|revert",
+	{ "tune", "run|explain|verify|revert",
 	  "find the best settings of the domains' knobs for a workload by measurement, keep them only when they win",
 	  verb_tune },
 	{ "status", "[--root DIR] [--json]",

@@ -31,7 +31,8 @@ static void usage(void)
 	printf("Usage: asiosctl tune [run] --objective CMD --maximize|--minimize [--budget N] [--knobs K,…]\n"
 	       "                     [--objects DISK,…] [--metric NAME] [--guard NAME[:min|max][:TOL%%]]…\n"
 	       "                     [--blocks N] [--confidence C] [--min-gain PCT] [--timeout SECONDS]\n"
-	       "                     [--save NAME] [--root DIR] [--json]\n"
+	       "                     [--save NAME] [--canary-netns NS] [--retry-lost] [--root DIR] [--json]\n"
+	       "       asiosctl tune verify NAME [--root DIR] [--json]\n"
 	       "       asiosctl tune explain [--root DIR] [--json]\n"
 	       "       asiosctl tune revert [--root DIR]\n\n"
 	       "run      find the settings of the domains' tunable knobs (asiosctl DOMAIN knobs) that make CMD's number\n"
@@ -40,14 +41,19 @@ static void usage(void)
 	       "         signed-rank test says it wins at --confidence (0.95) by at least --min-gain (1 %%) and no\n"
 	       "         --guard got significantly worse beyond its tolerance. CMD runs with /bin/sh -c and prints a\n"
 	       "         number, or NAME VALUE lines (--metric picks the objective, --guard the others). --budget caps\n"
-	       "         the runs (default 60). Every setting goes through the apply engine with the run's undo\n"
-	       "         journal: a run that fails or finds nothing puts everything back; an interrupted one (kill,\n"
-	       "         crash) is put back by the next. Winners stay, undone by `asiosctl tune revert`; --save NAME\n"
-	       "         also keeps them as a profile applied at boot (schedd.conf.d, a udev rule) with its evidence\n"
-	       "         in %s/NAME.json. With --root the candidates are written into that tree and CMD\n"
-	       "         finds it in $ASIOS_TUNE_ROOT.\n"
+	       "         the runs (default 60). A knob declared never below another is raised along with it. Every\n"
+	       "         setting goes through the apply engine with the run's undo journal: a run that fails or finds\n"
+	       "         nothing puts everything back; an interrupted one (kill, crash) is put back by the next.\n"
+	       "         Winners stay, undone by `asiosctl tune revert`; --save NAME also keeps them as a profile\n"
+	       "         applied at boot (schedd.conf.d, a udev rule, sysctl.d) with its evidence in %s/NAME.json.\n"
+	       "         --canary-netns NS searches inside that network namespace first (per-namespace knobs), then\n"
+	       "         keeps the winners only if they win on the whole machine too ($ASIOS_TUNE_SCOPE tells CMD).\n"
+	       "         Comparisons that lost here before (lost.jsonl) are not made again unless --retry-lost.\n"
+	       "         With --root the candidates are written into that tree and CMD finds it in $ASIOS_TUNE_ROOT.\n"
+	       "verify   measure saved profile NAME again against what it replaced; retire it when it no longer\n"
+	       "         wins (values and boot files back, the loss remembered). asios-tune-verify@NAME.timer: weekly.\n"
 	       "explain  the comparisons of the last run: values, medians, spread, p-value, decision and why.\n"
-	       "revert   put back what the kept results (and an interrupted run) changed.\n", ASIOS_TUNE_DIR);
+	       "revert   put back what the kept results (and an interrupted run, canary included) changed.\n", ASIOS_TUNE_DIR);
 }
 
 int parse_guard(const char *s, struct asios_tune_opts *o)
