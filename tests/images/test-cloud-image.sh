@@ -89,6 +89,8 @@ runcmd:
     say "user $(id asiostest)"
     say "file $(cat /var/lib/asios-test/hello)"
     say "irqd $(systemctl is-active asios-irqd)"
+    for i in $(seq 30); do [ "$(systemctl is-active asios-net)" = activating ] || break; sleep 1; done
+    say "net $(systemctl is-active asios-net) $(cut -f3 /proc/sys/net/ipv4/tcp_wmem) $(asiosctl net plan 2>&1 | grep -c 'class standard')"
     for d in irqd numad schedd healthd; do
       j=$(journalctl -b -o cat --no-pager -u "asios-$d" 2>&1)
       say "start-$d $(printf '%s\n' "$j" | grep -m 1 '^start: ')"
@@ -349,6 +351,8 @@ else
 fi
 check "failed unit detected and restarted within 5 s of systemd giving up (${lat% *} s; up again after ${lat#* } s)" \
 	awk "BEGIN { exit !(${lat% *} >= 0 && ${lat% *} < 5 && ${lat#* } > 0) }"
+check_eq "asios-net.service ran at boot; no link of 25 Gb/s: class standard, tcp_wmem's limit the kernel's" \
+	"active 4194304 1" "$(val net)"
 check_eq "no failed systemd units" "" "$(tr -d '\r' <"$log" | sed -n 's/^ASIOSTEST: failed-unit //p')"
 size=$(val rootsize)
 check "the root file system grew into the larger disk (${size:-?} MiB, partition in the image $root_mib MiB)" \
