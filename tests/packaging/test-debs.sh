@@ -30,7 +30,8 @@ for f in /usr/bin/asiosctl /usr/sbin/asios-irqd /usr/sbin/asios-numad /usr/share
 	/usr/share/man/man8/asios-schedd.8.gz /lib/systemd/system/asios-schedd.service /etc/asios/schedd.conf /etc/asios/block.conf \
 	/usr/share/bash-completion/completions/asiosctl /usr/share/doc/asios-tuning/copyright /usr/sbin/asios-healthd \
 	/usr/share/man/man8/asios-healthd.8.gz /lib/systemd/system/asios-healthd.service /etc/asios/health.conf \
-	/usr/share/asios/health/signatures.conf; do
+	/usr/share/asios/health/signatures.conf /etc/asios/net.conf /lib/systemd/system/asios-net.service \
+	/lib/systemd/system/asios-tune-verify@.service /lib/systemd/system/asios-tune-verify@.timer; do
 	check "asios-tuning ships $f" grep -qx -- "$f" <<<"$tuning"
 done
 exporter=$(contents asios-exporter "$arch")
@@ -56,12 +57,12 @@ for f in /usr/lib/sysctl.d/60-asios.conf /usr/lib/systemd/system.conf.d/60-asios
 	check "asios-base ships $f" grep -qx -- "$f" <<<"$base"
 done
 conff() { dpkg-deb --ctrl-tarfile "$a/$1" | tar -xOf - ./conffiles 2>/dev/null | sort | tr '\n' ' '; }
-check_eq "asios-tuning conffiles" "/etc/asios/block.conf /etc/asios/health.conf /etc/asios/irqd.conf /etc/asios/numad.conf /etc/asios/schedd.conf " "$(conff "asios-tuning_${version}_$arch.deb")"
+check_eq "asios-tuning conffiles" "/etc/asios/block.conf /etc/asios/health.conf /etc/asios/irqd.conf /etc/asios/net.conf /etc/asios/numad.conf /etc/asios/schedd.conf " "$(conff "asios-tuning_${version}_$arch.deb")"
 check_eq "asios-base conffiles" "/etc/default/grub.d/asios.cfg /etc/security/limits.d/60-asios.conf /etc/ssh/sshd_config.d/asios.conf " \
 	"$(conff "asios-base_${version}_all.deb")"
 postinst=$(dpkg-deb --ctrl-tarfile "$a/asios-tuning_${version}_$arch.deb" | tar -xOf - ./postinst)
 check "asios-tuning postinst restarts the daemons on upgrade" grep -q '_dh_action=restart' <<<"$postinst"
-for u in asios-irqd asios-numad asios-schedd asios-healthd; do
+for u in asios-irqd asios-numad asios-schedd asios-healthd asios-net; do
 	check "asios-tuning postinst enables $u.service" grep -q "deb-systemd-helper.*enable '$u.service'" <<<"$postinst"
 done
 check "asios-tuning depends on libnuma (shlibs)" sh -c "dpkg-deb -f '$a/asios-tuning_${version}_$arch.deb' Depends | grep -q libnuma1"
