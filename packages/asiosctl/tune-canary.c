@@ -1,7 +1,10 @@
 /* SPDX-FileCopyrightText: 2026 The ASIOS Authors
  * SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * asiosctl tune --canary-netns NAME: the search runs inside one network namespace first (the knobs that have a
+ * asiosctl tune --canary-disk DISK: the block knobs are searched on one disk first, the objective knowing it
+ * ($ASIOS_TUNE_SCOPE canary); the winners are then set on every disk the knobs apply to and confirmed against the
+ * start, all at once, before they are kept. asiosctl tune --canary-netns NAME: the search runs inside one network
+ * namespace first (the knobs that have a
  * copy per namespace: net.ipv4.tcp_rmem, tcp_wmem), with the objective run there too, so that a candidate
  * touches only the canary's sockets; the rest of the machine keeps its values. What won there is then applied to
  * the whole machine and measured again against the start, all knobs at once (asios_tune_confirm); it is kept
@@ -122,9 +125,10 @@ static int machine_space(struct tuner *t, const struct asios_tune_knob *won, siz
 		free(error);
 		return r;
 	}
-	for (size_t i = 0; i < *n; i++)
+	for (size_t i = 0; i < *n; i++) /* a won entry without an object (a canary disk's) stands for every disk */
 		for (size_t j = 0; j < n_won; j++)
-			if (!strcmp((*ret)[i].name, won[j].name) && !strcmp((*ret)[i].object, won[j].object))
+			if (!strcmp((*ret)[i].name, won[j].name) &&
+			    (!*won[j].object || !strcmp((*ret)[i].object, won[j].object)))
 				(*ret)[i].best = won[j].best;
 	for (size_t i = 0; i < *n; i++) { /* raised along, as the search does it */
 		struct asios_tune_knob *k = &(*ret)[i], *b = k->at_least ? &(*ret)[k->at_least - 1] : NULL;
@@ -201,13 +205,70 @@ static int in_canary(struct tuner *t, int nsfd, int home, struct asios_tune_resu
 	return r < 0 ? r : k;
 }
 
+/* the canary's winners on every object of the machine (and the knobs raised along), confirmed against the
+ * start; T's space is then the machine's. 0, or negative. */
+static int promote(struct tuner *t, struct asios_tune_result *res, char **names)
+{
+	struct asios_tune_knob *m = NULL;
+	size_t n = 0;
+	bool wins = false;
+	int r = machine_space(t, t->space, t->n_space, names, &m, &n);
+
+	if (r >= 0 && (r = confirm_machine(t, m, n, &wins)) >= 0) {
+		free(t->space);
+		t->space = m; /* finish() keeps these, or puts the machine back */
+		t->n_space = n;
+		m = NULL;
+		if (!wins)
+			res->kept = 0;
+	}
+	free(m);
+	return r;
+}
+
+int canary_disk_run(struct tuner *t, struct asios_tune_result *res, char **names)
+{
+	const char *const objects[] = { t->a->canary_disk, NULL };
+	char *error = NULL;
+	int r = asios_tune_space(t->root, (const char *const *)names, objects, &t->space, &t->n_space, &error);
+
+	for (size_t i = 0; r >= 0 && i < t->n_space; i++)
+		if (strcmp(t->space[i].domain, "block")) {
+			free(error);
+			if (asprintf(&error, "%s: not a block knob: --canary-disk tunes the knobs of one disk first",
+				     t->space[i].name) < 0)
+				error = NULL;
+			r = -EINVAL;
+		}
+	if (r < 0) {
+		log_error("tune: %s", error ? error : strerror(-r));
+		free(error);
+		return r;
+	}
+	setenv("ASIOS_TUNE_SCOPE", "canary", 1);
+	fprintf(stderr, "asiosctl: tune: canary: %zu knob%s on disk %s first\n", t->n_space, t->n_space == 1 ? "" : "s",
+		t->a->canary_disk);
+	if ((r = search(t, res)) < 0 || !res->kept)
+		return r;
+	/* the canary disk back to its start (the machine's space reads every start afresh), then every disk the
+	 * knobs apply to, each with the canary's winner */
+	struct asios_apply_report rep = { 0 };
+
+	r = asios_revert(t->root, ASIOS_TUNE_RUN_JOURNAL, &rep);
+	asios_apply_report_clear(&rep);
+	if (r < 0) {
+		log_error("tune: canary: the disk's settings could not be put back: %s", strerror(-r));
+		return r;
+	}
+	for (size_t i = 0; i < t->n_space; i++)
+		t->space[i].object[0] = '\0'; /* matched by name below */
+	return promote(t, res, names);
+}
+
 int canary_run(struct tuner *t, struct asios_tune_result *res, char **names)
 {
 	char path[300];
 	int nsfd, home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), r;
-	struct asios_tune_knob *m = NULL;
-	size_t n = 0;
-	bool wins = false;
 
 	snprintf(path, sizeof(path), "/run/netns/%s", t->a->canary);
 	if ((nsfd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || home < 0) {
@@ -220,15 +281,5 @@ int canary_run(struct tuner *t, struct asios_tune_result *res, char **names)
 	r = in_canary(t, nsfd, home, res, names);
 	close(nsfd);
 	close(home);
-	if (r >= 0 && res->kept && (r = machine_space(t, t->space, t->n_space, names, &m, &n)) >= 0 &&
-	    (r = confirm_machine(t, m, n, &wins)) >= 0) {
-		free(t->space);
-		t->space = m; /* finish() keeps these, or puts the machine back */
-		t->n_space = n;
-		m = NULL;
-		if (!wins)
-			res->kept = 0;
-	}
-	free(m);
-	return r;
+	return r >= 0 && res->kept ? promote(t, res, names) : r;
 }

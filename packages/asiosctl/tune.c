@@ -31,7 +31,8 @@ static void usage(void)
 	printf("Usage: asiosctl tune [run] --objective CMD --maximize|--minimize [--budget N] [--knobs K,…]\n"
 	       "                     [--objects DISK,…] [--metric NAME] [--guard NAME[:min|max][:TOL%%]]…\n"
 	       "                     [--blocks N] [--confidence C] [--min-gain PCT] [--timeout SECONDS]\n"
-	       "                     [--save NAME] [--canary-netns NS] [--retry-lost] [--root DIR] [--json]\n"
+	       "                     [--save NAME] [--canary-netns NS | --canary-disk DISK] [--retry-lost]\n"
+	       "                     [--root DIR] [--json]\n"
 	       "       asiosctl tune verify NAME [--root DIR] [--json]\n"
 	       "       asiosctl tune explain [--root DIR] [--json]\n"
 	       "       asiosctl tune revert [--root DIR]\n\n"
@@ -47,7 +48,8 @@ static void usage(void)
 	       "         Winners stay, undone by `asiosctl tune revert`; --save NAME also keeps them as a profile\n"
 	       "         applied at boot (schedd.conf.d, a udev rule, sysctl.d) with its evidence in %s/NAME.json.\n"
 	       "         --canary-netns NS searches inside that network namespace first (per-namespace knobs), then\n"
-	       "         keeps the winners only if they win on the whole machine too ($ASIOS_TUNE_SCOPE tells CMD).\n"
+	       "         keeps the winners only if they win on the whole machine too ($ASIOS_TUNE_SCOPE tells CMD);\n"
+	       "         --canary-disk DISK does the same for block knobs: one disk first, then every disk.\n"
 	       "         Comparisons that lost here before (lost.jsonl) are not made again unless --retry-lost.\n"
 	       "         With --root the candidates are written into that tree and CMD finds it in $ASIOS_TUNE_ROOT.\n"
 	       "verify   measure saved profile NAME again against what it replaced; retire it when it no longer\n"
@@ -107,6 +109,7 @@ static bool option(int c, const char *arg, struct tune_args *a)
 	case 's': a->save = arg; return strspn(arg, "abcdefghijklmnopqrstuvwxyz0123456789-_") == strlen(arg) && *arg;
 	case 'r': a->root = arg; return true;
 	case 'n': a->canary = arg; return *arg && !strchr(arg, '/') && strcmp(arg, ".") && strcmp(arg, "..");
+	case 'D': a->canary_disk = arg; return *arg && !strchr(arg, '/') && strcmp(arg, ".") && strcmp(arg, "..");
 	case 'g': return parse_guard(arg, &a->o) == 0;
 	case 'b': return number_arg(arg, 8, 100000, &v) && (a->o.budget = (unsigned)v) == v;
 	case 'B': return number_arg(arg, 2, ASIOS_TUNE_MAX_PAIRS / 2, &v) && (a->o.blocks = (unsigned)v) == v;
@@ -129,6 +132,7 @@ static int parse(int argc, char **argv, struct tune_args *a)
 		{ "save", required_argument, NULL, 's' },      { "root", required_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },            { "help", no_argument, NULL, 'h' },
 		{ "retry-lost", no_argument, NULL, 'L' },      { "canary-netns", required_argument, NULL, 'n' },
+		{ "canary-disk", required_argument, NULL, 'D' },
 		{ 0 },
 	};
 	int c, li = 0;
@@ -405,13 +409,14 @@ static int tune_run(struct tune_args *a, struct asios_root *root)
 	int lock, r;
 
 	strftime(t.run_id, sizeof(t.run_id), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-	if (a->canary && (!asios_root_is_host(root) || !names || objects)) {
-		log_error("tune: --canary-netns runs on this machine (no --root), with --knobs naming network knobs and no "
-			  "--objects");
+	if ((a->canary && (!asios_root_is_host(root) || !names || objects)) ||
+	    (a->canary_disk && (a->canary || !names || objects))) {
+		log_error("tune: --canary-netns runs on this machine (no --root) and --canary-disk on one disk, each with "
+			  "--knobs naming its knobs and no --objects");
 		r = -EINVAL;
 		error = NULL;
 	} else {
-		r = a->canary ? 0 : asios_tune_space(root, (const char *const *)names, (const char *const *)objects, &t.space,
+		r = a->canary || a->canary_disk ? 0 : asios_tune_space(root, (const char *const *)names, (const char *const *)objects, &t.space,
 						     &t.n_space, &error);
 	}
 	if (r < 0) {
@@ -420,10 +425,11 @@ static int tune_run(struct tune_args *a, struct asios_root *root)
 	} else if ((r = lock = begin(&t)) >= 0) {
 		open_log(&t);
 		setenv("ASIOS_TUNE_ROOT", a->root, 1);
-		if (!a->canary)
+		if (!a->canary && !a->canary_disk)
 			fprintf(stderr, "asiosctl: tune: %zu knob%s, budget %u runs, ABBA blocks of 4, confidence %.3g\n",
 				t.n_space, t.n_space == 1 ? "" : "s", a->o.budget, a->o.confidence);
-		r = a->canary ? canary_run(&t, &res, names) : search(&t, &res);
+		r = a->canary ? canary_run(&t, &res, names) : a->canary_disk ? canary_disk_run(&t, &res, names)
+			      : search(&t, &res);
 		struct json_object *sum;
 
 		r = finish(&t, &res, r);

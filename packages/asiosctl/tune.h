@@ -16,6 +16,7 @@ struct tune_args {
 	const char *cmd, *root, *objective, *metric, *save;
 	const char *profile;   /* verify NAME */
 	const char *canary;    /* --canary-netns NAME */
+	const char *canary_disk; /* --canary-disk DISK */
 	char *knobs, *objects;
 	struct asios_tune_opts o;
 	unsigned timeout;
@@ -62,6 +63,8 @@ int search(struct tuner *t, struct asios_tune_result *res);
 /* tune-canary.c: the search in network namespace --canary-netns, then its winners confirmed on the whole
  * machine; T's space is then the machine's (for finish) */
 int canary_run(struct tuner *t, struct asios_tune_result *res, char **names);
+/* the block knobs searched on --canary-disk first, then confirmed on every disk */
+int canary_disk_run(struct tuner *t, struct asios_tune_result *res, char **names);
 /* an interrupted canary run's settings put back inside its namespace (gone: nothing to do): 0 or negative */
 int canary_recover(struct asios_root *root);
 /* NAME[:min|max][:TOL%] into O's guards: 0, or -1 when it is not one */

@@ -237,6 +237,54 @@ def net_save_verify(root, tmp, before):
           tree_differs(before, state(root)))
 
 
+# the mean over two disks of a throughput that peaks at read_ahead_kb 2048; the second disk's value during the
+# canary phase logged; ONLY_CANARY: the other disks serve random reads, where read-ahead hurts
+CANARY_DISK = """#!/bin/sh
+r="$ASIOS_TUNE_ROOT/sys/block"
+a=$(cat "$r/nvme0n1/queue/read_ahead_kb"); b=$(cat "$r/nvme1n1/queue/read_ahead_kb")
+[ "$ASIOS_TUNE_SCOPE" = canary ] && echo "$b" >> "%s"
+[ -n "$ONLY_CANARY" ] && [ "$b" != 128 ] && b=1
+awk -v a="$a" -v b="$b" -v s="$(date +%%N)$$" 'BEGIN { srand(s); x = log(a + 1) / log(2) - 11; y = log(b + 1) / log(2) - 11
+  printf "%%.2f\\n", (2000 - 20 * x * x - 20 * y * y) / 2 * (1 + 0.01 * (rand() - 0.5)) }'
+"""
+
+
+def canary_disk(tmp):
+    """--canary-disk on ai-2s8g: read-ahead found on nvme0n1 while the other disks kept theirs, then set on every
+    disk and confirmed; the control: a win that other disks' workload does not share is not kept"""
+    with tarfile.open(os.path.join(FIXTURES, "ai-2s8g.tar.gz")) as tf:
+        tf.extractall(os.path.join(tmp, "cd"))
+    root = os.path.join(tmp, "cd", "ai-2s8g")
+    before = state(root)
+    log = os.path.join(tmp, "other-disk-during-canary")
+    obj = script(tmp, "canary-disk.sh", CANARY_DISK % log)
+    ra = lambda d: read(os.path.join(root, "sys/block/%s/queue/read_ahead_kb" % d))  # noqa: E731
+    args = ["tune", "--root", root, "--canary-disk", "nvme0n1", "--objective", obj, "--maximize", "--knobs",
+            "read_ahead_kb", "--budget", "80", "--json"]
+    p = ctl(*args)
+    r = json.loads(p.stdout) if p.returncode == 0 else {}
+    whole = [t for t in r.get("trials", []) if t["object"] == "the whole machine"]
+    seen = set(open(log).read().split()) if os.path.exists(log) else set()
+    check(p.returncode == 0 and r.get("result") == "kept" and seen == {"128"} and whole and
+          whole[0]["decision"] == "kept" and ra("nvme0n1") == ra("nvme1n1") == ra("sda") == "2048",
+          "canary disk: 2048 found on nvme0n1 while nvme1n1 kept 128, then confirmed and set on every disk",
+          p.stdout[-1200:] + p.stderr + " other disk seen %s" % seen)
+    p = ctl("tune", "revert", "--root", root)
+    check(p.returncode == 0 and not tree_differs(before, state(root)), "revert: the capture as before",
+          tree_differs(before, state(root)))
+    p = ctl(*args, env={"ONLY_CANARY": "1"})
+    r = json.loads(p.stdout) if p.returncode == 0 else {}
+    whole = [t for t in r.get("trials", []) if t["object"] == "the whole machine"]
+    check(p.returncode == 0 and r.get("result", "").startswith("nothing won") and whole and
+          whole[0]["decision"] != "kept" and not tree_differs(before, state(root)),
+          "the control: a win on the canary disk that the other disks lose is not kept; the capture as before",
+          p.stdout[-1200:] + p.stderr)
+    p = ctl("tune", "--root", root, "--canary-disk", "nvme0n1", "--objective", obj, "--maximize", "--knobs",
+            "net.ipv4.tcp_wmem")
+    check(p.returncode == 1 and "not a block knob" in p.stderr, "--canary-disk refuses a knob that is not a disk's",
+          p.stderr)
+
+
 CANARY_NS = "asios-tune-canary-test"
 # peaks at tcp_wmem 16 MiB as this namespace sees it; ONLY_CANARY: on the whole machine every value scores the
 # same but the kernel's (a win that does not carry over); HOSTLOG: the host's value seen during the canary phase
@@ -326,6 +374,7 @@ def main():
         interrupted(root, tmp, before)
         net_save_verify(root, tmp, before)
         bad(root, tmp, before)
+        canary_disk(tmp)
         canary(tmp)
         print("# %.1f s" % (time.time() - t0))
     finally:
