@@ -125,10 +125,12 @@ static int machine_space(struct tuner *t, const struct asios_tune_knob *won, siz
 		free(error);
 		return r;
 	}
-	for (size_t i = 0; i < *n; i++) /* a won entry without an object (a canary disk's) stands for every disk */
+	/* a won entry without an object (a canary disk's) stands for every disk that was set as the canary was: one
+	 * an admin or a driver set otherwise is left as it is */
+	for (size_t i = 0; i < *n; i++)
 		for (size_t j = 0; j < n_won; j++)
 			if (!strcmp((*ret)[i].name, won[j].name) &&
-			    (!*won[j].object || !strcmp((*ret)[i].object, won[j].object)))
+			    (*won[j].object ? !strcmp((*ret)[i].object, won[j].object) : (*ret)[i].start == won[j].start))
 				(*ret)[i].best = won[j].best;
 	for (size_t i = 0; i < *n; i++) { /* raised along, as the search does it */
 		struct asios_tune_knob *k = &(*ret)[i], *b = k->at_least ? &(*ret)[k->at_least - 1] : NULL;

@@ -266,8 +266,9 @@ def canary_disk(tmp):
     whole = [t for t in r.get("trials", []) if t["object"] == "the whole machine"]
     seen = set(open(log).read().split()) if os.path.exists(log) else set()
     check(p.returncode == 0 and r.get("result") == "kept" and seen == {"128"} and whole and
-          whole[0]["decision"] == "kept" and ra("nvme0n1") == ra("nvme1n1") == ra("sda") == "2048",
-          "canary disk: 2048 found on nvme0n1 while nvme1n1 kept 128, then confirmed and set on every disk",
+          whole[0]["decision"] == "kept" and ra("nvme0n1") == ra("nvme1n1") == ra("sda") == "2048" and
+          ra("nvme3n1") == "8192", "canary disk: 2048 found on nvme0n1 while nvme1n1 kept 128, then confirmed and set "
+          "on every disk that was at 128 (nvme3n1's 8192 left as it was)",
           p.stdout[-1200:] + p.stderr + " other disk seen %s" % seen)
     p = ctl("tune", "revert", "--root", root)
     check(p.returncode == 0 and not tree_differs(before, state(root)), "revert: the capture as before",
