@@ -89,7 +89,7 @@ runcmd:
     say "user $(id asiostest)"
     say "file $(cat /var/lib/asios-test/hello)"
     say "irqd $(systemctl is-active asios-irqd)"
-    for i in $(seq 30); do [ "$(systemctl is-active asios-net)" = activating ] || break; sleep 1; done
+    for i in $(seq 60); do case $(systemctl is-active asios-net) in active|failed) break ;; esac; sleep 1; done
     say "net $(systemctl is-active asios-net) $(cut -f3 /proc/sys/net/ipv4/tcp_wmem) $(asiosctl net plan 2>&1 | grep -c 'class standard')"
     for d in irqd numad schedd healthd; do
       j=$(journalctl -b -o cat --no-pager -u "asios-$d" 2>&1)
