@@ -118,7 +118,7 @@ int lost_history(struct tuner *t, struct asios_tune_history **ret, size_t *n)
 /* the measurement settings of PROFILE (NAME.json) into A: 0, or -EINVAL (said) */
 static int profile_args(struct tune_args *a, struct json_object *p, const char *path)
 {
-	struct json_object *g;
+	struct json_object *g = NULL;
 	double v;
 
 	a->objective = jstr(p, "objective");
@@ -133,7 +133,11 @@ static int profile_args(struct tune_args *a, struct json_object *p, const char *
 	if (jnum(p, "timeout", &v) && v >= 1)
 		a->timeout = (unsigned)v;
 	a->o.n_guards = 0;
-	for (size_t i = 0; json_object_object_get_ex(p, "guards", &g) && i < json_object_array_length(g); i++)
+	if (json_object_object_get_ex(p, "guards", &g) && !json_object_is_type(g, json_type_array)) {
+		log_error("tune: %s: \"guards\" is not a list: not a saved profile", path);
+		return -EINVAL;
+	}
+	for (size_t i = 0; g && i < json_object_array_length(g); i++)
 		if (parse_guard(json_object_get_string(json_object_array_get_idx(g, i)), &a->o) < 0) {
 			log_error("tune: %s: guard \"%s\" is not NAME:min|max:TOL%%", path,
 				  json_object_get_string(json_object_array_get_idx(g, i)));
@@ -159,8 +163,10 @@ static int profile_space(struct tuner *t, struct json_object *settings, const ch
 		names[i] = (char *)jstr(s, "knob");
 		if (jstr(s, "object") && *jstr(s, "object"))
 			objects[m++] = (char *)jstr(s, "object");
-		if (!names[i])
+		if (!names[i]) {
+			log_error("tune: %s: setting %zu names no knob: not a saved profile", path, i + 1);
 			r = -EINVAL;
+		}
 	}
 	if (r == 0 && (r = asios_tune_space(t->root, (const char *const *)names, m ? (const char *const *)objects : NULL,
 					    &t->space, &t->n_space, &error)) < 0)

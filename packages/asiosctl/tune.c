@@ -61,10 +61,10 @@ static void usage(void)
 int parse_guard(const char *s, struct asios_tune_opts *o)
 {
 	struct asios_tune_guard *g = &o->guards[o->n_guards];
-	char *copy = strdup(s), *save = NULL, *name, *part;
+	char *copy = s ? strdup(s) : NULL, *save = NULL, *name, *part;
 	int r = 0;
 
-	if (o->n_guards == ASIOS_TUNE_MAX_GUARDS || !copy || !(name = strtok_r(copy, ":", &save)) ||
+	if (!s || o->n_guards == ASIOS_TUNE_MAX_GUARDS || !copy || !(name = strtok_r(copy, ":", &save)) ||
 	    strlen(name) >= sizeof(g->name)) {
 		free(copy);
 		return -1;

@@ -224,6 +224,18 @@ def net_save_verify(root, tmp, before):
           p.stdout + p.stderr)
     p = ctl("tune", "verify", "net", "--root", root)
     check(p.returncode == 1 and "retired already" in p.stderr, "a retired profile is not verified again", p.stderr)
+    prof = os.path.join(root, "var/lib/asios/tune/bad.json")
+    for text, msg in (("{", "not a saved profile"), ('{"settings": [{"start": 1}], "objective": "x", "direction": '
+                      '"maximize"}', "setting 1 names no knob"), ('{"settings": [], "objective": "x", "direction": '
+                      '"maximize", "guards": [null]}', "is not NAME:min|max:TOL%"),
+                      ('{"settings": [], "objective": "x", "direction": "up", "guards": 3}', '"guards" is not a list')):
+        write(prof, text)
+        p = ctl("tune", "verify", "bad", "--root", root)
+        check(p.returncode == 1 and msg in p.stderr and "bad.json" in p.stderr,
+              "a corrupt profile is refused, naming the file: %s" % msg, p.stderr)
+    os.unlink(prof)
+    p = ctl("tune", "verify", "nosuch", "--root", root)
+    check(p.returncode == 1 and "no such profile" in p.stderr, "verify of a profile that does not exist", p.stderr)
     write(work, "16777216\n")
     p = ctl(*run)
     check(p.returncode == 0 and "1 comparison that lost on this machine before is not made again" in p.stderr and
