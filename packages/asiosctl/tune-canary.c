@@ -42,8 +42,10 @@ static int revert_in(struct asios_root *root, int nsfd, int home)
 		log_error("tune: canary: %s", rep.messages[i]);
 	asios_apply_report_clear(&rep);
 	if (setns(home, CLONE_NEWNET) < 0) {
-		log_error("tune: canary: back to this process's network namespace: %s", strerror(errno));
-		return -errno;
+		int e = errno;
+
+		log_error("tune: canary: back to this process's network namespace: %s", strerror(e));
+		return -e;
 	}
 	return r == -ENOENT ? 0 : r;
 }
@@ -184,8 +186,10 @@ static int in_canary(struct tuner *t, int nsfd, int home, struct asios_tune_resu
 	int r;
 
 	if (setns(nsfd, CLONE_NEWNET) < 0) {
-		log_error("tune: canary: network namespace %s: %s", t->a->canary, strerror(errno));
-		return -errno;
+		int e = errno;
+
+		log_error("tune: canary: network namespace %s: %s", t->a->canary, strerror(e));
+		return -e;
 	}
 	r = canary_space(t, names, &error);
 	if (r < 0)
