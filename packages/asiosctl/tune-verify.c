@@ -258,7 +258,11 @@ static struct json_object *record(struct tuner *t, struct json_object *profile, 
 	json_object_object_add(o, "decision", json_object_new_string(asios_tune_decision_name(tr->decision)));
 	json_object_object_add(o, "why", json_object_new_string(tr->why));
 	log_line(t, o);
-	if (!wins) {
+	if (wins) {
+		json_object_object_add(profile, "verified", json_object_get(o));
+		if (asios_write_whole(t->root, path, json_object_to_json_string_ext(profile, JSON_C_TO_STRING_PRETTY)) < 0)
+			log_error("tune: %s: the verdict could not be recorded", path);
+	} else {
 		for (size_t i = 0; i < t->n_space; i++)
 			if (t->space[i].best != t->space[i].start && !t->space[i].follower)
 				lost_add(t, &t->space[i], t->space[i].start, t->space[i].best, tr->why);

@@ -214,6 +214,12 @@ def net_save_verify(root, tmp, before):
     check(v.get("verify") == "still wins" and v.get("p", 1) < 0.05 and os.path.exists(conf) and
           read(os.path.join(root, WMEM)) == "4096\t16384\t16777216",
           "tune verify: the profile still wins against what it replaced, and stays", p.stdout + p.stderr)
+    m = ctl("metrics", "--root", root).stdout
+    check('asios_tune_profile_kept{profile="net"} 1' in m and
+          re.search(r'^asios_tune_profile_gain_ratio\{profile="net"\} 0\.[12]', m, re.M) and
+          re.search(r'^asios_tune_profile_checked_timestamp_seconds\{profile="net"\} \d{10}$', m, re.M) and
+          "asios_tune_lost_comparisons 0" in m, "metrics: the profile kept, its verified gain and when",
+          "\n".join(x for x in m.splitlines() if "asios_tune" in x))
     write(work, "4194304\n")  # the workload changed: the kernel's value is the best now
     p = ctl("tune", "verify", "net", "--root", root)
     lost = [json.loads(x) for x in open(os.path.join(root, "var/lib/asios/tune/lost.jsonl"))] if p.returncode == 0 else []
@@ -222,6 +228,12 @@ def net_save_verify(root, tmp, before):
           any(x["knob"] == "net.ipv4.tcp_wmem" and x["to"] == 16777216 for x in lost),
           "tune verify after the workload changed: retired, values and boot file back, the loss remembered",
           p.stdout + p.stderr)
+    m = ctl("metrics", "--root", root).stdout
+    check('asios_tune_profile_kept{profile="net"} 0' in m and
+          re.search(r'^asios_tune_profile_gain_ratio\{profile="net"\} -0\.', m, re.M) and
+          re.search(r"^asios_tune_lost_comparisons [1-9]", m, re.M),
+          "metrics: the profile retired, the loss it was retired with, the lost comparisons counted",
+          "\n".join(x for x in m.splitlines() if "asios_tune" in x))
     p = ctl("tune", "verify", "net", "--root", root)
     check(p.returncode == 1 and "retired already" in p.stderr, "a retired profile is not verified again", p.stderr)
     prof = os.path.join(root, "var/lib/asios/tune/bad.json")

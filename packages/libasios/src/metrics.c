@@ -27,6 +27,7 @@
 #include "asios/sched-plan.h"
 #include "asios/snapshot.h"
 #include "asios/stats.h"
+#include "asios/tune.h"
 
 #ifndef ASIOS_VERSION
 #define ASIOS_VERSION "0.1"
@@ -550,6 +551,7 @@ int asios_metrics_write(FILE *f, struct asios_root *root, const struct asios_sna
 	workload_metrics(&w);
 	asios_gpu_metrics_write(f, root, s);
 	health_metrics(&w);
+	asios_tune_metrics_write(f, root);
 	program_metrics(&w);
 	return ferror(f) || fflush(f) ? -EIO : 0;
 }

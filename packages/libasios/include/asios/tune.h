@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "asios/root.h"
 
@@ -33,6 +34,10 @@
 
 #define ASIOS_TUNE_MAX_GUARDS 8
 #define ASIOS_TUNE_MAX_PAIRS 64
+
+/* The saved profiles under ROOT (ASIOS_TUNE_DIR/NAME.json) as Prometheus families into F: kept or retired, their
+ * last measured gain and when, and the number of lost comparisons (asiosctl metrics, asios-exporter). */
+void asios_tune_metrics_write(FILE *f, struct asios_root *root);
 
 /* ---- statistics ---- */
 
