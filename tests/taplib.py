@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tarfile
@@ -167,6 +168,22 @@ def export_files(text):
         elif name:
             out[name] += line
     return {k: (v[:-1] if v.endswith("\n\n") else v) for k, v in out.items()}
+
+
+def fixture_tree(tmp, name):
+    """tests/fixtures/NAME.tar.gz unpacked once under TMP; the machine's root"""
+    d = os.path.join(tmp, "x-" + name)
+    if not os.path.isdir(d):
+        with tarfile.open(os.path.join(FIXTURES, name + ".tar.gz")) as tf:
+            tf.extractall(d, filter="tar") if hasattr(tarfile, "data_filter") else tf.extractall(d)
+    return os.path.join(d, name)
+
+
+def fixture_copy(tmp, name, label):
+    """a writable copy of fixture NAME at TMP/LABEL (an apply changes it; the unpacked tree stays as it was)"""
+    work = os.path.join(tmp, label)
+    shutil.copytree(fixture_tree(tmp, name), work, symlinks=True)
+    return work
 
 
 def tree_digest(root):

@@ -21,11 +21,11 @@
 #include "asios/apply.h"
 #include "asios/plan.h"
 #include "asios/root.h"
+#include "asios/domain.h"
 #include "asios/tune.h"
 #include "asiosctl.h"
 #include "tune.h"
 
-#include "asios/net-plan.h"
 
 extern char **environ;
 

@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include "asios/apply.h"
-#include "asios/net-plan.h"
 #include "asios/plan.h"
 #include "asios/root.h"
 #include "asios/tune.h"

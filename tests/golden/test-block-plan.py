@@ -20,29 +20,15 @@ import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import tree_digest, tree_differs, ASIOSCTL, TOP, check, ctl, done, golden, need, need_root, plan_json, write  # noqa: E402
+from taplib import fixture_copy, fixture_tree, tree_digest, tree_differs, ASIOSCTL, TOP, check, ctl, done, golden, need, need_root, plan_json, write  # noqa: E402
 
 DOMAINS = ("irq", "numa", "isolate", "block", "net")
-
-
-def unpack(tmp, name):
-    d = os.path.join(tmp, "x-" + name)
-    if not os.path.isdir(d):
-        with tarfile.open(os.path.join(TOP, "tests", "fixtures", name + ".tar.gz")) as tf:
-            tf.extractall(d, filter="tar") if hasattr(tarfile, "data_filter") else tf.extractall(d)
-    return os.path.join(d, name)
-
-
-def fresh(tmp, name, label):
-    work = os.path.join(tmp, label)
-    shutil.copytree(unpack(tmp, name), work, symlinks=True)
-    return work
 
 
 def goldens(tmp):
     for f in sorted(glob.glob(os.path.join(TOP, "tests", "fixtures", "*.tar.gz"))):
         name = os.path.basename(f)[:-len(".tar.gz")]
-        rc, pl, err = plan_json("block", unpack(tmp, name))
+        rc, pl, err = plan_json("block", fixture_tree(tmp, name))
         check(rc == 0, "%s: block plan" % name, err)
         if rc:
             continue
@@ -52,7 +38,7 @@ def goldens(tmp):
 
 
 def apply_revert(tmp):
-    work = fresh(tmp, "ai-2s8g", "apply")
+    work = fixture_copy(tmp, "ai-2s8g", "apply")
     before = tree_digest(work)
     p = ctl("block", "apply", "--root", work)
     check(p.returncode == 0 and "applied 9" in p.stdout, "ai-2s8g: block apply makes the 9 changes", p.stdout + p.stderr)
@@ -65,7 +51,7 @@ def apply_revert(tmp):
     check(p.returncode == 0 and not diff, "ai-2s8g: block revert gives the tree back byte-exact",
           p.stdout + p.stderr + "\n".join(diff[:10]))
     # a write the kernel refuses outright: everything before it is rolled back, nothing is left changed
-    work = fresh(tmp, "ai-2s8g", "refused")
+    work = fixture_copy(tmp, "ai-2s8g", "refused")
     before = tree_digest(work)
     p = ctl("block", "apply", "--root", work,
             env={"ASIOS_FAULT_INJECT": "/sys/block/sdb/queue/scheduler=EINVAL"})
@@ -75,7 +61,7 @@ def apply_revert(tmp):
 
 
 def policy(tmp):
-    root = unpack(tmp, "ai-2s8g")
+    root = fixture_tree(tmp, "ai-2s8g")
     conf = os.path.join(tmp, "block.conf")
     write(conf, "[block]\nexclude = sdb\n[nvme]\nrq_affinity = leave\n[device nvme3n1]\nread_ahead_kb = 16384\n"
                 "[ssd]\nread_ahead_kb = 1024\n")
@@ -96,7 +82,7 @@ def policy(tmp):
     ]
     for text, where in bad:
         write(conf, text)
-        work = fresh(tmp, "ai-2s8g", "bad%d" % bad.index((text, where)))
+        work = fixture_copy(tmp, "ai-2s8g", "bad%d" % bad.index((text, where)))
         before = tree_digest(work)
         p = ctl("block", "apply", "--root", work, "--config", conf)
         check(p.returncode == 1 and where in p.stderr and tree_digest(work) == before,

@@ -65,15 +65,22 @@ def irq_invariants(name, root, pl):
     check(owned > 0, "%s: the real interrupt rows are planned onto the capture's devices (%d moves)" % (name, owned))
 
 
+# the domains registered after a machine's evidence was recorded (its next capture-gpu.sh run records them)
+ADDED_SINCE = {"h200-1g16c": ("net",)}
+
+
 def live_evidence(name, root, domain, pl):
     """The plan made on the machine itself (evidence/NAME/live.DOMAIN.json) equals the plan on its capture."""
     path = os.path.join(MACHINES, "evidence", name, "live.%s.json" % domain)
     if not os.path.isdir(os.path.dirname(path)):
         return
-    if not os.path.exists(path):
+    if not os.path.exists(path) and domain in ADDED_SINCE.get(name, ()):
         # a domain added after the machine was captured: nothing to compare with until it is captured again
         skip("%s %s: the plan on the capture makes the decisions the plan made on the machine" % (name, domain),
              "%s was not recorded there (capture-gpu.sh on the machine records it)" % os.path.basename(path))
+        return
+    if not os.path.exists(path):
+        check(False, "%s %s: the live plan is recorded" % (name, domain), path + " is missing")
         return
     live = json.load(open(path))
     check(decisions(live) == decisions(pl),

@@ -18,25 +18,10 @@ import json
 import os
 import shutil
 import sys
-import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import tree_digest, tree_differs, ASIOSCTL, TOP, check, ctl, done, golden, need, plan_json, write  # noqa: E402
-
-
-def unpack(tmp, name):
-    d = os.path.join(tmp, "x-" + name)
-    if not os.path.isdir(d):
-        with tarfile.open(os.path.join(TOP, "tests", "fixtures", name + ".tar.gz")) as tf:
-            tf.extractall(d, filter="tar") if hasattr(tarfile, "data_filter") else tf.extractall(d)
-    return os.path.join(d, name)
-
-
-def fresh(tmp, name, label):
-    work = os.path.join(tmp, label)
-    shutil.copytree(unpack(tmp, name), work, symlinks=True)
-    return work
+from taplib import fixture_copy, fixture_tree, tree_digest, tree_differs, ASIOSCTL, TOP, check, ctl, done, golden, need, plan_json, write  # noqa: E402
 
 
 def read(root, path):
@@ -47,7 +32,7 @@ def goldens(tmp):
     want = {"ai-2s8g": 5, "ai-2s8g-nopxm": 5, "gh200": 0, "ws-2g-iso": 0}
     for f in sorted(glob.glob(os.path.join(TOP, "tests", "fixtures", "*.tar.gz"))):
         name = os.path.basename(f)[:-len(".tar.gz")]
-        rc, pl, err = plan_json("net", unpack(tmp, name))
+        rc, pl, err = plan_json("net", fixture_tree(tmp, name))
         check(rc == 0, "%s: net plan" % name, err)
         if rc:
             continue
@@ -57,7 +42,7 @@ def goldens(tmp):
 
 
 def apply_revert(tmp):
-    work = fresh(tmp, "ai-2s8g", "apply")
+    work = fixture_copy(tmp, "ai-2s8g", "apply")
     before = tree_digest(work)
     p = ctl("net", "apply", "--root", work)
     check(p.returncode == 0 and "applied 5" in p.stdout, "ai-2s8g: net apply makes the 5 changes", p.stdout + p.stderr)
@@ -69,21 +54,21 @@ def apply_revert(tmp):
     diff = tree_differs(before, tree_digest(work))
     check(p.returncode == 0 and not diff, "ai-2s8g: net revert gives the tree back byte-exact",
           p.stdout + p.stderr + "\n".join(diff[:10]))
-    work = fresh(tmp, "ai-2s8g", "refused")
+    work = fixture_copy(tmp, "ai-2s8g", "refused")
     before = tree_digest(work)
     p = ctl("net", "apply", "--root", work, env={"ASIOS_FAULT_INJECT": "/proc/sys/net/ipv4/tcp_wmem=EINVAL"})
     diff = tree_differs(before, tree_digest(work))
     check(p.returncode == 1 and "tcp_wmem" in p.stderr and not diff,
           "ai-2s8g: a refused tcp_wmem write rolls the whole apply back", p.stderr + "\n".join(diff[:10]))
     # only raised: a larger value (an admin's, a cloud image's) stays
-    work = fresh(tmp, "ai-2s8g", "above")
+    work = fixture_copy(tmp, "ai-2s8g", "above")
     write(os.path.join(work, "proc/sys/net/core/netdev_max_backlog"), "500000\n")
     rc, pl, err = plan_json("net", work)
     skipped = {s["object"]: s["reason"] for s in pl["skipped"]} if pl else {}
     check(rc == 0 and "already above" in skipped.get("net.core.netdev_max_backlog", "")
           and len(pl["actions"]) == 4, "a backlog above the class's value is kept", pl or err)
     # malformed /proc data: a warning naming the file, the knob left alone, the rest planned
-    work = fresh(tmp, "ai-2s8g", "malformed")
+    work = fixture_copy(tmp, "ai-2s8g", "malformed")
     write(os.path.join(work, "proc/sys/net/ipv4/tcp_rmem"), "4096 x\n")
     p = ctl("net", "plan", "--json", "--root", work)
     pl = json.loads(p.stdout) if p.returncode == 0 else None
@@ -92,7 +77,7 @@ def apply_revert(tmp):
 
 
 def policy(tmp):
-    root = unpack(tmp, "ws-2g-iso")
+    root = fixture_tree(tmp, "ws-2g-iso")
     conf = os.path.join(tmp, "net.conf")
     write(conf, "[net]\nfast_link_mbps = 2500\n[fast]\nnet.core.netdev_max_backlog = 16000\nnet.core.wmem_max = leave\n")
     rc, pl, err = plan_json("net", root, "--config", conf)
@@ -108,7 +93,7 @@ def policy(tmp):
     ]
     for i, (text, where) in enumerate(bad):
         write(conf, text)
-        work = fresh(tmp, "ai-2s8g", "bad%d" % i)
+        work = fixture_copy(tmp, "ai-2s8g", "bad%d" % i)
         before = tree_digest(work)
         p = ctl("net", "apply", "--root", work, "--config", conf)
         check(p.returncode == 1 and where in p.stderr and tree_digest(work) == before,

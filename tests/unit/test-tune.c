@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "asios/net-plan.h"
+#include "asios/domain.h"
 #include "asios/tune.h"
 
 static void test_signed_rank(void **state)

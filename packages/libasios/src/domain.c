@@ -24,6 +24,48 @@
  * signature; a new domain adds its entry here and nothing else in the engine changes.
  */
 
+/* ---- knob fields: a knob that is one number of its file's line (asios_knob.field) ---- */
+
+int asios_knob_field_get(const char *line, unsigned field, long *ret)
+{
+	char *copy = strdup(line), *save = NULL, *w, *want = NULL;
+	unsigned i = 0;
+	int r;
+
+	if (!copy)
+		return -ENOMEM;
+	for (w = strtok_r(copy, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save))
+		if (++i == (field ? field : 1))
+			want = w;
+	r = want && (field || i == 1) && asios_conf_long(want, -2147483648L, 2147483647L, ret) == 0 ? 0 : -EINVAL;
+	free(copy);
+	return r;
+}
+
+int asios_knob_field_set(const char *line, unsigned field, long value, char *out, size_t size)
+{
+	char *copy = strdup(line), *save = NULL;
+	size_t len = 0;
+	unsigned i = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	*out = 0;
+	if (!field) {
+		snprintf(out, size, "%ld", value);
+		free(copy);
+		return 0;
+	}
+	for (char *w = strtok_r(copy, " \t\n", &save); w && len < size; w = strtok_r(NULL, " \t\n", &save)) {
+		if (++i == field)
+			len += (size_t)snprintf(out + len, size - len, "%s%ld", len ? "\t" : "", value);
+		else
+			len += (size_t)snprintf(out + len, size - len, "%s%s", len ? "\t" : "", w);
+	}
+	free(copy);
+	return i >= field && len < size ? 0 : -EINVAL;
+}
+
 /* ---- irq: the snapshot, and the rates asios-irqd planned with ---- */
 
 /* the rates of asios-irqd's last rebalance (irqd.rates), which it plans with as long as rebalance is on */

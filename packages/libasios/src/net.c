@@ -1,7 +1,6 @@
 /* SPDX-FileCopyrightText: 2026 The ASIOS Authors
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #define _GNU_SOURCE
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,48 +92,6 @@ static const struct asios_knob *net_knobs(size_t *n)
 {
 	*n = ASIOS_NET_KNOBS;
 	return knobs;
-}
-
-/* ---- knob fields ---- */
-
-int asios_knob_field_get(const char *line, unsigned field, long *ret)
-{
-	char *copy = strdup(line), *save = NULL, *w, *want = NULL;
-	unsigned i = 0;
-	int r;
-
-	if (!copy)
-		return -ENOMEM;
-	for (w = strtok_r(copy, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save))
-		if (++i == (field ? field : 1))
-			want = w;
-	r = want && (field || i == 1) && asios_conf_long(want, -2147483648L, 2147483647L, ret) == 0 ? 0 : -EINVAL;
-	free(copy);
-	return r;
-}
-
-int asios_knob_field_set(const char *line, unsigned field, long value, char *out, size_t size)
-{
-	char *copy = strdup(line), *save = NULL;
-	size_t len = 0;
-	unsigned i = 0;
-
-	if (!copy)
-		return -ENOMEM;
-	*out = 0;
-	if (!field) {
-		snprintf(out, size, "%ld", value);
-		free(copy);
-		return 0;
-	}
-	for (char *w = strtok_r(copy, " \t\n", &save); w && len < size; w = strtok_r(NULL, " \t\n", &save)) {
-		if (++i == field)
-			len += (size_t)snprintf(out + len, size - len, "%s%ld", len ? "\t" : "", value);
-		else
-			len += (size_t)snprintf(out + len, size - len, "%s%s", len ? "\t" : "", w);
-	}
-	free(copy);
-	return i >= field && len < size ? 0 : -EINVAL;
 }
 
 /* ---- policy: net.conf ---- */

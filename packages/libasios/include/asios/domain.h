@@ -86,6 +86,12 @@ struct asios_domain {
 		      struct asios_effect_sample *out);
 };
 
+/* LINE ("4096\t131072\t6291456") with its FIELD-th number (1-based; 0: the whole value) set to VALUE, in OUT:
+ * 0, or -EINVAL when the line has fewer numbers or OUT is too small */
+int asios_knob_field_set(const char *line, unsigned field, long value, char *out, size_t size);
+/* the FIELD-th number of LINE (0: the line is one number): 0, or -EINVAL */
+int asios_knob_field_get(const char *line, unsigned field, long *ret);
+
 /* The registered domains, in the order asiosctl lists them. */
 const struct asios_domain *const *asios_domains(size_t *n);
 /* The domain called NAME, or NULL. */

@@ -60,10 +60,5 @@ int asios_net_observe(struct asios_root *root, struct asios_net_state **ret);
 void asios_net_state_free(struct asios_net_state *st);
 int asios_net_plan(const struct asios_net_state *st, const struct asios_net_policy *p, struct asios_plan **ret);
 
-/* LINE ("4096\t131072\t6291456") with its FIELD-th number (1-based; 0: the whole value) set to VALUE, in OUT */
-int asios_knob_field_set(const char *line, unsigned field, long value, char *out, size_t size);
-/* the FIELD-th number of LINE (0: the whole value): 0, or -EINVAL */
-int asios_knob_field_get(const char *line, unsigned field, long *ret);
-
 const char *asios_net_class_name(int class);
 extern const struct asios_domain asios_net_domain;
