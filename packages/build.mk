@@ -25,9 +25,18 @@ endif
 ALL_CFLAGS = $(BASE_CFLAGS) $(OPT_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(OPT_LDFLAGS) $(LDFLAGS)
 
-LIBASIOS_SRCS := $(sort $(wildcard packages/libasios/src/*.c))
+# libasios-load (load.h, cache.h): the model loader, apart from libasios so that liburing and libcrypto are linked
+# only into asios-load; a shared form (built without sanitizers: Python loads it) for the binding asios_load.py
+LOAD_LIB_SRCS := $(sort $(wildcard packages/libasios/src/load*.c packages/libasios/src/cache*.c) \
+	packages/libasios/src/ckpt.c)
+LOAD_LIBS := $(shell pkg-config --libs liburing libcrypto 2>/dev/null)
+LIBASIOS_SRCS := $(filter-out $(LOAD_LIB_SRCS),$(sort $(wildcard packages/libasios/src/*.c)))
 LIBASIOS_OBJS := $(LIBASIOS_SRCS:%.c=$(O)/%.o)
 LIBASIOS := $(O)/libasios.a
+LIBASIOS_LOAD := $(O)/libasios-load.a
+LOAD_SO := $(O)/libasios-load.so.0
+LOAD_SO_SRCS := $(LOAD_LIB_SRCS) packages/libasios/src/model.c
+LOAD_SO_OBJS := $(LOAD_SO_SRCS:%.c=$(O)/pic/%.o)
 
 ASIOSCTL_SRCS := $(sort $(wildcard packages/asiosctl/*.c))
 ASIOSCTL_OBJS := $(ASIOSCTL_SRCS:%.c=$(O)/%.o) $(O)/packages/bpf/schedwatch.o
@@ -35,13 +44,16 @@ IRQD_SRCS := $(sort $(wildcard packages/asios-irqd/*.c))
 IRQD_OBJS := $(IRQD_SRCS:%.c=$(O)/%.o)
 NUMAD_SRCS := $(sort $(wildcard packages/asios-numad/*.c))
 NUMAD_OBJS := $(NUMAD_SRCS:%.c=$(O)/%.o)
+LOAD_SRCS := $(sort $(wildcard packages/asios-load/*.c))
+LOAD_OBJS := $(LOAD_SRCS:%.c=$(O)/%.o)
 EXPORTER_SRCS := $(sort $(wildcard packages/asios-exporter/*.c))
 EXPORTER_OBJS := $(EXPORTER_SRCS:%.c=$(O)/%.o)
 HEALTHD_SRCS := $(sort $(wildcard packages/asios-healthd/*.c))
 HEALTHD_OBJS := $(HEALTHD_SRCS:%.c=$(O)/%.o)
 SCHEDD_SRCS := $(sort $(wildcard packages/asios-schedd/*.c))
 SCHEDD_OBJS := $(SCHEDD_SRCS:%.c=$(O)/%.o) $(O)/packages/bpf/schedwatch.o
-PROGRAMS := $(O)/asiosctl $(O)/asios-irqd $(O)/asios-numad $(O)/asios-schedd $(O)/asios-exporter $(O)/asios-healthd
+PROGRAMS := $(O)/asiosctl $(O)/asios-irqd $(O)/asios-numad $(O)/asios-schedd $(O)/asios-exporter $(O)/asios-healthd \
+	$(O)/asios-load $(LOAD_SO)
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
@@ -84,6 +96,24 @@ $(LIBASIOS): $(LIBASIOS_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
+$(LIBASIOS_LOAD): $(LOAD_LIB_SRCS:%.c=$(O)/%.o)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(O)/pic/%.o: %.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(BASE_CFLAGS) -O2 -g -fPIC $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LOAD_SO): $(LOAD_SO_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -shared -Wl,-soname,libasios-load.so.0 -Wl,-z,defs $(LDFLAGS) -o $@ $^ $(LOAD_LIBS) \
+		$(shell pkg-config --libs json-c numa 2>/dev/null)
+
+$(O)/asios-load: $(LOAD_OBJS) $(LIBASIOS_LOAD) $(LIBASIOS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LOAD_LIBS)
+
 $(O)/asiosctl: $(ASIOSCTL_OBJS) $(LIBASIOS) $(O)/signatures.conf
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter-out %.conf,$^) $(PKG_LIBS)
@@ -113,10 +143,10 @@ $(O)/asios-schedd: $(SCHEDD_OBJS) $(LIBASIOS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(O)/tests/%: tests/unit/%.c $(LIBASIOS)
+$(O)/tests/%: tests/unit/%.c $(LIBASIOS) $(LIBASIOS_LOAD)
 	@mkdir -p $(@D)
 	$(call msg,CC,$<)
-	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) -o $@ $< $(LIBASIOS) $(PKG_LIBS) -lcmocka
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) -o $@ $< $(LIBASIOS_LOAD) $(LIBASIOS) $(PKG_LIBS) $(LOAD_LIBS) -lcmocka
 
 $(O)/fuzz/%: tests/fuzz/%.c $(LIBASIOS_SRCS)
 	@mkdir -p $(@D)
@@ -169,6 +199,7 @@ $(FAKE_NVML): tests/fixtures/nvml/fake-nvml.c
 test-programs: $(UNIT_BINS) $(PROGRAMS) $(FAKE_NVML)
 fuzzers: $(FUZZERS)
 
--include $(LIBASIOS_OBJS:.o=.d) $(ASIOSCTL_OBJS:.o=.d) $(IRQD_OBJS:.o=.d) $(NUMAD_OBJS:.o=.d) $(SCHEDD_OBJS:.o=.d) \
+-include $(LIBASIOS_OBJS:.o=.d) $(ASIOSCTL_OBJS:.o=.d) $(LOAD_OBJS:.o=.d) $(LOAD_SO_OBJS:.o=.d) \
+	$(LOAD_LIB_SRCS:%.c=$(O)/%.d) $(IRQD_OBJS:.o=.d) $(NUMAD_OBJS:.o=.d) $(SCHEDD_OBJS:.o=.d) \
 	$(EXPORTER_OBJS:.o=.d) $(HEALTHD_OBJS:.o=.d) \
 	$(UNIT_BINS:=.d)
