@@ -49,7 +49,14 @@ install: all ## Install programs, man pages, units and commented default configs
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/asios/irqd.conf.d $(DESTDIR)$(SYSCONFDIR)/asios/numad.conf.d \
 		$(DESTDIR)$(SYSCONFDIR)/asios/schedd.conf.d $(DESTDIR)$(SYSCONFDIR)/systemd/system.conf.d \
 		$(DESTDIR)$(SYSCONFDIR)/asios/block.conf.d $(DESTDIR)$(SYSCONFDIR)/asios/health.conf.d \
-		$(DESTDIR)$(SYSCONFDIR)/asios/net.conf.d
+		$(DESTDIR)$(SYSCONFDIR)/asios/net.conf.d $(DESTDIR)$(SYSCONFDIR)/asios/load.conf.d \
+		$(DESTDIR)$(PREFIX)/lib/$(MULTIARCH)/asios $(DESTDIR)$(PREFIX)/lib/python3/dist-packages
+	install -m 0755 $(O)/asios-load $(DESTDIR)$(BINDIR)/asios-load
+	install -m 0644 $(LOAD_SO) $(DESTDIR)$(PREFIX)/lib/$(MULTIARCH)/asios/libasios-load.so.0
+	install -m 0644 packages/asios-load/asios_load.py $(DESTDIR)$(PREFIX)/lib/python3/dist-packages/asios_load.py
+	install -m 0644 packages/asios-load/asios-load.1 $(DESTDIR)$(MANDIR)/man1/asios-load.1
+	install -m 0644 packages/asios-load/asios-load-warm@.service $(DESTDIR)$(UNITDIR)/asios-load-warm@.service
+	install -m 0644 packages/asios-load/load.conf $(DESTDIR)$(SYSCONFDIR)/asios/load.conf
 	install -m 0755 $(O)/asiosctl $(DESTDIR)$(BINDIR)/asiosctl
 	install -m 0755 $(O)/asios-irqd $(DESTDIR)$(SBINDIR)/asios-irqd
 	install -m 0644 packages/asiosctl/asiosctl.1 $(DESTDIR)$(MANDIR)/man1/asiosctl.1
