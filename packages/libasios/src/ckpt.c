@@ -60,7 +60,7 @@ static int write_direct(int fd, const unsigned char *data, size_t len, unsigned 
 		s = (unsigned)io_uring_cqe_get_data64(cqe);
 		r = cqe->res < 0 ? cqe->res : cqe->res == 0 ? -EIO : 0;
 		if (r == 0 && (size_t)cqe->res < (len - slot_off[s] < BLOCK ? len - slot_off[s] : BLOCK))
-			r = -EIO; /* a short O_DIRECT write: the device is full or failing */
+			r = -ENOSPC; /* a short O_DIRECT write: the file system is full */
 		io_uring_cqe_seen(&ring, cqe);
 		inflight--;
 		if (r == 0 && next < len) {

@@ -552,6 +552,7 @@ int asios_metrics_write(FILE *f, struct asios_root *root, const struct asios_sna
 	asios_gpu_metrics_write(f, root, s);
 	health_metrics(&w);
 	asios_tune_metrics_write(f, root);
+	asios_load_metrics_write(f, root);
 	program_metrics(&w);
 	return ferror(f) || fflush(f) ? -EIO : 0;
 }

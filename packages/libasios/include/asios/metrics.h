@@ -69,3 +69,5 @@ struct asios_gpu_readings {
 void asios_gpu_read(struct asios_root *root, const struct asios_snapshot *s, struct asios_gpu_readings *out);
 /* The GPU families (asios_gpu_*) of those readings. Nothing when there is no GPU to read. */
 void asios_gpu_metrics_write(FILE *f, struct asios_root *root, const struct asios_snapshot *s);
+/* asios-load's counters (ROOT/var/lib/asios/load/stats.json) as asios_load_* families; none when it never ran */
+void asios_load_metrics_write(FILE *f, struct asios_root *root);
