@@ -65,7 +65,8 @@ static int entries(const struct asios_cache *c, struct ent **out, size_t *n, uin
 		(*n)++;
 	}
 	closedir(d);
-	qsort(v, *n, sizeof(*v), by_use);
+	if (v)
+		qsort(v, *n, sizeof(*v), by_use);
 	*out = v;
 	return 0;
 }
