@@ -5,19 +5,13 @@
 # ASan+UBSan (SANITIZE=1) for tests/benchmarks/.
 # benchmarks/README.md says what each measures; `make bench` runs them all through benchmarks/run.
 
-BENCH_PROGRAMS := $(O)/bench/stream $(O)/bench/loader $(O)/bench/latprobe
+BENCH_PROGRAMS := $(O)/bench/stream $(O)/bench/latprobe
 BENCH_CFLAGS = -std=c11 $(WARN) $(OPT_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 
 $(O)/bench/stream: benchmarks/stream/stream.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(BENCH_CFLAGS) -fopenmp -o $@ $< $(ALL_LDFLAGS)
-
-$(O)/bench/loader: benchmarks/storage/loader.c
-	@mkdir -p $(@D)
-	$(call msg,CC,$<)
-	$(Q)$(CC) $(BENCH_CFLAGS) $(shell pkg-config --cflags liburing 2>/dev/null) -o $@ $< $(ALL_LDFLAGS) \
-		$(or $(shell pkg-config --libs liburing 2>/dev/null),-luring)
 
 $(O)/bench/latprobe: benchmarks/jitter/latprobe.c
 	@mkdir -p $(@D)

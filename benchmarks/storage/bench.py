@@ -2,14 +2,17 @@
 # SPDX-License-Identifier: MIT
 """Model loading from storage, cold cache: how fast a set of model shards gets from disk into memory.
 
-Files: SHARDS files of random data (a model's safetensors shards) in BENCH_TMPDIR (default /var/tmp: a real
+Files: SHARDS safetensors files (tests/load/modelfiles.py: BF16 layers) in BENCH_TMPDIR (default /var/tmp: a real
 disk, not tmpfs), written once. Before every read the page cache is dropped.
-  stock        buffered read(2) of each shard in turn (what a naive loader does), the disk's read-ahead as the
-               stock kernel sets it (128 KiB)
-  asios-base   the same reader with asios-base's read-ahead (its udev rule, packages/asios-base/block.rules)
-  asios-uring  our loader (benchmarks/storage/loader.c): io_uring, registered buffers and files, O_DIRECT,
-               32 reads of 1 MiB in flight over all shards at once
-  fio-best     the peer: fio over the same files, best of several io_uring/libaio configurations (the device's
+  stock        `cat` of the shards (a buffered reader), the disk's read-ahead as the stock kernel sets it (128 KiB)
+  asios-base   the same with asios-base's read-ahead (its udev rule, packages/asios-base/block.rules)
+  python       Python reading each shard into memory (what safetensors' load() does before making tensors)
+  torch        the same, then torch.frombuffer per tensor (Debian's python3-torch; left out when it is missing)
+  asios-read   asios-load read: io_uring, O_DIRECT, registered buffer, 32 reads of 1 MiB in flight over all shards
+  asios-warm   asios-load warm: the shards into the page cache (for servers that mmap them)
+  mmap-cold    a server's mmap of the shards, every page touched, from a cold cache
+  mmap-warm    the same right after asios-load warm (the warm itself not counted): page-cache speed
+  fio          the peer: fio over the same files, best of several io_uring/libaio configurations (the device's
                practical limit); its median is the reference the others are compared with in the notes
 """
 import contextlib
@@ -17,14 +20,26 @@ import fnmatch
 import json
 import os
 import re
+import subprocess
+import sys
+import time
 
 import benchlib
 
-TITLE = "Model loading, cold cache: stock buffered vs ASIOS read-ahead vs ASIOS io_uring loader vs fio's best"
+sys.path.insert(0, os.path.join(benchlib.TOP, "tests", "load"))
+import modelfiles  # noqa: E402
+
+PY = "/usr/bin/python3"
+HAVE_TORCH = subprocess.run([PY, "-c", "import torch"], capture_output=True).returncode == 0
+
+TITLE = ("Model loading, cold cache: buffered readers and Python vs asios-load (buffer, page cache) vs fio's best; "
+         "mmap after asios-load warm")
 METRICS = [("gbs", "GB/s", "higher")]
 REFERENCE = "fio"
-MODES = [("stock", "stock buffered"), ("asios-base", "ASIOS read-ahead"), ("asios-uring", "ASIOS io_uring"),
-         ("fio", "fio best")]
+MODES = [("stock", "cat (stock RA)"), ("asios-base", "cat (ASIOS RA)"), ("python", "Python read")] + \
+    ([("torch", "PyTorch frombuffer")] if HAVE_TORCH else []) + \
+    [("asios-read", "asios-load read"), ("asios-warm", "asios-load warm"), ("mmap-cold", "mmap, cold"),
+     ("mmap-warm", "mmap after warm"), ("fio", "fio best")]
 STOCK_READ_AHEAD_KB = 128
 FIO_CONFIGS = [("io_uring", "1M", 32, 1), ("io_uring", "4M", 16, 1), ("libaio", "1M", 32, 1), ("io_uring", "1M", 8, 4)]
 
@@ -57,17 +72,10 @@ def asios_read_ahead_kb(queue):
 
 
 def write_shards(ctx, shards, mib):
-    """SHARDS files of MIB MiB of random data (a model's safetensors shards) in ctx.tmp/shards, synced: (the
-    folder, the files)"""
+    """SHARDS safetensors files of about MIB MiB in ctx.tmp/shards, synced: (the folder, the files)"""
     d = os.path.join(ctx.tmp, "shards")
     os.makedirs(d)
-    files = []
-    for i in range(shards):
-        f = os.path.join(d, "model-%05d-of-%05d.safetensors" % (i + 1, shards))
-        with open(f, "wb") as out:
-            for _ in range(mib):
-                out.write(os.urandom(1 << 20))
-        files.append(f)
+    files = [p for p in modelfiles.model(d, shards=shards, mib_per_shard=mib) if p.endswith(".safetensors")]
     os.sync()
     return d, files
 
@@ -75,18 +83,19 @@ def write_shards(ctx, shards, mib):
 def prepare(ctx):
     benchlib.need_root()
     benchlib.need_tool("fio")
-    ctx.state["loader"] = ctx.program("bench/loader")
+    ctx.state["loader"] = ctx.program("asios-load")
     shards, mib = (4, 64) if ctx.quick else (8, 256)
     d, ctx.state["files"] = write_shards(ctx, shards, mib)
     ctx.state["queue"] = block_queue(d)
     ctx.state["ra"] = asios_read_ahead_kb(ctx.state["queue"])
     ctx.state["storage.notes"] = ["%d shards × %d MiB on the disk behind %s; read-ahead stock %d KiB, ASIOS %d KiB" % (
-        shards, mib, ctx.state["queue"], STOCK_READ_AHEAD_KB, ctx.state["ra"])]
+        shards, mib, ctx.state["queue"], STOCK_READ_AHEAD_KB, ctx.state["ra"])] + \
+        ([] if HAVE_TORCH else ["python3-torch is not installed: the PyTorch mode is left out"])
 
 
 def cleanup(ctx):
-    for f in ctx.state.get("files", []):
-        os.unlink(f)
+    for f in os.listdir(os.path.join(ctx.tmp, "shards")) if os.path.isdir(os.path.join(ctx.tmp, "shards")) else []:
+        os.unlink(os.path.join(ctx.tmp, "shards", f))
 
 
 @contextlib.contextmanager
@@ -112,10 +121,59 @@ def fio_best(ctx):
     return best
 
 
+PY_READ = """
+import sys, time
+t = time.monotonic(); n = 0
+for f in sys.argv[1:]:
+    with open(f, "rb") as i:
+        b = i.read()
+    n += len(b)
+print('{"gbs": %f}' % (n / (time.monotonic() - t) / 1e9))
+"""
+TORCH_READ = """
+import json, struct, sys, time, torch
+t = time.monotonic(); n = 0; keep = []
+for f in sys.argv[1:]:
+    with open(f, "rb") as i:
+        b = bytearray(i.read())
+    h = struct.unpack("<Q", b[:8])[0]
+    for k, v in json.loads(b[8:8 + h]).items():
+        if k != "__metadata__":
+            s, e = v["data_offsets"]
+            keep.append(torch.frombuffer(b, dtype=torch.bfloat16, offset=8 + h + s, count=(e - s) // 2))
+    n += len(b)
+print('{"gbs": %f}' % (n / (time.monotonic() - t) / 1e9))
+"""
+MMAP_READ = """
+import mmap, sys, time
+t = time.monotonic(); n = 0
+for f in sys.argv[1:]:
+    with open(f, "rb") as i, mmap.mmap(i.fileno(), 0, prot=mmap.PROT_READ) as m:
+        s = 0
+        for off in range(0, len(m), 4096):
+            s += m[off]
+        n += len(m)
+print('{"gbs": %f}' % (n / (time.monotonic() - t) / 1e9))
+"""
+
+
+def python(script, files):
+    return benchlib.last_json(benchlib.sh([PY, "-c", script] + files))["gbs"]
+
+
 def run(ctx, mode):
+    files = ctx.state["files"]
     if mode == "fio":
         return {"gbs": fio_best(ctx)}
-    args = ["--mode", "uring"] if mode == "asios-uring" else ["--mode", "buffered", "--block", "128"]
-    out = benchlib.sh([ctx.state["loader"]] + args + ctx.state["files"])
-    j = benchlib.last_json(out)
-    return {"gbs": j["gbs"]}
+    if mode in ("stock", "asios-base"):
+        size = sum(os.path.getsize(f) for f in files)
+        t = time.monotonic()
+        benchlib.sh(["sh", "-c", 'cat "$@" > /dev/null', "cat"] + files)
+        return {"gbs": size / (time.monotonic() - t) / 1e9}
+    if mode in ("python", "torch", "mmap-cold"):
+        return {"gbs": python({"python": PY_READ, "torch": TORCH_READ, "mmap-cold": MMAP_READ}[mode], files)}
+    if mode == "mmap-warm":
+        benchlib.sh([ctx.state["loader"], "warm"] + files)
+        return {"gbs": python(MMAP_READ, files)}
+    out = benchlib.sh([ctx.state["loader"], "read" if mode == "asios-read" else "warm", "--json"] + files)
+    return {"gbs": json.loads(out[out.index("{"):])["gbs"]}

@@ -15,33 +15,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
 from taplib import BUILD, check, done, eq, need  # noqa: E402
 import benchlib  # noqa: E402
 
-PROBE, LOADER, STREAM = (os.path.join(BUILD, "bench", p) for p in ("latprobe", "loader", "stream"))
+PROBE, STREAM = (os.path.join(BUILD, "bench", p) for p in ("latprobe", "stream"))
 
 
 def run(cmd):
     return subprocess.run(cmd, capture_output=True, text=True)
-
-
-def test_loader(tmp):
-    files, want = [], 0
-    for i, size in enumerate((3 << 20, (1 << 20) + 4096, 12345)):  # whole MiBs, a page more, an odd tail
-        f = os.path.join(tmp, "shard%d" % i)
-        with open(f, "wb") as out:
-            out.write(os.urandom(size))
-        files.append(f)
-        want += size
-    for mode in ("buffered", "uring"):
-        p = run([LOADER, "--mode", mode, "--depth", "4"] + files)
-        try:
-            j = benchlib.last_json(p.stdout)
-        except ValueError:
-            j = {}
-        check(p.returncode == 0 and j.get("bytes") == want and j.get("gbs", 0) > 0,
-              "loader %s reads every byte of 3 shards (%d)" % (mode, want), p.stdout + p.stderr)
-    p = run([LOADER, os.path.join(tmp, "missing.safetensors")])
-    check(p.returncode == 1 and "missing.safetensors" in p.stderr, "loader names a missing file", p.stderr)
-    p = run([LOADER, "--block", "3", files[0]])
-    check(p.returncode == 2 and "usage" in p.stderr, "loader refuses a block that is not a multiple of 4 KiB", p.stderr)
 
 
 def test_probe():
@@ -145,7 +123,6 @@ def main():
     if not (need(PROBE) and need(LOADER) and need(STREAM)):
         return 1
     with tempfile.TemporaryDirectory(dir="/var/tmp") as tmp:  # a disk: O_DIRECT is refused on tmpfs
-        test_loader(tmp)
         test_knobs(tmp)
         test_report(tmp)
     test_probe()

@@ -244,6 +244,11 @@ class Remote:
     the instance in a thread that outlives it, normally the main one); a run killed with SIGKILL thus leaves only
     the namespace and veth pair, which the next start() of the same NAME removes.
 
+    PORT is the server's TCP port in the namespace; MOUNTPOINT an existing empty folder to mount on instead of a
+    temporary one; CONNECT_TIMEOUT_S and IO_TIMEOUT_S are rclone's --contimeout and --timeout (how soon a silent
+    server makes reads fail); CACHE_S how long directory listings (server and mount) and attributes (kernel) are
+    cached, hence how soon a change of src_dir shows.
+
     Attributes: mount, url (of the server), host_addr, server_addr, port, rate_mbit, src, name.
     """
 
@@ -309,6 +314,7 @@ class Remote:
             raise
 
     def _start(self):
+        """start() without the cleanup on failure."""
         for prog in ("rclone", "fusermount3", "ip", "tc"):
             if not _tool(prog):
                 raise RemoteError("%s not found" % prog)
@@ -432,6 +438,7 @@ class Remote:
     # the mount
 
     def _start_mount(self):
+        """Run `rclone mount` of the server at self.mount; returns once mounted and answering."""
         cmd = [_tool("rclone"), "mount", ":webdav:", self.mount, "--webdav-url", self.url,
                "--read-only",
                "--vfs-cache-mode", "off", "--buffer-size", "0",
@@ -451,6 +458,7 @@ class Remote:
         self._wait_mount_answers(15)
 
     def _wait_mount_answers(self, seconds):
+        """Wait until the mount lists its root; RemoteError after SECONDS."""
         deadline = time.monotonic() + seconds
         while True:
             try:
@@ -490,11 +498,14 @@ class Remote:
         return "\n".join(out)
 
     def _spawn(self, cmd, log, death_signal):
+        """Start CMD in a session of its own, output appended to LOG in the work folder; it gets DEATH_SIGNAL
+        when this thread ends."""
         with open(os.path.join(self._workdir, log), "ab") as logf:
             return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
                                     start_new_session=True, preexec_fn=_die_with_parent(death_signal))
 
     def _check_subnet_free(self):
+        """RemoteError when self.subnet overlaps an address or a route of the host."""
         nets = []
         for line in _run(["ip", "-4", "-o", "addr", "show"]).stdout.splitlines():
             words = line.split()
@@ -551,6 +562,7 @@ print(json.dumps(out))
 
 
 def _drop_caches():
+    """Write dirty pages back and drop the page cache, dentries and inodes."""
     os.sync()
     with open("/proc/sys/vm/drop_caches", "w", encoding="ascii") as f:
         f.write("3\n")
@@ -574,6 +586,7 @@ def _reader(path):
 
 
 def _reader_result(proc, timeout_s=60):
+    """The JSON result of a _reader child; a hang past TIMEOUT_S kills it and counts as a failure."""
     try:
         out, _ = proc.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
@@ -584,6 +597,7 @@ def _reader_result(proc, timeout_s=60):
 
 
 def _sha256(path):
+    """Hex SHA-256 of the file PATH."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -600,6 +614,7 @@ def _self_test(args):
     failures = []
 
     def check(cond, what, detail=""):
+        """Print one result line; remember a failure."""
         print("%s: %s%s" % ("ok" if cond else "FAIL", what, (" (%s)" % detail) if detail else ""))
         if not cond:
             failures.append(what)

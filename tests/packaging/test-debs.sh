@@ -17,7 +17,7 @@ echo "# build 1 (with lintian)"
 check "tools/build-debs builds and lintian reports no error or warning" "$top/tools/build-debs" "$work/debs-a"
 sed 's/^/#   /' "$work/debs-a/lintian.log"
 a=$work/debs-a
-for p in asios-tuning_${version}_$arch asios-exporter_${version}_$arch asios-base_${version}_all asios-server_${version}_all \
+for p in asios-tuning_${version}_$arch asios-exporter_${version}_$arch asios-load_${version}_$arch asios-base_${version}_all asios-server_${version}_all \
 	asios-cloud_${version}_all linux-asios-generic_${version}_$arch linux-asios-virt_${version}_$arch \
 	linux-asios-rt_${version}_$arch; do
 	check "$p.deb built" test -f "$a/$p.deb"
@@ -34,6 +34,13 @@ for f in /usr/bin/asiosctl /usr/sbin/asios-irqd /usr/sbin/asios-numad /usr/share
 	/lib/systemd/system/asios-tune-verify@.service /lib/systemd/system/asios-tune-verify@.timer; do
 	check "asios-tuning ships $f" grep -qx -- "$f" <<<"$tuning"
 done
+load=$(contents asios-load "$arch")
+multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
+for f in /usr/bin/asios-load "/usr/lib/$multiarch/asios/libasios-load.so.0" /usr/lib/python3/dist-packages/asios_load.py \
+	/usr/share/man/man1/asios-load.1.gz /lib/systemd/system/asios-load-warm@.service /etc/asios/load.conf; do
+	check "asios-load ships $f" grep -qx -- "$f" <<<"$load"
+done
+check "asios-load depends on liburing and libssl (shlibs)" sh -c "dpkg-deb -f '$a/asios-load_${version}_$arch.deb' Depends | grep -q liburing2 && dpkg-deb -f '$a/asios-load_${version}_$arch.deb' Depends | grep -q libssl3"
 exporter=$(contents asios-exporter "$arch")
 for f in /usr/sbin/asios-exporter /usr/share/man/man8/asios-exporter.8.gz /lib/systemd/system/asios-exporter.service \
 	/lib/systemd/system/asios-exporter.socket /lib/systemd/system/prometheus-node-exporter.service.d/asios.conf \
@@ -57,6 +64,7 @@ for f in /usr/lib/sysctl.d/60-asios.conf /usr/lib/systemd/system.conf.d/60-asios
 	check "asios-base ships $f" grep -qx -- "$f" <<<"$base"
 done
 conff() { dpkg-deb --ctrl-tarfile "$a/$1" | tar -xOf - ./conffiles 2>/dev/null | sort | tr '\n' ' '; }
+check_eq "asios-load conffiles" "/etc/asios/load.conf " "$(conff "asios-load_${version}_$arch.deb")"
 check_eq "asios-tuning conffiles" "/etc/asios/block.conf /etc/asios/health.conf /etc/asios/irqd.conf /etc/asios/net.conf /etc/asios/numad.conf /etc/asios/schedd.conf " "$(conff "asios-tuning_${version}_$arch.deb")"
 check_eq "asios-base conffiles" "/etc/default/grub.d/asios.cfg /etc/security/limits.d/60-asios.conf /etc/ssh/sshd_config.d/asios.conf " \
 	"$(conff "asios-base_${version}_all.deb")"

@@ -211,10 +211,13 @@ static int alloc_buffer(struct asios_load_ctx *c, char *err, size_t errlen)
 	res->len = len;
 	res->mapped = (len ? len : 1) + huge - 1;
 	res->mapped -= res->mapped % huge;
+	/* (fd -1 with MAP_ANONYMOUS, as mmap(2) asks: cppcheck's POSIX model does not know the flag) */
 	if (c->opts.hugepages)
+		/* cppcheck-suppress invalidFunctionArg */
 		p = mmap(NULL, res->mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
 	res->hugetlb = p != MAP_FAILED;
 	if (p == MAP_FAILED)
+		/* cppcheck-suppress invalidFunctionArg */
 		p = mmap(NULL, res->mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED) {
 		snprintf(err, errlen, "a buffer of %zu bytes: %s", res->mapped, strerror(errno));
