@@ -28,68 +28,80 @@ static bool aligned(const void *p)
 	return !((uintptr_t)p % 4096);
 }
 
-/* the whole blocks of DATA (LEN, a multiple of 4096) to FD opened O_DIRECT, DEPTH writes in flight */
-static int write_direct(int fd, const unsigned char *data, size_t len, unsigned depth)
-{
+struct dwriter {
 	struct io_uring ring;
-	unsigned char **bounce = aligned(data) ? NULL : calloc(depth, sizeof(*bounce));
-	size_t next = 0, *slot_off = calloc(depth, sizeof(*slot_off));
-	unsigned inflight = 0;
-	int r = slot_off && (aligned(data) || bounce) ? io_uring_queue_init(depth, &ring, 0) : -ENOMEM;
+	int fd;
+	const unsigned char *data;
+	size_t len, next, *slot_off;
+	unsigned char **bounce; /* NULL when DATA is aligned: written from it directly */
+};
 
-	for (unsigned s = 0; !r && bounce && s < depth; s++)
-		if (posix_memalign((void **)&bounce[s], 4096, BLOCK))
-			r = -ENOMEM;
-	for (unsigned s = 0; r >= 0 && s < depth && next < len; s++, inflight++) {
-		size_t n = len - next < BLOCK ? len - next : BLOCK;
-		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+/* the next block of DATA through slot S */
+static void submit_block(struct dwriter *w, unsigned s)
+{
+	size_t n = w->len - w->next < BLOCK ? w->len - w->next : BLOCK;
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring); /* never NULL: at most DEPTH in flight */
 
-		if (bounce)
-			memcpy(bounce[s], data + next, n);
-		io_uring_prep_write(sqe, fd, bounce ? bounce[s] : data + next, (unsigned)n, next);
-		io_uring_sqe_set_data64(sqe, s);
-		slot_off[s] = next;
-		next += n;
-	}
-	while (r >= 0 && inflight) {
+	if (w->bounce)
+		memcpy(w->bounce[s], w->data + w->next, n);
+	io_uring_prep_write(sqe, w->fd, w->bounce ? w->bounce[s] : w->data + w->next, (unsigned)n, w->next);
+	io_uring_sqe_set_data64(sqe, s);
+	w->slot_off[s] = w->next;
+	w->next += n;
+}
+
+/* completions until every block is written or one fails; the writes in flight after a failure come back before
+ * the buffers go */
+static int complete_all(struct dwriter *w, unsigned inflight)
+{
+	int r = 0;
+
+	while (inflight) {
 		struct io_uring_cqe *cqe;
 		unsigned s;
+		int e;
 
-		if ((r = io_uring_submit_and_wait(&ring, 1)) < 0 || (r = io_uring_wait_cqe(&ring, &cqe)) < 0)
-			break;
+		if ((e = io_uring_submit_and_wait(&w->ring, 1)) < 0 || (e = io_uring_wait_cqe(&w->ring, &cqe)) < 0)
+			return r ? r : e;
 		s = (unsigned)io_uring_cqe_get_data64(cqe);
-		r = cqe->res < 0 ? cqe->res : cqe->res == 0 ? -EIO : 0;
-		if (r == 0 && (size_t)cqe->res < (len - slot_off[s] < BLOCK ? len - slot_off[s] : BLOCK))
-			r = -ENOSPC; /* a short O_DIRECT write: the file system is full */
-		io_uring_cqe_seen(&ring, cqe);
+		e = cqe->res < 0 ? cqe->res : cqe->res == 0 ? -EIO : 0;
+		if (!e && (size_t)cqe->res < (w->len - w->slot_off[s] < BLOCK ? w->len - w->slot_off[s] : BLOCK))
+			e = -ENOSPC; /* a short O_DIRECT write: the file system is full */
+		io_uring_cqe_seen(&w->ring, cqe);
 		inflight--;
-		if (r == 0 && next < len) {
-			size_t n = len - next < BLOCK ? len - next : BLOCK;
-			struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
-
-			if (bounce)
-				memcpy(bounce[s], data + next, n);
-			io_uring_prep_write(sqe, fd, bounce ? bounce[s] : data + next, (unsigned)n, next);
-			io_uring_sqe_set_data64(sqe, s);
-			slot_off[s] = next;
-			next += n;
+		if (e && !r)
+			r = e;
+		if (!r && w->next < w->len) {
+			submit_block(w, s);
 			inflight++;
 		}
 	}
-	if (slot_off && (aligned(data) || bounce) && (r >= 0 || inflight)) {
-		/* the writes still in flight after an error come back before the buffers go */
-		while (inflight-- && io_uring_submit_and_wait(&ring, 1) >= 0) {
-			struct io_uring_cqe *cqe;
+	return r;
+}
 
-			if (io_uring_wait_cqe(&ring, &cqe) == 0)
-				io_uring_cqe_seen(&ring, cqe);
-		}
-		io_uring_queue_exit(&ring);
+/* the whole blocks of DATA (LEN, a multiple of 4096) to FD opened O_DIRECT, DEPTH writes in flight */
+static int write_direct(int fd, const unsigned char *data, size_t len, unsigned depth)
+{
+	struct dwriter w = { .fd = fd, .data = data, .len = len };
+	unsigned inflight = 0;
+	int r = 0;
+
+	if (!(w.slot_off = calloc(depth, sizeof(*w.slot_off))) ||
+	    (!aligned(data) && !(w.bounce = calloc(depth, sizeof(*w.bounce)))))
+		r = -ENOMEM;
+	for (unsigned s = 0; !r && w.bounce && s < depth; s++)
+		if (posix_memalign((void **)&w.bounce[s], 4096, BLOCK))
+			r = -ENOMEM;
+	if (!r && !(r = io_uring_queue_init(depth, &w.ring, 0))) {
+		for (unsigned s = 0; s < depth && w.next < len; s++, inflight++)
+			submit_block(&w, s);
+		r = complete_all(&w, inflight);
+		io_uring_queue_exit(&w.ring);
 	}
-	for (unsigned s = 0; bounce && s < depth; s++)
-		free(bounce[s]);
-	free(bounce);
-	free(slot_off);
+	for (unsigned s = 0; w.bounce && s < depth; s++)
+		free(w.bounce[s]);
+	free(w.bounce);
+	free(w.slot_off);
 	return r < 0 ? r : 0;
 }
 

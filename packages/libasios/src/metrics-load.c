@@ -37,46 +37,39 @@ static void label(FILE *f, const char *s)
 			fputc(*s, f);
 }
 
-static void loads(FILE *f, struct json_object *l)
-{
-	static const struct { const char *name, *key, *help; } fam[] = {
-		{ "asios_load_operations_total", "count", "Loads by asios-load, by mode (read, warm, checkpoint)." },
-		{ "asios_load_bytes_total", "bytes", "Bytes read (read, warm) or written (checkpoint) by asios-load." },
-		{ "asios_load_seconds_total", "seconds", "Seconds asios-load spent loading or writing, by mode." },
-	};
+struct fam {
+	const char *name, *key, *help;
+};
 
-	for (size_t k = 0; k < sizeof(fam) / sizeof(fam[0]); k++) {
+/* each family of FAM: one sample per entry of O, labelled LABEL=the entry's name */
+static void families(FILE *f, const struct fam *fam, size_t n, const char *lab, struct json_object *o)
+{
+	for (size_t k = 0; k < n; k++) {
 		family(f, fam[k].name, "counter", fam[k].help);
-		json_object_object_foreach(l, mode, v) {
-			fprintf(f, "%s{mode=\"", fam[k].name);
-			label(f, mode);
+		json_object_object_foreach(o, name, v) {
+			fprintf(f, "%s{%s=\"", fam[k].name, lab);
+			label(f, name);
 			fprintf(f, "\"} %.17g\n", num(v, fam[k].key));
 		}
 	}
 }
 
-static void caches(FILE *f, struct json_object *c)
-{
-	static const struct { const char *name, *key, *help; } fam[] = {
-		{ "asios_load_cache_hits_total", "hits", "Files served from a layered cache's local copy." },
-		{ "asios_load_cache_misses_total", "misses", "Files filled from the remote into a layered cache." },
-		{ "asios_load_cache_stale_total", "stale", "Cached copies refilled because the remote file changed." },
-		{ "asios_load_cache_evictions_total", "evictions", "Entries evicted to stay under the cache's cap." },
-		{ "asios_load_cache_resumed_total", "resumed", "Fills resumed after an interrupted one." },
-		{ "asios_load_cache_remote_bytes_total", "bytes_remote", "Bytes copied from the remote into the cache." },
-		{ "asios_load_cache_local_bytes_total", "bytes_local", "Bytes served from the cache's local copies." },
-		{ "asios_load_cache_fill_seconds_total", "fill_seconds", "Seconds spent filling the cache from the remote." },
-	};
+static const struct fam load_fams[] = {
+	{ "asios_load_operations_total", "count", "Loads by asios-load, by mode (read, warm, checkpoint)." },
+	{ "asios_load_bytes_total", "bytes", "Bytes read (read, warm) or written (checkpoint) by asios-load." },
+	{ "asios_load_seconds_total", "seconds", "Seconds asios-load spent loading or writing, by mode." },
+};
 
-	for (size_t k = 0; k < sizeof(fam) / sizeof(fam[0]); k++) {
-		family(f, fam[k].name, "counter", fam[k].help);
-		json_object_object_foreach(c, dir, v) {
-			fprintf(f, "%s{cache=\"", fam[k].name);
-			label(f, dir);
-			fprintf(f, "\"} %.17g\n", num(v, fam[k].key));
-		}
-	}
-}
+static const struct fam cache_fams[] = {
+	{ "asios_load_cache_hits_total", "hits", "Files served from a layered cache's local copy." },
+	{ "asios_load_cache_misses_total", "misses", "Files filled from the remote into a layered cache." },
+	{ "asios_load_cache_stale_total", "stale", "Cached copies refilled because the remote file changed." },
+	{ "asios_load_cache_evictions_total", "evictions", "Entries evicted to stay under the cache's cap." },
+	{ "asios_load_cache_resumed_total", "resumed", "Fills resumed after an interrupted one." },
+	{ "asios_load_cache_remote_bytes_total", "bytes_remote", "Bytes copied from the remote into the cache." },
+	{ "asios_load_cache_local_bytes_total", "bytes_local", "Bytes served from the cache's local copies." },
+	{ "asios_load_cache_fill_seconds_total", "fill_seconds", "Seconds spent filling the cache from the remote." },
+};
 
 void asios_load_metrics_write(FILE *f, struct asios_root *root)
 {
@@ -92,8 +85,8 @@ void asios_load_metrics_write(FILE *f, struct asios_root *root)
 		return;
 	}
 	if (json_object_object_get_ex(o, "loads", &x) && json_object_is_type(x, json_type_object))
-		loads(f, x);
+		families(f, load_fams, sizeof(load_fams) / sizeof(load_fams[0]), "mode", x);
 	if (json_object_object_get_ex(o, "caches", &x) && json_object_is_type(x, json_type_object))
-		caches(f, x);
+		families(f, cache_fams, sizeof(cache_fams) / sizeof(cache_fams[0]), "cache", x);
 	json_object_put(o);
 }
