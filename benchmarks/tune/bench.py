@@ -4,8 +4,8 @@
 fastest on this disk, found by `asiosctl tune` from stock, against the static choices.
 
 Files: SHARDS files of random data in BENCH_TMPDIR (default /var/tmp: a real disk), written once; the reader is
-benchmarks/storage/loader.c in buffered mode (read(2) of 128 KiB, one shard after the other), the page cache
-dropped before every read.
+a buffered reader (read(2) of 128 KiB into one buffer, one shard after the other: reader.py, written beside the
+shards), the page cache dropped before every read.
   stock        the kernel's read-ahead (128 KiB) and nr_requests
   tuned        TuneD's throughput-performance: its [disk] readahead (read from the installed profile)
   asios-base   asios-base's read-ahead (its udev rule, packages/asios-base/block.rules)
@@ -44,6 +44,30 @@ def tuned_read_ahead_kb():
     return int(m.group(1))
 
 
+READER = """import os, sys, time
+buf = bytearray(128 << 10)
+t = time.monotonic(); n = 0
+for f in sys.argv[1:]:
+    fd = os.open(f, os.O_RDONLY)
+    while True:
+        got = os.readv(fd, [buf])
+        if not got:
+            break
+        n += got
+    os.close(fd)
+print('{"gbs": %f}' % (n / (time.monotonic() - t) / 1e9))
+"""
+
+
+def reader(ctx):
+    """the buffered reader: read(2) of 128 KiB into one buffer, one shard after the other (a naive loader); the
+    command that runs it"""
+    path = os.path.join(ctx.tmp, "reader.py")
+    with open(path, "w") as f:
+        f.write(READER)
+    return [sys.executable, path]
+
+
 def objective(ctx):
     """the tuner's objective: the same cold-cache buffered read, its GB/s"""
     path = os.path.join(ctx.tmp, "objective.py")
@@ -52,7 +76,7 @@ def objective(ctx):
                 "open('/proc/sys/vm/drop_caches', 'w').write('3\\n')\n"
                 "out = subprocess.run(%r, capture_output=True, text=True, check=True).stdout\n"
                 "print('gbs %%s' %% json.loads(out.strip().splitlines()[-1])['gbs'])\n"
-                % ([ctx.state["loader"], "--mode", "buffered", "--block", "128"] + ctx.state["files"]))
+                % (ctx.state["reader"] + ctx.state["files"]))
     return "%s %s" % (sys.executable, path)
 
 
@@ -86,7 +110,7 @@ def tune(ctx):
 
 def prepare(ctx):
     benchlib.need_root()
-    ctx.state["loader"] = ctx.program("bench/loader")
+    ctx.state["reader"] = reader(ctx)
     shards, mib = (2, 32) if ctx.quick else (4, 128)
     d, ctx.state["files"] = storage.write_shards(ctx, shards, mib)
     what = "%d shards × %d MiB" % (shards, mib)
@@ -120,5 +144,5 @@ def tuned(ctx, mode):
 
 
 def run(ctx, mode):
-    out = benchlib.sh([ctx.state["loader"], "--mode", "buffered", "--block", "128"] + ctx.state["files"])
+    out = benchlib.sh(ctx.state["reader"] + ctx.state["files"])
     return {"gbs": benchlib.last_json(out)["gbs"]}

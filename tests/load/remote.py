@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-FileCopyrightText: 2026 The ASIOS Authors
 # SPDX-License-Identifier: MIT
 """A slow remote model store for the load tests: a folder served over WebDAV from a separate network namespace,
@@ -34,19 +33,13 @@ What the mount shows and what it does not:
 
 Tests import it after `sys.path.insert(0, <this folder>)`.
 
-Needs root, rclone, fuse3 (fusermount3), iproute2 (ip, tc) and /dev/fuse. Run this file to self-test: it mounts a
-64 MiB file, measures the read throughput at two rates and without a limit, checks sizes and mtimes, kills the
-server and shows the error, and checks that nothing is left behind.
+Needs root, rclone, fuse3 (fusermount3), iproute2 (ip, tc) and /dev/fuse. The host plumbing (commands, namespaces,
+links, mounts, processes) is in hostops.py; remote_selftest.py is the self-test, run by hand.
 """
 
-import argparse
 import atexit
-import ctypes
-import errno
 import glob
-import hashlib
 import ipaddress
-import json
 import os
 import shutil
 import signal
@@ -57,106 +50,15 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hostops as host  # noqa: E402
+from hostops import RemoteError  # noqa: E402,F401 (part of this module's interface)
+
 DEFAULT_SUBNET = "10.203.117.0/30"
 DEFAULT_PORT = 8080
-_SBIN = os.pathsep.join(("/usr/sbin", "/sbin"))
 _ROUTE_TYPES = ("unicast", "local", "broadcast", "multicast", "anycast", "blackhole", "unreachable", "prohibit",
                 "throw", "nat")
 
-
-class RemoteError(RuntimeError):
-    """Setting up or driving the remote store failed; the message says which command and why."""
-
-
-def _tool(name):
-    """Absolute path of the program NAME (also looked for in the sbin folders), or None."""
-    return shutil.which(name) or shutil.which(name, path=_SBIN)
-
-
-def _run(cmd, check=True, timeout=30):
-    """Run CMD (a list, its first word looked up with _tool), return the CompletedProcess; raise RemoteError when
-    CHECK and it fails."""
-    exe = _tool(cmd[0]) or cmd[0]
-    try:
-        proc = subprocess.run([exe] + list(cmd[1:]), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, timeout=timeout, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        if check:
-            raise RemoteError("%s: %s" % (" ".join(cmd), exc)) from exc
-        return subprocess.CompletedProcess(cmd, -1, "", str(exc))
-    if check and proc.returncode != 0:
-        raise RemoteError("%s: exit %d: %s" % (" ".join(cmd), proc.returncode, proc.stderr.strip()))
-    return proc
-
-
-def _netns_exists(name):
-    """Whether the named network namespace exists."""
-    return name in _run(["ip", "netns", "list"], check=False).stdout.split()
-
-
-def _link_exists(ifname):
-    """Whether the host has a network interface IFNAME."""
-    return os.path.exists(os.path.join("/sys/class/net", ifname))
-
-
-def _fuse_mounts():
-    """(source, mount point) of each FUSE mount of this mount namespace."""
-    out = []
-    with open("/proc/self/mountinfo", encoding="utf-8") as f:
-        for line in f:
-            fields = line.split()
-            sep = fields.index("-")
-            if fields[sep + 1].startswith("fuse"):
-                out.append((fields[sep + 2], fields[4].replace("\\040", " ")))
-    return out
-
-
-def _is_mounted(path):
-    """Whether PATH is a FUSE mount point (read from mountinfo: asks nothing of the FUSE server)."""
-    path = os.path.realpath(path)
-    return any(mnt == path for _, mnt in _fuse_mounts())
-
-
-def _unmount(path):
-    """Unmount the FUSE mount at PATH: fusermount3 -u, lazily if busy; True when it is gone."""
-    for cmd in (["fusermount3", "-u", path], ["fusermount3", "-u", "-z", path], ["umount", "-l", path]):
-        if not _is_mounted(path):
-            return True
-        _run(cmd, check=False, timeout=15)
-    return not _is_mounted(path)
-
-
-def _stop_process(proc, grace_s=5.0):
-    """Let PROC exit on its own for GRACE_S seconds, then SIGTERM, then SIGKILL; reap it."""
-    if proc is None:
-        return
-    for sig, wait_s in ((None, grace_s), (signal.SIGTERM, 3.0), (signal.SIGKILL, 10.0)):
-        if sig is not None and proc.poll() is None:
-            try:
-                proc.send_signal(sig)
-            except OSError:
-                pass
-        try:
-            proc.wait(timeout=wait_s)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def _die_with_parent(sig):
-    """A preexec_fn: the child gets SIG when the thread that started it ends (prctl PR_SET_PDEATHSIG), so that a
-    test killed with SIGKILL does not leave rclone running; the next start() then removes the rest."""
-    parent = os.getpid()
-
-    def preexec():
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, int(sig), 0, 0, 0)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            return
-        if os.getppid() != parent:
-            os._exit(1)
-    return preexec
 
 
 def _devname(name):
@@ -174,11 +76,11 @@ def cleanup_stale(name, force=False):
     temporary folder. Unless FORCE, raises RemoteError when the instance looks alive (a process in the namespace,
     or its mount present)."""
     host_if, _ = _ifnames(name)
-    mounts = [mnt for source, mnt in _fuse_mounts() if source == _devname(name)]
-    pids = _run(["ip", "netns", "pids", name], check=False).stdout.split() if _netns_exists(name) else []
+    mounts = [mnt for source, mnt in host.fuse_mounts() if source == _devname(name)]
+    pids = host.run(["ip", "netns", "pids", name], check=False).stdout.split() if host.netns_exists(name) else []
     if (pids or mounts) and not force:
         raise RemoteError("instance %s looks alive (pids %s in its namespace, mounts %s); if it is a leftover, run "
-                          "tests/load/remote.py --cleanup %s" % (name, " ".join(pids) or "none",
+                          "tests/load/remote_selftest.py --cleanup %s" % (name, " ".join(pids) or "none",
                                                                  " ".join(mounts) or "none", name))
     for pid in pids:
         try:
@@ -186,14 +88,14 @@ def cleanup_stale(name, force=False):
         except (OSError, ValueError):
             pass
     for mnt in mounts:
-        _unmount(mnt)
-    if _link_exists(host_if):
-        _run(["ip", "link", "del", host_if], check=False)
-    if _netns_exists(name):
-        _run(["ip", "netns", "del", name], check=False)
+        host.unmount(mnt)
+    if host.link_exists(host_if):
+        host.run(["ip", "link", "del", host_if], check=False)
+    if host.netns_exists(name):
+        host.run(["ip", "netns", "del", name], check=False)
     for folder in glob.glob(os.path.join(tempfile.gettempdir(), glob.escape(name) + "-*")):
         mnt = os.path.join(folder, "mnt")
-        if os.path.isfile(os.path.join(folder, "rclone.conf")) and not _is_mounted(mnt):
+        if os.path.isfile(os.path.join(folder, "rclone.conf")) and not host.is_mounted(mnt):
             shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -203,7 +105,7 @@ def available():
     if os.geteuid() != 0:
         return False, "needs root (network namespace, tc, FUSE mount)"
     for prog, package in (("rclone", "rclone"), ("fusermount3", "fuse3"), ("ip", "iproute2"), ("tc", "iproute2")):
-        if not _tool(prog):
+        if not host.tool(prog):
             return False, "%s not found (Debian package %s)" % (prog, package)
     try:
         fd = os.open("/dev/fuse", os.O_RDWR)
@@ -220,15 +122,15 @@ def available():
                  ["tc", "-n", probe, "qdisc", "add", "dev", ns_if, "root", "tbf", "rate",
                   "100mbit", "burst", "128kb", "latency", "100ms"])
         for cmd in steps:
-            proc = _run(cmd, check=False)
+            proc = host.run(cmd, check=False)
             if proc.returncode != 0:
                 reason = proc.stderr.strip() or "exit %d" % proc.returncode
                 return False, "cannot %s: %s" % (" ".join(cmd[:4]), reason)
     finally:
-        if _link_exists(host_if):
-            _run(["ip", "link", "del", host_if], check=False)
-        if _netns_exists(probe):
-            _run(["ip", "netns", "del", probe], check=False)
+        if host.link_exists(host_if):
+            host.run(["ip", "link", "del", host_if], check=False)
+        if host.netns_exists(probe):
+            host.run(["ip", "netns", "del", probe], check=False)
     return True, ""
 
 
@@ -316,7 +218,7 @@ class Remote:
     def _start(self):
         """start() without the cleanup on failure."""
         for prog in ("rclone", "fusermount3", "ip", "tc"):
-            if not _tool(prog):
+            if not host.tool(prog):
                 raise RemoteError("%s not found" % prog)
         cleanup_stale(self.name)
         self._check_subnet_free()
@@ -340,7 +242,7 @@ class Remote:
                     ["ip", "-n", ns, "addr", "add", self.server_addr + prefix, "dev", self.ns_if],
                     ["ip", "-n", ns, "link", "set", self.ns_if, "up"],
                     ["ip", "-n", ns, "link", "set", "lo", "up"]):
-            _run(cmd)
+            host.run(cmd)
         self.set_rate(self.rate_mbit)
         self.start_server()
         self._start_mount()
@@ -349,23 +251,23 @@ class Remote:
         """Unmount (lazily if busy), stop both rclone processes, delete the namespace and veth pair, remove the
         temporary folders. Idempotent; never raises for what is already gone."""
         atexit.unregister(self.close)
-        if self.mount is not None and _is_mounted(self.mount):
-            _unmount(self.mount)
-        _stop_process(self._mounter, grace_s=2.0)
+        if self.mount is not None and host.is_mounted(self.mount):
+            host.unmount(self.mount)
+        host.stop_process(self._mounter, grace_s=2.0)
         self._mounter = None
         if self._server is not None:
             self.stop_server()
         if self._netns_made:
-            if _link_exists(self.host_if):
-                _run(["ip", "link", "del", self.host_if], check=False)
-            if _netns_exists(self.name):
-                _run(["ip", "netns", "del", self.name], check=False)
+            if host.link_exists(self.host_if):
+                host.run(["ip", "link", "del", self.host_if], check=False)
+            if host.netns_exists(self.name):
+                host.run(["ip", "netns", "del", self.name], check=False)
             deadline = time.monotonic() + 5
-            while _link_exists(self.host_if) and time.monotonic() < deadline:
+            while host.link_exists(self.host_if) and time.monotonic() < deadline:
                 time.sleep(0.05)
             self._netns_made = False
         if self._workdir is not None:
-            if self.mount is not None and self._own_mountpoint and _is_mounted(self.mount):
+            if self.mount is not None and self._own_mountpoint and host.is_mounted(self.mount):
                 return  # a mount that would not go: leave the folder rather than delete through it
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
@@ -379,7 +281,7 @@ class Remote:
         when mounted, once the mount lists the folder again."""
         if self._server is not None and self._server.poll() is None:
             return
-        cmd = [_tool("ip"), "netns", "exec", self.name, _tool("rclone"), "serve", "webdav", self.src,
+        cmd = [host.tool("ip"), "netns", "exec", self.name, host.tool("rclone"), "serve", "webdav", self.src,
                "--addr", "%s:%d" % (self.server_addr, self.port),
                "--read-only", "--vfs-cache-mode", "off",
                "--dir-cache-time", "%gs" % self.cache_s, "--poll-interval", "0",
@@ -426,12 +328,12 @@ class Remote:
         the limit. Takes effect at once, also on transfers under way."""
         dev = ["tc", "-n", self.name, "qdisc"]
         if not mbit or mbit <= 0:
-            _run(dev + ["del", "dev", self.ns_if, "root"], check=False)
+            host.run(dev + ["del", "dev", self.ns_if, "root"], check=False)
             self.rate_mbit = None
             return
         kbit = max(8, int(round(mbit * 1000)))
         burst = max(kbit * 1000 // 8 // 100, 32 * 1024)  # 10 ms at the rate, at least 32 KiB
-        _run(dev + ["replace", "dev", self.ns_if, "root", "tbf", "rate", "%dkbit" % kbit, "burst", str(burst),
+        host.run(dev + ["replace", "dev", self.ns_if, "root", "tbf", "rate", "%dkbit" % kbit, "burst", str(burst),
                     "latency", "100ms"])
         self.rate_mbit = mbit
 
@@ -439,7 +341,7 @@ class Remote:
 
     def _start_mount(self):
         """Run `rclone mount` of the server at self.mount; returns once mounted and answering."""
-        cmd = [_tool("rclone"), "mount", ":webdav:", self.mount, "--webdav-url", self.url,
+        cmd = [host.tool("rclone"), "mount", ":webdav:", self.mount, "--webdav-url", self.url,
                "--read-only",
                "--vfs-cache-mode", "off", "--buffer-size", "0",
                "--dir-cache-time", "%gs" % self.cache_s, "--attr-timeout", "%gs" % self.cache_s,
@@ -450,7 +352,7 @@ class Remote:
                "--config", os.path.join(self._workdir, "rclone.conf")]
         self._mounter = self._spawn(cmd, "mount.log", signal.SIGTERM)  # rclone unmounts on SIGTERM
         deadline = time.monotonic() + 20
-        while not _is_mounted(self.mount):
+        while not host.is_mounted(self.mount):
             if self._mounter.poll() is not None or time.monotonic() > deadline:
                 raise RemoteError("rclone mount did not mount %s (exit %s)\n%s"
                                   % (self.mount, self._mounter.poll(), self.logs()))
@@ -476,8 +378,8 @@ class Remote:
         src, seen = os.path.join(self.src, relpath), os.path.join(self.mount, relpath)
         start = time.monotonic()
         while True:
-            want = _size_mtime(src)
-            got = _size_mtime(seen)
+            want = size_mtime(src)
+            got = size_mtime(seen)
             if want == got:
                 return time.monotonic() - start
             if time.monotonic() - start > timeout_s:
@@ -502,16 +404,16 @@ class Remote:
         when this thread ends."""
         with open(os.path.join(self._workdir, log), "ab") as logf:
             return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
-                                    start_new_session=True, preexec_fn=_die_with_parent(death_signal))
+                                    start_new_session=True, preexec_fn=host.die_with_parent(death_signal))
 
     def _check_subnet_free(self):
         """RemoteError when self.subnet overlaps an address or a route of the host."""
         nets = []
-        for line in _run(["ip", "-4", "-o", "addr", "show"]).stdout.splitlines():
+        for line in host.run(["ip", "-4", "-o", "addr", "show"]).stdout.splitlines():
             words = line.split()
             if "inet" in words:
                 nets.append(ipaddress.IPv4Interface(words[words.index("inet") + 1]).network)
-        for line in _run(["ip", "-4", "route", "show", "table", "all"], check=False).stdout.splitlines():
+        for line in host.run(["ip", "-4", "route", "show", "table", "all"], check=False).stdout.splitlines():
             words = line.split()
             if words and words[0] in _ROUTE_TYPES and len(words) > 1:
                 words = words[1:]
@@ -532,206 +434,10 @@ def _sigterm_exit(signum, frame):
     raise SystemExit(128 + signum)
 
 
-def _size_mtime(path):
+def size_mtime(path):
     """(size, whole-second mtime) of PATH, or None when it does not exist (or cannot be read)."""
     try:
         st = os.stat(path)
     except OSError:
         return None
     return st.st_size, st.st_mtime_ns // 1_000_000_000
-
-
-# self-test
-
-_READER = r"""
-import json, os, sys, time
-start, n = time.monotonic(), 0
-try:
-    with open(sys.argv[1], "rb") as f:
-        while True:
-            b = f.read(1 << 20)
-            if not b:
-                break
-            n += len(b)
-    out = {"ok": True, "errno": 0, "error": ""}
-except OSError as exc:
-    out = {"ok": False, "errno": exc.errno, "error": exc.strerror or str(exc)}
-out.update(bytes=n, start=start, end=time.monotonic())
-print(json.dumps(out))
-"""
-
-
-def _drop_caches():
-    """Write dirty pages back and drop the page cache, dentries and inodes."""
-    os.sync()
-    with open("/proc/sys/vm/drop_caches", "w", encoding="ascii") as f:
-        f.write("3\n")
-
-
-def _dd_read(path):
-    """Read PATH with dd bs=1M after dropping the page cache; (bytes, seconds)."""
-    _drop_caches()
-    start = time.monotonic()
-    proc = subprocess.run(["dd", "if=" + path, "of=/dev/null", "bs=1M"], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, timeout=300, check=True)
-    seconds = time.monotonic() - start
-    words = proc.stderr.split()
-    nbytes = int(words[words.index("bytes") - 1]) if "bytes" in words else os.path.getsize(path)
-    return nbytes, seconds
-
-
-def _reader(path):
-    """Start a child reading PATH to its end; its JSON result comes from .communicate()."""
-    return subprocess.Popen([sys.executable, "-c", _READER, path], stdout=subprocess.PIPE, text=True)
-
-
-def _reader_result(proc, timeout_s=60):
-    """The JSON result of a _reader child; a hang past TIMEOUT_S kills it and counts as a failure."""
-    try:
-        out, _ = proc.communicate(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        return {"ok": False, "errno": None, "error": "hung for %d s" % timeout_s, "end": time.monotonic()}
-    return json.loads(out)
-
-
-def _sha256(path):
-    """Hex SHA-256 of the file PATH."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _self_test(args):
-    """Run the checks described in the module docstring; 0 when all pass, 1 when one fails, 77 on a skip."""
-    ok, why = available()
-    if not ok:
-        print("SKIP: %s" % why)
-        return 77
-    failures = []
-
-    def check(cond, what, detail=""):
-        """Print one result line; remember a failure."""
-        print("%s: %s%s" % ("ok" if cond else "FAIL", what, (" (%s)" % detail) if detail else ""))
-        if not cond:
-            failures.append(what)
-
-    rates = [float(x) for x in args.rates.split(",")]
-    src = tempfile.mkdtemp(prefix="remote-src-")
-    try:
-        big = os.path.join(src, "model.bin")
-        with open(big, "wb") as f:
-            for _ in range(args.size_mib):
-                f.write(os.urandom(1 << 20))
-        whole = int(time.time()) - 86400
-        os.utime(big, ns=(whole * 10**9, whole * 10**9))
-        os.mkdir(os.path.join(src, "sub"))
-        frac = os.path.join(src, "sub", "config.json")
-        with open(frac, "w", encoding="utf-8") as f:
-            f.write('{"layers": 32}\n')
-        os.utime(frac, ns=(whole * 10**9 + 123456789, whole * 10**9 + 123456789))
-        big_sha = _sha256(big)
-
-        with Remote(src, rate_mbit=rates[0], name=args.name, subnet=args.subnet) as r:
-            print("mounted %s at %s (server %s, host veth %s)" % (src, r.mount, r.url, r.host_if))
-            check(sorted(os.listdir(r.mount)) == sorted(os.listdir(src)), "listing equals the source")
-
-            st_src, st1 = os.stat(big), os.stat(os.path.join(r.mount, "model.bin"))
-            time.sleep(2 * r.cache_s + 0.5)
-            st2 = os.stat(os.path.join(r.mount, "model.bin"))
-            check(st1.st_size == st_src.st_size and st1.st_mtime_ns == st_src.st_mtime_ns,
-                  "size and whole-second mtime equal the source", "%d %d" % (st1.st_size, st1.st_mtime_ns))
-            check((st1.st_size, st1.st_mtime_ns) == (st2.st_size, st2.st_mtime_ns), "stable across two stats")
-            stf = os.stat(os.path.join(r.mount, "sub", "config.json"))
-            check(stf.st_mtime_ns == whole * 10**9, "a sub-second mtime shows cut to the second",
-                  "%d vs source %d" % (stf.st_mtime_ns, os.stat(frac).st_mtime_ns))
-
-            results = []
-            for rate in rates + [None]:
-                r.set_rate(rate)
-                nbytes, seconds = _dd_read(os.path.join(r.mount, "model.bin"))
-                mbit = nbytes * 8 / seconds / 1e6
-                results.append((rate, mbit, nbytes / seconds / (1 << 20)))
-                label = "limit %s" % ("%g Mbit/s" % rate if rate else "none")
-                detail = "%d MiB in %.2f s: %.1f Mbit/s, %.1f MiB/s" % (
-                    nbytes >> 20, seconds, mbit, nbytes / seconds / (1 << 20))
-                if rate:
-                    check(0.80 * rate <= mbit <= 1.05 * rate, label + ": throughput within -20%/+5%", detail)
-                else:
-                    check(mbit > 1.5 * max(rates), label + ": faster than the limits", detail)
-            check(_sha256(os.path.join(r.mount, "model.bin")) == big_sha, "content equals the source")
-
-            _size_mtime(os.path.join(r.mount, "sub", "config.json"))  # cached now: the change must expire it
-            with open(frac, "a", encoding="utf-8") as f:
-                f.write('{"heads": 8}\n')
-            os.utime(frac, ns=((whole + 60) * 10**9,) * 2)
-            try:
-                waited = r.wait_synced(os.path.join("sub", "config.json"))
-                check(True, "a changed source file shows its new size and mtime", "after %.1f s" % waited)
-            except TimeoutError as exc:
-                check(False, "a changed source file shows its new size and mtime", str(exc))
-
-            r.set_rate(rates[0])
-            _drop_caches()
-            child = _reader(os.path.join(r.mount, "model.bin"))
-            time.sleep(0.7)
-            killed = time.monotonic()
-            r.stop_server()
-            res = _reader_result(child)
-            fail_s = res["end"] - killed
-            check(not res["ok"] and fail_s < 10, "a read under way when the server dies fails in < 10 s",
-                  "errno %s (%s) after %.2f s, %d MiB read" % (
-                      res["errno"], res["error"], fail_s, res.get("bytes", 0) >> 20))
-            res = _reader_result(_reader(os.path.join(r.mount, "model.bin")))
-            check(not res["ok"] and res["end"] - res["start"] < 10, "a new read with the server dead fails in < 10 s",
-                  "errno %s (%s) after %.2f s" % (res["errno"], res["error"], res["end"] - res["start"]))
-            time.sleep(r.cache_s + 0.5)
-            start = time.monotonic()
-            try:
-                os.listdir(r.mount)
-                check(False, "a listing with the server dead fails")
-            except OSError as exc:
-                check(exc.errno == errno.EIO, "a listing with the server dead fails",
-                      "errno %d (%s) after %.2f s" % (exc.errno, exc.strerror, time.monotonic() - start))
-
-            start = time.monotonic()
-            r.start_server()
-            back = time.monotonic() - start
-            r.set_rate(None)
-            check(_sha256(os.path.join(r.mount, "model.bin")) == big_sha, "reads work again after start_server()",
-                  "mount answering %.2f s after the restart" % back)
-            mount, host_if, name = r.mount, r.host_if, r.name
-            pids = [p.pid for p in (r._server, r._mounter)]
-
-        check(not _is_mounted(mount) and not os.path.exists(mount), "unmounted and mount point removed")
-        check(not _netns_exists(name) and not _link_exists(host_if), "namespace and veth pair deleted")
-        check(not any(os.path.exists("/proc/%d" % p) for p in pids), "rclone processes gone")
-        print("throughput: " + ", ".join(
-            "%s: %.0f Mbit/s (%.1f MiB/s)" % ("limit %g" % rate if rate else "unlimited", mbit, mib)
-            for rate, mbit, mib in results))
-    finally:
-        shutil.rmtree(src, ignore_errors=True)
-    print("PASS" if not failures else "FAILED: " + "; ".join(failures))
-    return 1 if failures else 0
-
-
-def main(argv=None):
-    """Command line: the self-test, or --cleanup NAME for what a killed run left behind."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
-    parser.add_argument("--rates", default="200,400", help="Mbit/s limits to measure, comma separated")
-    parser.add_argument("--size-mib", type=int, default=64, help="size of the test file")
-    parser.add_argument("--name", default="asiosload", help="instance name (network namespace)")
-    parser.add_argument("--subnet", default=DEFAULT_SUBNET, help="IPv4 /30 of the veth pair")
-    parser.add_argument("--cleanup", metavar="NAME", help="only remove what a killed run of NAME left behind")
-    args = parser.parse_args(argv)
-    if args.cleanup:
-        cleanup_stale(args.cleanup, force=True)
-        return 0
-    return _self_test(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

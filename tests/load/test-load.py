@@ -6,7 +6,7 @@ into a buffer and into the page cache, the Python binding, checkpoints (durable,
 cache (hit, stale, checksum, cap, full file system, a remote that goes away, kill -9 mid-fill) and its metrics.
 Models are written by tests/load/modelfiles.py from the formats' specifications; the slow remote is served from a
 network namespace through rclone, limited by tc (tests/load/remote.py)."""
-import ctypes
+import contextlib
 import glob
 import hashlib
 import json
@@ -182,6 +182,18 @@ def binding(tmp, files, want):
         check(files[0] + ".missing" in str(e), "Python: a missing file raises OSError naming it", str(e))
 
 
+@contextlib.contextmanager
+def small_fs(tmp, name, size):
+    """a tmpfs of SIZE mounted at TMP/NAME for the block: a file system that fills up"""
+    mnt = os.path.join(tmp, name)
+    os.makedirs(mnt)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", mnt], check=True)
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", mnt])
+
+
 def checkpoint(tmp, files, want):
     out = os.path.join(tmp, "ckpt")
     os.makedirs(out)
@@ -194,10 +206,7 @@ def checkpoint(tmp, files, want):
               err or o)
     if not taplib.need_root("checkpoint on a full file system keeps the old files, no partial left"):
         return
-    mnt = os.path.join(tmp, "small")
-    os.makedirs(mnt)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", mnt], check=True)
-    try:
+    with small_fs(tmp, "small", "3m") as mnt:
         old = os.path.join(mnt, os.path.basename(files[0]))
         with open(old, "wb") as f:
             f.write(b"the previous checkpoint")
@@ -206,8 +215,6 @@ def checkpoint(tmp, files, want):
             sorted(os.listdir(mnt)) == [os.path.basename(old)]
         check(ok, "checkpoint on a full file system: an error, the old file intact, no partial left",
               "%s; %s" % (err.strip(), os.listdir(mnt)))
-    finally:
-        subprocess.run(["umount", mnt])
 
 
 def cache_local(tmp, files, want):
@@ -289,16 +296,11 @@ def metrics(tmp, state, cache):
 def cache_full(tmp, rfiles):
     if not taplib.need_root("cache on a full file system: an error naming it, nothing left"):
         return
-    mnt = os.path.join(tmp, "fullcache")
-    os.makedirs(mnt)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt], check=True)
-    try:
+    with small_fs(tmp, "fullcache", "1m") as mnt:
         rc, out, err = run("read", "--cache", mnt, rfiles[0])
         left = os.listdir(os.path.join(mnt, "objects")) + os.listdir(os.path.join(mnt, "partial"))
         check(rc == 1 and "full" in err and "offset" in err and not left,
               "cache on a full file system: an error with file and offset, nothing left", "%s %s" % (err, left))
-    finally:
-        subprocess.run(["umount", mnt])
 
 
 def cache_remote(tmp):
@@ -350,7 +352,6 @@ def cache_remote(tmp):
 def main():
     if not taplib.need(LOAD):
         return 1
-    ctypes.CDLL  # the binding's loader
     with tempfile.TemporaryDirectory(dir="/var/tmp") as tmp:
         st, gg = formats(tmp)
         bad_input(tmp, st, gg)
