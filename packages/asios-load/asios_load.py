@@ -55,8 +55,13 @@ class _Result(ctypes.Structure):
                 ("bytes", ctypes.c_uint64), ("seconds", ctypes.c_double), ("method", ctypes.c_char_p)]
 
 
+class _Iovec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
 class _Item(ctypes.Structure):
-    _fields_ = [("name", ctypes.c_char_p), ("data", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+    _fields_ = [("name", ctypes.c_char_p), ("data", ctypes.c_void_p), ("len", ctypes.c_size_t),
+                ("iov", ctypes.POINTER(_Iovec)), ("niov", ctypes.c_size_t)]
 
 
 class _CkptResult(ctypes.Structure):
@@ -222,15 +227,28 @@ def _pointer(obj):
 
 
 def save(directory, items, method="direct", depth=8):
-    """Write ITEMS ({file name: bytes-like}) into DIRECTORY as a checkpoint: temporary files, synced, read back and
-    checked, then renamed. Returns {bytes, seconds, gbs, verify_seconds, method}."""
+    """Write ITEMS ({file name: data}) into DIRECTORY as a checkpoint: temporary files, synced, read back from the
+    disk and compared byte for byte, then renamed. DATA is a bytes-like object, an (address, length) pair, or a
+    list of them written one after the other (a header and the tensors where they lie: nothing is copied).
+    Returns {bytes, seconds, gbs, verify_seconds, method}."""
     lib = library()
     arr = (_Item * len(items))()
     keep = []
     for i, (name, obj) in enumerate(items.items()):
-        addr, length, k = _pointer(obj)
-        keep.append((os.fsencode(name), k))
-        arr[i] = _Item(keep[-1][0], addr, length)
+        bname = os.fsencode(name)
+        keep.append(bname)
+        if isinstance(obj, list):
+            iov = (_Iovec * len(obj))()
+            for k, piece in enumerate(obj):
+                addr, length, hold = _pointer(piece)
+                iov[k] = _Iovec(addr, length)
+                keep.append(hold)
+            keep.append(iov)
+            arr[i] = _Item(bname, None, 0, iov, len(obj))
+        else:
+            addr, length, hold = _pointer(obj)
+            keep.append(hold)
+            arr[i] = _Item(bname, addr, length, None, 0)
     res = _CkptResult()
     err = ctypes.create_string_buffer(4096)
     r = lib.asios_ckpt_write(os.fsencode(directory), arr, len(items), 0 if method == "direct" else 1, depth,

@@ -175,6 +175,21 @@ def binding(tmp, files, want):
     ok = all(open(os.path.join(out, k), "rb").read() == bytes(v) for k, v in data.items()) and \
         not glob.glob(os.path.join(out, ".*"))
     check(ok, "Python: save() writes every item whole, no partial file left", str(r))
+    big = bytearray(os.urandom(6 << 20))
+    pieces = [b"header{}" * 3, memoryview(big)[1:(5 << 20) + 3], b"", memoryview(big)[7:4096 * 300 + 11], raw]
+    whole = b"".join(bytes(p) for p in pieces)
+    for method in ("direct", "buffered"):
+        r = asios_load.save(out, {"pieces.bin": list(pieces)}, method=method)
+        got = open(os.path.join(out, "pieces.bin"), "rb").read()
+        check(got == whole and r["bytes"] == len(whole),
+              "Python: save(%s) of an item in unaligned pieces across 4 MiB blocks writes them one after the other"
+              % method, "%d of %d bytes, %s" % (len(got), len(whole), r))
+    try:
+        asios_load.save(out, {"hole.bin": [b"x", (0, 4096)]})
+        check(False, "Python: a piece with a length but no memory is refused, naming the item")
+    except OSError as e:
+        check("hole.bin" in str(e) and "no memory" in str(e),
+              "Python: a piece with a length but no memory is refused, naming the item", str(e))
     try:
         asios_load.load([files[0] + ".missing"])
         check(False, "Python: a missing file raises OSError naming it")

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "asios/model.h"
 
@@ -83,8 +84,11 @@ enum asios_ckpt_method { ASIOS_CKPT_DIRECT, ASIOS_CKPT_BUFFERED };
 
 struct asios_ckpt_item {
 	const char *name;       /* file name in the directory (no '/') */
-	const void *data;
+	const void *data;       /* the bytes of the file, LEN of them; or, when NIOV > 0, ... */
 	size_t len;
+	const struct iovec *iov; /* ... the file is these NIOV pieces one after the other (a header and the tensors
+	                          * where they lie in memory: nothing is copied to make the file), LEN is ignored */
+	size_t niov;
 };
 
 struct asios_ckpt_result {
@@ -94,9 +98,9 @@ struct asios_ckpt_result {
 	const char *method;
 };
 
-/* Write ITEMS into DIR: each to DIR/.NAME.partial, synced, renamed to DIR/NAME, the directory synced; then read
- * back (O_DIRECT where it can) and its SHA-256 compared with the buffer's. A failure removes the partial files and
- * leaves what was in DIR before. */
+/* Write ITEMS into DIR: each to DIR/.NAME.partial, synced, read back from the disk (O_DIRECT where it can) and
+ * compared byte for byte with the item; then all renamed to DIR/NAME and the directory synced. A failure removes the
+ * partial files and leaves what was in DIR before. */
 int asios_ckpt_write(const char *dir, const struct asios_ckpt_item *items, size_t n, enum asios_ckpt_method method,
 		     unsigned depth, struct asios_ckpt_result *res, char *err, size_t errlen);
 
