@@ -42,7 +42,9 @@ static void usage(FILE *f)
 		"  --block SIZE           bytes per read (default 1M, a multiple of 4K)\n"
 		"  --direct auto|on|off   O_DIRECT (default auto: where the file system allows it)\n"
 		"  --method M             warm: uring|readahead|populate; checkpoint: direct|buffered\n"
-		"  --no-hugepages         no huge pages for the buffer\n"
+		"  --hugepages            back the buffer with huge pages (hugetlb when reserved, else THP)\n"
+		"  --no-hugepages         small pages (default)\n"
+		"  --register             register the buffer with io_uring before the reads (pins it)\n"
 		"  --no-check             do not check the model headers\n"
 		"  --sha256               print the SHA-256 of every file (read)\n"
 		"  --out DIR              checkpoint: the directory to write to\n"
@@ -95,7 +97,7 @@ static int near_node(const char *pci, int *node)
 }
 
 enum { OPT_CACHE = 256, OPT_CACHE_MAX, OPT_CONFIG, OPT_NODE, OPT_NEAR, OPT_DEPTH, OPT_BLOCK, OPT_DIRECT, OPT_METHOD,
-       OPT_NOHUGE, OPT_NOCHECK, OPT_SHA, OPT_OUT, OPT_JSON, OPT_VERSION };
+       OPT_HUGE, OPT_NOHUGE, OPT_REGISTER, OPT_NOCHECK, OPT_SHA, OPT_OUT, OPT_JSON, OPT_VERSION };
 
 static const struct option options[] = {
 	{ "cache", required_argument, NULL, OPT_CACHE },    { "cache-max", required_argument, NULL, OPT_CACHE_MAX },
@@ -103,6 +105,7 @@ static const struct option options[] = {
 	{ "near", required_argument, NULL, OPT_NEAR },      { "depth", required_argument, NULL, OPT_DEPTH },
 	{ "block", required_argument, NULL, OPT_BLOCK },    { "direct", required_argument, NULL, OPT_DIRECT },
 	{ "method", required_argument, NULL, OPT_METHOD },  { "no-hugepages", no_argument, NULL, OPT_NOHUGE },
+	{ "hugepages", no_argument, NULL, OPT_HUGE },       { "register", no_argument, NULL, OPT_REGISTER },
 	{ "no-check", no_argument, NULL, OPT_NOCHECK },     { "sha256", no_argument, NULL, OPT_SHA },
 	{ "out", required_argument, NULL, OPT_OUT },        { "json", no_argument, NULL, OPT_JSON },
 	{ "help", no_argument, NULL, 'h' },                 { "version", no_argument, NULL, OPT_VERSION },
@@ -131,7 +134,9 @@ static int option(struct asios_load_args *a, int o, const char *v)
 			       : (a->opts.block = (size_t)x, 0);
 	case OPT_DIRECT: return asios_load_direct(v, &a->opts.direct) ? bad("--direct", v) : 0;
 	case OPT_METHOD: snprintf(a->method, sizeof(a->method), "%s", v); return 0;
+	case OPT_HUGE: a->opts.hugepages = true; return 0;
 	case OPT_NOHUGE: a->opts.hugepages = false; return 0;
+	case OPT_REGISTER: a->opts.register_buffers = true; return 0;
 	case OPT_NOCHECK: a->opts.no_check = true; return 0;
 	case OPT_SHA: a->opts.sha256 = true; return 0;
 	case OPT_OUT: snprintf(a->out, sizeof(a->out), "%s", v); return 0;

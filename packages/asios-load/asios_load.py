@@ -45,7 +45,7 @@ class _File(ctypes.Structure):
 class _Opts(ctypes.Structure):
     _fields_ = [("target", ctypes.c_int), ("warm", ctypes.c_int), ("direct", ctypes.c_int), ("node", ctypes.c_int),
                 ("depth", ctypes.c_uint), ("block", ctypes.c_size_t), ("hugepages", ctypes.c_bool),
-                ("no_check", ctypes.c_bool), ("sha256", ctypes.c_bool)]
+                ("no_check", ctypes.c_bool), ("sha256", ctypes.c_bool), ("register_buffers", ctypes.c_bool)]
 
 
 class _Result(ctypes.Structure):
@@ -197,11 +197,13 @@ def _run(paths, opts):
     return res
 
 
-def load(paths, node=-1, direct="auto", depth=32, block=1 << 20, hugepages=True, check=True, sha256=False):
+def load(paths, node=-1, direct="auto", depth=32, block=1 << 20, hugepages=False, check=True, sha256=False,
+         register=False):
     """Read PATHS (files, or directories of .safetensors/.gguf files) into one buffer on NUMA node NODE (-1: no
     binding). Returns a Model."""
     return Model(_run(paths, _opts(target=0, direct=_DIRECT[direct], node=node, depth=depth, block=block,
-                                   hugepages=hugepages, no_check=not check, sha256=sha256)))
+                                   hugepages=hugepages, no_check=not check, sha256=sha256,
+                                   register_buffers=register)))
 
 
 def warm(paths, method="uring", depth=32, block=1 << 20, check=True):

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "asios/cache.h"
 #include "asios/load.h"
@@ -35,8 +36,17 @@ static struct json_object *file_json(const struct asios_load_file *f)
 	return o;
 }
 
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ST and TOTAL (seconds from the start: listing, cache lookups, fills and the load) when it went through the cache */
 static void report(const struct asios_load_args *a, const struct asios_load_result *r, bool warm,
-		   const struct asios_cache_stats *st)
+		   const struct asios_cache_stats *st, double total)
 {
 	double gbs = r->seconds > 0 ? (double)r->bytes / r->seconds / 1e9 : 0;
 	struct json_object *o = json_object_new_object(), *files = json_object_new_array();
@@ -63,6 +73,8 @@ static void report(const struct asios_load_args *a, const struct asios_load_resu
 		json_object_object_add(c, "evictions", json_object_new_int64((int64_t)st->evictions));
 		json_object_object_add(c, "bytes_remote", json_object_new_int64((int64_t)st->bytes_remote));
 		json_object_object_add(c, "fill_seconds", json_object_new_double(st->fill_seconds));
+		json_object_object_add(c, "total_seconds", json_object_new_double(total));
+		json_object_object_add(c, "total_gbs", json_object_new_double(total > 0 ? (double)r->bytes / total / 1e9 : 0));
 		json_object_object_add(o, "cache", c);
 	}
 	json_object_object_add(o, "files", files);
@@ -77,9 +89,11 @@ static void report(const struct asios_load_args *a, const struct asios_load_resu
 		printf(")\n");
 		if (st)
 			printf("cache: %llu hits, %llu misses (%llu stale, %llu resumed), %llu evicted, %.3f GB from the remote "
-			       "in %.3f s\n", (unsigned long long)st->hits, (unsigned long long)st->misses,
-			       (unsigned long long)st->stale, (unsigned long long)st->resumed,
-			       (unsigned long long)st->evictions, (double)st->bytes_remote / 1e9, st->fill_seconds);
+			       "in %.3f s; lookups, fills and load %.3f s: %.2f GB/s\n", (unsigned long long)st->hits,
+			       (unsigned long long)st->misses, (unsigned long long)st->stale,
+			       (unsigned long long)st->resumed, (unsigned long long)st->evictions,
+			       (double)st->bytes_remote / 1e9, st->fill_seconds, total,
+			       total > 0 ? (double)r->bytes / total / 1e9 : 0);
 		for (size_t i = 0; a->opts.sha256 && i < r->nfiles; i++)
 			printf("%s  %s\n", r->files[i].sha256, r->files[i].path);
 	}
@@ -123,6 +137,7 @@ int asios_load_cmd_load(struct asios_load_args *a, bool warm)
 	struct asios_load_result res;
 	char err[4096], **files = NULL, **locals = NULL;
 	size_t n = 0;
+	double t0 = now();
 	int rc = 1;
 
 	if (warm && a->method[0] && strcmp(a->method, "uring") && strcmp(a->method, "readahead") &&
@@ -146,7 +161,7 @@ int asios_load_cmd_load(struct asios_load_args *a, bool warm)
 		free(res.files[i].path);
 		res.files[i].path = strdup(files[i]);
 	}
-	report(a, &res, warm, a->cache_dir[0] ? &st : NULL);
+	report(a, &res, warm, a->cache_dir[0] ? &st : NULL, now() - t0);
 	asios_load_stats_record(a->cache_dir[0] ? c.dir : NULL, &st, warm ? "warm" : "read", res.bytes, res.seconds);
 	asios_load_release(&res);
 	rc = 0;

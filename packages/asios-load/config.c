@@ -49,6 +49,9 @@ static int on_load(struct asios_conf *c, struct asios_load_args *a, const char *
 	if (!strcmp(name, "hugepages"))
 		return asios_conf_bool(v, &b) ? asios_conf_fail(c, "%s: expected yes or no, got \"%s\"", name, v)
 					      : (a->opts.hugepages = b, 1);
+	if (!strcmp(name, "register"))
+		return asios_conf_bool(v, &b) ? asios_conf_fail(c, "%s: expected yes or no, got \"%s\"", name, v)
+					      : (a->opts.register_buffers = b, 1);
 	if (!strcmp(name, "warm_method")) {
 		if (strcmp(v, "uring") && strcmp(v, "readahead") && strcmp(v, "populate"))
 			return asios_conf_fail(c, "%s: expected uring, readahead or populate, got \"%s\"", name, v);

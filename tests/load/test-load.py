@@ -98,6 +98,22 @@ def loads(tmp):
     got = {f["path"]: f.get("sha256") for f in j.get("files", [])}
     check(rc == 0 and got == want, "read: every shard of a directory lands whole in the buffer (SHA-256)", err)
     check(j.get("method") == "uring-direct", "read on a disk file system uses O_DIRECT", j.get("method"))
+    check(j.get("registered") is False and j.get("hugepages") == "no",
+          "read: small pages and no registered buffer by default (they measured faster)", str(j)[:200])
+    conf = os.path.join(tmp, "pinned.conf")
+    with open(conf, "w") as f:
+        f.write("[load]\nhugepages = yes\nregister = yes\n")
+    rc, out, err = run("read", "--json", "--sha256", "--config", conf, d)
+    j = json.loads(out) if rc == 0 else {}
+    got = {f["path"]: f.get("sha256") for f in j.get("files", [])}
+    pinned = j.get("registered") is True or os.geteuid() != 0  # pinning needs RLIMIT_MEMLOCK room unless root
+    check(rc == 0 and got == want and pinned and j.get("hugepages") in ("thp", "hugetlb"),
+          "read with hugepages and register from load.conf: huge pages, a registered buffer, same bytes",
+          err or str(j)[:200])
+    rc, out, err = run("read", "--json", "--hugepages", "--register", "--no-hugepages", files[0])
+    j = json.loads(out) if rc == 0 else {}
+    check(rc == 0 and j.get("hugepages") == "no" and (j.get("registered") is True or os.geteuid() != 0),
+          "read --register --no-hugepages: the later option wins, the buffer registered", err or str(j)[:200])
     shm = tempfile.mkdtemp(dir="/dev/shm") if os.path.isdir("/dev/shm") else None
     shm_direct = False
     if shm:  # tmpfs takes O_DIRECT since Linux 6.6
@@ -322,7 +338,8 @@ def cache_remote(tmp):
     import remote as rem
     ok, why = rem.available()
     if not ok:
-        for n in ("remote cache: first load at the remote's limit", "remote cache: kill -9 mid-fill leaves no entry",
+        for n in ("remote cache: first load at the remote's limit", "remote cache: the report's total covers the fill",
+                  "remote cache: kill -9 mid-fill leaves no entry",
                   "remote cache: the remote going away mid-fill is an error naming file and offset",
                   "remote cache: the next fill resumes and completes"):
             skip(n, why)
@@ -343,6 +360,10 @@ def cache_remote(tmp):
         check(rc == 0 and j["files"][0]["sha256"] == want[os.path.basename(files[0])] and mbit < 260,
               "remote cache: first load at the remote's limit (200 Mbit/s), bytes whole",
               "%.0f Mbit/s; %s" % (mbit, err))
+        c = j.get("cache", {})
+        check(rc == 0 and c["fill_seconds"] + j["seconds"] <= c["total_seconds"] <= secs and
+              c["total_gbs"] * 8e3 < 260, "remote cache: the report's total covers the fill and the load (%.0f "
+              "Mbit/s), its gbs the load from the local copy alone" % (c.get("total_gbs", 0) * 8e3), str(c))
         p = subprocess.Popen([LOAD, "read", "--cache", cache, mnt(files[1])], env=ENV)
         time.sleep(0.3)
         p.send_signal(signal.SIGKILL)

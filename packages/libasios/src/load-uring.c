@@ -140,7 +140,9 @@ static int complete(struct engine *e, unsigned s, int res, char *err, size_t err
 	return issue_next(e, s) ? 1 : 0;
 }
 
-/* register the destination: the caller's buffer in 1 GiB pieces, or DEPTH scratch buffers */
+/* register the destination: the caller's buffer in 1 GiB pieces (when asked: pinning faults every page in first,
+ * serially, where unregistered O_DIRECT reads fault their pages in while others are in flight), or DEPTH scratch
+ * buffers */
 static void register_buffers(struct engine *e)
 {
 	struct asios_load_result *res = e->c->res;
@@ -216,7 +218,8 @@ int asios_load_uring(struct asios_load_ctx *c, char *err, size_t errlen)
 	if (r < 0) {
 		snprintf(err, errlen, "io_uring: %s", strerror(-r));
 	} else {
-		register_buffers(&e);
+		if (e.scratch || c->opts.register_buffers) /* scratch buffers: DEPTH small ones, cheap to pin */
+			register_buffers(&e);
 		r = run(&e, err, errlen);
 		io_uring_queue_exit(&e.ring);
 	}

@@ -42,6 +42,8 @@ struct asios_load_opts {
 	bool hugepages;         /* back the buffer with huge pages (hugetlb when reserved, else transparent) */
 	bool no_check;          /* do not parse and check the model headers */
 	bool sha256;            /* the SHA-256 of every file, from the buffer after the load */
+	bool register_buffers;  /* register the buffer with the ring first: pins it, so every page is faulted in
+	                         * before the first read instead of while the reads are in flight */
 };
 
 struct asios_load_file {
