@@ -114,9 +114,9 @@ $(O)/asios-load: $(LOAD_OBJS) $(LIBASIOS_LOAD) $(LIBASIOS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(LOAD_LIBS)
 
-$(O)/asiosctl: $(ASIOSCTL_OBJS) $(LIBASIOS) $(O)/signatures.conf
+$(O)/asiosctl: $(ASIOSCTL_OBJS) $(LIBASIOS) $(O)/signatures.conf $(O)/audit.rules
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter-out %.conf,$^) $(PKG_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter-out %.conf %.rules,$^) $(PKG_LIBS)
 
 $(O)/asios-irqd: $(IRQD_OBJS) $(LIBASIOS)
 	$(call msg,LD,$@)
@@ -130,6 +130,10 @@ $(O)/asios-numad: $(NUMAD_OBJS) $(LIBASIOS)
 $(O)/asios-healthd: $(HEALTHD_OBJS) $(LIBASIOS) $(O)/signatures.conf
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter-out %.conf,$^) $(PKG_LIBS)
+
+# the audit's rules beside asiosctl, found there before install
+$(O)/audit.rules: packages/asiosctl/audit.rules
+	$(Q)mkdir -p $(@D) && cp $< $@
 
 # the signature catalogue beside the programs: asiosctl health and asios-healthd find it there before install
 $(O)/signatures.conf: packages/asios-healthd/signatures.conf

@@ -37,6 +37,9 @@ static const struct verb verbs[] = {
 	  verb_tune },
 	{ "status", "[--root DIR] [--json]",
 	  "each domain's drift, what its applies did and the effect of the last one on its metric", verb_status },
+	{ "audit", "[--root DIR] [--json]",
+	  "the machine's hardening (LSMs, lockdown, module signing, sysctls, units, sshd) against the audit rules",
+	  verb_audit },
 };
 
 void log_error(const char *fmt, ...)

@@ -34,6 +34,8 @@ int verb_health(int argc, char **argv);
 int verb_tune(int argc, char **argv);
 /* asiosctl status (status.c) */
 int verb_status(int argc, char **argv);
+/* asiosctl audit (audit.c) */
+int verb_audit(int argc, char **argv);
 /* asiosctl sched watch (watch.c) */
 int sched_watch(int argc, char **argv);
 

@@ -20,6 +20,7 @@
 
 #include "asios/domain.h"
 #include "asiosctl.h"
+#include "audit.h"
 
 /*
  * asiosctl snapshot: capture the files a snapshot reads into a tarball that works as --root, safe to attach
@@ -249,8 +250,10 @@ static int capture(const char *root_path, const char *out)
 	asios_root_set_recorder(root, on_read, &c);
 	r = asios_snapshot_load(root, &s);
 	n_own = c.n_paths;
-	if (r >= 0)
+	if (r >= 0) {
 		observe_domains(root_path, root, s);
+		audit_observe(root_path, root); /* what asiosctl audit --root reads on the capture */
+	}
 	asios_root_set_recorder(root, NULL, NULL);
 	asios_root_free(root);
 	if (r < 0) {

@@ -130,29 +130,42 @@ static int read_gz(struct asios_root *root, const char *path, char **ret)
 	return 0;
 }
 
-int asios_kconfig_load(struct asios_root *root, struct asios_snapshot *s)
+int asios_kconfig_read(struct asios_root *root, const char *release, struct asios_kconfig_entry **ret, size_t *n_ret,
+		       char **source, char ***warnings, size_t *n_warnings)
 {
 	char *text = NULL, path[256];
-	char **warnings = NULL;
-	size_t n_warnings = 0;
 	int r;
 
-	if (s->kernel_release)
-		snprintf(path, sizeof(path), "/boot/config-%s", s->kernel_release);
+	*ret = NULL;
+	*n_ret = 0;
+	*source = NULL;
+	if (release)
+		snprintf(path, sizeof(path), "/boot/config-%s", release);
 	else
 		path[0] = '\0';
 	r = read_gz(root, "/proc/config.gz", &text);
 	if (r >= 0)
-		s->kconfig_source = strdup("/proc/config.gz");
+		*source = strdup("/proc/config.gz");
 	else if (path[0] && (r = asios_read_file(root, path, &text, NULL)) >= 0)
-		s->kconfig_source = strdup(path);
-	if (r == -ENOMEM)
-		return r;
+		*source = strdup(path);
+	if (r == -ENOMEM || (text && !*source)) {
+		free(text);
+		return -ENOMEM;
+	}
 	if (!text)
 		return 0;
-	r = asios_kconfig_parse(text, s->kconfig_source ? s->kconfig_source : "kconfig", &s->kconfig, &s->n_kconfig,
-				&warnings, &n_warnings);
+	r = asios_kconfig_parse(text, *source, ret, n_ret, warnings, n_warnings);
 	free(text);
+	return r;
+}
+
+int asios_kconfig_load(struct asios_root *root, struct asios_snapshot *s)
+{
+	char **warnings = NULL;
+	size_t n_warnings = 0;
+	int r = asios_kconfig_read(root, s->kernel_release, &s->kconfig, &s->n_kconfig, &s->kconfig_source, &warnings,
+				   &n_warnings);
+
 	for (size_t i = 0; i < n_warnings; i++)
 		asios_snapshot_warn(s, "%s", warnings[i]);
 	asios_strv_free(warnings);
