@@ -83,6 +83,7 @@ install: all ## Install programs, man pages, units and commented default configs
 	install -m 0644 packages/asios-healthd/asios-healthd.service $(DESTDIR)$(UNITDIR)/asios-healthd.service
 	install -m 0644 packages/asios-healthd/health.conf $(DESTDIR)$(SYSCONFDIR)/asios/health.conf
 	install -D -m 0644 packages/asios-healthd/signatures.conf $(DESTDIR)$(PREFIX)/share/asios/health/signatures.conf
+	install -D -m 0644 packages/asiosctl/audit.rules $(DESTDIR)$(PREFIX)/share/asios/audit.rules
 	install -m 0755 $(O)/asios-exporter $(DESTDIR)$(SBINDIR)/asios-exporter
 	install -m 0644 packages/asios-exporter/asios-exporter.8 $(DESTDIR)$(MANDIR)/man8/asios-exporter.8
 	install -m 0644 packages/asios-exporter/asios-exporter.service $(DESTDIR)$(UNITDIR)/asios-exporter.service
@@ -94,7 +95,7 @@ install: all ## Install programs, man pages, units and commented default configs
 		$(DESTDIR)$(PREFIX)/share/asios/grafana/asios-dashboard.json
 
 .PHONY: install-base
-install-base: ## Install the asios-base defaults (sysctl.d, udev, limits, grub.d, modprobe.d, presets, sshd) (DESTDIR=)
+install-base: ## Install the asios-base defaults (sysctl.d, udev, limits, grub.d, modprobe.d, presets, sshd, ssh) (DESTDIR=)
 	install -D -m 0644 packages/asios-base/sysctl.conf $(DESTDIR)/usr/lib/sysctl.d/60-asios.conf
 	install -D -m 0644 packages/asios-base/system.conf $(DESTDIR)/usr/lib/systemd/system.conf.d/60-asios.conf
 	install -D -m 0644 packages/asios-base/asios.preset $(DESTDIR)/usr/lib/systemd/system-preset/60-asios.preset
@@ -103,6 +104,7 @@ install-base: ## Install the asios-base defaults (sysctl.d, udev, limits, grub.d
 	install -D -m 0644 packages/asios-base/limits.conf $(DESTDIR)$(SYSCONFDIR)/security/limits.d/60-asios.conf
 	install -D -m 0644 packages/asios-base/grub.cfg $(DESTDIR)$(SYSCONFDIR)/default/grub.d/asios.cfg
 	install -D -m 0644 packages/asios-base/sshd.conf $(DESTDIR)$(SYSCONFDIR)/ssh/sshd_config.d/asios.conf
+	install -D -m 0644 packages/asios-base/ssh.conf $(DESTDIR)$(SYSCONFDIR)/ssh/ssh_config.d/asios.conf
 
 .PHONY: deps
 deps: ## Install the build dependencies with apt (only what is missing; needs root then)
@@ -195,7 +197,7 @@ check-packaging: ## Only the packaging tests: build, lintian, reproducibility, c
 
 ##@ Benchmarks
 # the suite of benchmarks/run: each runs baseline and ASIOS (and peers) side by side, BENCH_REPS times
-BENCH_SUITE := jitter stream storage tune tune-randread tune-veth network e2e telemetry health
+BENCH_SUITE := jitter stream storage checkpoint storage-cache tune tune-randread tune-veth network e2e telemetry health
 BENCH_REPS ?= 5
 
 .PHONY: bench
@@ -203,10 +205,12 @@ bench: all bench-programs ## All benchmarks, baseline vs ASIOS in one run: repor
 	$(Q)tools/deps.sh benchmarks/deps.list
 	$(Q)benchmarks/run --build $(O) --reps $(BENCH_REPS)
 
-.PHONY: bench-jitter bench-stream bench-storage bench-tune bench-tune-randread bench-tune-veth bench-network bench-e2e bench-telemetry bench-health
+.PHONY: bench-jitter bench-stream bench-storage bench-checkpoint bench-storage-cache bench-tune bench-tune-randread bench-tune-veth bench-network bench-e2e bench-telemetry bench-health
 bench-jitter: ## Wake-up latency on an isolated CPU under load: stock vs asiosctl isolate, and cyclictest
 bench-stream: ## STREAM-style bandwidth: stock vs ASIOS NUMA placement
 bench-storage: ## Model loading, cold cache: buffered vs ASIOS read-ahead vs io_uring loader vs fio's best
+bench-checkpoint: ## Durable checkpoint writes: torch.save + fsync vs asios-load (buffered, O_DIRECT) vs fio
+bench-storage-cache: ## The layered cache before a tc-limited remote: no cache, first load, second load, local disk
 bench-tune: ## Buffered model loading tuned by asiosctl tune from stock, vs stock, TuneD throughput-performance, asios-base
 bench-tune-randread: ## 4 KiB random reads (fio IOPS) tuned by asiosctl tune from stock, vs stock, TuneD, asios-base
 bench-tune-veth: ## TCP over veth tuned by asiosctl tune from stock (retransmits guarded), vs stock, TuneD, ASIOS

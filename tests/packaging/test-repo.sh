@@ -6,7 +6,7 @@
 #  1. a repository that is unsigned, or signed by another key, is refused (apt-get update fails with
 #     --error-on=any and nothing from it is installable);
 #  2. install asios-server from our repository on 127.0.0.1: units enabled, configs present, and the
-#     asios-base defaults take effect (limits through PAM, sshd key exchange, modprobe, grub, presets);
+#     asios-base defaults take effect (limits through PAM, sshd and ssh key exchange, modprobe, grub, presets);
 #  3. publish a higher version: apt-get upgrade moves to it, a locally edited conffile survives and the new
 #     default arrives as .dpkg-dist; the previous version stays installable (rollback);
 #  4. purge: the chroot's file list is the same as before the install.
@@ -168,6 +168,7 @@ check "sshd's effective key exchange starts with the post-quantum hybrid" \
 	sh -c "inroot() { unshare --mount --propagation private -- sh -c 'mount -t proc proc \"\$0/proc\" && exec chroot \"\$0\" \"\$@\"' '$root' \"\$@\"; };
 		inroot sh -c 'mkdir -p /run/sshd && /usr/sbin/sshd -T' | grep -qx 'kexalgorithms sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org'"
 check "the OpenSSH client of the base offers the hybrid" sh -c "chroot '$root' ssh -Q kex | grep -qx sntrup761x25519-sha512@openssh.com"
+check "the OpenSSH client's effective key exchange is ssh_config.d/asios.conf's list" sh -c "chroot '$root' ssh -G -T localhost | grep -qx 'kexalgorithms sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org'"
 check "modprobe blacklists nouveau" sh -c "chroot '$root' modprobe --showconfig | grep -qx 'blacklist nouveau'"
 check "modprobe passes poll_queues to nvme" sh -c "chroot '$root' modprobe --showconfig | grep -qx 'options nvme poll_queues=4'"
 cmdline=$(GRUB_CMDLINE_LINUX_DEFAULT="quiet" sh -c '. "$1"; echo "$GRUB_CMDLINE_LINUX_DEFAULT"' sh "$root/etc/default/grub.d/asios.cfg")
