@@ -95,7 +95,7 @@ install: all ## Install programs, man pages, units and commented default configs
 		$(DESTDIR)$(PREFIX)/share/asios/grafana/asios-dashboard.json
 
 .PHONY: install-base
-install-base: ## Install the asios-base defaults (sysctl.d, udev, limits, grub.d, modprobe.d, presets, sshd, ssh) (DESTDIR=)
+install-base: ## Install the asios-base defaults (sysctl.d, udev, limits, grub.d, modprobe.d, presets, sshd, ssh, audit) (DESTDIR=)
 	install -D -m 0644 packages/asios-base/sysctl.conf $(DESTDIR)/usr/lib/sysctl.d/60-asios.conf
 	install -D -m 0644 packages/asios-base/system.conf $(DESTDIR)/usr/lib/systemd/system.conf.d/60-asios.conf
 	install -D -m 0644 packages/asios-base/asios.preset $(DESTDIR)/usr/lib/systemd/system-preset/60-asios.preset
@@ -105,6 +105,7 @@ install-base: ## Install the asios-base defaults (sysctl.d, udev, limits, grub.d
 	install -D -m 0644 packages/asios-base/grub.cfg $(DESTDIR)$(SYSCONFDIR)/default/grub.d/asios.cfg
 	install -D -m 0644 packages/asios-base/sshd.conf $(DESTDIR)$(SYSCONFDIR)/ssh/sshd_config.d/asios.conf
 	install -D -m 0644 packages/asios-base/ssh.conf $(DESTDIR)$(SYSCONFDIR)/ssh/ssh_config.d/asios.conf
+	install -D -m 0640 packages/asios-base/audit.rules $(DESTDIR)$(SYSCONFDIR)/audit/rules.d/60-asios.rules
 
 .PHONY: deps
 deps: ## Install the build dependencies with apt (only what is missing; needs root then)

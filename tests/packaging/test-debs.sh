@@ -61,13 +61,13 @@ base=$(contents asios-base all)
 for f in /usr/lib/sysctl.d/60-asios.conf /usr/lib/systemd/system.conf.d/60-asios.conf \
 	/usr/lib/systemd/system-preset/60-asios.preset /lib/udev/rules.d/60-asios-block.rules /lib/modprobe.d/asios.conf \
 	/etc/security/limits.d/60-asios.conf /etc/default/grub.d/asios.cfg /etc/ssh/sshd_config.d/asios.conf \
-	/etc/ssh/ssh_config.d/asios.conf; do
+	/etc/ssh/ssh_config.d/asios.conf /etc/audit/rules.d/60-asios.rules; do
 	check "asios-base ships $f" grep -qx -- "$f" <<<"$base"
 done
 conff() { dpkg-deb --ctrl-tarfile "$a/$1" | tar -xOf - ./conffiles 2>/dev/null | sort | tr '\n' ' '; }
 check_eq "asios-load conffiles" "/etc/asios/load.conf " "$(conff "asios-load_${version}_$arch.deb")"
 check_eq "asios-tuning conffiles" "/etc/asios/block.conf /etc/asios/health.conf /etc/asios/irqd.conf /etc/asios/net.conf /etc/asios/numad.conf /etc/asios/schedd.conf " "$(conff "asios-tuning_${version}_$arch.deb")"
-check_eq "asios-base conffiles" "/etc/default/grub.d/asios.cfg /etc/security/limits.d/60-asios.conf /etc/ssh/ssh_config.d/asios.conf /etc/ssh/sshd_config.d/asios.conf " \
+check_eq "asios-base conffiles" "/etc/audit/rules.d/60-asios.rules /etc/default/grub.d/asios.cfg /etc/security/limits.d/60-asios.conf /etc/ssh/ssh_config.d/asios.conf /etc/ssh/sshd_config.d/asios.conf " \
 	"$(conff "asios-base_${version}_all.deb")"
 postinst=$(dpkg-deb --ctrl-tarfile "$a/asios-tuning_${version}_$arch.deb" | tar -xOf - ./postinst)
 check "asios-tuning postinst restarts the daemons on upgrade" grep -q '_dh_action=restart' <<<"$postinst"

@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 The ASIOS Authors
+# SPDX-License-Identifier: MIT
+"""asios-base's auditd rules (packages/asios-base/audit.rules) loaded into this machine's kernel audit, each rule
+triggered and its event found with ausearch: a module load attempt, a debugger attaching, a write to ASIOS's
+configuration and to the model cache, an accelerator node opened by a program not on the allow list — and not
+by one that is (a site's allow rule in a file before ours, as docs/security.md says). Each check also looks for
+the event before the rules are loaded, so it proves the rule and not some other one.
+
+Runs Debian's auditd in the foreground with its log in a temporary folder when no auditd runs; with one
+running it uses that one and removes only its own rules afterwards. Needs root, auditd and a kernel with audit."""
+import ctypes
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from taplib import TOP, check, done, skip  # noqa: E402
+
+RULES = os.path.join(TOP, "packages", "asios-base", "audit.rules")
+KEYS = ("asios-module", "asios-ptrace", "asios-config", "asios-model-write", "asios-accel-open")
+NAMES = {
+    "asios-module": "a kernel module load attempt (finit_module)",
+    "asios-ptrace": "a debugger attaching to a process (PTRACE_ATTACH)",
+    "asios-config": "a write under /etc/asios",
+    "asios-model-write": "a write to the model cache (/var/cache/asios-load)",
+    "asios-accel-open": "an accelerator node (/dev/nvidia0) opened by cat, not on the allow list",
+}
+AUDITD_CONF = """log_file = {log}
+log_format = ENRICHED
+flush = INCREMENTAL_ASYNC
+freq = 1
+max_log_file = 64
+num_logs = 1
+max_log_file_action = ROTATE
+space_left = 10
+space_left_action = IGNORE
+admin_space_left = 5
+admin_space_left_action = IGNORE
+disk_full_action = IGNORE
+disk_error_action = IGNORE
+local_events = yes
+write_logs = yes
+"""
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def sh(*cmd, **kw):
+    return subprocess.run(list(cmd), capture_output=True, text=True, **kw)
+
+
+def status():
+    """auditctl -s as a dict; None when audit cannot be controlled here"""
+    p = sh("auditctl", "-s")
+    if p.returncode != 0:
+        return None
+    return dict(line.split(" ", 1) for line in p.stdout.splitlines() if " " in line)
+
+
+class Auditd:
+    """this machine's auditd, or a private one in the foreground logging to TMP"""
+
+    def __init__(self, tmp):
+        self.tmp, self.proc, self.made = tmp, None, []
+        st = status()
+        self.enabled_before = st.get("enabled", "0")
+        self.log = "/var/log/audit/audit.log"
+        if st.get("pid", "0") == "0":
+            with open(os.path.join(tmp, "auditd.conf"), "w") as f:
+                f.write(AUDITD_CONF.format(log=os.path.join(tmp, "audit.log")))
+            os.chmod(os.path.join(tmp, "auditd.conf"), 0o640)
+            self.log = os.path.join(tmp, "audit.log")
+            self.proc = subprocess.Popen(["auditd", "-n", "-c", tmp], stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+            for _ in range(50):
+                if status().get("pid", "0") != "0":
+                    break
+                time.sleep(0.1)
+
+    def close(self):
+        for key in KEYS + ("asios-accel-allow",):
+            sh("auditctl", "-D", "-k", key)
+        sh("auditctl", "-D", "-k", "asios-test-allow")
+        if self.proc:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=10)
+            sh("auditctl", "-e", self.enabled_before)
+
+
+def search(log, key, since):
+    """ausearch's interpreted records of KEY in LOG since SINCE (a time.time()), as text"""
+    t = time.localtime(since)
+    p = sh("ausearch", "-i", "-if", log, "-k", key, "--start", time.strftime("%m/%d/%y", t),
+           time.strftime("%H:%M:%S", t), env=dict(os.environ, LC_ALL="C"))
+    return p.stdout if p.returncode == 0 else ""
+
+
+def triggers(tmp, allowed):
+    """one event of each kind; the allowed program opens the accelerator node too"""
+    fd = os.open("/dev/null", os.O_RDONLY)
+    libc.syscall(313, fd, b"", 0)  # finit_module: refused (not a module), but it is the call that is audited
+    os.close(fd)
+    child = subprocess.Popen(["sleep", "30"])
+    if libc.ptrace(16, child.pid, None, None) == 0:  # PTRACE_ATTACH
+        os.waitpid(child.pid, 0)
+        libc.ptrace(17, child.pid, None, None)  # PTRACE_DETACH
+    child.kill()
+    child.wait()
+    for d in ("/etc/asios", "/var/cache/asios-load"):
+        p = os.path.join(d, ".audit-test")
+        with open(p, "w") as f:
+            f.write("x")
+        os.unlink(p)
+    for prog in ("cat", allowed):
+        sh(prog, "/dev/nvidia0")
+
+
+def setup_paths(tmp):
+    """what the rules watch, made when missing (removed by cleanup): the folders, a /dev/nvidia0 node"""
+    made = []
+    for d in ("/etc/asios", "/var/cache/asios-load"):
+        if not os.path.isdir(d):
+            os.makedirs(d)
+            made.append(d)
+    if not os.path.exists("/dev/nvidia0"):
+        os.mknod("/dev/nvidia0", 0o600 | 0o020000, os.makedev(195, 0))  # a node without its driver: ENXIO
+        made.append("/dev/nvidia0")
+    allowed = os.path.join(tmp, "allowed-cat")
+    shutil.copy("/usr/bin/cat", allowed)
+    return made, allowed
+
+
+def cleanup(made):
+    for p in reversed(made):
+        if os.path.isdir(p):
+            os.rmdir(p)
+        else:
+            os.unlink(p)
+
+
+def run(tmp):
+    made, allowed = setup_paths(tmp)
+    a = Auditd(tmp)
+    try:
+        t0 = time.time()
+        triggers(tmp, allowed)
+        time.sleep(1.5)
+        before = {k: search(a.log, k, t0) for k in KEYS}
+        # a site's allow rule, in a file sorting before ours: loaded first, so it comes first
+        allow = os.path.join(tmp, "55-asios-local.rules")
+        with open(allow, "w") as f:
+            f.write("-a never,exit -F arch=b64 -S open,openat,openat2 -F dir=/dev -F exe=%s -k asios-test-allow\n"
+                    % allowed)
+        p1, p2 = sh("auditctl", "-R", allow), sh("auditctl", "-R", RULES)
+        check(p1.returncode == 0 and p2.returncode == 0, "audit.rules loads into the kernel (auditctl -R)",
+              p1.stderr + p2.stderr)
+        t1 = time.time()
+        time.sleep(1.1)  # ausearch's --start has a resolution of a second
+        triggers(tmp, allowed)
+        time.sleep(2)
+        for key in KEYS:
+            ev = search(a.log, key, t1 + 1)
+            check(ev and not before[key], "%s: found by ausearch -k %s, and not before the rules" % (NAMES[key], key),
+                  "after: %s\nbefore: %s" % (ev[-800:] or "(none)", before[key][-400:] or "(none)"))
+        ev = search(a.log, "asios-accel-open", t1 + 1)
+        check("exe=/usr/bin/cat" in ev and allowed not in ev,
+              "a program on the allow list opens the accelerator node without an event", ev[-1200:])
+    finally:
+        a.close()
+        cleanup(made)
+
+
+def main():
+    if os.geteuid() != 0:
+        skip("auditd rules triggered and found", "needs root")
+        return done()
+    if not (shutil.which("auditd") or os.path.exists("/sbin/auditd")) or not shutil.which("ausearch"):
+        skip("auditd rules triggered and found", "auditd is not installed (tools/deps.list)")
+        return done()
+    if status() is None:
+        skip("auditd rules triggered and found", "the kernel's audit cannot be controlled here (no CONFIG_AUDIT, "
+             "or no CAP_AUDIT_CONTROL)")
+        return done()
+    with tempfile.TemporaryDirectory() as tmp:
+        run(tmp)
+    return done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
