@@ -11,6 +11,8 @@
 #include <fcntl.h>
 #include <numaif.h>
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,6 +247,73 @@ static int alloc_buffer(struct asios_load_ctx *c, char *err, size_t errlen)
 	return 0;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+#define POPULATE_STEP (4u << 20)
+#define POPULATE_MAX_THREADS 8
+
+/*
+ * Faulting the buffer in (each page zeroed, on the buffer's node) can cost as much as reading into it: 1 to 2.5 s
+ * for 2 GiB on the build VM, against 1.3 s of reading. Left to the reads, it happens one page after another in
+ * the thread that submits them, between submissions. Populate threads (MADV_POPULATE_WRITE, Linux 5.14) do it
+ * ahead of the reads instead, in the order the reads go (round robin over the files, POPULATE_STEP of each in
+ * turn), so that the two overlap; they stop when the reads are done.
+ */
+struct populate {
+	struct asios_load_ctx *c;
+	atomic_bool *stop;
+	unsigned id, nthreads;
+	pthread_t thread;
+	bool started;
+};
+
+static void *populate_run(void *arg)
+{
+	struct populate *p = arg;
+	struct asios_load_result *res = p->c->res;
+	size_t turn = 0;
+
+	for (size_t off = 0, more = 1; more && !atomic_load(p->stop); off += POPULATE_STEP) {
+		more = 0;
+		for (size_t i = 0; i < p->c->n && !atomic_load(p->stop); i++) {
+			size_t flen = (size_t)(res->files[i].size + 4095) / 4096 * 4096;
+
+			if (off >= flen)
+				continue;
+			more = 1;
+			if (turn++ % p->nthreads != p->id)
+				continue;
+			if (madvise(res->buf + res->files[i].offset + off, flen - off < POPULATE_STEP ? flen - off : POPULATE_STEP,
+				    MADV_POPULATE_WRITE) < 0 && errno == EINVAL)
+				return NULL; /* a kernel before 5.14: the reads fault the pages in */
+		}
+	}
+	return NULL;
+}
+
+/* the populate threads: a quarter of the CPUs, 1 to POPULATE_MAX_THREADS */
+static unsigned populate_start(struct asios_load_ctx *c, struct populate *p, atomic_bool *stop)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n = cpus >= 8 ? (unsigned)(cpus / 4) : 1;
+
+	n = n > POPULATE_MAX_THREADS ? POPULATE_MAX_THREADS : n;
+	for (unsigned t = 0; t < n; t++) {
+		p[t] = (struct populate){ .c = c, .stop = stop, .id = t, .nthreads = n };
+		p[t].started = pthread_create(&p[t].thread, NULL, populate_run, &p[t]) == 0;
+	}
+	return n;
+}
+
+static void populate_stop(struct populate *p, unsigned n, atomic_bool *stop)
+{
+	atomic_store(stop, true);
+	for (unsigned t = 0; t < n; t++)
+		if (p[t].started)
+			pthread_join(p[t].thread, NULL);
+}
+
 static void close_ctx(struct asios_load_ctx *c)
 {
 	for (size_t i = 0; c->fds && i < c->n; i++)
@@ -300,9 +369,15 @@ int asios_load(const char *const *paths, size_t n, const struct asios_load_opts 
 	if ((r = open_files(&c, err, errlen)) < 0)
 		goto out;
 	if (c.opts.target == ASIOS_LOAD_BUFFER) {
+		struct populate pop[POPULATE_MAX_THREADS];
+		atomic_bool stop = false;
+		unsigned npop;
+
 		if ((r = alloc_buffer(&c, err, errlen)) < 0)
 			goto out;
+		npop = populate_start(&c, pop, &stop);
 		r = asios_load_uring(&c, err, errlen);
+		populate_stop(pop, npop, &stop);
 	} else {
 		r = asios_load_warm(&c, err, errlen);
 	}
