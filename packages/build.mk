@@ -158,6 +158,8 @@ $(O)/fuzz/%: tests/fuzz/%.c $(LIBASIOS_SRCS)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(LIBASIOS_SRCS) $(PKG_LIBS)
 # the redactor's harness includes asiosctl's redactor itself (it is not in libasios)
 $(O)/fuzz/fuzz-redact: packages/asiosctl/redact.c packages/asiosctl/redact.h
+# the same for the audit's rules
+$(O)/fuzz/fuzz-audit-rules: packages/asiosctl/audit-rules.c packages/asiosctl/audit.h
 
 $(O)/bench-observe: benchmarks/observe/bench-observe.c $(LIBASIOS)
 	$(call msg,CC,$<)

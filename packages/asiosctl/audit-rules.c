@@ -207,6 +207,25 @@ int audit_rules_load(const char *file, const char *dir, struct audit_rules *rule
 	return r;
 }
 
+int audit_rules_parse(const char *text, size_t len, const char *origin, struct audit_rules *rules, char **error)
+{
+	struct loader l = { .rules = rules };
+	struct asios_conf c = { .handler = handler, .policy = &l };
+	int r;
+
+	memset(rules, 0, sizeof(*rules));
+	*error = NULL;
+	c.user = &c;
+	r = asios_conf_parse(&c, text, len, origin, error);
+	if (r == 0)
+		r = named(&c, origin, error);
+	if (r == 0)
+		r = complete(rules, error);
+	if (r < 0)
+		audit_rules_free(rules);
+	return r;
+}
+
 void audit_rules_free(struct audit_rules *rules)
 {
 	free(rules->v);

@@ -60,6 +60,8 @@ struct audit_machine {
 /* Read the rules from FILE, then DIR/NAME.conf in name order (a later file may change or disable a rule by its
  * ID). 0, or -EINVAL with *ERROR = "FILE:LINE: what" (free it). */
 int audit_rules_load(const char *file, const char *dir, struct audit_rules *rules, char **error);
+/* The same from TEXT (LEN bytes) named ORIGIN (the fuzzer's way in). */
+int audit_rules_parse(const char *text, size_t len, const char *origin, struct audit_rules *rules, char **error);
 void audit_rules_free(struct audit_rules *rules);
 /* The rules file: $ASIOS_AUDIT_RULES, else the installed one, else the copy the build puts beside asiosctl. */
 const char *audit_rules_default(void);

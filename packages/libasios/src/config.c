@@ -104,15 +104,21 @@ static const char *bad_byte(const unsigned char *s, size_t n, char buf[64])
 	return NULL;
 }
 
-static bool blank(const char *s, size_t n)
+/* the first of the N bytes at S that is not a blank, or S + N (bounded: the text need not end with a NUL) */
+static const char *skip_blanks(const char *s, size_t n)
 {
-	return strspn(s, " \t") >= n;
+	const char *e = s + n;
+
+	while (s < e && (*s == ' ' || *s == '\t'))
+		s++;
+	return s;
 }
+
 
 /* What is wrong with the line S (N bytes, no line end, leading blanks removed), or NULL. */
 static const char *bad_line(const char *s, size_t n, char buf[64])
 {
-	const char *why = bad_byte((const unsigned char *)s, n, buf), *end;
+	const char *why = bad_byte((const unsigned char *)s, n, buf), *end, *after;
 
 	if (why || n == 0 || *s == ';' || *s == '#')
 		return why; /* comments may be long: they never reach libinih */
@@ -129,7 +135,8 @@ static const char *bad_line(const char *s, size_t n, char buf[64])
 			return buf;
 		}
 		end++;
-		if (!blank(end, (size_t)(s + n - end)) && end[strspn(end, " \t")] != ';' && end[strspn(end, " \t")] != '#')
+		after = skip_blanks(end, (size_t)(s + n - end));
+		if (after < s + n && *after != ';' && *after != '#')
 			return "text after the ] of a section";
 		return NULL;
 	}
@@ -159,9 +166,7 @@ static char *next_line(char *str, int num, void *data)
 	if (!nl)
 		nl = st->end;
 	c->line++;
-	s = st->p + strspn(st->p, " \t");
-	if (s > nl)
-		s = nl;
+	s = skip_blanks(st->p, (size_t)(nl - st->p)); /* bounded (fuzz-audit-rules found the unbounded one) */
 	n = (size_t)(nl - s);
 	st->p = nl < st->end ? nl + 1 : nl;
 	why = bad_line(s, n, buf);
