@@ -13,8 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "asios/config.h"
 #include "asios/root.h"
 #include "asiosctl.h"
 #include "audit.h"
@@ -151,25 +151,8 @@ static void print_json_report(const struct audit_args *a, const struct verdict *
 const char *audit_rules_default(void)
 {
 	static char beside[4096];
-	const char *env = getenv("ASIOS_AUDIT_RULES");
-	char exe[4000], *slash;
-	ssize_t n;
 
-	if (env && *env)
-		return env;
-	if (access(AUDIT_RULES, F_OK) == 0)
-		return AUDIT_RULES;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1); /* not installed: the build's copy */
-	if (n > 0) {
-		exe[n] = '\0';
-		if ((slash = strrchr(exe, '/'))) {
-			*slash = '\0';
-			snprintf(beside, sizeof(beside), "%s/audit.rules", exe);
-			if (access(beside, F_OK) == 0)
-				return beside;
-		}
-	}
-	return AUDIT_RULES;
+	return asios_conf_data_path("ASIOS_AUDIT_RULES", AUDIT_RULES, "audit.rules", beside, sizeof(beside));
 }
 
 void audit_observe(const char *root_path, struct asios_root *root)

@@ -586,3 +586,26 @@ int asios_conf_format_parse(const struct asios_conf_format *f, void *policy, con
 	free(c.lines);
 	return r;
 }
+
+const char *asios_conf_data_path(const char *env, const char *installed, const char *name, char *buf, size_t size)
+{
+	const char *v = env ? getenv(env) : NULL;
+	char exe[4096], *slash;
+	ssize_t n;
+
+	if (v && *v)
+		return v;
+	if (access(installed, F_OK) == 0)
+		return installed;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1); /* not installed: the build's copy beside the program */
+	if (n > 0) {
+		exe[n] = '\0';
+		if ((slash = strrchr(exe, '/'))) {
+			*slash = '\0';
+			snprintf(buf, size, "%s/%s", exe, name);
+			if (access(buf, F_OK) == 0)
+				return buf;
+		}
+	}
+	return installed;
+}

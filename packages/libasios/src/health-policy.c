@@ -101,28 +101,9 @@ void asios_health_policy_clear(struct asios_health_policy *p)
 const char *asios_health_signatures_path(void)
 {
 	static char beside[4096];
-	const char *env = getenv("ASIOS_HEALTH_SIGNATURES");
-	char exe[4096];
-	ssize_t n;
 
-	if (env && *env)
-		return env;
-	if (access(ASIOS_HEALTH_SIGNATURES, F_OK) == 0)
-		return ASIOS_HEALTH_SIGNATURES;
-	/* not installed: the copy the build puts beside its programs */
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		char *slash;
-
-		exe[n] = '\0';
-		if ((slash = strrchr(exe, '/'))) {
-			*slash = '\0';
-			snprintf(beside, sizeof(beside), "%.4000s/signatures.conf", exe);
-			if (access(beside, F_OK) == 0)
-				return beside;
-		}
-	}
-	return ASIOS_HEALTH_SIGNATURES;
+	return asios_conf_data_path("ASIOS_HEALTH_SIGNATURES", ASIOS_HEALTH_SIGNATURES, "signatures.conf", beside,
+				    sizeof(beside));
 }
 
 const struct asios_health_signature *asios_health_signature_find(const struct asios_health_policy *p,

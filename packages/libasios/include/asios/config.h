@@ -156,3 +156,7 @@ int asios_conf_format_parse(const struct asios_conf_format *f, void *policy, con
 /* Configuration values: yes/true/1/on or no/false/0/off; a decimal integer within [MIN, MAX]. -EINVAL otherwise. */
 int asios_conf_bool(const char *v, bool *ret);
 int asios_conf_long(const char *v, long min, long max, long *ret);
+
+/* Where a shipped data file is: $ENV when set (ENV may be NULL), else INSTALLED when it exists, else NAME beside
+ * the running program (a build tree, before install; the path is built in BUF), else INSTALLED. */
+const char *asios_conf_data_path(const char *env, const char *installed, const char *name, char *buf, size_t size);
