@@ -276,6 +276,18 @@ def bad_config(tmp, root):
                        env=ENV)
     check(p.returncode == 1 and "bad.conf:3: match: Unmatched ( or \\(" in p.stderr,
           "a signature whose pattern does not compile: named with its file and line", p.stderr)
+    for pattern, why in (("N" + "+" * 29, "a repetition of a repetition"), ("a{9}{9}", "a repetition of a repetition"),
+                         ("x{1,500}", "a repetition count above 100"), ("a?" * 17, "more than 16 repetitions")):
+        write(conf, "[signature mine]\nsource = kmsg\nmatch = %s\n" % pattern)
+        p = subprocess.run(UNIT + [HEALTHD, "--root", root, "--config", conf, "--once"], capture_output=True,
+                           text=True, env=ENV)
+        check(p.returncode == 1 and ("bad.conf:3: match: " + why) in p.stderr,
+              "a pattern that would exhaust regcomp's memory is refused (%s): file and line" % why, p.stderr)
+    write(conf, "[signature mine]\nsource = kmsg\nmatch = [+*]+ (a|b)? x\\+\\+ c{2,3}\n")
+    p = subprocess.run(UNIT + [HEALTHD, "--root", root, "--config", conf, "--once"], capture_output=True, text=True,
+                       env=ENV)
+    check("bad.conf" not in p.stderr, "repetition signs in a bracket or escaped, and a small interval, are fine",
+          p.stderr)
     p = subprocess.run(UNIT + [HEALTHD, "--root", root, "--once"], capture_output=True, text=True,
                        env=dict(ENV, ASIOS_HEALTH_SIGNATURES=os.path.join(tmp, "missing.conf")))
     check(p.returncode == 1 and "missing.conf" in p.stderr, "a missing signature catalogue is named", p.stderr)

@@ -238,6 +238,68 @@ static int sig_number(struct asios_conf *c, const char *key, const char *value, 
 	return 1;
 }
 
+#define REGEX_MAX_REPEATS 16
+#define REGEX_MAX_INTERVAL 100
+
+/* the end of the bracket expression that starts at P ("]" first is a member; [:class:], [.x.], [=x=] inside), or
+ * NULL when it is not closed */
+static const char *bracket_end(const char *p)
+{
+	const char *q = p + 1;
+
+	q += *q == '^';
+	q += *q == ']';
+	while (*q && *q != ']') {
+		if (q[0] == '[' && (q[1] == ':' || q[1] == '.' || q[1] == '=')) {
+			const char close[3] = { q[1], ']', '\0' };
+			const char *end = strstr(q + 2, close);
+
+			q = end ? end + 2 : q + 1;
+		} else {
+			q++;
+		}
+	}
+	return *q ? q : NULL;
+}
+
+/*
+ * Why an extended regular expression would cost glibc's regcomp() too much, or NULL. It copies the expression a
+ * repetition applies to, once per repetition and per bound of an interval: a repetition of a repetition ("a++",
+ * "a{9}{9}") multiplies, and a few dozen of them exhaust memory (found by fuzz-health). Refused: a repetition
+ * right after another, more than REGEX_MAX_REPEATS of them, an interval bound above REGEX_MAX_INTERVAL.
+ */
+static const char *regex_costly(const char *re)
+{
+	unsigned repeats = 0;
+	bool after = false;
+
+	for (const char *p = re; *p; p++) {
+		bool rep = *p == '*' || *p == '+' || *p == '?' || *p == '{';
+
+		if (*p == '\\' && p[1]) {
+			p++;
+		} else if (*p == '[') {
+			if (!(p = bracket_end(p)))
+				return NULL; /* not closed: regcomp() says so */
+		} else if (rep && after) {
+			return "a repetition of a repetition (\"a++\", \"a*{2}\") costs exponential memory";
+		} else if (rep && ++repeats > REGEX_MAX_REPEATS) {
+			return "more than 16 repetitions (*, +, ?, {}) in one expression";
+		} else if (*p == '{') {
+			const char *end = strchr(p, '}');
+
+			for (const char *q = p + 1; *q && q != end; q++)
+				if (*q >= '0' && *q <= '9' && strtol(q, NULL, 10) > REGEX_MAX_INTERVAL)
+					return "a repetition count above 100";
+			if (!end)
+				return NULL;
+			p = end;
+		}
+		after = rep;
+	}
+	return NULL;
+}
+
 static int sig_key(struct asios_conf *c, struct asios_health_signature *s, const char *name, const char *value)
 {
 	double d = 0;
@@ -256,11 +318,14 @@ static int sig_key(struct asios_conf *c, struct asios_health_signature *s, const
 	}
 	if (!strcmp(name, "match")) {
 		regex_t re;
-		int rc = regcomp(&re, value, REG_EXTENDED | REG_NOSUB);
+		const char *costly = regex_costly(value);
+		int rc;
 		char buf[160];
 
 		/* checked here, where its line is known; compiled for use once every file is read */
-		if (rc) {
+		if (costly)
+			return asios_conf_fail(c, "match: %s: \"%s\"", costly, value);
+		if ((rc = regcomp(&re, value, REG_EXTENDED | REG_NOSUB))) {
 			regerror(rc, &re, buf, sizeof(buf));
 			return asios_conf_fail(c, "match: %s: \"%s\"", buf, value);
 		}
