@@ -53,6 +53,42 @@ for p in $pids; do
 	if [ $rc = 0 ]; then _report 0 "audit $name"; else _report 1 "audit $name"; sed 's/^/#   /' "$kout/audit/$name.log"; fi
 done
 
+# the LSMs really on, on every flavour x architecture: AppArmor the only major LSM (no SELinux, Smack or
+# TOMOYO in the list, which would take its place), Yama, lockdown and the BPF LSM listed and built
+lsm_ok() { # lsm_ok CONFIG
+	local l
+	l=$(sed -n 's/^CONFIG_LSM="\(.*\)"$/\1/p' "$1")
+	for m in apparmor yama lockdown bpf; do
+		case ",$l," in *",$m,"*) ;; *) echo "$1: CONFIG_LSM=\"$l\" lacks $m" >&2; return 1 ;; esac
+	done
+	for m in selinux smack tomoyo; do
+		case ",$l," in *",$m,"*) echo "$1: CONFIG_LSM=\"$l\" lists $m" >&2; return 1 ;; esac
+	done
+	for o in SECURITY_APPARMOR BPF_LSM; do
+		grep -qx "CONFIG_$o=y" "$1" || { echo "$1: CONFIG_$o is not y" >&2; return 1; }
+	done
+}
+for f in $flavours; do
+	for a in amd64 arm64 riscv64; do
+		c=$kout/audit/$f-$a/.config
+		if err=$(lsm_ok "$c" 2>&1); then _report 0 "$f-$a: LSMs apparmor, yama, lockdown, bpf; no selinux/smack/tomoyo"
+		else _report 1 "$f-$a: LSMs apparmor, yama, lockdown, bpf; no selinux/smack/tomoyo"; echo "#   $err"; fi
+	done
+done
+# module signing with the build's key and SHA-512, enforcement left to module.sig_enforce=1 (per image)
+for f in $flavours; do
+	c=$kout/audit/$f-amd64/.config
+	check "$f: modules signed (MODULE_SIG, MODULE_SIG_ALL, sha512, certs/signing_key.pem), no MODULE_SIG_FORCE" bash -c \
+		"grep -qx CONFIG_MODULE_SIG=y $c && grep -qx CONFIG_MODULE_SIG_ALL=y $c && grep -qx 'CONFIG_MODULE_SIG_HASH=\"sha512\"' $c &&
+		 grep -qx 'CONFIG_MODULE_SIG_KEY=\"certs/signing_key.pem\"' $c && ! grep -qx CONFIG_MODULE_SIG_FORCE=y $c"
+done
+# MOK-enrolled keys (DKMS) trusted for modules: the machine keyring, filled from UEFI, behind the secondary one
+for f in generic virt rt; do
+	check "$f (amd64, arm64, riscv64): MOK keys trusted for modules (machine keyring, UEFI keys)" bash -c \
+		"for a in amd64 arm64 riscv64; do c=$kout/audit/$f-\$a/.config; grep -qx CONFIG_INTEGRITY_MACHINE_KEYRING=y \$c &&
+		 grep -qx CONFIG_LOAD_UEFI_KEYS=y \$c && grep -qx CONFIG_SECONDARY_TRUSTED_KEYRING=y \$c || exit 1; done"
+done
+
 cfg=$kout/audit/test-amd64/.config
 for o in NO_HZ_FULL DEBUG_INFO_BTF SCHED_CLASS_EXT CPUSETS NUMA MIGRATION NUMA_BALANCING HUGETLBFS BPF_JIT OSNOISE_TRACER; do
 	check "test flavour has $o" grep -qx "CONFIG_$o=y" "$cfg"

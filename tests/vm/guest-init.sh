@@ -6,7 +6,9 @@
 # Every result is one console line "ASIOS: ok|fail|value NAME [DETAIL]"; the last is "ASIOS: done".
 # Kernel command line knobs: asios.tick_secs=N (default 10), asios.expect_release=STRING,
 # asios.tick_workloads="busy osnoise osnoise1 sleepwake" (which workloads the tick test runs on CPU 1),
-# asios.run=PROGRAM (run it instead of these checks, e.g. /numa/numa-guest.sh).
+# asios.run=PROGRAM (run it instead of these checks, e.g. /numa/numa-guest.sh or
+# /security/lockdown-guest.sh). The module signature checks and the lockdown baseline run when the host
+# adds /security (tests/vm/test-boot-x86_64.sh).
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -14,6 +16,7 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+mount -t securityfs securityfs /sys/kernel/security 2>/dev/null
 mkdir -p /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
 
 arg() { # arg NAME DEFAULT: value of NAME=... on the kernel command line
@@ -61,6 +64,42 @@ expect nohz-full-cpu1 grep -qx 1 /sys/devices/system/cpu/nohz_full
 expect psi test -r /proc/pressure/cpu
 expect osnoise-tracer grep -qw osnoise /sys/kernel/tracing/available_tracers
 expect timerlat-tracer grep -qw timerlat /sys/kernel/tracing/available_tracers
+
+# --- security modules: the order of security.config, AppArmor the only major one ---
+lsms=$(cat /sys/kernel/security/lsm 2>/dev/null)
+val lsm "$lsms"
+for m in apparmor yama lockdown bpf; do
+	case ",$lsms," in *",$m,"*) ok "lsm-$m" ;; *) fail "lsm-$m" "not in /sys/kernel/security/lsm ($lsms)" ;; esac
+done
+expect apparmor-enabled grep -qx Y /sys/module/apparmor/parameters/enabled
+
+# --- module signatures: the host adds three copies of a test module (/security) and boots with
+# module.sig_enforce=1; only the copy signed with the build's own key may load ---
+m=/security/asios_sigtest
+if [ -f $m-signed.ko ]; then
+	val sig_enforce "$(cat /sys/module/module/parameters/sig_enforce 2>/dev/null)"
+	expect module-sig-enforce grep -qx Y /sys/module/module/parameters/sig_enforce
+	for k in unsigned foreign; do
+		if e=$(insmod $m-$k.ko 2>&1); then
+			fail "module-$k-refused" "insmod $m-$k.ko succeeded"
+			rmmod asios_sigtest 2>/dev/null
+		else
+			ok "module-$k-refused"
+		fi
+		val "insmod_$k" "$e"
+	done
+	if e=$(insmod $m-signed.ko 2>&1) && grep -q '^asios_sigtest ' /proc/modules; then
+		ok module-signed-loads
+	else
+		fail module-signed-loads "$e"
+	fi
+	val insmod_signed "${e:-loaded}: $(grep '^asios_sigtest ' /proc/modules)"
+	if rmmod asios_sigtest 2>/dev/null && ! grep -q '^asios_sigtest ' /proc/modules; then
+		ok module-signed-unloads
+	else
+		fail module-signed-unloads "still in /proc/modules"
+	fi
+fi
 
 # --- tick test: local timer interrupts on the nohz_full CPU 1 while a workload runs there ---
 loc1() { awk '$1 == "LOC:" { print $3 }' /proc/interrupts; }
@@ -123,6 +162,8 @@ if [ -r /sys/kernel/debug/sched/fair_server/cpu1/runtime ]; then
 	val fair_server_cpu1 "$(cat /sys/kernel/debug/sched/fair_server/cpu1/runtime)/$(cat /sys/kernel/debug/sched/fair_server/cpu1/period)"
 fi
 val loc_all "$(grep LOC: /proc/interrupts | tr -s ' ')"
+# the baseline of the lockdown measurement (this boot has no lockdown; tests/vm/lockdown-guest.sh)
+[ ! -x /security/lockdown-guest.sh ] || /security/lockdown-guest.sh
 echo "ASIOS: done"
 sync
 poweroff -f

@@ -3,10 +3,14 @@
 # SPDX-License-Identifier: MIT
 #
 # Build the `test` flavour kernel (x86_64) and boot it under qemu (TCG) with the in-guest checks:
-# release string, BTF, sched_ext, cgroup v2 cpusets, NUMA, tracers, and the tick test on the
-# nohz_full CPU; then the NUMA placement test (tests/vm/numa.sh) on the same kernel. Fails on BUG:/WARNING:/Oops/panic/hung boot (tools/qemu-boot).
+# release string, BTF, sched_ext, cgroup v2 cpusets, NUMA, tracers, the LSMs (AppArmor, Yama, lockdown, BPF),
+# module signatures under module.sig_enforce=1 (a test module signed with the build's key loads, unsigned and
+# foreign-key copies do not: tests/vm/sigtest.sh), and the tick test on the nohz_full CPU; then a second boot
+# with lockdown=integrity measuring what it refuses (tests/vm/lockdown-guest.sh, against the first boot's
+# baseline), then the NUMA placement test (tests/vm/numa.sh) on the same kernel. Fails on
+# BUG:/WARNING:/Oops/panic/hung boot (tools/qemu-boot).
 # ASIOS_KERNEL_UNPATCHED=1 builds and boots the kernel without patches/series instead (tools/kernel-build
-# --unpatched; the tree is patched again afterwards) and judges it the same way, without the NUMA test:
+# --unpatched; the tree is patched again afterwards) and judges it the same way, without the lockdown and NUMA tests:
 # its tick checks must fail (`make check-vm-ticks` requires that).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -46,10 +50,28 @@ else
 	exit 1
 fi
 sed 's/^/# /' "$blog" | grep -E 'BUILD|DONE'
+# the guest's /security: the test module signed with the build's key, unsigned and signed with a foreign key
+# (tests/vm/sigtest.sh), the lockdown measurement (tests/vm/lockdown-guest.sh and its static probe)
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+sec=$stage/security
+mkdir -p "$sec"
+slog=$kout/test-sigtest$v.log
+start=$SECONDS
+if tests/vm/sigtest.sh --src "$kout/src/linux-$(. kernel/source.conf; echo "$KERNEL_VERSION")" --obj "$obj" --out "$sec" >"$slog" 2>&1 &&
+	gcc -static -O2 -o "$sec/lockdown-probe" tests/vm/lockdown-probe.c >>"$slog" 2>&1 &&
+	cp tests/vm/lockdown-guest.sh "$sec/"; then
+	_report 0 "test module built against the test kernel, signed with its key, unsigned, foreign key ($((SECONDS - start))s)"
+else
+	_report 1 "test module built against the test kernel, signed with its key, unsigned, foreign key"
+	tail -n 20 "$slog" | sed 's/^/#   /'
+fi
 log=$kout/boot/amd64$v.log
 start=$SECONDS
-tools/qemu-boot --arch amd64 --kernel "$img" --release "$(cat "$rel")" \
-	--timeout 600 --log "$log" >"$kout/test-boot$v.log" 2>&1
+# module.sig_enforce=1: the module signature checks of the guest need enforcement on (without it the unsigned
+# copy loads: docs/kernel.md, "Module signing")
+tools/qemu-boot --arch amd64 --kernel "$img" --release "$(cat "$rel")" --extra "$sec" \
+	--append "module.sig_enforce=1" --timeout 600 --log "$log" >"$kout/test-boot$v.log" 2>&1
 rc=$?
 check_eq "boots, no BUG/WARNING/Oops/panic, guest finished ($((SECONDS - start))s)" 0 "$rc"
 [ $rc = 0 ] || sed 's/^/#   /' "$kout/test-boot$v.log" | tail -n 40
@@ -58,8 +80,9 @@ while read -r _ state name rest; do
 	case $state in
 	ok) _report 0 "guest: $name" ;;
 	fail) _report 1 "guest: $name"; echo "#   $rest" ;;
+	value) case $name in lsm|sig_enforce|insmod_*) echo "# $name: $rest" ;; esac ;;
 	esac
-done < <(tr -d '\r' <"$log" | grep -a -E '^ASIOS: (ok|fail) ')
+done < <(tr -d '\r' <"$log" | grep -a -E '^ASIOS: (ok|fail|value) ')
 for w in busy osnoise osnoise1; do
 	n=$(tr -d '\r' <"$log" | sed -n "s/^ASIOS: value ticks_$w \([0-9]*\).*/\1/p")
 	if [ -n "$n" ] && [ "$n" -le "$max_ticks" ]; then
@@ -82,10 +105,61 @@ for w in busy osnoise osnoise1; do
 	[ -z "$d" ] || echo "# tick_stop dependencies ($w): $(printf '%s\n' "${d#*"tickdep_$w"}" | sed 's/^ *//; s/ *$//; s/^$/none/')"
 done
 if [ "$unpatched" = 1 ]; then
-	echo "# kernel without patches/series: the NUMA placement test is left out (it does not depend on the series)"
+	echo "# kernel without patches/series: the lockdown and NUMA tests are left out (they do not depend on the series)"
 	done_testing
 	exit
 fi
+# the same kernel booted with lockdown=integrity (and a virtio device): what lockdown takes from ASIOS, against
+# the baseline measured at the end of the first boot. Each row: NAME, result without lockdown, result under
+# lockdown=integrity (ok or the errno, as measured; docs/kernel.md, "Lockdown"), what is accessed.
+ldlog=$kout/boot/amd64-lockdown.log
+start=$SECONDS
+tools/qemu-boot --arch amd64 --kernel "$img" --release "$(cat "$rel")" --extra "$sec" --device-node1 virtio-rng \
+	--append "asios.run=/security/lockdown-guest.sh lockdown=integrity" --timeout 300 --log "$ldlog" \
+	>"$kout/test-boot-lockdown.log" 2>&1
+rc=$?
+check_eq "lockdown=integrity boot, no BUG/WARNING/Oops/panic, guest finished ($((SECONDS - start))s)" 0 "$rc"
+[ $rc = 0 ] || sed 's/^/#   /' "$kout/test-boot-lockdown.log" | tail -n 40
+ldval() { tr -d '\r' <"$1" | sed -n "s/^ASIOS: value $2 //p" | head -n 1; }
+mode=$(ldval "$ldlog" lockdown_mode)
+check_eq "lockdown=integrity is the lockdown mode" "none [integrity] confidentiality" "$mode"
+echo "# PCI device written: $(ldval "$ldlog" ld_pci_device) (without lockdown: $(ldval "$log" ld_pci_device))"
+while IFS='|' read -r name want0 want what; do
+	got0=$(ldval "$log" "ld_$name") got=$(ldval "$ldlog" "ld_$name")
+	if [ "$want" = ok ]; then line="lockdown=integrity still allows $what"; else line="lockdown=integrity refuses $what ($want)"; fi
+	r=0
+	[ "$got" = "$want" ] || r=1
+	if [ "$want0" != - ]; then
+		line="$line; without lockdown: $want0"
+		[ "$got0" = "$want0" ] || r=1
+	fi
+	_report $r "$line"
+	[ $r = 0 ] || echo "#   measured: ${got:-nothing} under lockdown, ${got0:-nothing} without"
+done <<'ROWS'
+pci_config_write|ok|EPERM|PCI config-space writes from user space (sysfs config)
+pci_config_read|ok|ok|PCI config-space reads (sysfs config, first 64 bytes)
+pci_bar_mmap|ok|EPERM|mapping a PCI BAR from user space (sysfs resourceN)
+dev_mem|ok|EPERM|opening /dev/mem
+kcore_read|ok|ok|reading /proc/kcore
+msr_read|ok|ok|MSR reads (/dev/cpu/0/msr)
+msr_write|ok|EPERM|MSR writes (/dev/cpu/0/msr)
+debugfs_sched_knob_read|ok|EPERM|reading the scheduler knob debugfs sched/migration_cost_ns (asiosctl tune)
+debugfs_sched_knob_write|ok|EPERM|writing the scheduler knob debugfs sched/migration_cost_ns (asiosctl tune, asios-schedd)
+debugfs_fair_server_read|ok|EPERM|reading debugfs sched/fair_server/cpuN (the tick test)
+debugfs_irq_read|ok|EPERM|reading debugfs irq/irqs/N (asios-irqd: kernel-managed affinity)
+debugfs_sched_debug_read|ok|ok|reading the read-only debugfs file sched/debug
+tracefs_tracer_write|ok|ok|choosing a tracer (tracefs current_tracer)
+tracefs_event_enable|ok|ok|enabling a trace event (tracefs)
+tracefs_trace_read|ok|ok|reading the trace (tracefs)
+perf_event_open|ok|ok|perf_event_open (software event)
+bpf_map_create|ok|ok|bpf(): creating a map
+bpf_socket_filter_load|ok|ok|bpf(): loading a socket filter
+bpf_probe_read_kernel|ok|ok|bpf(): a tracing program with bpf_probe_read_kernel
+bpf_probe_write_user|ok|EINVAL|bpf(): a tracing program with bpf_probe_write_user (the verifier)
+module_unsigned|-|EPERM|loading an unsigned module without module.sig_enforce=1
+module_signed|-|ok|loading the module signed with the build's key
+ROWS
+
 # the same kernel: a process's pages moved to its node by asiosctl numa apply (tests/vm/numa.sh, ~20 s)
 while read -r line; do
 	case $line in
