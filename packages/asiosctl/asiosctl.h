@@ -25,6 +25,8 @@ int verb_snapshot(int argc, char **argv);
 int verb_metrics(int argc, char **argv);
 /* asiosctl export slurm|kubernetes (export.c) */
 int verb_export(int argc, char **argv);
+/* asiosctl workload NAME --gpus LIST -- COMMAND (workload.c) */
+int verb_workload(int argc, char **argv);
 /* `asiosctl DOMAIN …` for a registered domain (domain.c); ARGV[0] names it */
 int verb_domain(int argc, char **argv);
 int verb_sched(int argc, char **argv);
