@@ -43,6 +43,10 @@ MANDIR ?= $(PREFIX)/share/man
 UNITDIR ?= /lib/systemd/system
 SYSCONFDIR ?= /etc
 
+# AppArmor profiles of the daemons, asiosctl and asios-load's warm unit, and their shared abstractions
+APPARMOR_PROFILES := $(patsubst packages/apparmor/%,%,$(filter-out %.md,$(wildcard packages/apparmor/usr.* \
+	packages/apparmor/asios-* packages/apparmor/abstractions/asios-*)))
+
 .PHONY: install
 install: all ## Install programs, man pages, units and commented default configs (DESTDIR=, PREFIX=/usr)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
@@ -68,6 +72,8 @@ install: all ## Install programs, man pages, units and commented default configs
 	install -m 0644 packages/asiosctl/asios-net.service $(DESTDIR)$(UNITDIR)/asios-net.service
 	install -m 0644 packages/asiosctl/asios-tune-verify@.service $(DESTDIR)$(UNITDIR)/asios-tune-verify@.service
 	install -m 0644 packages/asiosctl/asios-tune-verify@.timer $(DESTDIR)$(UNITDIR)/asios-tune-verify@.timer
+	install -m 0644 packages/asiosctl/asios-workload@.service $(DESTDIR)$(UNITDIR)/asios-workload@.service
+	install -m 0644 packages/asiosctl/asios-workload.slice $(DESTDIR)$(UNITDIR)/asios-workload.slice
 	install -D -m 0644 packages/asiosctl/asiosctl.bash-completion \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/asiosctl
 	install -m 0755 $(O)/asios-numad $(DESTDIR)$(SBINDIR)/asios-numad
@@ -93,9 +99,11 @@ install: all ## Install programs, man pages, units and commented default configs
 	install -D -m 0644 packages/asios-exporter/asios.rules.yml $(DESTDIR)$(PREFIX)/share/asios/prometheus/asios.rules.yml
 	install -D -m 0644 packages/asios-exporter/asios-dashboard.json \
 		$(DESTDIR)$(PREFIX)/share/asios/grafana/asios-dashboard.json
+	install -d $(DESTDIR)$(SYSCONFDIR)/apparmor.d/abstractions
+	for p in $(APPARMOR_PROFILES); do install -m 0644 packages/apparmor/$$p $(DESTDIR)$(SYSCONFDIR)/apparmor.d/$$p || exit 1; done
 
 .PHONY: install-base
-install-base: ## Install the asios-base defaults (sysctl.d, udev, limits, grub.d, modprobe.d, presets, sshd, ssh, audit) (DESTDIR=)
+install-base: ## Install the asios-base defaults (sysctl.d, udev, limits, grub.d, modprobe.d, presets, sshd, ssh, audit, Falco) (DESTDIR=)
 	install -D -m 0644 packages/asios-base/sysctl.conf $(DESTDIR)/usr/lib/sysctl.d/60-asios.conf
 	install -D -m 0644 packages/asios-base/system.conf $(DESTDIR)/usr/lib/systemd/system.conf.d/60-asios.conf
 	install -D -m 0644 packages/asios-base/asios.preset $(DESTDIR)/usr/lib/systemd/system-preset/60-asios.preset
@@ -106,6 +114,7 @@ install-base: ## Install the asios-base defaults (sysctl.d, udev, limits, grub.d
 	install -D -m 0644 packages/asios-base/sshd.conf $(DESTDIR)$(SYSCONFDIR)/ssh/sshd_config.d/asios.conf
 	install -D -m 0644 packages/asios-base/ssh.conf $(DESTDIR)$(SYSCONFDIR)/ssh/ssh_config.d/asios.conf
 	install -D -m 0640 packages/asios-base/audit.rules $(DESTDIR)$(SYSCONFDIR)/audit/rules.d/60-asios.rules
+	install -D -m 0644 packages/asios-base/falco-rules.yaml $(DESTDIR)$(PREFIX)/share/asios/falco/asios_rules.yaml
 
 .PHONY: deps
 deps: ## Install the build dependencies with apt (only what is missing; needs root then)

@@ -8,8 +8,10 @@
 # console: the user, the file, asios-irqd's state, failed units, the root file system's size (it must have
 # grown), the machine-id, the hostname; and asios-healthd's fault injection under systemd: an Xid line, a link flap
 # on the NIC (with a control run without asios-healthd), the NIC's PCI function added (a uevent), a crash loop
-# systemd gives up on, memory pressure side by side with systemd-oomd. Fails as soon as the console shows a kernel BUG:/WARNING:/Oops/panic,
-# a unit that failed, a grub> prompt or emergency mode, and after BOOT_TIMEOUT seconds (default 600).
+# systemd gives up on, memory pressure side by side with systemd-oomd; then the in-guest suites (tests/images/guest/
+# test-*.sh: AppArmor, module signatures, workload containment; the auditd and SSH tests against the installed
+# files), whose TAP lines become checks here. Fails as soon as the console shows a kernel BUG:/WARNING:/Oops/panic,
+# a unit that failed, a grub> prompt or emergency mode, and after BOOT_TIMEOUT seconds (default 900).
 #   ASIOS_IMAGE=FILE.qcow2   boot this image instead of building one (make check-images)
 #   FIRMWARE=bios|uefi       SeaBIOS (default) or OVMF
 # Work folder: ${ASIOS_IMAGES_TEST:-build/images-test}. Needs root for the build.
@@ -19,7 +21,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 work=${ASIOS_IMAGES_TEST:-$top/build/images-test}
 base=${BASE:-bookworm}
 firmware=${FIRMWARE:-bios}
-timeout=${BOOT_TIMEOUT:-600}
+timeout=${BOOT_TIMEOUT:-900}
 image=${ASIOS_IMAGE:-}
 arch=$(dpkg --print-architecture)
 if [ "$arch" != amd64 ]; then echo "1..0 # SKIP the cloud image is built for amd64 only"; exit 0; fi
@@ -225,6 +227,18 @@ runcmd:
     else
       say "pressure unavailable"
     fi
+    # the in-guest suites (TAP, one console line each): tests/images/guest/test-*.sh, and the auditd and SSH tests
+    # of the source tree against what the image installed
+    mkdir -p /var/lib/asios-test/t
+    tar xzf /var/lib/asios-test/suites.tar.gz -C /var/lib/asios-test/t
+    suite() { n=$1; shift; (cd /var/lib/asios-test/t && "$@") 2>&1 | sed "s/^/ASIOSTEST: tap $n /"; }
+    for t in /var/lib/asios-test/t/tests/images/guest/test-*.sh; do
+      n=${t##*/test-}
+      suite "${n%.sh}" bash "$t"
+    done
+    suite auditd python3 tests/security/test-auditd.py --booted
+    suite ssh env SSHD_CONF=/etc/ssh/sshd_config.d/asios.conf SSH_CONF=/etc/ssh/ssh_config.d/asios.conf \
+      bash tests/packaging/test-ssh-kex.sh
     say "rootsize $(df -B1M --output=size / | tail -n 1 | tr -d ' ')"
     say "machine-id $(cat /etc/machine-id)"
     say "hostname $(hostname)"
@@ -247,6 +261,15 @@ if [ -n "$sysv" ] && (cd "$work" && apt-get download "systemd-oomd=$sysv" >/dev/
 	{ sed '/^runcmd:/,$d' "$run/user-data"; cat "$run/oomd.yaml"; sed -n '/^runcmd:/,$p' "$run/user-data"; } >"$run/user-data.new"
 	mv "$run/user-data.new" "$run/user-data"
 fi
+# the in-guest suites and what they need from the source tree, as one file cloud-init writes
+suites=(tests/lib.sh tests/taplib.py tests/security/test-auditd.py packages/asios-base/audit.rules
+	tests/packaging/test-ssh-kex.sh packages/asios-base/sshd.conf packages/asios-base/ssh.conf)
+mapfile -t guest < <(cd "$top" && ls tests/images/guest/test-*.sh)
+tar czf "$run/suites.tar.gz" -C "$top" "${suites[@]}" "${guest[@]}"
+{ printf '  - path: /var/lib/asios-test/suites.tar.gz\n    encoding: b64\n    content: '
+  base64 -w0 "$run/suites.tar.gz"; echo; } >"$run/suites.yaml"
+{ sed '/^runcmd:/,$d' "$run/user-data"; cat "$run/suites.yaml"; sed -n '/^runcmd:/,$p' "$run/user-data"; } >"$run/user-data.new"
+mv "$run/user-data.new" "$run/user-data"
 printf 'instance-id: iid-asiostest-%s\nlocal-hostname: asiostest\n' "$$" >"$run/meta-data"
 cloud-localds "$run/seed.img" "$run/user-data" "$run/meta-data"
 vsize=$(qemu-img info --output=json "$image" | sed -n 's/.*"virtual-size": \([0-9]*\).*/\1/p')
@@ -354,6 +377,21 @@ check "failed unit detected and restarted within 5 s of systemd giving up (${lat
 check_eq "asios-net.service ran at boot; no link of 25 Gb/s: class standard, tcp_wmem's limit the kernel's" \
 	"active 4194304 1" "$(val net)"
 check_eq "no failed systemd units" "" "$(tr -d '\r' <"$log" | sed -n 's/^ASIOSTEST: failed-unit //p')"
+# the in-guest suites: each one's TAP lines as checks of this test, its plan required
+for n in "${guest[@]}" auditd ssh; do
+	n=${n##*/test-}
+	n=${n%.sh}
+	lines=$(tr -d '\r' <"$log" | sed -n "s/^ASIOSTEST: tap $n //p")
+	check "suite $n ran in the image and printed its plan" grep -qE '^1\.\.[1-9]' <<<"$lines"
+	while IFS= read -r line; do
+		case $line in
+		"ok "*"# SKIP"*) name=${line#ok * - }; skip "$n: ${name%% # SKIP*}" "${name#* # SKIP }" ;;
+		"ok "*) _report 0 "$n: ${line#ok * - }" ;;
+		"not ok "*) _report 1 "$n: ${line#not ok * - }" ;;
+		"#"*) echo "# $n: ${line#\#}" ;;
+		esac
+	done <<<"$lines"
+done
 size=$(val rootsize)
 check "the root file system grew into the larger disk (${size:-?} MiB, partition in the image $root_mib MiB)" \
 	test "${size:-0}" -gt $((root_mib + 768))

@@ -98,6 +98,11 @@ for boot_fw in bios uefi; do
 		grep -qE 'root=UUID=[0-9a-f-]+ .*asios.test=1' <<<"$(report_val "$blog" cmdline)"
 	check_eq "$what: asios.sources points at REPO_URL, signed by the shipped key" \
 		"http://repo.asios.test/asios/ /usr/share/keyrings/asios-archive-keyring.gpg" "$(report_val "$blog" sources)"
+	check "$what: apparmor is an active LSM ($(report_val "$blog" lsm))" grep -q 'apparmor' <<<"$(report_val "$blog" lsm)"
+	check_eq "$what: asios-server's AppArmor profiles are loaded and enforced" \
+		"asios-healthd:enforce,asios-irqd:enforce,asios-numad:enforce,asios-schedd:enforce,asiosctl:enforce" \
+		"$(report_val "$blog" aa-profiles)"
+	check_eq "$what: asios-irqd runs under its profile" "asios-irqd (enforce)" "$(report_val "$blog" aa-irqd)"
 	echo "# $what: boot to the login prompt and the report: $secs s of wall time, guest uptime $(report_val "$blog" uptime) s"
 done
 echo "# install: $install_secs s of wall time ($firmware)"

@@ -31,20 +31,26 @@ for f in /usr/bin/asiosctl /usr/sbin/asios-irqd /usr/sbin/asios-numad /usr/share
 	/usr/share/bash-completion/completions/asiosctl /usr/share/doc/asios-tuning/copyright /usr/sbin/asios-healthd \
 	/usr/share/man/man8/asios-healthd.8.gz /lib/systemd/system/asios-healthd.service /etc/asios/health.conf \
 	/usr/share/asios/health/signatures.conf /etc/asios/net.conf /lib/systemd/system/asios-net.service \
-	/lib/systemd/system/asios-tune-verify@.service /lib/systemd/system/asios-tune-verify@.timer; do
+	/lib/systemd/system/asios-tune-verify@.service /lib/systemd/system/asios-tune-verify@.timer \
+	/lib/systemd/system/asios-workload@.service /lib/systemd/system/asios-workload.slice \
+	/etc/apparmor.d/usr.bin.asiosctl /etc/apparmor.d/usr.sbin.asios-irqd /etc/apparmor.d/usr.sbin.asios-numad \
+	/etc/apparmor.d/usr.sbin.asios-schedd /etc/apparmor.d/usr.sbin.asios-healthd \
+	/etc/apparmor.d/abstractions/asios-observe /etc/apparmor.d/abstractions/asios-tune; do
 	check "asios-tuning ships $f" grep -qx -- "$f" <<<"$tuning"
 done
 load=$(contents asios-load "$arch")
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 for f in /usr/bin/asios-load "/usr/lib/$multiarch/asios/libasios-load.so.0" /usr/lib/python3/dist-packages/asios_load.py \
-	/usr/share/man/man1/asios-load.1.gz /lib/systemd/system/asios-load-warm@.service /etc/asios/load.conf; do
+	/usr/share/man/man1/asios-load.1.gz /lib/systemd/system/asios-load-warm@.service /etc/asios/load.conf \
+	/etc/apparmor.d/asios-load-warm; do
 	check "asios-load ships $f" grep -qx -- "$f" <<<"$load"
 done
 check "asios-load depends on liburing and libssl (shlibs)" sh -c "dpkg-deb -f '$a/asios-load_${version}_$arch.deb' Depends | grep -q liburing2 && dpkg-deb -f '$a/asios-load_${version}_$arch.deb' Depends | grep -q libssl3"
 exporter=$(contents asios-exporter "$arch")
 for f in /usr/sbin/asios-exporter /usr/share/man/man8/asios-exporter.8.gz /lib/systemd/system/asios-exporter.service \
 	/lib/systemd/system/asios-exporter.socket /lib/systemd/system/prometheus-node-exporter.service.d/asios.conf \
-	/usr/share/asios/prometheus/asios.rules.yml /usr/share/asios/grafana/asios-dashboard.json; do
+	/usr/share/asios/prometheus/asios.rules.yml /usr/share/asios/grafana/asios-dashboard.json \
+	/etc/apparmor.d/usr.sbin.asios-exporter; do
 	check "asios-exporter ships $f" grep -qx -- "$f" <<<"$exporter"
 done
 lacks() { ! grep -q -- "$1" <<<"$2"; }
@@ -61,12 +67,12 @@ base=$(contents asios-base all)
 for f in /usr/lib/sysctl.d/60-asios.conf /usr/lib/systemd/system.conf.d/60-asios.conf \
 	/usr/lib/systemd/system-preset/60-asios.preset /lib/udev/rules.d/60-asios-block.rules /lib/modprobe.d/asios.conf \
 	/etc/security/limits.d/60-asios.conf /etc/default/grub.d/asios.cfg /etc/ssh/sshd_config.d/asios.conf \
-	/etc/ssh/ssh_config.d/asios.conf /etc/audit/rules.d/60-asios.rules; do
+	/etc/ssh/ssh_config.d/asios.conf /etc/audit/rules.d/60-asios.rules /usr/share/asios/falco/asios_rules.yaml; do
 	check "asios-base ships $f" grep -qx -- "$f" <<<"$base"
 done
 conff() { dpkg-deb --ctrl-tarfile "$a/$1" | tar -xOf - ./conffiles 2>/dev/null | sort | tr '\n' ' '; }
-check_eq "asios-load conffiles" "/etc/asios/load.conf " "$(conff "asios-load_${version}_$arch.deb")"
-check_eq "asios-tuning conffiles" "/etc/asios/block.conf /etc/asios/health.conf /etc/asios/irqd.conf /etc/asios/net.conf /etc/asios/numad.conf /etc/asios/schedd.conf " "$(conff "asios-tuning_${version}_$arch.deb")"
+check_eq "asios-load conffiles" "/etc/apparmor.d/asios-load-warm /etc/asios/load.conf " "$(conff "asios-load_${version}_$arch.deb")"
+check_eq "asios-tuning conffiles" "/etc/apparmor.d/abstractions/asios-observe /etc/apparmor.d/abstractions/asios-tune /etc/apparmor.d/usr.bin.asiosctl /etc/apparmor.d/usr.sbin.asios-healthd /etc/apparmor.d/usr.sbin.asios-irqd /etc/apparmor.d/usr.sbin.asios-numad /etc/apparmor.d/usr.sbin.asios-schedd /etc/asios/block.conf /etc/asios/health.conf /etc/asios/irqd.conf /etc/asios/net.conf /etc/asios/numad.conf /etc/asios/schedd.conf " "$(conff "asios-tuning_${version}_$arch.deb")"
 check_eq "asios-base conffiles" "/etc/audit/rules.d/60-asios.rules /etc/default/grub.d/asios.cfg /etc/security/limits.d/60-asios.conf /etc/ssh/ssh_config.d/asios.conf /etc/ssh/sshd_config.d/asios.conf " \
 	"$(conff "asios-base_${version}_all.deb")"
 postinst=$(dpkg-deb --ctrl-tarfile "$a/asios-tuning_${version}_$arch.deb" | tar -xOf - ./postinst)
@@ -74,6 +80,11 @@ check "asios-tuning postinst restarts the daemons on upgrade" grep -q '_dh_actio
 for u in asios-irqd asios-numad asios-schedd asios-healthd asios-net; do
 	check "asios-tuning postinst enables $u.service" grep -q "deb-systemd-helper.*enable '$u.service'" <<<"$postinst"
 done
+# the AppArmor profiles are loaded on install (dh_apparmor's snippet: apparmor_parser -r where AppArmor is on)
+for p in usr.bin.asiosctl usr.sbin.asios-irqd usr.sbin.asios-numad usr.sbin.asios-schedd usr.sbin.asios-healthd; do
+	check "asios-tuning postinst loads the AppArmor profile $p" grep -q "APP_PROFILE=\"/etc/apparmor.d/$p\"" <<<"$postinst"
+done
+check "asios-exporter postinst loads its AppArmor profile" has 'APP_PROFILE="/etc/apparmor.d/usr.sbin.asios-exporter"' "$xpostinst"
 check "asios-tuning depends on libnuma (shlibs)" sh -c "dpkg-deb -f '$a/asios-tuning_${version}_$arch.deb' Depends | grep -q libnuma1"
 # the kernel image packages of bindeb-pkg depend on nothing: the initramfs tool comes with the metapackage
 check_eq "linux-asios-virt depends on the kernel of kernel/source.conf and an initramfs tool" \

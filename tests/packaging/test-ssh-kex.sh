@@ -13,11 +13,13 @@
 #  - a legacy server offering only NIST-curve and finite-field exchanges is refused by the ASIOS client, and
 #    reached by a client without ssh.conf (OpenSSH's defaults): the refusal is the config's doing.
 # Needs root, sshd and ssh (skipped with the reason otherwise). About 1 s.
+# SSHD_CONF=FILE, SSH_CONF=FILE: the settings under test (in a booted image: the installed
+# /etc/ssh/sshd_config.d/asios.conf and /etc/ssh/ssh_config.d/asios.conf); default the source tree's.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib.sh"
-sshd_conf=$top/packages/asios-base/sshd.conf
-ssh_conf=$top/packages/asios-base/ssh.conf
+sshd_conf=${SSHD_CONF:-$top/packages/asios-base/sshd.conf}
+ssh_conf=${SSH_CONF:-$top/packages/asios-base/ssh.conf}
 sshd=${SSHD:-/usr/sbin/sshd} # SSHD=PATH: another sshd under test
 hybrid=sntrup761x25519-sha512@openssh.com
 kexlist="$hybrid,curve25519-sha256,curve25519-sha256@libssh.org"

@@ -8,7 +8,11 @@ by one that is (a site's allow rule in a file before ours, as docs/security.md s
 the event before the rules are loaded, so it proves the rule and not some other one.
 
 Runs Debian's auditd in the foreground with its log in a temporary folder when no auditd runs; with one
-running it uses that one and removes only its own rules afterwards. Needs root, auditd and a kernel with audit."""
+running it uses that one and removes only its own rules afterwards. Needs root, auditd and a kernel with audit.
+
+--booted: in a booted ASIOS image, whose auditd loaded the rules at boot (augenrules, /etc/audit/rules.d/
+60-asios.rules from asios-base): checks that every rule is loaded, triggers each and finds its event; the site's
+allow rule is put before ours with auditctl -A (and removed); nothing else is loaded or removed."""
 import ctypes
 import os
 import shutil
@@ -47,6 +51,7 @@ local_events = yes
 write_logs = yes
 """
 libc = ctypes.CDLL(None, use_errno=True)
+BOOTED = "--booted" in sys.argv[1:]
 
 
 def sh(*cmd, **kw):
@@ -82,6 +87,9 @@ class Auditd:
                 time.sleep(0.1)
 
     def close(self):
+        if BOOTED:
+            sh("auditctl", "-D", "-k", "asios-test-allow")
+            return
         for key in KEYS + ("asios-accel-allow",):
             sh("auditctl", "-D", "-k", key)
         sh("auditctl", "-D", "-k", "asios-test-allow")
@@ -146,32 +154,57 @@ def run(tmp):
     made, allowed = setup_paths(tmp)
     a = Auditd(tmp)
     try:
+        run_checks(tmp, a, allowed)
+    finally:
+        a.close()
+        cleanup(made)
+
+
+def load_rules(tmp, allowed):
+    """the site's allow rule first, then ours (loaded at boot already with --booted: the allow rule is
+    prepended); True when all went in"""
+    rule = "never,exit -F arch=b64 -S open,openat,openat2 -F dir=/dev -F exe=%s -k asios-test-allow" % allowed
+    if BOOTED:
+        p = sh("auditctl", "-A", *rule.split())
+        listed = sh("auditctl", "-l").stdout
+        # syscall rules list as "-F key=KEY", watches as "-k KEY"
+        missing = [k for k in KEYS if "key=%s" % k not in listed and "-k %s" % k not in listed]
+        check(not missing, "the shipped rules were loaded at boot (auditctl -l lists every key)",
+              "missing: %s\n%s" % (" ".join(missing), listed[-1500:]))
+        return p.returncode == 0
+    # a site's allow rule, in a file sorting before ours: loaded first, so it comes first
+    path = os.path.join(tmp, "55-asios-local.rules")
+    with open(path, "w") as f:
+        f.write("-a %s\n" % rule)
+    p1, p2 = sh("auditctl", "-R", path), sh("auditctl", "-R", RULES)
+    check(p1.returncode == 0 and p2.returncode == 0, "audit.rules loads into the kernel (auditctl -R)",
+          p1.stderr + p2.stderr)
+    return True
+
+
+def run_checks(tmp, a, allowed):
+    before = {}
+    if not BOOTED:
         t0 = time.time()
         triggers(tmp, allowed)
         time.sleep(1.5)
         before = {k: search(a.log, k, t0) for k in KEYS}
-        # a site's allow rule, in a file sorting before ours: loaded first, so it comes first
-        allow = os.path.join(tmp, "55-asios-local.rules")
-        with open(allow, "w") as f:
-            f.write("-a never,exit -F arch=b64 -S open,openat,openat2 -F dir=/dev -F exe=%s -k asios-test-allow\n"
-                    % allowed)
-        p1, p2 = sh("auditctl", "-R", allow), sh("auditctl", "-R", RULES)
-        check(p1.returncode == 0 and p2.returncode == 0, "audit.rules loads into the kernel (auditctl -R)",
-              p1.stderr + p2.stderr)
-        t1 = time.time()
-        time.sleep(1.1)  # ausearch's --start has a resolution of a second
-        triggers(tmp, allowed)
-        time.sleep(2)
-        for key in KEYS:
-            ev = search(a.log, key, t1 + 1)
+    ok = load_rules(tmp, allowed)
+    check(ok, "the site's allow rule goes before ours")
+    t1 = time.time()
+    time.sleep(1.1)  # ausearch's --start has a resolution of a second
+    triggers(tmp, allowed)
+    time.sleep(2)
+    for key in KEYS:
+        ev = search(a.log, key, t1 + 1)
+        if BOOTED:
+            check(ev, "%s: found by ausearch -k %s" % (NAMES[key], key), ev[-800:] or "(none)")
+        else:
             check(ev and not before[key], "%s: found by ausearch -k %s, and not before the rules" % (NAMES[key], key),
                   "after: %s\nbefore: %s" % (ev[-800:] or "(none)", before[key][-400:] or "(none)"))
-        ev = search(a.log, "asios-accel-open", t1 + 1)
-        check("exe=/usr/bin/cat" in ev and allowed not in ev,
-              "a program on the allow list opens the accelerator node without an event", ev[-1200:])
-    finally:
-        a.close()
-        cleanup(made)
+    ev = search(a.log, "asios-accel-open", t1 + 1)
+    check("exe=/usr/bin/cat" in ev and allowed not in ev,
+          "a program on the allow list opens the accelerator node without an event", ev[-1200:])
 
 
 def main():
