@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -257,6 +258,22 @@ int revert_journal(const char *root_path, const char *journal, const char *what)
 	asios_apply_report_clear(&rep);
 	asios_root_free(root);
 	return r < 0 && r != -ENOENT ? 1 : 0;
+}
+
+int replace_file(const char *path, const char *tmp, const char *text, size_t len)
+{
+	FILE *f = fopen(tmp, "w");
+	int r = 0;
+
+	if (!f || fwrite(text, 1, len, f) != len)
+		r = errno ? -errno : -EIO;
+	if (f && fclose(f) != 0 && !r)
+		r = errno ? -errno : -EIO;
+	if (!r && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0 && f)
+		unlink(tmp);
+	return r;
 }
 
 void print_json(struct json_object *o)

@@ -72,6 +72,9 @@ int parse_plan_args(const char *verb, int argc, char **argv, void (*usage)(void)
 struct json_object;
 /* Print O as pretty JSON on stdout and release it. */
 void print_json(struct json_object *o);
+/* PATH replaced whole by LEN bytes of TEXT: written to TMP beside it, then renamed over it; 0 or -errno (TMP
+ * removed) */
+int replace_file(const char *path, const char *tmp, const char *text, size_t len);
 
 struct asios_action;
 struct asios_plan;

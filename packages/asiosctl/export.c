@@ -481,22 +481,12 @@ static int build(struct asios_root *root, const struct asios_snapshot *s, const 
 static int write_out(const char *dir, const struct out_file *o)
 {
 	char path[4096], tmp[4200];
-	FILE *f;
-	int r = 0;
+	int r;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, o->name);
 	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, o->name);
-	f = fopen(tmp, "w");
-	if (!f || fwrite(o->text, 1, o->len, f) != o->len)
-		r = errno ? -errno : -EIO;
-	if (f && fclose(f) != 0 && !r)
-		r = errno ? -errno : -EIO;
-	if (!r && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0) {
+	if ((r = replace_file(path, tmp, o->text, o->len)) < 0) {
 		log_error("export: cannot write %s: %s", path, strerror(-r));
-		if (f)
-			unlink(tmp);
 		return -1;
 	}
 	printf("wrote %s (install as %s)\n", path, o->install);

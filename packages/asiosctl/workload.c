@@ -739,25 +739,14 @@ static int make_dirs(char *path)
 static int write_dropin(const char *prefix, const char *unit_path, const char *text)
 {
 	char path[4096], tmp[4200];
-	size_t len = strlen(text);
-	FILE *f;
-	int r = 0;
+	int r;
 
 	snprintf(path, sizeof(path), "%s%s", prefix, unit_path);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if (make_dirs(path) < 0)
 		return -1;
-	f = fopen(tmp, "w");
-	if (!f || fwrite(text, 1, len, f) != len)
-		r = errno ? -errno : -EIO;
-	if (f && fclose(f) != 0 && !r)
-		r = errno ? -errno : -EIO;
-	if (!r && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0) {
+	if ((r = replace_file(path, tmp, text, strlen(text))) < 0) {
 		log_error("workload: cannot write %s: %s", path, strerror(-r));
-		if (f)
-			unlink(tmp);
 		return -1;
 	}
 	return 0;
