@@ -134,7 +134,13 @@ check: lint all bench-programs ## The test command: static checks, sanitizer uni
 	$(Q)O=$(O)/asan FUZZ_O=$(O)/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run-tests
 
 .PHONY: lint
-lint: cppcheck shellcheck reuse manlint unitlint ## Static checks: cppcheck, shellcheck, reuse, man pages, systemd units
+lint: cppcheck shellcheck reuse manlint unitlint kversion ## Static checks: cppcheck, shellcheck, reuse, man pages, systemd units, kernel version
+
+# the kernel's inputs (source.conf, patches, fragments) are those kernel/changelog's top entry was made for
+.PHONY: kversion
+kversion:
+	$(call msg,KVERSION,kernel/changelog kernel/version.lock)
+	$(Q)tools/kernel-version --check
 
 .PHONY: cppcheck
 cppcheck:
@@ -187,10 +193,11 @@ REPO_KEY ?=
 # a version rebuilt with other contents replaces the published one (no: refuse, as a release repository must)
 REPO_REPLACE ?= yes
 
-# kernel images and headers of `make kernel` (not linux-libc-dev, which would replace the base's, nor the
-# debug symbols or the qemu-only test flavour)
-REPO_KERNEL_DEBS = $(foreach f,$(wildcard $(O)/kernel/deb/*/linux-*.deb),\
-	$(if $(findstring -dbg_,$(f))$(findstring /linux-libc-dev_,$(f))$(findstring -asios-test_,$(f)),,$(f)))
+# kernel images, headers and metapackages of `make kernel` for these flavours (not linux-libc-dev, which would
+# replace the base's, nor the debug symbols; the qemu-only test flavour only when named)
+REPO_KERNEL_FLAVOURS ?= generic virt rt
+REPO_KERNEL_DEBS = $(foreach f,$(wildcard $(foreach k,$(REPO_KERNEL_FLAVOURS),$(O)/kernel/deb/$(k)-*/linux-*.deb)),\
+	$(if $(findstring -dbg_,$(f))$(findstring /linux-libc-dev_,$(f)),,$(f)))
 
 .PHONY: debs
 debs: ## Build the .debs (asios-tuning, asios-base, meta packages) into $(O)/debs; lintian must be clean
@@ -205,6 +212,16 @@ repo: debs ## Signed apt repository in $(O)/repo (BASE suite) with the .debs and
 	$(Q)GNUPGHOME=$(abspath $(REPO_GNUPGHOME)) tools/repo-publish --repo $(O)/repo --codename $(BASE) \
 		$(if $(REPO_KEY),--key $(REPO_KEY)) $(if $(filter yes,$(REPO_REPLACE)),--replace) \
 		$(O)/debs/asios_*.changes $(REPO_KERNEL_DEBS)
+
+# `make release RELEASE=26.12-alpha.1`: the versioned set in $(O)/release/RELEASE (docs/release.md)
+RELEASE ?=
+RELEASE_IMAGES ?= no
+.PHONY: release
+release: ## Release set RELEASE (YY.MM-alpha.N, YY.MM-beta.N, YY.MM): .debs, kernels, signed repository, notes, signed SHA256SUMS (RELEASE_IMAGES=yes: images)
+	$(Q)[ -n "$(RELEASE)" ] || { echo "make release: RELEASE=YY.MM-alpha.N, YY.MM-beta.N or YY.MM (docs/release.md)" >&2; exit 2; }
+	$(Q)[ -e $(REPO_GNUPGHOME) ] || $(MAKE) --no-print-directory repo-key >/dev/null
+	$(Q)GNUPGHOME=$(abspath $(REPO_GNUPGHOME)) tools/release --version $(RELEASE) --out $(O)/release --base $(BASE) \
+		--kernel-dir $(O)/kernel/deb $(if $(REPO_KEY),--key $(REPO_KEY)) $(if $(filter yes,$(RELEASE_IMAGES)),--images)
 
 .PHONY: check-packaging
 check-packaging: ## Only the packaging tests: build, lintian, reproducibility, chroot install/upgrade/purge from the repository
@@ -258,6 +275,10 @@ bench-irqd: all ## asios-irqd vs irqbalance: placement on fixtures, reaction, id
 # the image takes our packages from $(O)/repo as it is (`make repo` first to publish newer ones)
 IMAGE_REPO_URL ?= https://repo.asios.invalid/
 IMAGE_SIZE ?= 2G
+# the ASIOS kernel flavour of the cloud image (empty: the variant's, virt, when the repository has it)
+IMAGE_KERNEL_FLAVOUR ?=
+# the kernel `make run` boots: virt (built when missing), test (the small one of `make check`) or stock
+RUN_KERNEL ?= virt
 CLOUD_IMAGE = $(O)/images/asios-cloud-$(BASE)-$(ARCH).qcow2
 ISO_IMAGE = $(O)/images/asios-iso-$(BASE)-$(ARCH).iso
 
@@ -270,7 +291,7 @@ image-repo:
 .PHONY: cloud-image
 cloud-image: deps image-repo ## qcow2 cloud image (cloud-init, growpart, serial console, asios-cloud) into $(O)/images, with manifest and SHA256SUMS (root)
 	$(Q)tools/build-image --base $(BASE) --arch $(ARCH) --variant cloud --repo $(O)/repo --out $(O)/images \
-		--size $(IMAGE_SIZE) --repo-url $(IMAGE_REPO_URL)
+		--size $(IMAGE_SIZE) --repo-url $(IMAGE_REPO_URL) $(if $(IMAGE_KERNEL_FLAVOUR),--kernel-flavour $(IMAGE_KERNEL_FLAVOUR))
 
 .PHONY: iso
 iso: deps image-repo ## Hybrid live ISO (BIOS + UEFI, USB) with asios-server and the unattended installer into $(O)/images, with manifest and SHA256SUMS (root)
@@ -278,9 +299,8 @@ iso: deps image-repo ## Hybrid live ISO (BIOS + UEFI, USB) with asios-server and
 		--repo-url $(IMAGE_REPO_URL)
 
 .PHONY: run
-run: deps ## Boot the cloud image in qemu, console in this terminal (installs build deps, builds it when missing; KVM if usable, else TCG)
-	$(Q)[ -f $(CLOUD_IMAGE) ] || $(MAKE) --no-print-directory cloud-image
-	$(Q)tools/run-image $(CLOUD_IMAGE)
+run: deps ## Boot the cloud image with ASIOS's kernel in qemu, console here (builds kernel, repository, image when missing; RUN_KERNEL=virt|test|stock)
+	$(Q)tools/make-run --out $(O) --flavour $(RUN_KERNEL) --base $(BASE) --arch $(ARCH)
 
 .PHONY: check-images
 check-images: cloud-image iso ## Fresh cloud image and ISO booted under BIOS and UEFI; unattended install from the ISO, the installed disk booted

@@ -58,6 +58,10 @@ check-vm-ticks: ## The tick test guards the series: the x86_64 test kernel witho
 	echo "check-vm-ticks: as it should, the tick test fails without patches/series" \
 		"($$(grep -c '^not ok .* - tick test (' $$tap) of $$(grep -c ' - tick test (' $$tap) checks)"
 
+.PHONY: kernel-rebase-archive
+kernel-rebase-archive: ## Report per patch against the newest linux-source-6.12 of bookworm-security, trixie and trixie-security
+	$(Q)tools/kernel-rebase-archive --out $(O)/rebase
+
 .PHONY: kernel-rebase-check
 kernel-rebase-check: ## Report per patch applies/fuzz/fails against KERNEL_REBASE_SRC (another kernel tree or tarball)
 	$(Q)tools/patch-rebase-check $(KERNEL_REBASE_SRC)

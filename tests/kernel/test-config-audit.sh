@@ -93,7 +93,8 @@ cfg=$kout/audit/test-amd64/.config
 for o in NO_HZ_FULL DEBUG_INFO_BTF SCHED_CLASS_EXT CPUSETS NUMA MIGRATION NUMA_BALANCING HUGETLBFS BPF_JIT OSNOISE_TRACER; do
 	check "test flavour has $o" grep -qx "CONFIG_$o=y" "$cfg"
 done
-check_eq "test flavour release suffix" 'CONFIG_LOCALVERSION="-asios-test"' "$(grep '^CONFIG_LOCALVERSION=' "$cfg")"
+check_eq "test flavour release suffix: the ABI of kernel/changelog, then -asios-test" \
+	"CONFIG_LOCALVERSION=\"-$(tools/kernel-version --abi)-asios-test\"" "$(grep '^CONFIG_LOCALVERSION=' "$cfg")"
 check "rt flavour has PREEMPT_RT" grep -qx 'CONFIG_PREEMPT_RT=y' "$kout/audit/rt-amd64/.config"
 check "rt flavour lost THP as stated" bash -c "! grep -qx 'CONFIG_TRANSPARENT_HUGEPAGE=y' $kout/audit/rt-amd64/.config"
 check "virt flavour has sched_ext (Debian's kernels do not)" grep -qx 'CONFIG_SCHED_CLASS_EXT=y' "$kout/audit/virt-amd64/.config"
