@@ -16,6 +16,8 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib.sh"
+# shellcheck source=tests/packaging/chroot.sh
+. "$top/tests/packaging/chroot.sh"
 work=${ASIOS_PACKAGING:-$top/build/packaging}
 base=${BASE:-bookworm}
 if [ "$(id -u)" != 0 ]; then echo "1..0 # SKIP needs root (chroot)"; exit 0; fi
@@ -74,13 +76,6 @@ check "its changelog is kernel/changelog" sh -c "dpkg-deb --fsys-tarfile '$kdir1
 	tar -xOf - ./usr/share/doc/linux-asios-test/changelog.Debian.gz | gunzip | cmp -s - '$top/kernel/changelog'"
 
 # the chroot (the minbase system of test-repo.sh)
-tarball=$work/$base-$arch-minbase.tar
-if [ ! -f "$tarball" ]; then
-	step "mmdebstrap $SUITE from $MIRROR"
-	mmdebstrap --quiet --variant=minbase --include=systemd,kmod,openssh-server,procps,strace "$SUITE" "$work/partial.tar" "$MIRROR" \
-		>"$work/mmdebstrap.log" 2>&1 || { tail -n 20 "$work/mmdebstrap.log"; echo "not ok 1 - mmdebstrap"; exit 1; }
-	mv "$work/partial.tar" "$tarball"
-fi
 root=$work/kroot repos=$work/krepos
 server_pid=
 cleanup() {
@@ -88,16 +83,9 @@ cleanup() {
 	rm -rf "$root" "$repos"
 }
 trap cleanup EXIT
-rm -rf "$root" "$repos"
-mkdir -p "$root" "$repos"
-tar -xf "$tarball" -C "$root"
-printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
-chmod +x "$root/usr/sbin/policy-rc.d"
-inroot() {
-	# shellcheck disable=SC2016 # expanded by the inner shell
-	unshare --mount --propagation private -- sh -c 'mount -t proc proc "$0/proc" && mount --rbind /dev "$0/dev" &&
-		exec chroot "$0" "$@"' "$root" env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 "$@"
-}
+rm -rf "$repos"
+mkdir -p "$repos"
+chroot_unpack "$root" || { echo "not ok $((_n + 1)) - the chroot (mmdebstrap)"; exit 1; }
 # shellcheck disable=SC2016 # dpkg-query's format
 status() { inroot dpkg-query -W -f='${Version} ${db:Status-Abbrev}' "$1" 2>/dev/null; }
 export GNUPGHOME=$repos/gnupg
@@ -105,14 +93,8 @@ export GNUPGHOME=$repos/gnupg
 GNUPGHOME=$repos/gnupg-base "$top/tools/repo-key" "Base archive test key" >/dev/null
 "$top/tools/repo-publish" --repo "$repos/asios" --codename "$SUITE" "$kdir1/linux-image-${r1}_${v1}_$arch.deb" \
 	"$kdir1/linux-asios-test_${v1}_$arch.deb" >/dev/null
-python3 -u -m http.server --bind 127.0.0.1 --directory "$repos" 0 >"$work/khttp.log" 2>&1 &
-server_pid=$!
-port=
-for _ in $(seq 50); do
-	port=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$work/khttp.log" | head -n 1)
-	[ -n "$port" ] && break
-	sleep 0.1
-done
+serve "$repos" "$work/khttp.log"
+check "our repositories are served on 127.0.0.1" test -n "$port"
 install -D -m 0644 "$repos/asios/asios-archive-keyring.gpg" "$root/usr/share/keyrings/asios-archive-keyring.gpg"
 cat >"$root/etc/apt/sources.list.d/asios.sources" <<SRC
 Types: deb

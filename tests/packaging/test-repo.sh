@@ -14,6 +14,8 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib.sh"
+# shellcheck source=tests/packaging/chroot.sh
+. "$top/tests/packaging/chroot.sh"
 work=${ASIOS_PACKAGING:-$top/build/packaging}
 base=${BASE:-bookworm}
 if [ "$(id -u)" != 0 ]; then echo "1..0 # SKIP needs root (chroot)"; exit 0; fi
@@ -35,13 +37,6 @@ if [ ! -f "$debs/asios_${version}_$arch.changes" ]; then
 fi
 
 # the chroot: a minbase system with systemd (units, presets), kmod, openssh-server, procps and strace
-tarball=$work/$base-$arch-minbase.tar
-if [ ! -f "$tarball" ]; then
-	step "mmdebstrap $SUITE from $MIRROR"
-	mmdebstrap --quiet --variant=minbase --include=systemd,kmod,openssh-server,procps,strace "$SUITE" "$work/partial.tar" "$MIRROR" \
-		>"$work/mmdebstrap.log" 2>&1 || { tail -n 20 "$work/mmdebstrap.log"; echo "not ok 1 - mmdebstrap"; exit 1; }
-	mv "$work/partial.tar" "$tarball"
-fi
 root=$work/root
 server_pid=
 cleanup() {
@@ -49,19 +44,9 @@ cleanup() {
 	rm -rf "$root" "$work/repos"
 }
 trap cleanup EXIT
-rm -rf "$root" "$work/repos"
-mkdir -p "$root" "$work/repos"
-tar -xf "$tarball" -C "$root"
-[ -x "$root/usr/bin/apt-get" ] || { echo "not ok 1 - unpacking $tarball gave no system"; exit 1; }
-# no service starts in the chroot
-printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
-chmod +x "$root/usr/sbin/policy-rc.d"
-# inroot CMD...: run in the chroot with /proc and /dev, in a private mount namespace (nothing to unmount)
-inroot() {
-	# shellcheck disable=SC2016 # expanded by the inner shell
-	unshare --mount --propagation private -- sh -c 'mount -t proc proc "$0/proc" && mount --rbind /dev "$0/dev" &&
-		exec chroot "$0" "$@"' "$root" env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 "$@"
-}
+rm -rf "$work/repos"
+mkdir -p "$work/repos"
+chroot_unpack "$root" || { echo "not ok 1 - the chroot (mmdebstrap)"; exit 1; }
 # shellcheck disable=SC2016 # dpkg-query's format
 pkgver() { inroot dpkg-query -W -f='${Version}' "$1"; }
 apt_() { inroot apt-get -q -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@"; }
@@ -99,14 +84,7 @@ check "with --replace the rebuilt file takes its place" \
 check "the same file again is no change" "$top/tools/repo-publish" --unsigned --repo "$work/repos/scratch" \
 	--codename "$SUITE" "$rebuilt/asios-base_${version}_all.deb"
 
-python3 -u -m http.server --bind 127.0.0.1 --directory "$work/repos" 0 >"$work/http.log" 2>&1 &
-server_pid=$!
-port=
-for _ in $(seq 50); do
-	port=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$work/http.log" | head -n 1)
-	[ -n "$port" ] && break
-	sleep 0.1
-done
+serve "$work/repos" "$work/http.log"
 check "the repository is served on 127.0.0.1" test -n "$port"
 install -D -m 0644 "$work/repos/good/asios-archive-keyring.gpg" "$root/usr/share/keyrings/asios-archive-keyring.gpg"
 sources() { # REPO: point the chroot at one of the repositories, trusting our key only
