@@ -5,6 +5,19 @@
 # made once by mmdebstrap from the host's mirror, unpacked fresh for each test, commands run in it, and a
 # repository folder served on 127.0.0.1. The caller sets top, work, base, arch, SUITE and MIRROR.
 
+# chroot_prepare: a skip without root, a failure without the tools, $work made and absolute, the clock of step
+chroot_prepare() {
+	if [ "$(id -u)" != 0 ]; then echo "1..0 # SKIP needs root (chroot)"; exit 0; fi
+	for t in mmdebstrap reprepro gpg python3; do
+		command -v "$t" >/dev/null || { echo "not ok 1 - $t is missing (make deps)"; exit 1; }
+	done
+	mkdir -p "$work"
+	work=$(cd "$work" && pwd)
+	t_start=$SECONDS
+}
+# step TEXT: a comment line with the seconds since chroot_prepare
+step() { echo "# [$((SECONDS - t_start)) s] $*"; }
+
 # chroot_tarball: the minbase tarball (systemd, kmod, openssh-server, procps, strace), made when missing; its path
 chroot_tarball() {
 	local tarball=$work/$base-$arch-minbase.tar
@@ -28,6 +41,17 @@ chroot_unpack() {
 	[ -x "$1/usr/bin/apt-get" ] || { echo "# unpacking $tarball gave no system" >&2; return 1; }
 	printf '#!/bin/sh\nexit 101\n' >"$1/usr/sbin/policy-rc.d"
 	chmod +x "$1/usr/sbin/policy-rc.d"
+}
+
+# chroot_start ROOT REPOS: a fresh system in ROOT (sets root) and an empty folder REPOS for repositories; at exit
+# both are removed and the repository server (serve) is stopped
+chroot_start() {
+	root=$1 server_pid=
+	# shellcheck disable=SC2064 # the folders are fixed now
+	trap "[ -z \"\$server_pid\" ] || kill \"\$server_pid\" 2>/dev/null; rm -rf '$1' '$2'" EXIT
+	rm -rf "$2"
+	mkdir -p "$2"
+	chroot_unpack "$1"
 }
 
 # inroot CMD...: run in the chroot $root with /proc and /dev, in a private mount namespace (nothing to unmount)

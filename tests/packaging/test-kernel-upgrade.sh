@@ -20,14 +20,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/packaging/chroot.sh"
 work=${ASIOS_PACKAGING:-$top/build/packaging}
 base=${BASE:-bookworm}
-if [ "$(id -u)" != 0 ]; then echo "1..0 # SKIP needs root (chroot)"; exit 0; fi
-for t in mmdebstrap reprepro gpg python3; do
-	command -v "$t" >/dev/null || { echo "not ok 1 - $t is missing (make deps)"; exit 1; }
-done
-mkdir -p "$work"
-work=$(cd "$work" && pwd)
-t_start=$SECONDS
-step() { echo "# [$((SECONDS - t_start)) s] $*"; }
+chroot_prepare
 arch=$(dpkg --print-architecture)
 eval "$("$top/tools/base-profile" "$base" | grep -E '^(MIRROR|SUITE)=')"
 kout=$top/build/kernel
@@ -76,16 +69,8 @@ check "its changelog is kernel/changelog" sh -c "dpkg-deb --fsys-tarfile '$kdir1
 	tar -xOf - ./usr/share/doc/linux-asios-test/changelog.Debian.gz | gunzip | cmp -s - '$top/kernel/changelog'"
 
 # the chroot (the minbase system of test-repo.sh)
-root=$work/kroot repos=$work/krepos
-server_pid=
-cleanup() {
-	[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
-	rm -rf "$root" "$repos"
-}
-trap cleanup EXIT
-rm -rf "$repos"
-mkdir -p "$repos"
-chroot_unpack "$root" || { echo "not ok $((_n + 1)) - the chroot (mmdebstrap)"; exit 1; }
+repos=$work/krepos
+chroot_start "$work/kroot" "$repos" || { echo "not ok $((_n + 1)) - the chroot (mmdebstrap)"; exit 1; }
 # shellcheck disable=SC2016 # dpkg-query's format
 status() { inroot dpkg-query -W -f='${Version} ${db:Status-Abbrev}' "$1" 2>/dev/null; }
 export GNUPGHOME=$repos/gnupg

@@ -18,14 +18,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/packaging/chroot.sh"
 work=${ASIOS_PACKAGING:-$top/build/packaging}
 base=${BASE:-bookworm}
-if [ "$(id -u)" != 0 ]; then echo "1..0 # SKIP needs root (chroot)"; exit 0; fi
-for t in mmdebstrap reprepro gpg python3; do
-	command -v "$t" >/dev/null || { echo "not ok 1 - $t is missing (make deps)"; exit 1; }
-done
-mkdir -p "$work"
-work=$(cd "$work" && pwd)
-t_start=$SECONDS
-step() { echo "# [$((SECONDS - t_start)) s] $*"; }
+chroot_prepare
 version=$(cd "$top" && dpkg-parsechangelog -SVersion)
 arch=$(dpkg --print-architecture)
 eval "$("$top/tools/base-profile" "$base" | grep -E '^(MIRROR|SUITE)=')"
@@ -37,16 +30,7 @@ if [ ! -f "$debs/asios_${version}_$arch.changes" ]; then
 fi
 
 # the chroot: a minbase system with systemd (units, presets), kmod, openssh-server, procps and strace
-root=$work/root
-server_pid=
-cleanup() {
-	[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
-	rm -rf "$root" "$work/repos"
-}
-trap cleanup EXIT
-rm -rf "$work/repos"
-mkdir -p "$work/repos"
-chroot_unpack "$root" || { echo "not ok 1 - the chroot (mmdebstrap)"; exit 1; }
+chroot_start "$work/root" "$work/repos" || { echo "not ok 1 - the chroot (mmdebstrap)"; exit 1; }
 # shellcheck disable=SC2016 # dpkg-query's format
 pkgver() { inroot dpkg-query -W -f='${Version}' "$1"; }
 apt_() { inroot apt-get -q -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@"; }
