@@ -223,6 +223,10 @@ release: ## Release set RELEASE (YY.MM-alpha.N, YY.MM-beta.N, YY.MM): .debs, ker
 	$(Q)GNUPGHOME=$(abspath $(REPO_GNUPGHOME)) tools/release --version $(RELEASE) --out $(O)/release --base $(BASE) \
 		--kernel-dir $(O)/kernel/deb $(if $(REPO_KEY),--key $(REPO_KEY)) $(if $(filter yes,$(RELEASE_IMAGES)),--images)
 
+.PHONY: check-nvidia-dkms
+check-nvidia-dkms: ## The archive's NVIDIA DKMS driver built against our kernel headers in a chroot (KFLAVOUR=virt|test; minutes)
+	$(Q)tests/packaging/nvidia-dkms.sh
+
 .PHONY: check-packaging
 check-packaging: ## Only the packaging tests: build, lintian, reproducibility, chroot install/upgrade/purge from the repository
 	$(Q)O=$(O)/asan tests/run-tests packaging/
