@@ -461,6 +461,9 @@ if [ -z "${ASIOS_IMAGE:-}" ]; then
 	check_eq "that build's source had patches/series applied, all of it" \
 		"$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$top/patches/series" | awk '{print $1}')" \
 		"$(cat "$ksrc/.pc/applied-patches" 2>/dev/null)"
+else
+	skip "the running kernel is the image tools/kernel-build packaged" "ASIOS_IMAGE: an image built elsewhere"
+	skip "that build's source had patches/series applied" "ASIOS_IMAGE: an image built elsewhere"
 fi
 echo "# boot to the end of runcmd: $secs s of wall time, guest uptime $(val uptime) s ($firmware, $accel)"
 done_testing
