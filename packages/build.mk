@@ -88,9 +88,10 @@ $(O)/bpf/%.bpf.o: packages/bpf/%.bpf.c packages/bpf/%.h
 $(O)/bpf/%.skel.h: $(O)/bpf/%.bpf.o
 	$(call msg,GENSKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
-$(O)/packages/bpf/schedwatch.o $(O)/packages/asios-schedd/asios-schedd.o $(O)/packages/asiosctl/watch.o: \
+$(O)/packages/bpf/schedwatch.o $(O)/packages/asios-schedd/asios-schedd.o $(O)/packages/asiosctl/watch.o \
+		$(O)/packages/asiosctl/watch-disturb.o: \
 	$(O)/bpf/schedwatch.skel.h
-$(O)/packages/bpf/%.o $(O)/packages/asiosctl/watch.o $(O)/packages/asios-schedd/%.o: EXTRA_CFLAGS = -Ipackages/bpf -I$(O)/bpf
+$(O)/packages/bpf/%.o $(O)/packages/asiosctl/watch.o $(O)/packages/asiosctl/watch-disturb.o $(O)/packages/asios-schedd/%.o: EXTRA_CFLAGS = -Ipackages/bpf -I$(O)/bpf
 
 $(LIBASIOS): $(LIBASIOS_OBJS)
 	$(call msg,AR,$@)

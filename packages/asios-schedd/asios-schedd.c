@@ -191,7 +191,9 @@ static void violation(struct asios_daemon *d, const struct asios_schedwatch_even
 	struct schedd *m = d->self;
 	bool kthread = false, log = *logged < VIOLATIONS_LOGGED;
 
-	if (e->kind == SCHEDWATCH_TASK) {
+	if (e->kind == SCHEDWATCH_WORK)
+		return; /* it ran in a kworker, whose switch-in is the violation counted */
+	if (e->kind == SCHEDWATCH_TASK || e->kind == SCHEDWATCH_KTHREAD) {
 		if (!task_intrudes(d, e->id, &kthread))
 			return;
 		if (log)
@@ -206,7 +208,7 @@ static void violation(struct asios_daemon *d, const struct asios_schedwatch_even
 			e->cpu, e->name, (unsigned long long)e->count, seconds);
 	}
 	if (c)
-		c->n[e->kind == SCHEDWATCH_TASK ? ASIOS_WATCH_BY_TASK
+		c->n[e->kind == SCHEDWATCH_TASK || e->kind == SCHEDWATCH_KTHREAD ? ASIOS_WATCH_BY_TASK
 		     : e->kind == SCHEDWATCH_IRQ ? ASIOS_WATCH_BY_IRQ : ASIOS_WATCH_BY_TIMER] += e->count;
 	*logged += log;
 	m->violations += e->count;

@@ -13,6 +13,7 @@
 #include "asios/sched-plan.h"
 #include "asiosctl.h"
 #include "schedwatch.h"
+#include "watch.h"
 
 /*
  * asiosctl sched watch: run the eBPF observer for a while and print what each CPU did, and what disturbed the
@@ -25,7 +26,10 @@ static void usage(void)
 	printf("Usage: asiosctl sched watch [--seconds N] [--cpus LIST] [--json] [--config FILE] [--config-dir DIR]\n\n"
 	       "Attach the eBPF observer for N seconds (default 5) and report per CPU: context switches, IRQs,\n"
 	       "expired timers, local timer interrupts, tick stops and the run-queue latency (wakeup to running:\n"
-	       "p50, p99, p99.9, max); then, for the isolated CPUs, every task, IRQ and timer that ran there.\n"
+	       "p50, p99, p99.9, max); then, for the isolated CPUs, every task, kernel thread, IRQ, timer and\n"
+	       "workqueue item that ran there, and the disturbances per second of each: device, local timer and\n"
+	       "other interrupts, scheduler ticks, preemptions, kernel threads, work items, RCU and timer softirqs\n"
+	       "(interrupts from /proc/interrupts, softirqs from /proc/softirqs, the rest from the observer).\n"
 	       "Isolated CPUs: the kernel's (isolcpus, nohz_full) and those schedd.conf isolates, or --cpus.\n"
 	       "Needs root and a kernel with BTF.\n");
 }
@@ -69,6 +73,9 @@ static struct json_object *report_json(const struct asios_schedwatch_report *r, 
 		json_object_object_add(x, "timers", json_object_new_int64((int64_t)c->timers));
 		json_object_object_add(x, "local_timer", json_object_new_int64((int64_t)c->local_timer));
 		json_object_object_add(x, "tick_stops", json_object_new_int64((int64_t)c->tick_stops));
+		json_object_object_add(x, "preemptions", json_object_new_int64((int64_t)c->preemptions));
+		json_object_object_add(x, "kernel_threads", json_object_new_int64((int64_t)c->kthreads));
+		json_object_object_add(x, "work_items", json_object_new_int64((int64_t)c->work_items));
 		json_object_object_add(x, "wakeups", json_object_new_int64((int64_t)c->lat_count));
 		json_object_object_add(lat, "p50", json_object_new_int64((int64_t)asios_schedwatch_percentile(c, 0.5)));
 		json_object_object_add(lat, "p99", json_object_new_int64((int64_t)asios_schedwatch_percentile(c, 0.99)));
@@ -130,14 +137,16 @@ static void report_text(const struct asios_schedwatch_report *r, hwloc_const_bit
 	for (size_t i = 0; i < r->n_events && i < 30; i++) {
 		const struct asios_schedwatch_event *e = &r->events[i];
 
-		if (e->kind == SCHEDWATCH_TASK)
-			printf("  cpu %-4u task  %s (pid %llu): %llu switches in\n", e->cpu, e->name, (unsigned long long)e->id,
+		if (e->kind == SCHEDWATCH_TASK || e->kind == SCHEDWATCH_KTHREAD)
+			printf("  cpu %-4u %-7s %s (pid %llu): %llu switches in\n", e->cpu,
+			       e->kind == SCHEDWATCH_TASK ? "task" : "kthread", e->name, (unsigned long long)e->id,
 			       (unsigned long long)e->count);
 		else if (e->kind == SCHEDWATCH_IRQ)
-			printf("  cpu %-4u irq   %llu (%s): %llu\n", e->cpu, (unsigned long long)e->id, e->name,
+			printf("  cpu %-4u irq     %llu (%s): %llu\n", e->cpu, (unsigned long long)e->id, e->name,
 			       (unsigned long long)e->count);
 		else
-			printf("  cpu %-4u timer %s: %llu\n", e->cpu, e->name, (unsigned long long)e->count);
+			printf("  cpu %-4u %-7s %s: %llu\n", e->cpu, e->kind == SCHEDWATCH_WORK ? "work" : "timer", e->name,
+			       (unsigned long long)e->count);
 	}
 }
 
@@ -166,6 +175,52 @@ static int isolated_cpus(const char *conf, const char *conf_d, hwloc_bitmap_t is
 	return r;
 }
 
+/* attach, watch SECONDS with /proc/interrupts and /proc/softirqs read at both ends, report */
+static int watch_run(hwloc_const_bitmap_t iso, long seconds, bool json)
+{
+	struct asios_schedwatch_report rep = { 0 };
+	struct disturb_sample a = { 0 }, b = { 0 };
+	struct asios_schedwatch *w = NULL;
+	int r, ret = 1;
+
+	r = asios_schedwatch_open(iso, &w);
+	if (r < 0) {
+		log_error("sched watch: cannot load the eBPF observer: %s%s", strerror(-r),
+			  r == -ENOTSUP ? " (the kernel has no BTF: /sys/kernel/btf/vmlinux is missing)" :
+			  r == -EPERM	? " (needs root: CAP_BPF and CAP_PERFMON)" : "");
+		return 1;
+	}
+	if (disturb_sample_take(&a) < 0)
+		goto out;
+	sleep((unsigned)seconds);
+	if (disturb_sample_take(&b) < 0)
+		goto out;
+	r = asios_schedwatch_collect(w, &rep);
+	if (r < 0) {
+		log_error("sched watch: cannot read the observer's maps: %s", strerror(-r));
+		goto out;
+	}
+	if (json) {
+		struct json_object *o = report_json(&rep, iso);
+
+		if (!o)
+			goto out;
+		json_object_object_add(o, "isolated_per_second", disturb_json(&a, &b, &rep, iso));
+		print_json(o);
+	} else {
+		report_text(&rep, iso);
+		if (!hwloc_bitmap_iszero(iso))
+			disturb_text(&a, &b, &rep, iso);
+	}
+	ret = 0;
+out:
+	disturb_sample_clear(&a);
+	disturb_sample_clear(&b);
+	asios_schedwatch_report_clear(&rep);
+	asios_schedwatch_close(w);
+	return ret;
+}
+
 int sched_watch(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -175,12 +230,10 @@ int sched_watch(int argc, char **argv)
 		{},
 	};
 	const char *conf = NULL, *conf_d = NULL, *cpus = NULL;
-	struct asios_schedwatch_report rep = { 0 };
-	struct asios_schedwatch *w = NULL;
 	hwloc_bitmap_t iso = hwloc_bitmap_alloc();
 	long seconds = 5;
 	bool json = false;
-	int c, r, ret = 1;
+	int c, ret = 1;
 
 	if (!iso)
 		return 1;
@@ -236,32 +289,8 @@ int sched_watch(int argc, char **argv)
 	} else if (isolated_cpus(conf, conf_d, iso) < 0) {
 		goto out;
 	}
-	r = asios_schedwatch_open(iso, &w);
-	if (r < 0) {
-		log_error("sched watch: cannot load the eBPF observer: %s%s", strerror(-r),
-			  r == -ENOTSUP ? " (the kernel has no BTF: /sys/kernel/btf/vmlinux is missing)" :
-			  r == -EPERM	? " (needs root: CAP_BPF and CAP_PERFMON)" : "");
-		goto out;
-	}
-	sleep((unsigned)seconds);
-	r = asios_schedwatch_collect(w, &rep);
-	if (r < 0) {
-		log_error("sched watch: cannot read the observer's maps: %s", strerror(-r));
-		goto out;
-	}
-	if (json) {
-		struct json_object *o = report_json(&rep, iso);
-
-		if (!o)
-			goto out;
-		print_json(o);
-	} else {
-		report_text(&rep, iso);
-	}
-	ret = 0;
+	ret = watch_run(iso, seconds, json);
 out:
-	asios_schedwatch_report_clear(&rep);
-	asios_schedwatch_close(w);
 	hwloc_bitmap_free(iso);
 	return ret;
 }

@@ -7,11 +7,13 @@
  * sched_switch, when it switches that task in, adds now - stamp to the histogram of the CPU it runs on
  * (log2 µs slots) and forgets the stamp. The same sched_switch counts context switches per CPU;
  * irq_handler_entry counts IRQs, hrtimer_expire_entry expired timers (the tick is one of them),
- * local_timer_entry (x86 only) local timer interrupts, tick_stop the times the tick was stopped. Each
+ * local_timer_entry (x86 only) local timer interrupts, tick_stop the times the tick was stopped,
+ * workqueue_execute_start the work items run. sched_switch also counts preemptions (the task switched out was
+ * still runnable: what a busy-polling workload feels) and switches to kernel threads (PF_KTHREAD). Each
  * counter lives in the array slot of the CPU the event runs on, so only that CPU writes it.
  * On CPUs the loader marks isolated, each disturbance is also counted by its source in a hash keyed by
- * (CPU, kind, id): the task switched in (not the idle task), the IRQ with its action's name, the hrtimer by
- * its function's address (named from kallsyms in user space).
+ * (CPU, kind, id): the task or kernel thread switched in (not the idle task), the IRQ with its action's name,
+ * the hrtimer and the work item by their function's address (named from kallsyms in user space).
  *
  * Raw tracepoints, attached by name: no tracefs needed, no fentry. The few kernel types read are declared
  * here with preserve_access_index (CO-RE relocates their fields against the running kernel's BTF), so the
@@ -27,8 +29,15 @@
 char LICENSE[] SEC("license") = "GPL";
 
 struct task_struct {
+	unsigned int flags;
 	int pid;
 	char comm[16];
+} __attribute__((preserve_access_index));
+
+#define PF_KTHREAD 0x00200000
+
+struct work_struct {
+	void *func;
 } __attribute__((preserve_access_index));
 
 struct irqaction {
@@ -137,7 +146,7 @@ static __always_inline __u32 slot(__u64 ns)
 SEC("raw_tp/sched_switch")
 int on_switch(struct bpf_raw_tracepoint_args *ctx)
 {
-	struct task_struct *next = (struct task_struct *)ctx->args[2];
+	struct task_struct *prev = (struct task_struct *)ctx->args[1], *next = (struct task_struct *)ctx->args[2];
 	__u32 cpu, pid = BPF_CORE_READ(next, pid);
 	struct schedwatch_cpu *c = this_cpu(&cpu);
 	__u64 *ts, delta;
@@ -145,13 +154,19 @@ int on_switch(struct bpf_raw_tracepoint_args *ctx)
 	if (!c)
 		return 0;
 	__sync_fetch_and_add(&c->switches, 1);
+	/* preempted, or still TASK_RUNNING (a yield): it had more to do */
+	if (BPF_CORE_READ(prev, pid) && (ctx->args[0] || !(__u32)ctx->args[3]))
+		__sync_fetch_and_add(&c->preemptions, 1);
 	if (!pid)
 		return 0; /* the idle task */
 	{
 		char comm[16];
+		int kthread = !!(BPF_CORE_READ(next, flags) & PF_KTHREAD);
 
 		BPF_CORE_READ_STR_INTO(&comm, next, comm);
-		source(cpu, SCHEDWATCH_TASK, pid, comm, 0);
+		if (kthread)
+			__sync_fetch_and_add(&c->kthreads, 1);
+		source(cpu, kthread ? SCHEDWATCH_KTHREAD : SCHEDWATCH_TASK, pid, comm, 0);
 	}
 	ts = bpf_map_lookup_elem(&wakeup, &pid);
 	if (!ts)
@@ -223,5 +238,20 @@ int on_tick_stop(struct bpf_raw_tracepoint_args *ctx)
 
 	if (c && ctx->args[0])
 		__sync_fetch_and_add(&c->tick_stops, 1);
+	return 0;
+}
+
+/* workqueue_execute_start(struct work_struct *work) */
+SEC("raw_tp/workqueue_execute_start")
+int on_work(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct work_struct *work = (struct work_struct *)ctx->args[0];
+	__u32 cpu;
+	struct schedwatch_cpu *c = this_cpu(&cpu);
+
+	if (!c)
+		return 0;
+	__sync_fetch_and_add(&c->work_items, 1);
+	source(cpu, SCHEDWATCH_WORK, (__u64)BPF_CORE_READ(work, func), 0, 0);
 	return 0;
 }

@@ -40,7 +40,12 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 
 const char *asios_schedwatch_kind_name(enum schedwatch_kind k)
 {
-	return k == SCHEDWATCH_TASK ? "task" : k == SCHEDWATCH_IRQ ? "irq" : k == SCHEDWATCH_TIMER ? "timer" : "?";
+	return k == SCHEDWATCH_TASK	 ? "task" :
+	       k == SCHEDWATCH_IRQ	 ? "irq" :
+	       k == SCHEDWATCH_TIMER	 ? "timer" :
+	       k == SCHEDWATCH_KTHREAD ? "kthread" :
+	       k == SCHEDWATCH_WORK	 ? "work" :
+					   "?";
 }
 
 void asios_schedwatch_close(struct asios_schedwatch *w)
@@ -118,7 +123,9 @@ int asios_schedwatch_open(hwloc_const_bitmap_t isolated, struct asios_schedwatch
 		else if (prog == w->skel->progs.on_local_timer) {
 			w->skel->links.on_local_timer = link;
 			w->local_timer = true;
-		} else
+		} else if (prog == w->skel->progs.on_work)
+			w->skel->links.on_work = link;
+		else
 			w->skel->links.on_tick_stop = link;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &w->prev_time);
@@ -147,14 +154,14 @@ static int by_count(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* kernel symbol names of the timer functions among the events (kallsyms; root sees the addresses) */
+/* kernel symbol names of the timer and work functions among the events (kallsyms; root sees the addresses) */
 static void name_timers(struct asios_schedwatch_event *ev, size_t n)
 {
 	char line[512];
 	FILE *f;
 
 	for (size_t i = 0; i < n; i++)
-		if (ev[i].kind == SCHEDWATCH_TIMER && !ev[i].name[0])
+		if ((ev[i].kind == SCHEDWATCH_TIMER || ev[i].kind == SCHEDWATCH_WORK) && !ev[i].name[0])
 			snprintf(ev[i].name, sizeof(ev[i].name), "0x%llx", (unsigned long long)ev[i].id);
 	f = fopen("/proc/kallsyms", "re");
 	if (!f)
@@ -166,7 +173,7 @@ static void name_timers(struct asios_schedwatch_event *ev, size_t n)
 		if (sscanf(line, "%llx %c %255s", &addr, &type, sym) != 3 || !addr)
 			continue;
 		for (size_t i = 0; i < n; i++)
-			if (ev[i].kind == SCHEDWATCH_TIMER && ev[i].id == addr)
+			if ((ev[i].kind == SCHEDWATCH_TIMER || ev[i].kind == SCHEDWATCH_WORK) && ev[i].id == addr)
 				snprintf(ev[i].name, sizeof(ev[i].name), "%s", sym);
 	}
 	fclose(f);
@@ -208,6 +215,9 @@ int asios_schedwatch_collect(struct asios_schedwatch *w, struct asios_schedwatch
 		d->timers = v.timers - p->timers;
 		d->local_timer = v.local_timer - p->local_timer;
 		d->tick_stops = v.tick_stops - p->tick_stops;
+		d->preemptions = v.preemptions - p->preemptions;
+		d->kthreads = v.kthreads - p->kthreads;
+		d->work_items = v.work_items - p->work_items;
 		*p = v;
 	}
 	rep->n_cpus = (size_t)w->ncpus;

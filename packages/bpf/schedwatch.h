@@ -30,6 +30,9 @@ struct schedwatch_cpu {
 	__u64 timers;       /* expired hrtimers (hrtimer_expire_entry), the scheduler tick among them */
 	__u64 local_timer;  /* local APIC timer interrupts (x86 irq_vectors:local_timer_entry) */
 	__u64 tick_stops;   /* the tick stopped on this CPU (timer:tick_stop with success) */
+	__u64 preemptions;  /* a task switched out while it could still run (a poller losing its CPU) */
+	__u64 kthreads;     /* switches to a kernel thread (PF_KTHREAD), the idle task not counted */
+	__u64 work_items;   /* workqueue items run (workqueue_execute_start) */
 };
 
 /* what disturbed an isolated CPU */
@@ -37,6 +40,8 @@ enum schedwatch_kind {
 	SCHEDWATCH_TASK = 1,    /* a task switched in: id = pid, name = comm */
 	SCHEDWATCH_IRQ = 2,     /* an IRQ handled: id = IRQ number, name = its action's name */
 	SCHEDWATCH_TIMER = 3,   /* an hrtimer expired: id = its function's address (named from kallsyms) */
+	SCHEDWATCH_KTHREAD = 4, /* a kernel thread switched in: id = pid, name = comm */
+	SCHEDWATCH_WORK = 5,    /* a workqueue item ran: id = its function's address (named from kallsyms) */
 };
 
 struct schedwatch_key {

@@ -74,10 +74,26 @@ def main():
           "timer disturbances named from kallsyms", [e for e in r["disturbances"] if e["kind"] == "timer"])
     if os.uname().machine == "x86_64":
         check(r["local_timer_traced"] and w["local_timer"] > 0, "x86: local timer interrupts counted", w)
+    # the disturbance table: one entry for the isolated CPU, every row, interrupts from /proc/interrupts
+    rows = {"device_irqs", "local_timer", "other_irqs", "ticks", "preemptions", "kernel_threads", "work_items",
+            "rcu_softirqs", "timer_softirqs", "total"}
+    t = r.get("isolated_per_second", [])
+    ps = t[0]["per_second"] if len(t) == 1 and t[0]["cpu"] == cpu else {}
+    check(set(ps) == rows, "disturbance table: every row for CPU %d" % cpu, t)
+    if set(ps) == rows:
+        check(ps["preemptions"] > 0 and w["preemptions"] > 0,
+              "the busy task pinned there is preempted (by the sleeper)", (ps, w))
+        check(abs(ps["total"] - (ps["device_irqs"] + ps["local_timer"] + ps["other_irqs"] + ps["preemptions"]))
+              < 1e-6 * max(1, ps["total"]), "total = interrupts + preemptions", ps)
+        check(ps["local_timer"] > 0 and ps["ticks"] > 0, "the tick runs on a CPU without nohz_full", ps)
+        check(abs(ps["preemptions"] * r["seconds"] - w["preemptions"]) <= 1 and
+              abs(ps["kernel_threads"] * r["seconds"] - w["kernel_threads"]) <= 1,
+              "per-second rows are the observer's counts over the watched time", (ps, w, r["seconds"]))
     # text output
     p = subprocess.run([ASIOSCTL, "sched", "watch", "--seconds", "1", "--cpus", str(cpu)], capture_output=True,
                        text=True)
-    check(p.returncode == 0 and "disturbances of the isolated CPUs" in p.stdout and "rq p99" in p.stdout,
+    check(p.returncode == 0 and "disturbances of the isolated CPUs" in p.stdout and "rq p99" in p.stdout and
+          "disturbances per second of each isolated CPU" in p.stdout and "preemptions" in p.stdout,
           "text report", p.stdout + p.stderr)
     p = subprocess.run([ASIOSCTL, "sched", "watch", "--seconds", "0"], capture_output=True, text=True)
     check(p.returncode == 2 and "--seconds" in p.stderr, "bad --seconds refused", p.stderr)
