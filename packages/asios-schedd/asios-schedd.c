@@ -235,6 +235,9 @@ static void report_violations(struct asios_daemon *d)
 		c->n[ASIOS_WATCH_HRTIMERS] += v->timers;
 		c->n[ASIOS_WATCH_LOCAL_TIMER] += v->local_timer;
 		c->n[ASIOS_WATCH_TICK_STOPS] += v->tick_stops;
+		c->n[ASIOS_WATCH_PREEMPTIONS] += v->preemptions;
+		c->n[ASIOS_WATCH_KTHREADS] += v->kthreads;
+		c->n[ASIOS_WATCH_WORK_ITEMS] += v->work_items;
 	}
 	for (size_t i = 0; i < rep.n_events; i++)
 		violation(d, &rep.events[i], rep.seconds, asios_watch_state_cpu(&m->totals, rep.events[i].cpu, true),

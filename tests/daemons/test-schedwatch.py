@@ -137,7 +137,8 @@ def daemon_metrics(cpu):
         text = metrics()
         second = observed(text)
         check(ok and set(k for c, k in second if c == cpu) >=
-              {"switch", "irq", "hrtimer", "local_timer", "tick_stop", "task", "timer"},
+              {"switch", "irq", "hrtimer", "local_timer", "tick_stop", "preemption", "kthread", "work_item", "task",
+               "timer"},
               "asios-schedd --dry-run: its observer's counters for CPU %d exported" % cpu, second)
         check(all(second[k] >= first.get(k, 0) for k in second) and second[(cpu, "switch")] > first[(cpu, "switch")],
               "the counters grow from check to check", (first, second))

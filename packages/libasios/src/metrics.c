@@ -237,7 +237,8 @@ static void status_warn(const struct asios_metrics_opts *o, const char *fmt, ...
 /* what asios-schedd's eBPF observer counted on the CPUs it watches (ASIOS_SCHEDWATCH_STATE), where it runs */
 static void observed_metrics(const struct out *w)
 {
-	static const char *const event[] = { "switch", "irq", "hrtimer", "local_timer", "tick_stop" };
+	static const char *const event[] = { "switch", "irq", "hrtimer", "local_timer", "tick_stop", "preemption",
+					     "kthread", "work_item" };
 	static const char *const by[] = { "task", "irq", "timer" };
 	struct asios_watch_state st;
 	char *text = NULL, *error = NULL;
@@ -254,9 +255,10 @@ static void observed_metrics(const struct out *w)
 	free(text);
 	family(w, "asios_isolated_cpu_observed_events_total", "counter",
 	       "Events on a CPU asios-schedd watches as isolated, counted by its eBPF observer since it started: "
-	       "context switches, handled IRQs, expired hrtimers, local timer interrupts (x86), tick stops.");
+	       "context switches, handled IRQs, expired hrtimers, local timer interrupts (x86), tick stops, "
+	       "preemptions of the running task, switches to kernel threads, workqueue items run.");
 	for (size_t i = 0; i < st.n_cpus; i++)
-		for (int k = ASIOS_WATCH_SWITCHES; k <= ASIOS_WATCH_TICK_STOPS; k++)
+		for (int k = ASIOS_WATCH_SWITCHES; k <= ASIOS_WATCH_WORK_ITEMS; k++)
 			fprintf(w->f, "asios_isolated_cpu_observed_events_total{cpu=\"%u\",event=\"%s\"} %" PRIu64 "\n",
 				st.cpus[i].cpu, event[k], st.cpus[i].n[k]);
 	family(w, "asios_isolation_violations_total", "counter",

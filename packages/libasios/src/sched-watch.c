@@ -12,7 +12,8 @@
 #include "asios/sched-plan.h"
 
 const char *const asios_watch_count_names[_ASIOS_WATCH_MAX] = {
-	"switches", "irqs", "hrtimers", "local_timer", "tick_stops", "by_task", "by_irq", "by_timer",
+	"switches", "irqs", "hrtimers", "local_timer", "tick_stops", "preemptions", "kthreads", "work_items",
+	"by_task", "by_irq", "by_timer",
 };
 
 struct asios_watch_cpu *asios_watch_state_cpu(struct asios_watch_state *st, unsigned cpu, bool add)

@@ -146,6 +146,9 @@ enum asios_watch_count {
 	ASIOS_WATCH_HRTIMERS,     /* expired hrtimers (the tick among them) */
 	ASIOS_WATCH_LOCAL_TIMER,  /* local APIC timer interrupts (x86) */
 	ASIOS_WATCH_TICK_STOPS,   /* the tick stopped */
+	ASIOS_WATCH_PREEMPTIONS,  /* the running task switched out while it could still run */
+	ASIOS_WATCH_KTHREADS,     /* switches to a kernel thread */
+	ASIOS_WATCH_WORK_ITEMS,   /* workqueue items run */
 	ASIOS_WATCH_BY_TASK,      /* switches to a task that does not belong there (a kernel thread, outside the
 				   * workload slice) */
 	ASIOS_WATCH_BY_IRQ,       /* IRQs handled there */
