@@ -39,6 +39,22 @@ check-vm: ## Build the test kernel and boot it under qemu (x86_64, TCG) with the
 check-vm-numa: ## Page migration in the test kernel: a process's pages moved to its node by asiosctl numa apply (qemu, 2 nodes)
 	$(Q)O=$(O) tests/vm/numa.sh
 
+.PHONY: check-vm-isolation
+check-vm-isolation: ## CPU isolation in a 4-vCPU 2-node qemu boot under load: disturbances per isolated CPU, stock vs TuneD vs ASIOS
+	$(Q)O=$(O) tests/vm/test-isolation.sh
+
+# the isolation test on the test kernel rebuilt without patches/series: must fail on the tick row alone
+.PHONY: check-vm-isolation-unpatched
+check-vm-isolation-unpatched: ## The isolation test guards the series: without patches/series ASIOS's isolated CPUs must see ticks
+	$(Q)tools/kernel-build --out $(KERNEL_O) --flavour test --arch amd64 --unpatched
+	$(Q)mkdir -p $(O)/isolation-unpatched; tap=$(O)/isolation-unpatched/check.tap; \
+	O=$(O) ISOLATION_OUT=$(O)/isolation-unpatched ISOLATION_MODES=asios \
+		ISOLATION_KERNEL=$(KERNEL_O)/obj/test-amd64/unpatched/bzImage \
+		ISOLATION_KERNEL_CONFIG=$(KERNEL_O)/obj/test-amd64/.config tests/vm/test-isolation.sh | tee $$tap; \
+	grep -q '^not ok .* - ASIOS: no scheduler tick on the isolated CPUs' $$tap || \
+		{ echo "check-vm-isolation-unpatched: no tick seen without the series: the test does not guard it" >&2; exit 1; }; \
+	echo "check-vm-isolation-unpatched: as it should, the isolation test sees ticks without patches/series"
+
 .PHONY: check-vm-all
 check-vm-all: ## Boot tests for amd64, arm64 and riscv64 (cross-built test kernels; slow under TCG)
 	$(Q)for a in amd64 arm64 riscv64; do O=$(O) tests/vm/boot.sh $$a || exit 1; done

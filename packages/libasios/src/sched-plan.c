@@ -411,8 +411,16 @@ static int plan_kthreads(struct asios_plan *plan, const struct asios_sched_state
 	return r;
 }
 
-static int plan_partition(struct asios_plan *plan, const struct asios_sched_state *st, const struct asios_sched_policy *p,
-			  const struct asios_sched_layout *l)
+/*
+ * The workload slice owns the isolated CPUs as an isolated partition. Not when the kernel isolated some of them
+ * from boot (isolcpus=domain, /sys/devices/system/cpu/isolated): no scheduler domain spans those and no task
+ * goes there unless placed, so the partition adds nothing, and 6.12 refuses it ("partition config conflicts
+ * with housekeeping setup": update_parent_effective_cpumask() checks the cgroup's state before the change,
+ * member, where it means the state asked for, so an isolated partition of boot-isolated CPUs is never allowed).
+ * The slice then owns the CPUs as a member.
+ */
+static int plan_partition(struct asios_plan *plan, const struct asios_snapshot *s, const struct asios_sched_state *st,
+			  const struct asios_sched_policy *p, const struct asios_sched_layout *l)
 {
 	char cpus[4096], part[4096], object[256], *iso = NULL;
 	const char *cur;
@@ -454,7 +462,11 @@ static int plan_partition(struct asios_plan *plan, const struct asios_sched_stat
 		hwloc_bitmap_free(now);
 	}
 	cur = asios_sched_state_value(st, part);
-	if (r >= 0 && strcmp(cur, "isolated"))
+	if (r >= 0 && strcmp(cur, "isolated") && s->isolation.isolated &&
+	    hwloc_bitmap_intersects(s->isolation.isolated, l->isolated))
+		r = asios_plan_skip_object(plan, part, "the kernel isolates these CPUs from boot (isolcpus=domain): no "
+					   "partition needed, and Linux 6.12 refuses an isolated one of boot-isolated CPUs");
+	else if (r >= 0 && strcmp(cur, "isolated"))
 		r = asios_plan_add_write(plan, object, part, cur, "isolated",
 					 "an isolated partition: no load balancing and no scheduler domain spans its CPUs, "
 					 "and no other cgroup may use them");
@@ -559,7 +571,7 @@ int asios_sched_plan(const struct asios_snapshot *s, const struct asios_sched_st
 			r = plan_kthreads(plan, st, l);
 	}
 	if (r >= 0 && p->partition && iso)
-		r = plan_partition(plan, st, p, l);
+		r = plan_partition(plan, s, st, p, l);
 	if (r >= 0)
 		r = plan_knobs(plan, st, p, l);
 	if (r < 0) {
