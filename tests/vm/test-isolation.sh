@@ -16,7 +16,8 @@
 #   tests/vm/test-isolation.sh
 # ISOLATION_KERNEL= another bzImage (default: the test kernel, built when missing) with ISOLATION_KERNEL_CONFIG=
 # its .config; ISOLATION_SKIP=irq leaves
-# out `asiosctl irq apply`; ISOLATION_MODES= a subset of "stock tuned asios"; ISOLATION_OUT= the report's folder.
+# out `asiosctl irq apply`; ISOLATION_DROP=PARAM boots without PARAM= of the planned command lines;
+# ISOLATION_MODES= a subset of "stock tuned asios"; ISOLATION_OUT= the report's folder.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
@@ -102,6 +103,11 @@ for m in $modes; do
 		fi
 		_report 0 "$m: a command line to boot with"
 		echo "# $m: $line"
+		if [ -n "${ISOLATION_DROP:-}" ]; then
+			# shellcheck disable=SC2086 # one parameter a word
+			line=$(printf '%s\n' $line | grep -v "^$ISOLATION_DROP=" | tr '\n' ' ')
+			echo "# $m: without $ISOLATION_DROP= (ISOLATION_DROP): $line"
+		fi
 		run "$m" "asios.isol=$m asios.isol_skip=${ISOLATION_SKIP:-none} $line"
 		;;
 	*) _report 1 "ISOLATION_MODES: unknown mode $m" ;;
