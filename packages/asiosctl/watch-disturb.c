@@ -17,15 +17,15 @@
  * timer; the other per-CPU rows: IPIs, NMIs, thermal and the like), read before and after the watch, so
  * they need no tracepoint; softirqs from /proc/softirqs (RCU: callbacks processed on that CPU, TIMER: timer
  * wheel expiries; both run on the way out of an interrupt, so they are shown, not added); the rest from the
- * eBPF observer: scheduler ticks (expiries of the tick's hrtimer), preemptions of the running task, kernel
- * threads switched in and workqueue items run. The total is interrupts plus preemptions: each interrupt
+ * eBPF observer: scheduler ticks (expiries of the tick's hrtimer), context switches, preemptions of the running
+ * task, kernel threads switched in and workqueue items run. The total is interrupts plus preemptions: each interrupt
  * stops the CPU's task, each preemption hands its CPU to something else.
  */
 
 const char *const disturb_names[DISTURB_MAX] = {
 	[DISTURB_DEVICE_IRQS] = "device_irqs", [DISTURB_LOCAL_TIMER] = "local_timer",
 	[DISTURB_OTHER_IRQS] = "other_irqs",   [DISTURB_TICKS] = "ticks",
-	[DISTURB_PREEMPTIONS] = "preemptions", [DISTURB_KTHREADS] = "kernel_threads",
+	[DISTURB_SWITCHES] = "context_switches", [DISTURB_PREEMPTIONS] = "preemptions", [DISTURB_KTHREADS] = "kernel_threads",
 	[DISTURB_WORK_ITEMS] = "work_items",   [DISTURB_RCU_SOFTIRQS] = "rcu_softirqs",
 	[DISTURB_TIMER_SOFTIRQS] = "timer_softirqs", [DISTURB_TOTAL] = "total",
 };
@@ -35,6 +35,7 @@ static const char *const disturb_what[DISTURB_MAX] = {
 	[DISTURB_LOCAL_TIMER] = "local timer interrupts (LOC)",
 	[DISTURB_OTHER_IRQS] = "other interrupts: IPIs, NMIs... (the other per-CPU rows)",
 	[DISTURB_TICKS] = "scheduler ticks (the tick's hrtimer expired)",
+	[DISTURB_SWITCHES] = "context switches",
 	[DISTURB_PREEMPTIONS] = "preemptions (the running task lost the CPU)",
 	[DISTURB_KTHREADS] = "kernel threads switched in",
 	[DISTURB_WORK_ITEMS] = "workqueue items run",
@@ -224,6 +225,7 @@ void disturb_compute(const struct disturb_sample *a, const struct disturb_sample
 	if (cpu < r->n_cpus) {
 		const struct schedwatch_cpu *c = &r->cpus[cpu].c;
 
+		v[DISTURB_SWITCHES] = (double)c->switches;
 		v[DISTURB_PREEMPTIONS] = (double)c->preemptions;
 		v[DISTURB_KTHREADS] = (double)c->kthreads;
 		v[DISTURB_WORK_ITEMS] = (double)c->work_items;

@@ -75,7 +75,7 @@ def main():
     if os.uname().machine == "x86_64":
         check(r["local_timer_traced"] and w["local_timer"] > 0, "x86: local timer interrupts counted", w)
     # the disturbance table: one entry for the isolated CPU, every row, interrupts from /proc/interrupts
-    rows = {"device_irqs", "local_timer", "other_irqs", "ticks", "preemptions", "kernel_threads", "work_items",
+    rows = {"device_irqs", "local_timer", "other_irqs", "ticks", "context_switches", "preemptions", "kernel_threads", "work_items",
             "rcu_softirqs", "timer_softirqs", "total"}
     t = r.get("isolated_per_second", [])
     ps = t[0]["per_second"] if len(t) == 1 and t[0]["cpu"] == cpu else {}
@@ -87,6 +87,7 @@ def main():
               < 1e-6 * max(1, ps["total"]), "total = interrupts + preemptions", ps)
         check(ps["local_timer"] > 0 and ps["ticks"] > 0, "the tick runs on a CPU without nohz_full", ps)
         check(abs(ps["preemptions"] * r["seconds"] - w["preemptions"]) <= 1 and
+              abs(ps["context_switches"] * r["seconds"] - w["switches"]) <= 1 and
               abs(ps["kernel_threads"] * r["seconds"] - w["kernel_threads"]) <= 1,
               "per-second rows are the observer's counts over the watched time", (ps, w, r["seconds"]))
     # text output

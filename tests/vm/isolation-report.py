@@ -23,6 +23,7 @@ ROWS = [
     ("local_timer", "local timer interrupts (LOC)"),
     ("other_irqs", "other interrupts (IPIs, NMIs)"),
     ("ticks", "scheduler ticks"),
+    ("context_switches", "context switches"),
     ("preemptions", "preemptions of the polling task"),
     ("kernel_threads", "kernel threads switched in"),
     ("work_items", "workqueue items run"),
