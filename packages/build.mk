@@ -161,6 +161,8 @@ $(O)/fuzz/%: tests/fuzz/%.c $(LIBASIOS_SRCS)
 $(O)/fuzz/fuzz-redact: packages/asiosctl/redact.c packages/asiosctl/redact.h
 # the same for the audit's rules
 $(O)/fuzz/fuzz-audit-rules: packages/asiosctl/audit-rules.c packages/asiosctl/audit.h
+# and the audit's sshd configuration reader
+$(O)/fuzz/fuzz-sshd: packages/asiosctl/audit-judge.c packages/asiosctl/audit.h
 
 $(O)/bench-observe: benchmarks/observe/bench-observe.c $(LIBASIOS)
 	$(call msg,CC,$<)

@@ -86,8 +86,8 @@ static int sshd_file(struct audit_machine *m, const char *path, unsigned depth)
 		char *key = line + strspn(line, " \t"), *value;
 		size_t n = strcspn(key, " \t=");
 
-		if (!*key || *key == '#')
-			continue;
+		if (!*key || *key == '#' || !n)
+			continue; /* blank, a comment, or no keyword ("=value", which sshd refuses) */
 		value = key + n;
 		value += strspn(value, " \t=");
 		key[n] = '\0';

@@ -17,6 +17,9 @@
 #   FIRMWARE=bios|uefi       SeaBIOS (default) or OVMF
 #   ASIOS_IMAGE_KERNEL=stock build the image with the base's stock kernel instead of ours: the checks that our
 #                            kernel runs must then fail (they prove it)
+#   ASIOS_IMAGE_KERNEL_FLAVOUR=virt
+#                            our kernel's flavour in the image (default test, the small one `make check` builds;
+#                            virt is what users get, an hour's cold build on two cores, minutes with ccache)
 # Work folder: ${ASIOS_IMAGES_TEST:-build/images-test}. Needs root for the build.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -26,6 +29,7 @@ base=${BASE:-bookworm}
 firmware=${FIRMWARE:-bios}
 timeout=${BOOT_TIMEOUT:-900}
 image=${ASIOS_IMAGE:-}
+kflavour=${ASIOS_IMAGE_KERNEL_FLAVOUR:-test}
 arch=$(dpkg --print-architecture)
 if [ "$arch" != amd64 ]; then echo "1..0 # SKIP the cloud image is built for amd64 only"; exit 0; fi
 if [ -z "$image" ] && [ "$(id -u)" != 0 ]; then echo "1..0 # SKIP building the image needs root"; exit 0; fi
@@ -44,22 +48,22 @@ if [ -z "$image" ]; then
 		step "building the .debs"
 		"$top/tools/build-debs" --no-lintian "$debs" >"$work/debs.log" 2>&1 || { tail -n 20 "$work/debs.log"; echo "not ok 1 - .debs build"; exit 1; }
 	fi
-	# our kernel: the test flavour, packaged (the virt build takes an hour on 2 cores); the same build folder as
-	# the boot tests of tests/vm, so they find it built
-	kdebs=$top/build/kernel/deb/test-$arch kargs=()
+	# our kernel: the test flavour unless told otherwise, packaged; the same build folder as the boot tests of
+	# tests/vm, so they find it built
+	kdebs=$top/build/kernel/deb/$kflavour-$arch kargs=()
 	if [ "${ASIOS_IMAGE_KERNEL:-asios}" != stock ]; then
-		step "building our kernel's .debs (test flavour)"
+		step "building our kernel's .debs ($kflavour flavour)"
 		t0=$SECONDS
-		if "$top/tools/kernel-build" --out "$top/build/kernel" --flavour test --arch "$arch" --deb >"$work/kernel.log" 2>&1; then
-			_report 0 "tools/kernel-build --deb packages the test kernel ($((SECONDS - t0)) s)"
+		if "$top/tools/kernel-build" --out "$top/build/kernel" --flavour "$kflavour" --arch "$arch" --deb >"$work/kernel.log" 2>&1; then
+			_report 0 "tools/kernel-build --deb packages the $kflavour kernel ($((SECONDS - t0)) s)"
 		else
-			_report 1 "tools/kernel-build --deb packages the test kernel"
+			_report 1 "tools/kernel-build --deb packages the $kflavour kernel"
 			tail -n 30 "$work/kernel.log" | sed 's/^/#   /'
 			done_testing
 			exit 1
 		fi
 		sed 's/^/# /' "$work/kernel.log" | grep -v '^# linux-'
-		kargs=(--kernel-flavour test)
+		kargs=(--kernel-flavour "$kflavour")
 	fi
 	step "publishing them in a throwaway signed repository"
 	rm -rf "$work/repo" "$work/gnupg"
@@ -454,7 +458,7 @@ check "sched_ext is there (Debian's kernels lack it; state: $(val sched_ext))" \
 	sh -c "[ -n '$(val sched_ext)' ] && [ '$(val sched_ext)' != absent ]"
 # the running image is the one our build packaged, and that build had the whole series applied
 if [ -z "${ASIOS_IMAGE:-}" ]; then
-	kdeb=$(find "$top/build/kernel/deb/test-$arch" -name "linux-image-$(val kernel)_*.deb" ! -name '*-dbg_*' 2>/dev/null | head -n 1)
+	kdeb=$(find "$top/build/kernel/deb/$kflavour-$arch" -name "linux-image-$(val kernel)_*.deb" ! -name '*-dbg_*' 2>/dev/null | head -n 1)
 	want=$([ -n "$kdeb" ] && dpkg-deb --fsys-tarfile "$kdeb" | tar -xOf - "./boot/vmlinuz-$(val kernel)" | sha256sum | cut -d' ' -f1)
 	check_eq "the running kernel is the image tools/kernel-build packaged (sha256 of /boot/vmlinuz)" "${want:-no package}" "$(val vmlinuz)"
 	ksrc=$top/build/kernel/src/linux-$(sed -n 's/^KERNEL_VERSION=//p' "$top/kernel/source.conf")
