@@ -105,6 +105,32 @@ static void tick_test(int secs)
 	printf("ASIOS: value ticks_busy %ld\n", (a < 0 || b < 0) ? -1 : b - a);
 }
 
+/* the LSMs of CONFIG_LSM really on, as tests/vm/guest-init.sh checks them on x86 */
+static void lsm_check(void)
+{
+	static const char *const want[] = { "apparmor", "yama", "lockdown", "bpf" };
+	char lsms[512] = "", name[64], padded[520];
+	FILE *f = fopen("/sys/kernel/security/lsm", "r");
+
+	if (f) {
+		if (!fgets(lsms, sizeof(lsms), f))
+			lsms[0] = '\0';
+		fclose(f);
+	}
+	lsms[strcspn(lsms, "\n")] = '\0';
+	printf("ASIOS: value lsm %s\n", lsms);
+	snprintf(padded, sizeof(padded), ",%s,", lsms);
+	for (size_t i = 0; i < sizeof(want) / sizeof(*want); i++) {
+		char needle[80];
+
+		snprintf(name, sizeof(name), "lsm-%s", want[i]);
+		snprintf(needle, sizeof(needle), ",%s,", want[i]);
+		result(name, strstr(padded, needle) != NULL, "(not in /sys/kernel/security/lsm)");
+	}
+	result("apparmor-enabled", file_has("/sys/module/apparmor/parameters/enabled", "Y"),
+	       "(/sys/module/apparmor/parameters/enabled is not Y)");
+}
+
 int main(void)
 {
 	struct utsname u;
@@ -123,6 +149,7 @@ int main(void)
 	mkdir("/sys/fs/cgroup", 0755);
 	mount("cgroup2", "/sys/fs/cgroup", "cgroup2", 0, NULL);
 	mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL);
+	mount("securityfs", "/sys/kernel/security", "securityfs", 0, NULL);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	uname(&u);
@@ -149,6 +176,7 @@ int main(void)
 	result("nohz-full-cpu1", file_has("/sys/devices/system/cpu/nohz_full", "1"), "(CPU 1 not nohz_full)");
 	result("psi", exists("/proc/pressure/cpu"), "(no PSI)");
 	result("osnoise-tracer", file_has("/sys/kernel/tracing/available_tracers", "osnoise"), "(no osnoise)");
+	lsm_check();
 	tick_test(10);
 	printf("ASIOS: done\n");
 	fflush(stdout);
