@@ -163,6 +163,8 @@ $(O)/fuzz/fuzz-redact: packages/asiosctl/redact.c packages/asiosctl/redact.h
 $(O)/fuzz/fuzz-audit-rules: packages/asiosctl/audit-rules.c packages/asiosctl/audit.h
 # and the audit's sshd configuration reader
 $(O)/fuzz/fuzz-sshd: packages/asiosctl/audit-judge.c packages/asiosctl/audit.h
+# the harnesses that read a throwaway root
+$(O)/fuzz/fuzz-sshd $(O)/fuzz/fuzz-proc: tests/fuzz/fuzz-root.h
 
 $(O)/bench-observe: benchmarks/observe/bench-observe.c $(LIBASIOS)
 	$(call msg,CC,$<)

@@ -22,49 +22,9 @@
 #include "asios/numa-plan.h"
 #include "asios/proc.h"
 #include "asios/root.h"
+#include "fuzz-root.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static char root_dir[512]; /* a folder under $TMPDIR (tests/fuzz/run-fuzzer gives its own) */
-
-static void write_file(const char *rel, const uint8_t *data, size_t size)
-{
-	char path[256];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", root_dir, rel);
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0 ||
-	    (size && write(fd, data, size) != (ssize_t)size) || close(fd) < 0)
-		abort();
-}
-
-static void clean_root(void)
-{
-	static const char *const paths[] = { "proc/1/stat", "proc/1/status", "proc/1", "proc", "" };
-	char path[256];
-
-	for (size_t i = 0; i < sizeof(paths) / sizeof(*paths); i++) {
-		snprintf(path, sizeof(path), "%s/%s", root_dir, paths[i]);
-		if (unlink(path) < 0)
-			(void)rmdir(path);
-	}
-}
-
-static void make_root(void)
-{
-	char path[256];
-
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(root_dir, sizeof(root_dir), "%s/asios-fuzz-proc-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(root_dir))
-		abort();
-	snprintf(path, sizeof(path), "%s/proc", root_dir);
-	(void)mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/proc/1", root_dir);
-	(void)mkdir(path, 0700);
-	atexit(clean_root);
-}
 
 static void check_stat(struct asios_root *root, const char *s)
 {
@@ -119,14 +79,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *s;
 
 	if (!root) {
-		make_root();
-		if (asios_root_open(root_dir, &root) < 0)
+		static const char *const dirs[] = { "proc", "proc/1", NULL };
+
+		fuzz_root_make("proc", dirs);
+		if (asios_root_open(fuzz_root, &root) < 0)
 			abort();
 	}
 	if (!(s = strndup((const char *)data, size)))
 		return 0;
-	write_file("proc/1/stat", data, size);
-	write_file("proc/1/status", data, size);
+	fuzz_root_write("proc/1/stat", data, size);
+	fuzz_root_write("proc/1/status", data, size);
 	check_stat(root, s);
 	check_affinity(root, s);
 	check_uevent(data, size);

@@ -21,54 +21,9 @@
 #include <unistd.h>
 
 #include "../../packages/asiosctl/audit-judge.c"
+#include "fuzz-root.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static char root_dir[512]; /* a folder under $TMPDIR (tests/fuzz/run-fuzzer gives its own) */
-
-static void write_file(const char *rel, const uint8_t *data, size_t size)
-{
-	char path[256];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", root_dir, rel);
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0 ||
-	    (size && write(fd, data, size) != (ssize_t)size) || close(fd) < 0)
-		abort();
-}
-
-static void make_root(void)
-{
-	char path[256];
-
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(root_dir, sizeof(root_dir), "%s/asios-fuzz-sshd-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(root_dir))
-		abort();
-	snprintf(path, sizeof(path), "%s/etc", root_dir);
-	(void)mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/etc/ssh", root_dir);
-	(void)mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/etc/ssh/sshd_config.d", root_dir);
-	(void)mkdir(path, 0700);
-}
-
-static void clean_root(void)
-{
-	char path[256];
-
-	static const char *const files[] = { "etc/ssh/sshd_config.d/fuzz.conf", "etc/ssh/sshd_config" };
-	static const char *const dirs[] = { "etc/ssh/sshd_config.d", "etc/ssh", "etc", "" };
-	for (size_t i = 0; i < sizeof(files) / sizeof(*files); i++) {
-		snprintf(path, sizeof(path), "%s/%s", root_dir, files[i]);
-		(void)unlink(path);
-	}
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs); i++) {
-		snprintf(path, sizeof(path), "%s/%s", root_dir, dirs[i]);
-		(void)rmdir(path);
-	}
-}
 
 /* keyword lines: not blank, not a comment (an upper bound on the settings one file can give) */
 static size_t keyword_lines(const uint8_t *data, size_t size)
@@ -121,13 +76,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int r;
 
 	if (!ready) {
-		make_root();
-		atexit(clean_root);
+		static const char *const dirs[] = { "etc", "etc/ssh", "etc/ssh/sshd_config.d", NULL };
+
+		fuzz_root_make("sshd", dirs);
 		ready = 1;
 	}
-	write_file("etc/ssh/sshd_config", data, main_len);
-	write_file("etc/ssh/sshd_config.d/fuzz.conf", nul ? nul + 1 : data, rest);
-	r = audit_machine_open(root_dir, NULL, &m);
+	fuzz_root_write("etc/ssh/sshd_config", data, main_len);
+	fuzz_root_write("etc/ssh/sshd_config.d/fuzz.conf", nul ? nul + 1 : data, rest);
+	r = audit_machine_open(fuzz_root, NULL, &m);
 	if (r < 0 || !m.sshd_read)
 		abort();
 	/* each file may be read up to SSHD_DEPTH + 1 times through Include, but a keyword counts once */
