@@ -45,10 +45,34 @@ static int sshd_add(struct audit_machine *m, const char *key, const char *value)
 	return 0;
 }
 
-static int sshd_file(struct audit_machine *m, const char *path, unsigned depth);
+/* the files read so far: a file read again cannot change a setting (the first value wins, and it stops at the
+ * same Match), so each is read once, which keeps a configuration that includes itself from exploding */
+struct sshd_seen {
+	char **paths;
+	size_t n;
+};
+
+static int sshd_file(struct audit_machine *m, const char *path, unsigned depth, struct sshd_seen *seen);
+
+/* 1 when PATH was read before (else it is noted), -ENOMEM */
+static int sshd_seen_before(struct sshd_seen *seen, const char *path)
+{
+	char **p;
+
+	for (size_t i = 0; i < seen->n; i++)
+		if (!strcmp(seen->paths[i], path))
+			return 1;
+	if (!(p = realloc(seen->paths, (seen->n + 1) * sizeof(*p))))
+		return -ENOMEM;
+	seen->paths = p;
+	if (!(p[seen->n] = strdup(path)))
+		return -ENOMEM;
+	seen->n++;
+	return 0;
+}
 
 /* Include PATTERN (relative to /etc/ssh), its files in name order; the glob runs inside the root's folder */
-static int sshd_include(struct audit_machine *m, const char *pattern, unsigned depth)
+static int sshd_include(struct audit_machine *m, const char *pattern, unsigned depth, struct sshd_seen *seen)
 {
 	char dir[512], *slash, **names = NULL;
 	const char *base;
@@ -67,19 +91,21 @@ static int sshd_include(struct audit_machine *m, const char *pattern, unsigned d
 		if (fnmatch(base, names[i], FNM_PERIOD))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		r = sshd_file(m, path, depth + 1);
+		r = sshd_file(m, path, depth + 1, seen);
 	}
 	asios_strv_free(names);
 	return r;
 }
 
-static int sshd_file(struct audit_machine *m, const char *path, unsigned depth)
+static int sshd_file(struct audit_machine *m, const char *path, unsigned depth, struct sshd_seen *seen)
 {
 	char *text = NULL, *save = NULL;
 	int r;
 
 	if (depth > SSHD_DEPTH)
 		return 0;
+	if ((r = sshd_seen_before(seen, path)) != 0)
+		return r < 0 ? r : 0;
 	if ((r = asios_read_file(m->root, path, &text, NULL)) < 0)
 		return depth ? 0 : r;
 	for (char *line = strtok_r(text, "\n", &save); line && r >= 0; line = strtok_r(NULL, "\n", &save)) {
@@ -102,7 +128,7 @@ static int sshd_file(struct audit_machine *m, const char *path, unsigned depth)
 			char *s2 = NULL;
 
 			for (char *pat = strtok_r(value, " \t", &s2); pat && r >= 0; pat = strtok_r(NULL, " \t", &s2))
-				r = sshd_include(m, pat, depth);
+				r = sshd_include(m, pat, depth, seen);
 			continue;
 		}
 		r = sshd_add(m, key, value);
@@ -113,6 +139,7 @@ static int sshd_file(struct audit_machine *m, const char *path, unsigned depth)
 
 int audit_machine_open(const char *root_path, struct asios_root *root, struct audit_machine *m)
 {
+	struct sshd_seen seen = { 0 };
 	char *release = NULL;
 	int r;
 
@@ -131,7 +158,10 @@ int audit_machine_open(const char *root_path, struct asios_root *root, struct au
 	free(release);
 	if (r < 0)
 		return r;
-	r = sshd_file(m, "/etc/ssh/sshd_config", 0);
+	r = sshd_file(m, "/etc/ssh/sshd_config", 0, &seen);
+	for (size_t i = 0; i < seen.n; i++)
+		free(seen.paths[i]);
+	free(seen.paths);
 	m->sshd_read = r == 0;
 	return r == -ENOMEM ? r : 0;
 }
