@@ -37,6 +37,8 @@ mkdir -p "$work"
 work=$(cd "$work" && pwd)
 [ -n "$iso" ] || build_iso "$work" "$base" "$arch"
 iso=$(cd "$(dirname "$iso")" && pwd)/$(basename "$iso")
+# the kernel of the ISO's manifest (ours, linux-asios-generic, when the repository had it): the installed disk runs it
+manifest_kernel=$(sed -n 's/^# kernel: .*; installed: linux \(.*\)$/\1/p' "${iso%.iso}.manifest" 2>/dev/null)
 
 run=$work/install-$firmware
 rm -rf "$run"
@@ -103,6 +105,7 @@ for boot_fw in bios uefi; do
 		"asios-healthd:enforce,asios-irqd:enforce,asios-numad:enforce,asios-schedd:enforce,asiosctl:enforce" \
 		"$(report_val "$blog" aa-profiles)"
 	check_eq "$what: asios-irqd runs under its profile" "asios-irqd (enforce)" "$(report_val "$blog" aa-irqd)"
+	check_eq "$what: the installed system runs the ISO's kernel (its manifest)" "${manifest_kernel:-?}" "$(report_val "$blog" kernel)"
 	echo "# $what: boot to the login prompt and the report: $secs s of wall time, guest uptime $(report_val "$blog" uptime) s"
 done
 echo "# install: $install_secs s of wall time ($firmware)"

@@ -44,6 +44,7 @@ check "the manifest lists asios-server, asios-tuning, asios-base, live-boot" \
 	sh -c "grep -q '^asios-server	' '$manifest' && grep -q '^asios-tuning	' '$manifest' && grep -q '^asios-base	' '$manifest' && grep -q '^live-boot	' '$manifest'"
 check "the manifest says which kernel the ISO has" grep -qE '^# kernel: (ASIOS kernel|stock .* kernel)' "$manifest"
 grep '^# kernel:' "$manifest"
+manifest_kernel=$(sed -n 's/^# kernel: .*; installed: linux \(.*\)$/\1/p' "$manifest")
 eltorito=$(xorriso -indev "$iso" -report_el_torito plain 2>/dev/null)
 check "El Torito: a BIOS boot image" grep -qE 'El Torito boot img : +1 +BIOS +y' <<<"$eltorito"
 check "El Torito: a UEFI boot image" grep -qE 'El Torito boot img : +2 +UEFI +y' <<<"$eltorito"
@@ -81,6 +82,8 @@ for medium in $media; do
 	check "$medium/$firmware: GRUB's menu was on the serial console" grep -aq 'ASIOS .* live system' "$log"
 	check "$medium/$firmware: the kernel console is on ttyS0" grep -q 'console=ttyS0,115200n8' <<<"$(report_val "$log" cmdline)"
 	check_eq "$medium/$firmware: the live user" asios "$(report_val "$log" users)"
+	# the kernel the manifest names runs: ours (linux-asios-generic) when the repository had it
+	check_eq "$medium/$firmware: the running kernel is the manifest's" "${manifest_kernel:-?}" "$(report_val "$log" kernel)"
 	echo "# $medium/$firmware: boot to the login prompt and the report: $secs s of wall time, guest uptime $(report_val "$log" uptime) s"
 done
 done_testing
