@@ -127,6 +127,19 @@ def triggers(tmp, allowed):
         sh(prog, "/dev/nvidia0")
 
 
+def triggers_in_child(tmp, allowed):
+    """triggers() in a process forked now: the kernel gives a task an audit context at fork only once audit has
+    been enabled since boot, so this test's own process, started before its private auditd on a machine where
+    audit had never been on, would make no events of its own (only its children would)"""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            triggers(tmp, allowed)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
 def setup_paths(tmp):
     """what the rules watch, made when missing (removed by cleanup): the folders, a /dev/nvidia0 node"""
     made = []
@@ -186,14 +199,14 @@ def run_checks(tmp, a, allowed):
     before = {}
     if not BOOTED:
         t0 = time.time()
-        triggers(tmp, allowed)
+        triggers_in_child(tmp, allowed)
         time.sleep(1.5)
         before = {k: search(a.log, k, t0) for k in KEYS}
     ok = load_rules(tmp, allowed)
     check(ok, "the site's allow rule goes before ours")
     t1 = time.time()
     time.sleep(1.1)  # ausearch's --start has a resolution of a second
-    triggers(tmp, allowed)
+    triggers_in_child(tmp, allowed)
     time.sleep(2)
     for key in KEYS:
         ev = search(a.log, key, t1 + 1)
