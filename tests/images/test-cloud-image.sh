@@ -19,7 +19,7 @@
 #                            kernel runs must then fail (they prove it)
 #   ASIOS_IMAGE_KERNEL_FLAVOUR=virt
 #                            our kernel's flavour in the image (default test, the small one `make check` builds;
-#                            virt is what users get, an hour's cold build on two cores, minutes with ccache)
+#                            virt is what users get, a 38-minute cold build on two cores, minutes with ccache)
 # Work folder: ${ASIOS_IMAGES_TEST:-build/images-test}. Needs root for the build.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
