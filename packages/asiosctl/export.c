@@ -1,11 +1,11 @@
 /* SPDX-FileCopyrightText: 2026 The ASIOS Authors
  * SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * asiosctl export slurm|kubernetes: what the snapshot knows, in the configuration files of the engines a fleet
+ * asiosctl export slurm|kubernetes|nccl: what the snapshot knows, in the configuration files of the engines a fleet
  * already runs. Slurm: a gres.conf (a line per NVIDIA GPU with its cores and links) and a slurm.conf node line
  * (sockets, cores, threads, memory, GPUs, the housekeeping CPUs as CpuSpecList). Kubernetes: a Node Feature
  * Discovery local features file (asios.io/ labels) and a KubeletConfiguration drop-in (static CPU manager, the
- * housekeeping CPUs reserved, topology manager). Conventions are documented in docs/fleet.md and asiosctl(1).
+ * housekeeping CPUs reserved, topology manager). NCCL: a topology file and /etc/nccl.conf (export-nccl.c). Conventions are documented in docs/fleet.md and asiosctl(1).
  * The files go to stdout (each after a "==> NAME <==" line, as head(1) prints several files), as JSON, or into
  * --output-dir; nothing is installed.
  */
@@ -22,30 +22,27 @@
 #include "asios/cpulist.h"
 #include "asios/root.h"
 #include "asiosctl.h"
+#include "export.h"
 
-#define N_FILES 2
+#define N_FILES EXPORT_N_FILES
 
 struct export_args {
 	const char *target, *root, *outdir, *node_name;
 	bool json;
 };
 
-struct out_file {
-	const char *name;    /* in --output-dir */
-	const char *install; /* where it belongs on the machine */
-	char *text;
-	size_t len;
-};
-
 static void usage(void)
 {
-	printf("Usage: asiosctl export slurm|kubernetes [--root DIR] [--output-dir DIR] [--node-name NAME] [--json]\n\n"
+	printf("Usage: asiosctl export slurm|kubernetes|nccl [--root DIR] [--output-dir DIR] [--node-name NAME] [--json]\n\n"
 	       "Write what ASIOS knows of the machine as configuration of the engines a fleet already runs:\n"
 	       "  slurm       gres.conf (a line per NVIDIA GPU: File=/dev/nvidiaN in PCI address order, Cores= the\n"
 	       "              logical cores of its NUMA node that are not housekeeping, Links=) and slurm-node.conf (a\n"
 	       "              NodeName= line; CpuSpecList= the housekeeping CPUs when CPUs are isolated)\n"
 	       "  kubernetes  asios (Node Feature Discovery features.d file, asios.io/ labels) and 90-asios.conf (a\n"
-	       "              KubeletConfiguration drop-in: static CPU manager, reservedSystemCPUs, topology manager)\n\n"
+	       "              KubeletConfiguration drop-in: static CPU manager, reservedSystemCPUs, topology manager)\n"
+	       "  nccl        nccl-topo.xml (NCCL_TOPO_FILE: a <cpu> per NUMA node, the PCI tree to its GPUs and NICs) and\n"
+	       "              nccl.conf (/etc/nccl.conf: NCCL_TOPO_FILE, NCCL_IB_HCA of the NICs paired with a GPU behind\n"
+	       "              the same PCIe switch, NCCL_SOCKET_IFNAME of the NICs without RDMA)\n\n"
 	       "Files go to stdout, each after a \"==> NAME <==\" line; --output-dir writes them into DIR (which must\n"
 	       "exist), --json prints them as one JSON object. --root reads a capture; --node-name sets the Slurm\n"
 	       "NodeName (default: the short host name of the machine read). Nothing is installed: see asiosctl(1).\n");
@@ -453,6 +450,8 @@ static int build(struct asios_root *root, const struct asios_snapshot *s, const 
 {
 	bool slurm = !strcmp(a->target, "slurm");
 
+	if (!strcmp(a->target, "nccl"))
+		return export_nccl(root, s, out);
 	out[0] = (struct out_file){ slurm ? "gres.conf" : "asios",
 				    slurm ? "/etc/slurm/gres.conf"
 					  : "/etc/kubernetes/node-feature-discovery/features.d/asios" };
@@ -553,11 +552,11 @@ static int parse_args(int argc, char **argv, struct export_args *a)
 					 argv[optind - 1]), 2;
 	}
 	if (optind >= argc) {
-		log_error("export: which export, slurm or kubernetes? (try asiosctl export --help)");
+		log_error("export: which export, slurm, kubernetes or nccl? (try asiosctl export --help)");
 		return 2;
 	}
-	if (strcmp(argv[optind], "slurm") && strcmp(argv[optind], "kubernetes")) {
-		log_error("export: unknown export target '%s': slurm or kubernetes (try asiosctl export --help)",
+	if (strcmp(argv[optind], "slurm") && strcmp(argv[optind], "kubernetes") && strcmp(argv[optind], "nccl")) {
+		log_error("export: unknown export target '%s': slurm, kubernetes or nccl (try asiosctl export --help)",
 			  argv[optind]);
 		return 2;
 	}

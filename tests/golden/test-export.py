@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-FileCopyrightText: 2026 The ASIOS Authors
 # SPDX-License-Identifier: MIT
-"""asiosctl export slurm|kubernetes on the fixtures ai-2s8g, gh200 and ws-2g-iso.
+"""asiosctl export slurm|kubernetes|nccl on the fixtures ai-2s8g, gh200 and ws-2g-iso (nccl also on the real
+POWER9 capture nvidiagpunumanodes, the real H200 virtual machine h200-1g16c and 32em64t-2n8c+dax+nvme+mic+dimms,
+a real server with InfiniBand and no GPU).
 
   - goldens tests/golden/export/NAME.TARGET.txt (ASIOS_REGEN=1 rewrites; a missing one fails);
   - Slurm: each GPU's Cores= are logical cores whose CPUs are all on the GPU's NUMA node (and not housekeeping
@@ -10,6 +12,11 @@
     IDs, mapped back to OS CPUs) on ws-2g-iso and absent without isolation;
   - Kubernetes: every NFD line is asios.io/NAME=VALUE with a valid label value; the kubelet drop-in parses as
     YAML, names only KubeletConfiguration v1beta1 fields and its reservedSystemCPUs parses as a cpuset;
+  - NCCL: the topology file parses as XML; every NVIDIA/AMD GPU and every NIC is in it once, under the <cpu>
+    of its NUMA node (affinity = that node's CPUs) and nested in the PCI bridges of its sysfs path, in order;
+    no <cpu> without a GPU; nccl.conf names NCCL_TOPO_FILE, NCCL_IB_HCA only RDMA devices of the machine's NICs
+    (those paired with a GPU behind one PCIe switch when there are such pairs), NCCL_SOCKET_IFNAME only
+    interfaces of NICs without RDMA;
   - --json and --output-dir carry the same files; bad input: a missing --root (exit 1, named), an unwritable
     --output-dir (exit 1, named), an unknown or missing target and an extra argument (exit 2).
 TAP output.
@@ -20,13 +27,17 @@ import re
 import sys
 import tarfile
 import tempfile
+import xml.etree.ElementTree as ET
 
 import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, FIXTURES, GOLDEN, check, ctl, done, eq, export_files, golden, need  # noqa: E402
+from taplib import ASIOSCTL, FIXTURES, GOLDEN, SHARED, TOP, check, ctl, done, eq, export_files, golden, need  # noqa: E402
 
 MACHINES = ("ai-2s8g", "gh200", "ws-2g-iso")
+# real machines for the nccl export: hwloc's captures (../shared) and ours (tests/machines)
+NCCL_REAL = ("nvidiagpunumanodes", "32em64t-2n8c+dax+nvme+mic+dimms")
+NCCL_CAPTURES = ("h200-1g16c",)
 LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
 CPUSET = re.compile(r"^\d+(-\d+)?(,\d+(-\d+)?)*$")
 
@@ -178,6 +189,82 @@ def check_kubelet(name, t, text):
        k.get("topologyManagerPolicy"))
 
 
+def nccl_gpu(d):
+    return d["class"] in ("gpu", "accel") and d["vendor"] in ("0x10de", "0x1002", "0x0000")
+
+
+def check_topo_xml(name, t, text):
+    try:
+        sysx = ET.fromstring(text)
+    except ET.ParseError as e:
+        check(False, "%s: nccl-topo.xml parses as XML" % name, e)
+        return
+    eq("%s: nccl-topo.xml is a <system version=1>" % name, ("system", "1"), (sysx.tag, sysx.get("version")))
+    devs = [d for d in t["devices"] if nccl_gpu(d) or d["class"] == "nic"]
+    has_gpu = any(nccl_gpu(d) for d in devs)
+    cpus = sysx.findall("cpu")
+    if not has_gpu:
+        eq("%s: no <cpu> without a GPU" % name, 0, len(cpus))
+        return
+    node_cpus = {n["id"]: sorted(n["cpus"]) for n in t["nodes"]}
+    seen, bad, aff = {}, [], []
+    for cpu in cpus:
+        numa = int(cpu.get("numaid"))
+        words = cpu.get("affinity").split(",")
+        bits = {32 * (len(words) - 1 - i) + b for i, w in enumerate(words) for b in range(32) if int(w, 16) >> b & 1}
+        if sorted(bits) != node_cpus.get(numa):
+            aff.append((numa, sorted(bits), node_cpus.get(numa)))
+
+        def walk(el, chain):
+            for p in el.findall("pci"):
+                seen.setdefault(p.get("busid"), []).append((numa, chain + [p.get("busid")]))
+                walk(p, chain + [p.get("busid")])
+        walk(cpu, [])
+    eq("%s: each <cpu>'s affinity is its NUMA node's CPUs" % name, [], aff)
+    for d in devs:
+        where = seen.get(d["pci"], [])
+        path = [x for x in d["pci_path"].split("/") if not x.startswith("pci")]
+        if len(where) != 1:
+            bad.append((d["pci"], "in the file %d times" % len(where)))
+        elif where[0][1] != path:
+            bad.append((d["pci"], "nested in %s, sysfs path %s" % (where[0][1], path)))
+        elif d["node"] >= 0 and where[0][0] != d["node"]:
+            bad.append((d["pci"], "under <cpu numaid=%d>, node %d" % (where[0][0], d["node"])))
+    eq("%s: every GPU and NIC once, under its node's <cpu>, in its PCI bridges" % name, [], bad)
+    leaves = {b for b, w in seen.items() if b not in {x for v in seen.values() for x in v[0][1][:-1]}}
+    eq("%s: the file's end points are the GPUs and NICs" % name, sorted(d["pci"] for d in devs), sorted(leaves))
+
+
+def check_nccl_conf(name, t, text):
+    kv = dict(x.split("=", 1) for x in text.splitlines() if x and not x.startswith("#"))
+    eq("%s: NCCL_TOPO_FILE" % name, "/etc/nccl/asios-topo.xml", kv.get("NCCL_TOPO_FILE"))
+    nics = [d for d in t["devices"] if d["class"] == "nic"]
+    rdma = {r for d in nics for r in d["rdma"]}
+    # each NCCL GPU's nearest NIC (nvidia-smi's order, the first in PCI order on a tie), when one PCIe switch
+    # holds both
+    order = ["X", "PIX", "PXB", "PHB", "NODE", "SYS"]
+    gn, by_pci = t["gpu_nic"], {d["pci"]: d for d in t["devices"]}
+    paired = set()
+    for gpu, row in zip(gn["gpus"], gn["distance"]):
+        if not nccl_gpu(by_pci[gpu]) or not row:
+            continue
+        k = min(range(len(row)), key=lambda i: (order.index(row[i]), i))
+        if row[k] in ("PIX", "PXB"):
+            paired |= set(by_pci[gn["nics"][k]]["rdma"])
+    hca = kv.get("NCCL_IB_HCA")
+    if not rdma:
+        check(hca is None, "%s: no NCCL_IB_HCA without RDMA devices" % name, hca)
+    else:
+        check(hca is not None and hca.startswith("="), "%s: NCCL_IB_HCA with exact names (=)" % name, hca)
+        got = set((hca or "=").lstrip("=").split(","))
+        eq("%s: NCCL_IB_HCA = %s" % (name, "the RDMA devices paired with a GPU" if paired else "every RDMA device"),
+           sorted(paired or rdma), sorted(got))
+    plain = {n for d in nics if not d["rdma"] for n in d["netdevs"]}
+    ifn = kv.get("NCCL_SOCKET_IFNAME")
+    eq("%s: NCCL_SOCKET_IFNAME = the interfaces of the NICs without RDMA" % name, sorted(plain),
+       sorted(ifn.lstrip("=").split(",")) if ifn else [])
+
+
 def check_forms(tmp, name, root, target, files):
     """--json and --output-dir carry the files the plain output shows"""
     p = ctl("export", target, "--json", "--root", root)
@@ -212,7 +299,31 @@ def bad_input(tmp, root):
         check(p.returncode == 2 and p.stderr.startswith("asiosctl"), "%s: exit 2" % what,
               "%d %s" % (p.returncode, p.stderr))
     p = ctl("export", "--help")
-    check(p.returncode == 0 and "slurm|kubernetes" in p.stdout, "export --help")
+    check(p.returncode == 0 and "slurm|kubernetes|nccl" in p.stdout, "export --help")
+
+
+def unpack(tmp, tarball, label):
+    d = os.path.join(tmp, label)
+    with tarfile.open(tarball) as tf:
+        tf.extractall(d, filter="tar") if hasattr(tarfile, "data_filter") else tf.extractall(d)
+    return os.path.join(d, os.listdir(d)[0])
+
+
+def nccl(tmp, roots, folder):
+    more = {n: unpack(tmp, os.path.join(SHARED, "fixtures", "hwloc-linux", n + ".tar.bz2"), "shared-" + n)
+            for n in NCCL_REAL}
+    more.update({n: unpack(tmp, os.path.join(TOP, "tests", "machines", n + ".tar.gz"), "capture-" + n)
+                 for n in NCCL_CAPTURES})
+    for name, root in {**roots, **more}.items():
+        t = topo(root)
+        p = ctl("export", "nccl", "--root", root)
+        check(p.returncode == 0 and not p.stderr, "%s: export nccl" % name, p.stderr)
+        golden("%s.nccl.txt" % name, p.stdout, folder)
+        files = export_files(p.stdout)
+        check_topo_xml(name, t, files.get("nccl-topo.xml", ""))
+        check_nccl_conf(name, t, files.get("nccl.conf", ""))
+        if name in roots:
+            check_forms(tmp, name, root, "nccl", files)
 
 
 def main():
@@ -240,6 +351,7 @@ def main():
                     check_features(name, t, files.get("asios", ""))
                     check_kubelet(name, t, files.get("90-asios.conf", ""))
                 check_forms(tmp, name, root, target, files)
+        nccl(tmp, roots, folder)
         bad_input(tmp, roots["ws-2g-iso"])
     return done()
 
