@@ -56,6 +56,27 @@ static void print_devices(const struct asios_snapshot *s, int node)
 	}
 }
 
+/* the ports of the RDMA devices: device/port, link layer, state, rate, interface, PCI function, node, nearest GPU */
+static void print_rdma(const struct asios_snapshot *s)
+{
+	if (!s->n_rdma_ports)
+		return;
+	printf("\nRDMA ports:\n");
+	for (size_t i = 0; i < s->n_rdma_ports; i++) {
+		const struct asios_rdma_port *p = &s->rdma_ports[i];
+
+		printf("  %s/%u  %s%s  %s/%s  %s  netdev %s  pci %s  node %d  GIDs %u (RoCE v2 %u)", p->device, p->port,
+		       p->link_layer ? p->link_layer : "?",
+		       p->link_layer && !strcmp(p->link_layer, "Ethernet") ? " (RoCE)" : "", p->state ? p->state : "?",
+		       p->phys_state ? p->phys_state : "?", p->rate ? p->rate : "rate ?", p->netdev ? p->netdev : "-",
+		       p->device_index >= 0 ? s->pci[p->device_index].addr : "- (soft-RoCE)", p->node, p->n_gids,
+		       p->n_gids_v2);
+		if (p->nearest_gpu >= 0)
+			printf("  nearest GPU %s (%s)", s->pci[p->nearest_gpu].addr, asios_pci_distance_name(p->gpu_distance));
+		putchar('\n');
+	}
+}
+
 static void print_matrix(const struct asios_snapshot *s)
 {
 	size_t n_nics = 0, n_gpus = 0;
@@ -122,6 +143,7 @@ void topology_print_text(const struct asios_snapshot *s)
 		print_devices(s, -1);
 	}
 	print_matrix(s);
+	print_rdma(s);
 
 	printf("\nIsolation: ");
 	print_set("isolated ", iso->isolated);

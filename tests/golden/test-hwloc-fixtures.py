@@ -161,6 +161,30 @@ def invariants(name, topo):
     check(set(topo["isolation"]["housekeeping"]) <= set(topo["online"]), "%s: housekeeping within online" % name)
 
 
+def rdma_ports(name, root, topo):
+    """the RDMA ports of the topology against the machine's own sysfs files, read here: device, port, state
+    and physical state (without their number), link layer, rate, the interface (the device's IPoIB one)"""
+    want = []
+    base = os.path.join(root, "sys", "class", "infiniband")
+    for dev in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+        ports = os.path.join(base, dev, "ports")
+        for port in sorted(os.listdir(ports), key=int) if os.path.isdir(ports) else []:
+            def val(f, strip_num=False):
+                try:
+                    v = open(os.path.join(ports, port, f)).read().strip()
+                except OSError:
+                    return None
+                return v.split(":", 1)[1].strip() if strip_num and ":" in v else v
+            net = os.path.join(base, dev, "device", "net")
+            nets = sorted(os.listdir(net)) if os.path.isdir(net) else []
+            want.append({"device": dev, "port": int(port), "state": val("state", True),
+                         "phys_state": val("phys_state", True), "link_layer": val("link_layer"), "rate": val("rate"),
+                         "netdev": nets[0] if nets else None})
+    keys = ("device", "port", "state", "phys_state", "link_layer", "rate", "netdev")
+    got = [{k: p.get(k) for k in keys} for p in topo.get("rdma", [])]
+    eq("%s: RDMA ports as sysfs has them (%d)" % (name, len(want)), want, got)
+
+
 def main():
     if not need(ASIOSCTL):
         return 1
@@ -182,6 +206,7 @@ def main():
                 p2 = subprocess.run([ASIOSCTL, "topology", "--root", root], capture_output=True, text=True)
                 check(p2.returncode == 0 and "NUMA nodes:" in p2.stdout, "%s: asiosctl topology (text)" % name, p2.stderr)
                 invariants(name, topo)
+                rdma_ports(name, root, topo)
                 check_facts(name, topo)
                 for d in descs:
                     if d.get("source") != tarball:

@@ -215,6 +215,36 @@ static struct json_object *pairs_json(struct ctx *c, const struct asios_snapshot
 	return o;
 }
 
+/* the ports of the RDMA devices (rdma.c) */
+static struct json_object *rdma_json(struct ctx *c, const struct asios_snapshot *s)
+{
+	struct json_object *a = chk(c, json_object_new_array());
+
+	for (size_t i = 0; a && i < s->n_rdma_ports; i++) {
+		const struct asios_rdma_port *p = &s->rdma_ports[i];
+		struct json_object *o = chk(c, json_object_new_object());
+
+		if (!o)
+			break;
+		add(c, o, "device", json_object_new_string(p->device));
+		add(c, o, "port", json_object_new_int((int)p->port));
+		add(c, o, "link_layer", str_or_null(c, p->link_layer));
+		add(c, o, "state", str_or_null(c, p->state));
+		add(c, o, "phys_state", str_or_null(c, p->phys_state));
+		add(c, o, "rate", str_or_null(c, p->rate));
+		add(c, o, "netdev", str_or_null(c, p->netdev));
+		add(c, o, "gids", json_object_new_int((int)p->n_gids));
+		add(c, o, "gids_roce_v2", json_object_new_int((int)p->n_gids_v2));
+		add(c, o, "pci", p->device_index >= 0 ? json_object_new_string(s->pci[p->device_index].addr) : NULL);
+		add(c, o, "node", json_object_new_int(p->node));
+		add(c, o, "nearest_gpu", p->nearest_gpu >= 0 ? json_object_new_string(s->pci[p->nearest_gpu].addr) : NULL);
+		add(c, o, "gpu_distance", p->nearest_gpu >= 0 ? json_object_new_string(asios_pci_distance_name(p->gpu_distance))
+							      : NULL);
+		push(c, a, o);
+	}
+	return a;
+}
+
 static struct json_object *irqs_json(struct ctx *c, const struct asios_snapshot *s)
 {
 	struct json_object *a = chk(c, json_object_new_array());
@@ -316,6 +346,7 @@ struct json_object *asios_snapshot_to_json(const struct asios_snapshot *s)
 	add(&c, o, "caches", caches_json(&c, s));
 	add(&c, o, "devices", devices_json(&c, s));
 	add(&c, o, "gpu_nic", pairs_json(&c, s));
+	add(&c, o, "rdma", rdma_json(&c, s));
 	add(&c, o, "irqs", irqs_json(&c, s));
 	add(&c, o, "isolation", isolation_json(&c, s));
 	add(&c, o, "cgroup", cgroup_json(&c, s));

@@ -64,7 +64,8 @@ int asios_snapshot_load_why(struct asios_root *root, struct asios_snapshot **ret
 		goto fail;
 	if ((r = asios_topology_load(root, s)) < 0 || (r = asios_isolation_load(root, s)) < 0 ||
 	    (r = asios_cgroup_load(root, s)) < 0 || (r = asios_pci_load(root, s)) < 0 ||
-	    (r = asios_irq_load(root, s)) < 0 || (r = asios_kconfig_load(root, s)) < 0)
+	    (r = asios_irq_load(root, s)) < 0 || (r = asios_rdma_load(root, s)) < 0 ||
+	    (r = asios_kconfig_load(root, s)) < 0)
 		goto fail;
 	*ret = s;
 	return 0;
@@ -100,6 +101,7 @@ void asios_snapshot_free(struct asios_snapshot *s)
 	for (size_t i = 0; i < s->n_pci; i++)
 		asios_pci_device_clear(&s->pci[i]);
 	free(s->pci);
+	asios_rdma_ports_free(s);
 	for (size_t i = 0; i < s->n_irqs; i++) {
 		hwloc_bitmap_free(s->irqs[i].affinity);
 		hwloc_bitmap_free(s->irqs[i].effective);

@@ -94,6 +94,24 @@ struct asios_pci_device {
 	size_t n_msi_irqs;
 };
 
+/* One port of an RDMA device (/sys/class/infiniband/DEV/ports/N): an InfiniBand HCA, a RoCE NIC or soft-RoCE. */
+struct asios_rdma_port {
+	char *device;             /* "mlx5_0", "rxe0" */
+	unsigned port;            /* 1-based */
+	char *link_layer;         /* "InfiniBand", "Ethernet" (RoCE); NULL when unreadable */
+	char *state;              /* "ACTIVE", "DOWN", … (without the number sysfs puts first); NULL unreadable */
+	char *phys_state;         /* "LinkUp", "Disabled", …; NULL unreadable */
+	char *rate;               /* "100 Gb/sec (4X EDR)"; NULL unreadable */
+	char *netdev;             /* the interface it carries: gid_attrs/ndevs/0, else the PCI function's first
+				   * netdev, else the parent of a soft-RoCE device; NULL none */
+	unsigned n_gids;          /* valid GID entries (those with a gid_attrs/types entry) */
+	unsigned n_gids_v2;       /* of them RoCE v2 (routable over UDP/IP) */
+	int device_index;         /* index in snapshot pci[] of its PCI function, -1 (soft-RoCE: none) */
+	int node;                 /* its NUMA node (its PCI function's, or its netdev's), -1 unknown */
+	int nearest_gpu;          /* index in snapshot pci[] of the nearest GPU or accelerator, -1 none */
+	enum asios_pci_distance gpu_distance; /* to that GPU */
+};
+
 struct asios_irq {
 	unsigned irq;
 	char *name;               /* actions, e.g. "mlx5_comp3@pci:0000:18:00.0" or "nvme0q1" */
@@ -161,6 +179,9 @@ struct asios_snapshot {
 
 	struct asios_isolation isolation;
 	struct asios_cgroup cgroup;
+
+	struct asios_rdma_port *rdma_ports; /* every port of every RDMA device, by device name and port */
+	size_t n_rdma_ports;
 
 	char *kconfig_source;        /* "/proc/config.gz", "/boot/config-6.12…", NULL */
 	struct asios_kconfig_entry *kconfig;
