@@ -134,13 +134,19 @@ check: lint all bench-programs ## The test command: static checks, sanitizer uni
 	$(Q)O=$(O)/asan FUZZ_O=$(O)/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run-tests
 
 .PHONY: lint
-lint: cppcheck shellcheck reuse manlint unitlint kversion ## Static checks: cppcheck, shellcheck, reuse, man pages, systemd units, kernel version
+lint: cppcheck shellcheck reuse manlint unitlint kversion dco ## Static checks: cppcheck, shellcheck, reuse, man pages, systemd units, kernel version, sign-offs
 
 # the kernel's inputs (source.conf, patches, fragments) are those kernel/changelog's top entry was made for
 .PHONY: kversion
 kversion:
 	$(call msg,KVERSION,kernel/changelog kernel/version.lock)
 	$(Q)tools/kernel-version --check
+
+# every commit after .dco-cutoff signed off by its author (CONTRIBUTING.md, "Sign your work")
+.PHONY: dco
+dco:
+	$(call msg,DCO,commits after .dco-cutoff)
+	$(Q)tools/dco-check
 
 .PHONY: cppcheck
 cppcheck:
