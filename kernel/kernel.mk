@@ -35,6 +35,10 @@ kernel-test: ## Build the small `test` flavour kernel for ARCH (boot image only)
 check-vm: ## Build the test kernel and boot it under qemu (x86_64, TCG) with the in-guest checks
 	$(Q)O=$(O) tests/vm/test-boot-x86_64.sh
 
+.PHONY: check-vm-rt
+check-vm-rt: ## The same boot, in-guest checks and tick test on the PREEMPT_RT kernel (builds the rt flavour when missing; ~40 min cold)
+	$(Q)O=$(O) ASIOS_KERNEL_FLAVOUR=rt tests/vm/test-boot-x86_64.sh
+
 .PHONY: check-vm-numa
 check-vm-numa: ## Page migration in the test kernel: a process's pages moved to its node by asiosctl numa apply (qemu, 2 nodes)
 	$(Q)O=$(O) tests/vm/numa.sh

@@ -105,6 +105,11 @@ check_eq "test flavour release suffix: the ABI of kernel/changelog, then -asios-
 check "rt flavour has PREEMPT_RT" grep -qx 'CONFIG_PREEMPT_RT=y' "$kout/audit/rt-amd64/.config"
 check "rt flavour lost THP as stated" bash -c "! grep -qx 'CONFIG_TRANSPARENT_HUGEPAGE=y' $kout/audit/rt-amd64/.config"
 check "virt flavour has sched_ext (Debian's kernels do not)" grep -qx 'CONFIG_SCHED_CLASS_EXT=y' "$kout/audit/virt-amd64/.config"
+# the scheduler knobs asios-schedd and asiosctl tune set live in debugfs sched/, which x86's defconfig leaves out
+for f in generic virt rt; do
+	check "$f flavour has the scheduler's debugfs knobs (SCHED_DEBUG) on every architecture" bash -c \
+		"for a in amd64 arm64 riscv64; do grep -qx CONFIG_SCHED_DEBUG=y $kout/audit/$f-\$a/.config || exit 1; done"
+done
 
 # the audit must fail, naming the option and the unmet dependency, when a fragment asks for too much
 bad=$(mktemp -d)
