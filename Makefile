@@ -276,6 +276,11 @@ bench-numad: all ## asios-numad vs numad: RSS and CPU of each over the same load
 bench-numa: ## STREAM-style triad in a 2-node qemu guest: pinned local, remote, ASIOS-placed (needs make kernel-test)
 	$(Q)O=$(O) tests/vm/numa.sh --bench
 
+.PHONY: bench-boot
+bench-boot: deps ## Boot time of the cloud image (our kernel) vs the Debian reference image, same qemu run: $(O)/bench/boot/ (root)
+	$(Q)[ -f $(CLOUD_IMAGE) ] || $(MAKE) cloud-image
+	$(Q)benchmarks/boot/boot-compare.sh --build $(O) --rounds $(or $(ROUNDS),2)
+
 .PHONY: bench-irqd
 bench-irqd: all ## asios-irqd vs irqbalance: placement on fixtures, reaction, idle cost (root, irqbalance installed)
 	$(Q)benchmarks/daemons/irqd-vs-irqbalance.py $(O) $(or $(SECONDS),60)
