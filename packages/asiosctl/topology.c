@@ -199,7 +199,7 @@ int verb_topology(int argc, char **argv)
 		case 'h':
 			printf("Usage: asiosctl topology [--root DIR] [--json]\n\n"
 			       "Show the machine under DIR (default /) as ASIOS sees it: CPUs, NUMA nodes with their\n"
-			       "devices, the GPU/NIC PCIe distance matrix, isolation, cpuset and IRQs.\n"
+			       "devices, the GPU/NIC PCIe distance matrix, RDMA ports, isolation, cpuset and IRQs.\n"
 			       "--json prints the schema asios.topology/1 (docs/topology-json.md).\n");
 			return 0;
 		default:
