@@ -36,7 +36,7 @@ check-vm: ## Build the test kernel and boot it under qemu (x86_64, TCG) with the
 	$(Q)O=$(O) tests/vm/test-boot-x86_64.sh
 
 .PHONY: check-vm-rt
-check-vm-rt: ## The same boot, in-guest checks and tick test on the PREEMPT_RT kernel (builds the rt flavour when missing; ~40 min cold)
+check-vm-rt: ## The same boot, in-guest checks and tick test on the PREEMPT_RT kernel (builds the rt flavour when missing; 38 min cold)
 	$(Q)O=$(O) ASIOS_KERNEL_FLAVOUR=rt tests/vm/test-boot-x86_64.sh
 
 .PHONY: check-vm-numa
