@@ -5,7 +5,7 @@
 # SANITIZE=1 builds with ASan+UBSan (what `make check` uses).
 
 CC ?= cc
-PKGS := hwloc json-c zlib inih libsystemd numa libbpf
+PKGS := hwloc json-c zlib inih libsystemd numa libbpf libmnl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 # (-Wno-format-truncation: paths are built in PATH_MAX buffers; a longer one is cut and then not found)
@@ -171,7 +171,8 @@ $(O)/bench-observe: benchmarks/observe/bench-observe.c $(LIBASIOS)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBASIOS) $(PKG_LIBS)
 
 # Static programs for the busybox qemu guest (tests/vm/numa.sh): asiosctl linked against the static hwloc,
-# json-c, inih, libnuma and zlib (libudev stubbed: Debian ships no libudev.a), the workload and the triad.
+# json-c, inih, libnuma and zlib (libudev stubbed: Debian ships no libudev.a; without ethtool netlink, as Debian
+# ships no libmnl.a: tests/vm/nic.sh runs the shared build), the workload and the triad.
 STATIC_LIBS := -lhwloc -ljson-c -linih -lnuma -lbpf -lelf -lz -lm -lpthread
 GUEST_PROGRAMS := $(O)/guest/asiosctl $(O)/guest/numa-hog $(O)/guest/triad $(O)/guest/latprobe
 # (without the daemon helpers of daemon.c and the failed-unit check of health-units.c: they need libsystemd, which
@@ -181,7 +182,8 @@ $(O)/guest/asiosctl: $(ASIOSCTL_SRCS) packages/bpf/schedwatch.c \
 		| $(O)/bpf/schedwatch.skel.h
 	@mkdir -p $(@D)
 	$(call msg,STATIC,$@)
-	$(Q)$(CC) -std=c11 $(WARN) -Ipackages/libasios/include -Ipackages/bpf -I$(O)/bpf $(PKG_CFLAGS) -O2 -static -o $@ \
+	$(Q)$(CC) -std=c11 $(WARN) -Ipackages/libasios/include -Ipackages/bpf -I$(O)/bpf $(PKG_CFLAGS) -O2 -static \
+		-DASIOS_NO_NETLINK -o $@ \
 		$(filter %.c,$^) $(STATIC_LIBS)
 $(O)/guest/numa-hog: tests/vm/numa-hog.c
 	@mkdir -p $(@D)

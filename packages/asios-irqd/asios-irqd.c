@@ -12,6 +12,11 @@
  * configuration is logged with file:line and the old one kept). The watchdog is fed by
  * sd-event. Every change is applied with the undo journal of `asiosctl irq revert`; stopping the daemon
  * leaves the affinities as they are.
+ *
+ * It keeps the NIC domain (asios/nic-plan.h, nic.conf) with the IRQs: every re-plan applies the NIC plan first
+ * (a new queue count makes new IRQs), then places the IRQs on the machine as it is then. A link that comes up
+ * (rtnetlink RTM_NEWLINK with IFF_RUNNING, on a libmnl socket) re-plans too: drivers that rebuild their
+ * queues on open or on a reset come back with their defaults and their IRQs on every CPU.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -26,6 +31,10 @@
 #include <systemd/sd-event.h>
 #include <unistd.h>
 
+#include <libmnl/libmnl.h>
+#include <linux/if.h>
+#include <linux/rtnetlink.h>
+
 #include "asios/apply.h"
 #include "asios/cpulist.h"
 #include "asios/daemon.h"
@@ -36,8 +45,12 @@
 
 /* what asios-irqd keeps beside the skeleton's (asios_daemon) */
 struct irqd {
-	sd_event_source *uevent_source, *debounce;
+	sd_event_source *uevent_source, *debounce, *link_source;
 	int uevent_fd;
+	struct mnl_socket *rtnl;     /* link events (RTMGRP_LINK), NULL when unavailable */
+	hwloc_bitmap_t running;      /* interface indexes seen running */
+	bool link_up;                /* a link came up in the messages being read */
+	const char *pending;         /* why the debounced re-plan runs */
 	hwloc_bitmap_t irqs_seen;    /* IRQ numbers of the last plan */
 	/* rate measurement: interrupt totals by IRQ number at prev_usec */
 	uint64_t *prev_totals;
@@ -52,6 +65,42 @@ struct irqd {
 	unsigned rebalances;
 };
 
+/* The NIC domain's plan, applied (logged like the IRQs'): how many changes it made, or -errno. A NIC domain
+ * whose policy does not read is logged with its file and line and left out; the IRQs are placed anyway. */
+static int replan_nic(struct asios_daemon *d, const struct asios_snapshot *s, const char *why)
+{
+	const struct asios_domain *nic = asios_domain_find("nic");
+	struct asios_domain_run run = { 0 };
+	struct asios_apply_report rep = { 0 };
+	char *error = NULL;
+	int r = nic ? asios_domain_plan_at(nic, d->root, d->args.root, s, &run, &error) : -ENOENT;
+
+	if (r < 0) {
+		fprintf(stderr, SD_ERR "NIC domain: %s; NIC settings left as they are\n", error ? error : strerror(-r));
+		goto out;
+	}
+	for (size_t i = 0; i < run.plan->n_actions; i++)
+		fprintf(stderr, SD_INFO "%s%s: %s -> %s: %s\n", d->args.dry_run ? "would set " : "",
+			run.plan->actions[i].object, run.plan->actions[i].old_value, run.plan->actions[i].new_value,
+			run.plan->actions[i].reason);
+	if (!d->args.dry_run && run.plan->n_actions) {
+		r = asios_domain_apply(nic, d->root, s, run.policy, run.plan, NULL, &rep, &error);
+		for (size_t i = 0; i < rep.n_messages; i++)
+			fprintf(stderr, SD_WARNING "%s\n", rep.messages[i]);
+		if (r < 0)
+			fprintf(stderr, SD_ERR "NIC domain: %s; %s\n", error ? error : strerror(-r), asios_apply_outcome(&rep));
+	}
+	if (run.plan->n_actions)
+		fprintf(stderr, SD_NOTICE "%s: NIC settings: %zu changed, %zu refused by the driver\n", why,
+			d->args.dry_run ? 0 : rep.applied, rep.refused);
+	r = r < 0 ? r : (int)rep.applied;
+out:
+	free(error);
+	asios_apply_report_clear(&rep);
+	asios_domain_run_clear(&run);
+	return r;
+}
+
 /* Plan and apply once. Errors are logged; the daemon goes on. */
 static int replan(struct asios_daemon *d, const char *why)
 {
@@ -65,6 +114,12 @@ static int replan(struct asios_daemon *d, const char *why)
 	int r;
 
 	r = asios_snapshot_load(d->root, &s);
+	/* new queues are new IRQs: the machine is read again for them */
+	if (r >= 0 && replan_nic(d, s, why) > 0) {
+		asios_snapshot_free(s);
+		s = NULL;
+		r = asios_snapshot_load(d->root, &s);
+	}
 	if (r < 0) {
 		fprintf(stderr, SD_ERR "cannot read the machine: %s\n", strerror(-r));
 		return r;
@@ -102,15 +157,23 @@ static int replan(struct asios_daemon *d, const char *why)
 
 static int on_debounce(sd_event_source *src, uint64_t usec, void *userdata)
 {
+	struct asios_daemon *d = userdata;
+	struct irqd *m = d->self;
+	const char *why = m->pending ? m->pending : "hotplug";
+
 	(void)src, (void)usec;
-	return asios_daemon_replan(userdata, "hotplug"), 0;
+	m->pending = NULL;
+	return asios_daemon_replan(d, why), 0;
 }
 
-static int schedule_replan(struct asios_daemon *d)
+/* a re-plan a second after the last of a burst of events (WHY: what it says it is for) */
+static int schedule_replan(struct asios_daemon *d, const char *why)
 {
 	struct irqd *m = d->self;
 	uint64_t now;
 
+	if (!m->pending || strcmp(why, "hotplug"))
+		m->pending = why;
 	sd_event_now(d->event, CLOCK_MONOTONIC, &now);
 	if (m->debounce)
 		return sd_event_source_set_time(m->debounce, now + 1000000) < 0 ? -1 :
@@ -140,8 +203,63 @@ static int on_uevent(sd_event_source *src, int fd, uint32_t revents, void *userd
 	if (n <= 0 || asios_uevent_parse(buf, (size_t)n, &ev) < 0)
 		return 0;
 	if (one_of(subsystems, ev.subsystem) && one_of(actions, ev.action))
-		schedule_replan(userdata);
+		schedule_replan(userdata, "hotplug");
 	return 0;
+}
+
+/* RTM_NEWLINK/RTM_DELLINK: an interface that was not running and now is, is a link that came up */
+static int link_msg(const struct nlmsghdr *h, void *data)
+{
+	struct irqd *m = data;
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(h);
+	unsigned idx;
+
+	if ((h->nlmsg_type != RTM_NEWLINK && h->nlmsg_type != RTM_DELLINK) ||
+	    mnl_nlmsg_get_payload_len(h) < sizeof(*ifi) || ifi->ifi_index <= 0)
+		return MNL_CB_OK;
+	idx = (unsigned)ifi->ifi_index;
+	if (h->nlmsg_type == RTM_NEWLINK && (ifi->ifi_flags & IFF_RUNNING)) {
+		if (!hwloc_bitmap_isset(m->running, idx))
+			m->link_up = true;
+		hwloc_bitmap_set(m->running, idx);
+	} else {
+		hwloc_bitmap_clr(m->running, idx);
+	}
+	return MNL_CB_OK;
+}
+
+static int on_link(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	struct asios_daemon *d = userdata;
+	struct irqd *m = d->self;
+	char buf[8192];
+	ssize_t n;
+
+	(void)src, (void)fd, (void)revents;
+	m->link_up = false;
+	while ((n = recv(mnl_socket_get_fd(m->rtnl), buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		mnl_cb_run(buf, (size_t)n, 0, 0, link_msg, m);
+	if (m->link_up)
+		schedule_replan(d, "link up");
+	return 0;
+}
+
+/* link events; unavailable is not fatal (the interval's check still sees new IRQs) */
+static int open_links(struct asios_daemon *d)
+{
+	struct irqd *m = d->self;
+
+	if (!(m->running = hwloc_bitmap_alloc()))
+		return -ENOMEM;
+	if (!(m->rtnl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK)) ||
+	    mnl_socket_bind(m->rtnl, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0) {
+		fprintf(stderr, SD_WARNING "link events unavailable (%m); a link coming up is not re-planned at once\n");
+		if (m->rtnl)
+			mnl_socket_close(m->rtnl);
+		m->rtnl = NULL;
+		return 0;
+	}
+	return sd_event_add_io(d->event, &m->link_source, mnl_socket_get_fd(m->rtnl), EPOLLIN, on_link, d);
 }
 
 /* the rates of the layout, for a restart and `asiosctl irq plan` (not in a dry run: it changes nothing) */
@@ -267,6 +385,8 @@ static void tick(struct asios_daemon *d, uint64_t usec)
 static int open_uevents(struct asios_daemon *d)
 {
 	struct irqd *m = d->self;
+	int r;
+
 	m->uevent_fd = -1;
 	m->irqs_seen = hwloc_bitmap_alloc();
 	if (!m->irqs_seen)
@@ -275,9 +395,10 @@ static int open_uevents(struct asios_daemon *d)
 		fprintf(stderr, SD_WARNING "kernel uevents unavailable (%s); hotplug is noticed by the periodic check only\n",
 			strerror(-m->uevent_fd));
 		m->uevent_fd = -1;
-		return 0;
+		return open_links(d);
 	}
-	return sd_event_add_io(d->event, &m->uevent_source, m->uevent_fd, EPOLLIN, on_uevent, d);
+	r = sd_event_add_io(d->event, &m->uevent_source, m->uevent_fd, EPOLLIN, on_uevent, d);
+	return r < 0 ? r : open_links(d);
 }
 
 /* irqbalance: a root process running the irqbalance program, whatever any other process calls itself */
@@ -328,8 +449,12 @@ static void stop(struct asios_daemon *d, bool ran)
 	(void)ran;
 	sd_event_source_unref(m->uevent_source);
 	sd_event_source_unref(m->debounce);
+	sd_event_source_unref(m->link_source);
 	if (m->uevent_fd >= 0)
 		close(m->uevent_fd);
+	if (m->rtnl)
+		mnl_socket_close(m->rtnl);
+	hwloc_bitmap_free(m->running);
 	hwloc_bitmap_free(m->irqs_seen);
 	free(m->prev_totals);
 	free(m->layout_rates);
@@ -338,7 +463,8 @@ static void stop(struct asios_daemon *d, bool ran)
 static const struct asios_daemon_spec spec = {
 	.name = "asios-irqd", .domain = "irq",
 	.usage = "Place device interrupts on the CPUs of their device's NUMA node, off isolated CPUs, and keep them\n"
-		 "there across hotplug and configuration reloads (SIGHUP). See asios-irqd(8).\n",
+		 "there across hotplug and configuration reloads (SIGHUP); keep each NIC's queues, rings and\n"
+		 "coalescing as nic.conf asks, again whenever a link comes up. See asios-irqd(8).\n",
 	.need = "/proc/irq", .need_why = "no IRQ affinity to manage",
 	.status = "placing IRQs",
 	.stopped = "; affinities stay as they are (asiosctl irq revert restores)",

@@ -287,7 +287,8 @@ void print_json(struct json_object *o)
 void print_action(const struct asios_action *a, bool would)
 {
 	static const char *const kinds[] = {
-		[ASIOS_ACTION_WRITE] = "set", [ASIOS_ACTION_AFFINITY] = "affinity", [ASIOS_ACTION_MIGRATE] = "migrate nodes"
+		[ASIOS_ACTION_WRITE] = "set", [ASIOS_ACTION_AFFINITY] = "affinity", [ASIOS_ACTION_MIGRATE] = "migrate nodes",
+		[ASIOS_ACTION_ETHTOOL] = "ethtool"
 	};
 
 	if (a->kind == ASIOS_ACTION_FILE) {

@@ -19,6 +19,7 @@
 #include <zlib.h>
 
 #include "asios/domain.h"
+#include "asios/ethtool.h"
 #include "asiosctl.h"
 #include "audit.h"
 
@@ -217,6 +218,46 @@ static void stage_policies(struct capture *c)
 	}
 }
 
+/*
+ * The NIC domain's ethtool state is read over netlink, not from a file: each interface with a device gets its
+ * emulation files (asios/ethtool.h), written from the replies, so that `asiosctl nic plan --root` on the capture
+ * plans what it plans on the machine. A group the driver does not offer has no file.
+ */
+static void stage_ethtool(struct capture *c, const char *root_path)
+{
+	struct asios_root *root = NULL;
+	char **names = NULL, path[PATH_MAX], dst[PATH_MAX];
+
+	if (asios_root_open(root_path, &root) < 0 || asios_list_dir(root, "/sys/class/net", &names) < 0) {
+		asios_root_free(root);
+		return;
+	}
+	for (size_t i = 0; names[i]; i++) {
+		snprintf(path, sizeof(path), "/sys/class/net/%s/device", names[i]);
+		for (int g = 0; asios_exists(root, path) && g < _ASIOS_ETH_GROUP_MAX; g++) {
+			struct asios_eth_values v;
+			char *text;
+			FILE *f;
+
+			if (asios_ethtool_get(root, names[i], (enum asios_eth_group)g, &v, NULL) < 0 ||
+			    !(text = asios_ethtool_capture_text((enum asios_eth_group)g, &v)))
+				continue;
+			asios_ethtool_capture_path(names[i], (enum asios_eth_group)g, dst, sizeof(dst));
+			snprintf(path + 0, sizeof(path), "%s%s", c->stage, dst);
+			*strrchr(path, '/') = 0;
+			if (mkdirs(path) >= 0 && (f = fopen(strcat(path, strrchr(dst, '/')), "wxe"))) {
+				if (fputs(text, f) >= 0)
+					c->files++;
+				fclose(f);
+			}
+			free(text);
+			snprintf(path, sizeof(path), "/sys/class/net/%s/device", names[i]);
+		}
+	}
+	asios_strv_free(names);
+	asios_root_free(root);
+}
+
 static int capture(const char *root_path, const char *out)
 {
 	static const char *const hwloc_files[] = { "/proc/cpuinfo", "/proc/meminfo", "/proc/mounts", "/proc/self/cgroup",
@@ -280,6 +321,7 @@ static int capture(const char *root_path, const char *out)
 		stage_path(&c, hwloc_files[i], 0, false, false);
 	stage_processes(&c);
 	stage_policies(&c);
+	stage_ethtool(&c, root_path);
 	stage_tree(&c, "/sys/devices/system/cpu", 4);
 	stage_tree(&c, "/sys/devices/system/node", 4);
 	if (c.cgroup[0]) {

@@ -1,7 +1,7 @@
 /* SPDX-FileCopyrightText: 2026 The ASIOS Authors
  * SPDX-License-Identifier: MIT */
 /*
- * libFuzzer harness: the block.conf and net.conf parsers, and asios-healthd's baseline state lines, on the same
+ * libFuzzer harness: the block.conf, net.conf and nic.conf parsers, and asios-healthd's baseline state lines, on the same
  * input. A policy parse either succeeds without an error or fails with one that names the origin and a line
  * ("fuzz:N: ..."), N within the input; a baseline line that parses writes back to a line that parses to the
  * same baseline.
@@ -15,6 +15,7 @@
 #include "asios/block-plan.h"
 #include "asios/health.h"
 #include "asios/net-plan.h"
+#include "asios/nic-plan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -62,6 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct asios_block_policy bp;
 	struct asios_net_policy np;
+	struct asios_nic_policy cp;
 	char *s = malloc(size + 1), *error = NULL;
 
 	if (!s)
@@ -77,6 +79,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		error = NULL;
 		judge(asios_net_policy_parse(&np, s, "fuzz", &error), error, s);
 		asios_net_policy_clear(&np);
+	}
+	if (asios_nic_policy_init(&cp) == 0) {
+		error = NULL;
+		judge(asios_nic_policy_parse(&cp, s, "fuzz", &error), error, s);
+		asios_nic_policy_clear(&cp);
 	}
 	baseline_roundtrip(s);
 	free(s);

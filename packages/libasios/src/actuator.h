@@ -49,3 +49,12 @@ const struct asios_actuator *asios_actuator_by_key(const char *key, const char *
 int asios_unlink_in_root(struct asios_root *root, const char *path, int flags);
 /* Remove the folder TARGET when it is empty (a folder that holds anything, or is gone, is no error). */
 int asios_rmdir_empty(struct asios_root *root, const char *target);
+
+/* The ethtool actuator's functions (actuator-ethtool.c). */
+int asios_ethtool_current(struct asios_root *root, const struct asios_action *a, char **value);
+int asios_ethtool_perform(struct asios_root *root, const struct asios_action *a, char **readback,
+			  struct asios_apply_report *rep);
+int asios_ethtool_restore(struct asios_root *root, const char *target, const char *value, char **readback);
+int asios_ethtool_identity(struct asios_root *root, const struct asios_action *a, char **ident);
+char *asios_ethtool_gone(struct asios_root *root, const char *target, const char *ident);
+bool asios_ethtool_refused(int err);

@@ -472,6 +472,10 @@ static const struct asios_actuator actuators[] = {
 				.current = file_current, .perform = file_perform, .restore = file_restore,
 				.target = write_target, .identity = no_identity, .gone = no_identity_gone,
 				.refused = never_refused, .show_old = file_show_old },
+	[ASIOS_ACTION_ETHTOOL] = { .name = "ethtool", .undoable = true, .current = asios_ethtool_current,
+				   .perform = asios_ethtool_perform, .restore = asios_ethtool_restore,
+				   .target = write_target, .identity = asios_ethtool_identity,
+				   .gone = asios_ethtool_gone, .refused = asios_ethtool_refused },
 };
 
 static const struct asios_actuator mkdir_actuator = {

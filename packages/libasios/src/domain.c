@@ -14,6 +14,7 @@
 #include "asios/effect.h"
 #include "asios/irq-plan.h"
 #include "asios/net-plan.h"
+#include "asios/nic-plan.h"
 #include "asios/numa-plan.h"
 #include "asios/plan.h"
 #include "asios/sched-plan.h"
@@ -228,6 +229,7 @@ static const struct asios_domain *const domains[] = {
 	&isolate_domain,
 	&asios_block_domain,
 	&asios_net_domain,
+	&asios_nic_domain,
 };
 
 const struct asios_domain *const *asios_domains(size_t *n)

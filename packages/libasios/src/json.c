@@ -376,14 +376,14 @@ struct json_object *asios_plan_to_json(const struct asios_plan *p)
 			add(&c, x, "irq", json_object_new_int(a->irq));
 			add(&c, x, "device", a->device[0] ? json_object_new_string(a->device) : NULL);
 		} else {
-			static const char *const kinds[] = { "write", "affinity", "migrate", "file" };
+			static const char *const kinds[] = { "write", "affinity", "migrate", "file", "ethtool" };
 
 			add(&c, x, "object", str_or_null(&c, a->object));
 			add(&c, x, "kind", json_object_new_string(kinds[a->kind]));
 			if (a->kind == ASIOS_ACTION_AFFINITY || a->kind == ASIOS_ACTION_MIGRATE)
 				add(&c, x, "pid", json_object_new_int(a->pid));
 		}
-		if (a->irq >= 0 || (a->kind != ASIOS_ACTION_WRITE && a->kind != ASIOS_ACTION_FILE)) {
+		if (a->irq >= 0 || a->kind == ASIOS_ACTION_AFFINITY || a->kind == ASIOS_ACTION_MIGRATE) {
 			/* CPU sets; node sets for migrations */
 			add(&c, x, "from", a->from ? chk(&c, asios_json_cpuset(a->from)) : NULL);
 			add(&c, x, "to", a->to ? chk(&c, asios_json_cpuset(a->to)) : NULL);

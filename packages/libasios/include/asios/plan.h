@@ -17,6 +17,8 @@ enum asios_action_kind {
 	ASIOS_ACTION_MIGRATE,   /* pages of process pid on nodes old_value moved to nodes new_value (node lists) */
 	ASIOS_ACTION_FILE,      /* a whole configuration file (grub.d snippet, system.conf.d drop-in): created,
 				 * replaced or (new_value NULL) removed; old_value NULL when it did not exist */
+	ASIOS_ACTION_ETHTOOL,   /* one ethtool setting of an interface (asios/ethtool.h), path "IFNAME/GROUP/FIELD":
+				 * old_value → new_value (numbers) */
 };
 
 struct asios_action {
@@ -65,6 +67,9 @@ int asios_plan_add_affinity(struct asios_plan *p, int pid, unsigned long long st
 int asios_plan_add_migrate(struct asios_plan *p, int pid, unsigned long long starttime, const char *comm,
 			   hwloc_const_bitmap_t from_nodes, hwloc_const_bitmap_t to_nodes, const char *fmt, ...)
 	__attribute__((format(printf, 7, 8)));
+/* One ethtool setting: PATH is "IFNAME/GROUP/FIELD" ("eth0/channels/combined"). */
+int asios_plan_add_ethtool(struct asios_plan *p, const char *object, const char *path, long old_value, long new_value,
+			   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* A whole file: NEW_CONTENT NULL removes it; OLD_CONTENT NULL when it does not exist. */
 int asios_plan_add_file(struct asios_plan *p, const char *object, const char *path, const char *old_content,
 			const char *new_content, const char *fmt, ...) __attribute__((format(printf, 6, 7)));

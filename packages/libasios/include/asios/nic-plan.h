@@ -1,0 +1,81 @@
+/* SPDX-FileCopyrightText: 2026 The ASIOS Authors
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+/*
+ * The NIC domain (domain.h): each network device's queue count, ring sizes and interrupt coalescing, through
+ * ethtool netlink (asios/ethtool.h; on a capture, its emulation). Observe: asios_nic_observe() lists the
+ * interfaces backed by a device (/sys/class/net/NAME/device: not lo, veth, bridges, tunnels) and reads their
+ * three groups. Plan: asios_nic_plan() is pure:
+ *   - channels: one queue per housekeeping core (online, not isolated, not nohz_full; SMT siblings count once)
+ *     of the device's NUMA node (of the machine when the node is unknown), up to the device's maximum;
+ *     combined queues where the device has them, else rx and tx;
+ *   - rings (throughput profile): rx and tx raised to 8192 or the device's maximum, never lowered;
+ *   - coalescing: adaptive moderation on (throughput), or off with rx-usecs 0 (latency);
+ * each change an action of kind ASIOS_ACTION_ETHTOOL with its reason, each thing left alone a skip with its.
+ * The RSS indirection table is left to the kernel's default, which spreads flows evenly over all receive
+ * queues: with the queues sized to the node and their IRQs placed by asios-irqd, that is the node's cores.
+ * /etc/asios/nic.conf and nic.conf.d/ override:
+ *   [nic]                      profile = throughput|latency
+ *                              latency = GLOB…   interfaces on the latency profile
+ *                              leave = GLOB…     interfaces left alone
+ *   [throughput] [latency]     KNOB = VALUE|leave   (channels = auto|N)
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "asios/config.h"
+#include "asios/domain.h"
+#include "asios/ethtool.h"
+
+struct asios_plan;
+struct asios_root;
+struct asios_snapshot;
+
+#define ASIOS_NIC_CONF "/etc/asios/nic.conf"
+#define ASIOS_NIC_CONF_D "/etc/asios/nic.conf.d"
+#define ASIOS_NIC_JOURNAL "/run/asios/nic.journal"
+
+enum asios_nic_profile { ASIOS_NIC_THROUGHPUT, ASIOS_NIC_LATENCY, _ASIOS_NIC_PROFILE_MAX };
+#define ASIOS_NIC_KNOBS 6
+
+struct asios_nic_value {
+	bool set;
+	char *value;             /* NULL: leave */
+};
+
+struct asios_nic_policy {
+	int profile;             /* enum asios_nic_profile */
+	char **latency, **leave; /* interface globs, NULL-terminated or NULL */
+	size_t n_latency, n_leave;
+	struct asios_nic_value knob[_ASIOS_NIC_PROFILE_MAX][ASIOS_NIC_KNOBS];
+};
+
+extern const struct asios_conf_format asios_nic_policy_format;
+int asios_nic_policy_parse(struct asios_nic_policy *p, const char *text, const char *origin, char **error);
+int asios_nic_policy_init(struct asios_nic_policy *p);
+void asios_nic_policy_clear(struct asios_nic_policy *p);
+
+struct asios_nic {
+	char *name;
+	int device;              /* index in snapshot pci[] of its PCI function, -1 (netdevsim, virtual buses) */
+	int node;                /* its NUMA node, -1 unknown */
+	unsigned cores;          /* housekeeping cores of that node (of the machine when unknown) */
+	struct asios_eth_values eth[_ASIOS_ETH_GROUP_MAX];
+	int err[_ASIOS_ETH_GROUP_MAX]; /* 0, or -errno of reading the group */
+};
+
+struct asios_nic_state {
+	struct asios_nic *nics;
+	size_t n;
+	char **warnings;         /* NULL-terminated */
+	size_t n_warnings;
+};
+
+int asios_nic_observe(struct asios_root *root, const struct asios_snapshot *s, struct asios_nic_state **ret);
+void asios_nic_state_free(struct asios_nic_state *st);
+int asios_nic_plan(const struct asios_nic_state *st, const struct asios_nic_policy *p, struct asios_plan **ret);
+
+const char *asios_nic_profile_name(int profile);
+extern const struct asios_domain asios_nic_domain;

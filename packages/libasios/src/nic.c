@@ -1,0 +1,458 @@
+/* SPDX-FileCopyrightText: 2026 The ASIOS Authors
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/ethtool_netlink.h>
+
+#include "asios/config.h"
+#include "asios/ethtool.h"
+#include "asios/nic-plan.h"
+#include "asios/plan.h"
+#include "asios/root.h"
+#include "asios/snapshot.h"
+#include "domain-adapt.h"
+#include "util.h"
+
+/*
+ * The NIC domain (nic-plan.h): queue count, rings and coalescing per interface, as data. The columns are the
+ * profiles. Every knob is marked unsafe for the auto-tuner: a change of queues or rings makes most drivers
+ * rebuild their queues (a short loss of traffic), which a benchmark trial cannot price.
+ */
+
+#define T ASIOS_NIC_THROUGHPUT
+#define L ASIOS_NIC_LATENCY
+
+enum { K_CHANNELS, K_RING_RX, K_RING_TX, K_ADAPTIVE_RX, K_ADAPTIVE_TX, K_RX_USECS };
+
+/* the group and field of each knob (channels: combined, or rx and tx on devices without combined queues) */
+static const struct {
+	enum asios_eth_group g;
+	const char *field;
+} where[ASIOS_NIC_KNOBS] = {
+	[K_CHANNELS] = { ASIOS_ETH_CHANNELS, "combined" },
+	[K_RING_RX] = { ASIOS_ETH_RINGS, "rx" },
+	[K_RING_TX] = { ASIOS_ETH_RINGS, "tx" },
+	[K_ADAPTIVE_RX] = { ASIOS_ETH_COALESCE, "adaptive_rx" },
+	[K_ADAPTIVE_TX] = { ASIOS_ETH_COALESCE, "adaptive_tx" },
+	[K_RX_USECS] = { ASIOS_ETH_COALESCE, "rx_usecs" },
+};
+
+static const struct asios_knob knobs[ASIOS_NIC_KNOBS] = {
+	[K_CHANNELS] = {
+		.name = "channels",
+		.path = "%s/channels/combined",
+		.value = { [T] = "auto", [L] = "auto" },
+		.min = 1, .max = 4096, .unsafe = true,
+		.brief = "one queue per housekeeping core of the NIC's NUMA node",
+		.explain = "Each receive/transmit queue has its own interrupt and is served on one CPU. More queues "
+			   "than the node's housekeeping cores puts several queues' interrupts on one core, or on the "
+			   "other socket and on isolated cores; fewer leaves cores idle at line rate. \"auto\" counts the "
+			   "online cores of the device's node that are neither isolated nor nohz_full (SMT siblings "
+			   "once), capped at the device's maximum. Changing it makes the driver rebuild its queues: "
+			   "never changed by the auto-tuner.",
+	},
+	[K_RING_RX] = {
+		.name = "rings.rx",
+		.path = "%s/rings/rx",
+		.value = { [T] = "8192" },
+		.min = 64, .max = 65536, .floor = true, .unsafe = true,
+		.brief = "receive ring of 8192 descriptors (or the device's maximum): a burst at line rate waits in the "
+			 "ring instead of being dropped",
+		.explain = "A 100 Gb/s link delivers 8 million 1500-byte packets a second; a 1024-entry ring covers "
+			   "130 us of a stall of its CPU (a page fault, a softirq of another device). Raising it costs "
+			   "memory and some cache locality, which the latency profile does not pay (it leaves it). "
+			   "Only raised: a larger ring set by a driver or an admin is kept.",
+	},
+	[K_RING_TX] = {
+		.name = "rings.tx",
+		.path = "%s/rings/tx",
+		.value = { [T] = "8192" },
+		.min = 64, .max = 65536, .floor = true, .unsafe = true,
+		.brief = "transmit ring of 8192 descriptors (or the device's maximum)",
+		.explain = "Enough descriptors that a sender filling a 100-400 Gb/s link is not stopped by a full "
+			   "ring between two completion interrupts. Only raised.",
+	},
+	[K_ADAPTIVE_RX] = {
+		.name = "coalesce.adaptive_rx",
+		.path = "%s/coalesce/adaptive_rx",
+		.value = { [T] = "1", [L] = "0" },
+		.min = 0, .max = 1, .unsafe = true,
+		.brief = "adaptive receive interrupt moderation",
+		.explain = "On (throughput): the driver (net_dim) raises the moderation under load and lowers it "
+			   "when idle, fewer interrupts per byte. Off (latency): the fixed rx-usecs applies, so a "
+			   "single small message is not held back by a moderation tuned for bulk traffic.",
+	},
+	[K_ADAPTIVE_TX] = {
+		.name = "coalesce.adaptive_tx",
+		.path = "%s/coalesce/adaptive_tx",
+		.value = { [T] = "1", [L] = "0" },
+		.min = 0, .max = 1, .unsafe = true,
+		.brief = "adaptive transmit interrupt moderation",
+		.explain = "As adaptive_rx, for transmit completions.",
+	},
+	[K_RX_USECS] = {
+		.name = "coalesce.rx_usecs",
+		.path = "%s/coalesce/rx_usecs",
+		.value = { [L] = "0" },
+		.min = 0, .max = 10000, .unsafe = true,
+		.brief = "no receive interrupt delay: a packet raises its interrupt at once",
+		.explain = "The microseconds a NIC waits after a packet before its interrupt, to batch more. 0 gives "
+			   "the lowest latency at the cost of an interrupt per packet (latency profile only; the "
+			   "throughput profile leaves it to adaptive moderation).",
+	},
+};
+
+static const char *const profile_names[] = { "throughput", "latency", NULL };
+
+const char *asios_nic_profile_name(int profile)
+{
+	return profile >= 0 && profile < _ASIOS_NIC_PROFILE_MAX ? profile_names[profile] : "?";
+}
+
+static const struct asios_knob *nic_knobs(size_t *n)
+{
+	*n = ASIOS_NIC_KNOBS;
+	return knobs;
+}
+
+/* ---- policy: nic.conf ---- */
+
+#define fail(c, ...) asios_conf_fail((c), __VA_ARGS__)
+#define POLICY(c) ((struct asios_nic_policy *)(c)->policy)
+
+static int set_globs(struct asios_conf *c, char ***v, size_t *n, const char *value)
+{
+	char *copy = strdup(value), *save = NULL;
+	int r = copy ? 0 : -ENOMEM;
+
+	for (char *w = copy ? strtok_r(copy, " \t", &save) : NULL; w && r >= 0; w = strtok_r(NULL, " \t", &save))
+		r = asios_strv_push_dup(v, n, w);
+	free(copy);
+	return r < 0 ? fail(c, "out of memory%s%s", "", "") : 1;
+}
+
+static int set_latency(struct asios_conf *c, void *policy, const char *value)
+{
+	struct asios_nic_policy *p = policy;
+
+	return set_globs(c, &p->latency, &p->n_latency, value);
+}
+
+static int set_leave(struct asios_conf *c, void *policy, const char *value)
+{
+	struct asios_nic_policy *p = policy;
+
+	return set_globs(c, &p->leave, &p->n_leave, value);
+}
+
+static const struct asios_conf_item nic_keys[] = {
+	ASIOS_CONF_ITEM_ENUM(struct asios_nic_policy, "profile", profile, profile_names, "throughput or latency"),
+	ASIOS_CONF_ITEM_FUNC("latency", set_latency),
+	ASIOS_CONF_ITEM_FUNC("leave", set_leave),
+};
+
+static int set_value(struct asios_conf *c, struct asios_nic_value *slot, const char *name, const char *value)
+{
+	long x;
+	int k = -1;
+	char *v = NULL;
+
+	for (int i = 0; i < ASIOS_NIC_KNOBS && k < 0; i++)
+		k = !strcmp(knobs[i].name, name) ? i : -1;
+	if (k < 0)
+		return fail(c, "unknown knob \"%s\"%s (asiosctl nic knobs lists them)", name, "");
+	if (strcmp(value, "leave") && !(k == K_CHANNELS && !strcmp(value, "auto")) &&
+	    asios_conf_long(value, knobs[k].min, knobs[k].max, &x) != 0)
+		return fail(c, "%s = %s: not a number in the knob's range (asiosctl nic knobs)", name, value);
+	if (strcmp(value, "leave") && !(v = strdup(value)))
+		return 0;
+	free(slot[k].value);
+	slot[k].value = v;
+	slot[k].set = true;
+	return 1;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct asios_conf *c = user;
+
+	if (!strcmp(section, "nic"))
+		return asios_conf_table(c, nic_keys, ASIOS_CONF_N(nic_keys), c->policy, section, name, value);
+	for (int k = 0; profile_names[k]; k++)
+		if (!strcmp(section, profile_names[k]))
+			return set_value(c, POLICY(c)->knob[k], name, value);
+	return fail(c, "unknown section [%s] (nic, throughput, latency)%s", section, "");
+}
+
+void asios_nic_policy_clear(struct asios_nic_policy *p)
+{
+	for (int k = 0; k < _ASIOS_NIC_PROFILE_MAX; k++)
+		for (int j = 0; j < ASIOS_NIC_KNOBS; j++)
+			free(p->knob[k][j].value);
+	asios_strv_free(p->latency);
+	asios_strv_free(p->leave);
+	memset(p, 0, sizeof(*p));
+}
+
+int asios_nic_policy_init(struct asios_nic_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->profile = ASIOS_NIC_THROUGHPUT;
+	return 0;
+}
+
+ASIOS_CONF_FORMAT(nic, handler, NULL, ASIOS_NIC_CONF, NULL)
+
+/* ---- observe: /sys/class/net, ethtool ---- */
+
+void asios_nic_state_free(struct asios_nic_state *st)
+{
+	if (!st)
+		return;
+	for (size_t i = 0; i < st->n; i++)
+		free(st->nics[i].name);
+	free(st->nics);
+	asios_strv_free(st->warnings);
+	free(st);
+}
+
+/* the snapshot's PCI function with interface NAME, or -1 */
+static int device_of(const struct asios_snapshot *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_pci; i++)
+		for (char **n = s->pci[i].netdevs; n && *n; n++)
+			if (!strcmp(*n, name))
+				return (int)i;
+	return -1;
+}
+
+/* housekeeping cores of node NODE (-1: of the machine): SMT siblings share a core index */
+static unsigned housekeeping_cores(const struct asios_snapshot *s, int node)
+{
+	hwloc_bitmap_t seen = hwloc_bitmap_alloc();
+	unsigned n = 0;
+
+	for (size_t i = 0; seen && i < s->n_cpus; i++) {
+		const struct asios_cpu *c = &s->cpus[i];
+
+		if (c->core < 0 || (node >= 0 && c->node != node) ||
+		    !hwloc_bitmap_isset(s->isolation.housekeeping, c->id) || hwloc_bitmap_isset(seen, (unsigned)c->core))
+			continue;
+		hwloc_bitmap_set(seen, (unsigned)c->core);
+		n++;
+	}
+	hwloc_bitmap_free(seen);
+	return n;
+}
+
+static int read_nic(struct asios_root *root, const struct asios_snapshot *s, struct asios_nic_state *st,
+		    const char *name)
+{
+	struct asios_nic *n, *v = realloc(st->nics, (st->n + 1) * sizeof(*v));
+	int r = 0;
+
+	if (!v)
+		return -ENOMEM;
+	st->nics = v;
+	n = memset(&v[st->n++], 0, sizeof(*n));
+	if (!(n->name = strdup(name)))
+		return -ENOMEM;
+	n->device = device_of(s, name);
+	n->node = n->device >= 0 ? s->pci[n->device].node : -1;
+	n->cores = housekeeping_cores(s, n->node);
+	for (int g = 0; g < _ASIOS_ETH_GROUP_MAX && r >= 0; g++) {
+		unsigned line = 0;
+		char path[300], *w = NULL;
+
+		n->err[g] = asios_ethtool_get(root, name, (enum asios_eth_group)g, &n->eth[g], &line);
+		if (n->err[g] != -EINVAL || !line)
+			continue;
+		asios_ethtool_capture_path(name, (enum asios_eth_group)g, path, sizeof(path));
+		r = asprintf(&w, "%s:%u: not a \"FIELD VALUE\" line of a known %s field: %s left alone", path, line,
+			     asios_eth_group_name((enum asios_eth_group)g), name) < 0
+			    ? -ENOMEM : asios_strv_push(&st->warnings, &st->n_warnings, w);
+	}
+	return r;
+}
+
+int asios_nic_observe(struct asios_root *root, const struct asios_snapshot *s, struct asios_nic_state **ret)
+{
+	struct asios_nic_state *st = calloc(1, sizeof(*st));
+	char **names = NULL, path[300];
+	int r = st ? asios_list_dir(root, "/sys/class/net", &names) : -ENOMEM;
+
+	*ret = st;
+	if (r == -ENOENT)
+		return 0;
+	for (size_t i = 0; r >= 0 && names[i]; i++) {
+		/* an interface with a device under it: not lo, veth, bridges, bonds, tunnels */
+		snprintf(path, sizeof(path), "/sys/class/net/%s/device", names[i]);
+		if (asios_exists(root, path))
+			r = read_nic(root, s, st, names[i]);
+	}
+	asios_strv_free(names);
+	return r < 0 ? r : 0;
+}
+
+/* ---- plan ---- */
+
+static bool matches(char *const *globs, const char *name)
+{
+	for (char *const *g = globs; g && *g; g++)
+		if (!fnmatch(*g, name, 0))
+			return true;
+	return false;
+}
+
+static const char *why_unread(int err)
+{
+	return err == -EOPNOTSUPP ? "its driver has no such setting"
+	       : err == -ENOENT ? "the capture holds no ethtool state for it (not taken by asiosctl snapshot, or by one before the NIC domain)"
+	       : err == -ENODEV ? "the interface has gone"
+	       : err == -EINVAL ? "its capture file is malformed (warning above)" : strerror(-err);
+}
+
+/* one setting of N: FIELD of its group to WANT (capped at the device's MAX field when there is one) */
+static int plan_field(struct asios_plan *plan, const struct asios_nic *n, int k, const char *field, long want,
+		      const char *why)
+{
+	enum asios_eth_group g = where[k].g;
+	const struct asios_eth_field *f = asios_eth_field_find(g, field);
+	char max_name[40], object[64], path[80];
+	const struct asios_eth_field *m;
+	long now;
+
+	snprintf(object, sizeof(object), "%s %s.%s", n->name, asios_eth_group_name(g), field);
+	if (!f || !n->eth[g].has[f->attr])
+		return asios_plan_skip_object(plan, object, "not reported by its driver");
+	now = n->eth[g].v[f->attr];
+	snprintf(max_name, sizeof(max_name), "%s_max", field);
+	if ((m = asios_eth_field_find(g, max_name)) && n->eth[g].has[m->attr] && want > n->eth[g].v[m->attr])
+		want = n->eth[g].v[m->attr];
+	if (now == want)
+		return 0;
+	if (knobs[k].floor && now > want)
+		return asios_plan_skip_object(plan, object, "%ld is already above %ld: kept", now, want);
+	snprintf(path, sizeof(path), "%s/%s/%s", n->name, asios_eth_group_name(g), field);
+	return asios_plan_add_ethtool(plan, object, path, now, want, "%s", why);
+}
+
+static int plan_channels(struct asios_plan *plan, const struct asios_nic *n, const char *value, const char *prof)
+{
+	const struct asios_eth_values *c = &n->eth[ASIOS_ETH_CHANNELS];
+	long want = strcmp(value, "auto") ? strtol(value, NULL, 10) : (long)n->cores;
+	char why[200], at[40];
+	int r;
+
+	if (n->node >= 0)
+		snprintf(at, sizeof(at), "node %d", n->node);
+	else
+		snprintf(at, sizeof(at), "the machine (its node unknown)");
+	if (!strcmp(value, "auto"))
+		snprintf(why, sizeof(why), "%s: %u housekeeping core%s on %s (%s)", knobs[K_CHANNELS].brief, n->cores,
+			 n->cores == 1 ? "" : "s", at, prof);
+	else
+		snprintf(why, sizeof(why), "%ld queues, as nic.conf asks (%s)", want, prof);
+	if (want < 1)
+		return asios_plan_skip_object(plan, n->name, "channels: no housekeeping core to serve a queue");
+	if (c->has[ETHTOOL_A_CHANNELS_COMBINED_MAX] && c->v[ETHTOOL_A_CHANNELS_COMBINED_MAX] > 0)
+		return plan_field(plan, n, K_CHANNELS, "combined", want, why);
+	if (!(c->v[ETHTOOL_A_CHANNELS_RX_MAX] > 0 && c->v[ETHTOOL_A_CHANNELS_TX_MAX] > 0))
+		return asios_plan_skip_object(plan, n->name, "channels: its driver offers no queue count to set");
+	r = plan_field(plan, n, K_CHANNELS, "rx", want, why);
+	return r < 0 ? r : plan_field(plan, n, K_CHANNELS, "tx", want, why);
+}
+
+static int plan_nic(struct asios_plan *plan, const struct asios_nic *n, const struct asios_nic_policy *p)
+{
+	int prof = matches(p->latency, n->name) ? ASIOS_NIC_LATENCY : p->profile, r = 0;
+	char why[300];
+
+	if (matches(p->leave, n->name))
+		return asios_plan_skip_object(plan, n->name, "leave in nic.conf");
+	for (int k = 0; k < ASIOS_NIC_KNOBS && r >= 0; k++) {
+		const struct asios_nic_value *v = &p->knob[prof][k];
+		const char *want = v->set ? v->value : knobs[k].value[prof];
+		char object[64];
+
+		snprintf(object, sizeof(object), "%s %s", n->name, knobs[k].name);
+		if (!want) {
+			if (v->set)
+				r = asios_plan_skip_object(plan, object, "leave in [%s] of nic.conf", profile_names[prof]);
+			continue;
+		}
+		if (n->err[where[k].g] < 0) {
+			/* one skip per group, on its first knob */
+			if (k == 0 || where[k - 1].g != where[k].g)
+				r = asios_plan_skip_object(plan, object, "%s: %s", asios_eth_group_name(where[k].g),
+							   why_unread(n->err[where[k].g]));
+			continue;
+		}
+		snprintf(why, sizeof(why), "%s (%s)", knobs[k].brief, profile_names[prof]);
+		r = k == K_CHANNELS ? plan_channels(plan, n, want, profile_names[prof])
+				    : plan_field(plan, n, k, where[k].field, strtol(want, NULL, 10), why);
+	}
+	return r;
+}
+
+int asios_nic_plan(const struct asios_nic_state *st, const struct asios_nic_policy *p, struct asios_plan **ret)
+{
+	struct asios_plan *plan = asios_plan_new();
+	int r = 0;
+
+	if (!plan)
+		return -ENOMEM;
+	if (!st->n)
+		r = asios_plan_note(plan, "no interface with a device (/sys/class/net/NAME/device)");
+	for (size_t i = 0; r >= 0 && i < st->n; i++)
+		r = plan_nic(plan, &st->nics[i], p);
+	if (r < 0) {
+		asios_plan_free(plan);
+		plan = NULL;
+	}
+	*ret = plan;
+	return r;
+}
+
+/* ---- the domain ---- */
+
+ASIOS_DOMAIN_STATE(nic, struct asios_nic_state)
+
+static int observe(struct asios_root *root, const struct asios_snapshot *s, const void *p, void **state)
+{
+	struct asios_nic_state *st = NULL;
+	int r = asios_nic_observe(root, s, &st);
+
+	(void)p;
+	*state = st;
+	return r;
+}
+
+static int plan(const struct asios_snapshot *s, const void *state, const void *p, struct asios_plan **ret)
+{
+	(void)s;
+	return asios_nic_plan(state, p, ret);
+}
+
+const struct asios_domain asios_nic_domain = {
+	.name = "nic",
+	.summary = "network devices: queues per housekeeping core, ring sizes, interrupt coalescing (ethtool)",
+	.conf = ASIOS_NIC_CONF,
+	.conf_d = ASIOS_NIC_CONF_D,
+	.journal = ASIOS_NIC_JOURNAL,
+	.restored = "NIC settings",
+	.events = ASIOS_EVENT_UEVENT,
+	.classes = profile_names,
+	.knobs = nic_knobs,
+	.policy_size = sizeof(struct asios_nic_policy),
+	.format = &asios_nic_policy_format,
+	.observe = observe,
+	.state_free = nic_state_free,
+	.warnings = nic_warnings,
+	.plan = plan,
+};

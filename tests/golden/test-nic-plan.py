@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 The ASIOS Authors
+# SPDX-License-Identifier: MIT
+"""asiosctl nic (the NIC domain): golden plans, queue counts, apply/revert, policy, captures, bad input.
+
+  - every synthetic machine is planned; goldens tests/golden/NAME.nic-plan.json (ASIOS_REGEN=1 rewrites): each
+    mlx5's queue count is the housekeeping cores of its node, counted here from the tree's sysfs files
+    (node cpulist, core and package ids, isolated, nohz_full), not from asiosctl; rings raised to 8192 or the
+    device's maximum; the igb's coalescing offers no adaptive moderation (skipped, named);
+  - real captures without ethtool state (the H200 VM, hwloc's InfiniBand server): nothing planned, every
+    interface named with the reason;
+  - on a copy of ai-2s8g: apply makes the 14 changes, the plan is empty afterwards, revert gives the tree back
+    byte-exact; a refused set rolls everything back; a ring above the profile's is kept; an interface whose
+    index changed (a driver reload) is left alone on revert, the others restored;
+  - nic.conf: latency profile, per-interface latency, leave, a fixed queue count; bad lines fail with FILE:LINE
+    and apply nothing; a malformed capture file is a warning naming its file and line;
+  - `asiosctl snapshot` of the tree keeps the ethtool state: the plan on the capture is the plan on the tree.
+TAP output.
+"""
+import glob
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from taplib import (SHARED, TOP, ASIOSCTL, capture, check, ctl, done, fixture_copy, fixture_tree, golden, need,  # noqa: E402
+                    plan_json, tree_differs, tree_digest, write)
+
+WANT = {"ai-2s8g": 14, "ai-2s8g-nopxm": 14, "gh200": 2, "ws-2g-iso": 2}
+
+
+def rd(root, path):
+    with open(os.path.join(root, path.lstrip("/"))) as f:
+        return f.read().strip()
+
+
+def cpus_of(text):
+    out = set()
+    for part in filter(None, text.replace("(null)", "").split(",")):
+        a, _, b = part.partition("-")
+        out.update(range(int(a), int(b or a) + 1))
+    return out
+
+
+def housekeeping_cores(root, node):
+    """online cores of NODE (None: the machine) not isolated or nohz_full, SMT siblings once, from sysfs"""
+    base = "/sys/devices/system"
+    cpus = cpus_of(rd(root, "%s/node/node%d/cpulist" % (base, node))) if node is not None else \
+        cpus_of(rd(root, base + "/cpu/online"))
+    off = set()
+    for f in ("isolated", "nohz_full"):
+        p = os.path.join(root, base.lstrip("/"), "cpu", f)
+        if os.path.exists(p):
+            off |= cpus_of(rd(root, base + "/cpu/" + f))
+    cores = set()
+    for c in cpus - off:
+        t = "%s/cpu/cpu%d/topology/" % (base, c)
+        cores.add((rd(root, t + "physical_package_id"), rd(root, t + "core_id")))
+    return len(cores)
+
+
+def goldens(tmp):
+    for f in sorted(glob.glob(os.path.join(TOP, "tests", "fixtures", "*.tar.gz"))):
+        name = os.path.basename(f)[:-len(".tar.gz")]
+        root = fixture_tree(tmp, name)
+        rc, pl, err = plan_json("nic", root)
+        check(rc == 0, "%s: nic plan" % name, err)
+        if rc:
+            continue
+        golden(name + ".nic-plan.json", json.dumps(pl, indent=2, sort_keys=True) + "\n")
+        check(len(pl["actions"]) == WANT.get(name, -1) and all(a["reason"] and a["kind"] == "ethtool"
+                                                               for a in pl["actions"]),
+              "%s: %d ethtool changes, each with its reason" % (name, WANT.get(name, -1)), pl["actions"])
+        # each queue count against the cores counted here, by the node its PCI function reports (or whose
+        # CPUs it is local to, when the firmware gives none)
+        for a in pl["actions"]:
+            if ".combined" not in a["object"]:
+                continue
+            ifname = a["object"].split()[0]
+            dev = os.path.realpath(os.path.join(root, "sys/class/net", ifname, "device"))
+            node = int(rd(dev, "numa_node"))
+            if node < 0:
+                local = cpus_of(rd(dev, "local_cpulist"))
+                node = next(n for n in range(8) if os.path.exists(os.path.join(
+                    root, "sys/devices/system/node/node%d" % n)) and local <= cpus_of(
+                    rd(root, "/sys/devices/system/node/node%d/cpulist" % n)))
+            want = min(housekeeping_cores(root, node), int(rd(root, "/capture/ethtool/%s/channels" % ifname)
+                                                           .split("combined_max ")[1].split()[0]))
+            check(a["new"] == str(want), "%s: %s queues = the %d housekeeping cores of node %d" %
+                  (name, ifname, want, node), a)
+        rings = [a for a in pl["actions"] if " rings." in a["object"]]
+        check(all(int(a["new"]) > int(a["old"]) and int(a["new"]) <= 8192 for a in rings) and rings,
+              "%s: rings only raised, to at most 8192" % name, rings)
+    root = fixture_tree(tmp, "ai-2s8g")
+    rc, pl, err = plan_json("nic", root)
+    skipped = {s["object"]: s["reason"] for s in pl["skipped"]} if pl else {}
+    check("eno1 coalesce.adaptive_rx" in skipped and "not reported" in skipped["eno1 coalesce.adaptive_rx"],
+          "ai-2s8g: the igb has no adaptive moderation: skipped with the reason", skipped)
+
+
+def unpack(tmp, tarball, label):
+    import tarfile
+    d = os.path.join(tmp, label)
+    with tarfile.open(tarball) as tf:
+        tf.extractall(d, filter="tar") if hasattr(tarfile, "data_filter") else tf.extractall(d)
+    return os.path.join(d, os.listdir(d)[0])
+
+
+def real(tmp):
+    roots = {
+        "h200-1g16c": unpack(tmp, os.path.join(TOP, "tests", "machines", "h200-1g16c.tar.gz"), "h200"),
+        "32em64t-2n8c+dax+nvme+mic+dimms": unpack(tmp, os.path.join(
+            SHARED, "fixtures", "hwloc-linux", "32em64t-2n8c+dax+nvme+mic+dimms.tar.bz2"), "ib"),
+    }
+    for name, root in roots.items():
+        rc, pl, err = plan_json("nic", root)
+        check(rc == 0, "%s: nic plan on a real capture" % name, err)
+        if rc:
+            continue
+        golden(name + ".nic-plan.json", json.dumps(pl, indent=2, sort_keys=True) + "\n")
+        nics = sorted(n for n in os.listdir(os.path.join(root, "sys/class/net"))
+                      if os.path.exists(os.path.join(root, "sys/class/net", n, "device")))
+        named = {s["object"].split()[0] for s in pl["skipped"] if "no ethtool state" in s["reason"]}
+        check(not pl["actions"] and nics and set(nics) == named,
+              "%s: no ethtool state in the capture: nothing planned, each of %s named" % (name, nics), pl)
+
+
+def apply_revert(tmp):
+    work = fixture_copy(tmp, "ai-2s8g", "apply")
+    before = tree_digest(work)
+    p = ctl("nic", "apply", "--root", work)
+    check(p.returncode == 0 and "applied 14" in p.stdout, "ai-2s8g: nic apply makes the 14 changes",
+          p.stdout + p.stderr)
+    ch = rd(work, "/capture/ethtool/ens3np0/channels")
+    check(ch == "combined_max 63\ncombined 24", "ai-2s8g: ens3np0's queue count set, its maximum kept", ch)
+    rc, pl, err = plan_json("nic", work)
+    check(rc == 0 and not pl["actions"], "ai-2s8g: after apply the plan is empty", pl or err)
+    p = ctl("nic", "revert", "--root", work)
+    diff = tree_differs(before, tree_digest(work))
+    check(p.returncode == 0 and not diff, "ai-2s8g: nic revert gives the tree back byte-exact",
+          p.stdout + p.stderr + "\n".join(diff[:10]))
+    # a set the driver refuses (EINVAL) after others were made: all of them rolled back
+    work = fixture_copy(tmp, "ai-2s8g", "refused")
+    before = tree_digest(work)
+    p = ctl("nic", "apply", "--root", work, env={"ASIOS_FAULT_INJECT": "/capture/ethtool/ens3np0/rings=EINVAL"})
+    diff = tree_differs(before, tree_digest(work))
+    check(p.returncode == 1 and "ens3np0 rings" in p.stderr and "rolled back" in p.stderr and not diff,
+          "ai-2s8g: a refused ring size rolls the whole apply back", p.stderr + "\n".join(diff[:10]))
+    # only raised: a ring above the profile's (an admin's) stays
+    work = fixture_copy(tmp, "ai-2s8g", "above")
+    write(os.path.join(work, "capture/ethtool/ens1np0/rings"), "rx_max 16384\ntx_max 8192\nrx 12000\ntx 1024\n")
+    rc, pl, err = plan_json("nic", work)
+    skipped = {s["object"]: s["reason"] for s in pl["skipped"]} if pl else {}
+    check(rc == 0 and "already above" in skipped.get("ens1np0 rings.rx", "") and len(pl["actions"]) == 13,
+          "a receive ring above the profile's 8192 is kept", pl or err)
+    # a driver reload between apply and revert: the new interface (another index) is left alone
+    work = fixture_copy(tmp, "ai-2s8g", "reload")
+    p = ctl("nic", "apply", "--root", work)
+    ifindex = os.path.join(os.path.realpath(os.path.join(work, "sys/class/net/ens2np0")), "ifindex")
+    write(ifindex, "77\n")
+    p = ctl("nic", "revert", "--root", work)
+    check(p.returncode == 0 and "ens2np0 is another interface now" in p.stdout + p.stderr
+          and rd(work, "/capture/ethtool/ens2np0/channels").endswith("combined 24")
+          and rd(work, "/capture/ethtool/ens1np0/channels").endswith("combined 63"),
+          "a reloaded interface (new index) is left alone on revert, the others restored", p.stdout + p.stderr)
+
+
+def policy(tmp):
+    conf = os.path.join(tmp, "nic.conf")
+    root = fixture_tree(tmp, "ai-2s8g")
+    write(conf, "[nic]\nprofile = latency\nleave = eno1 ens4*\n")
+    rc, pl, err = plan_json("nic", root, "--config", conf)
+    acts = {a["object"]: a["new"] for a in pl["actions"]} if pl else {}
+    skipped = {s["object"]: s["reason"] for s in pl["skipped"]} if pl else {}
+    check(rc == 0 and acts.get("ens1np0 coalesce.adaptive_rx") == "0" and acts.get("ens1np0 coalesce.rx_usecs") == "0"
+          and not any(" rings." in o for o in acts) and "eno1" in skipped and "ens4np0" in skipped
+          and not any(o.startswith(("eno1 ", "ens4np0 ")) for o in acts) and len(acts) == 3 * 4,
+          "nic.conf: latency profile (adaptive off, rx-usecs 0, rings left) and leave globs", pl or err)
+    write(conf, "[nic]\nlatency = ens1np0\n[throughput]\nchannels = 8\nrings.tx = leave\n")
+    rc, pl, err = plan_json("nic", root, "--config", conf)
+    acts = {a["object"]: a["new"] for a in pl["actions"]} if pl else {}
+    check(rc == 0 and acts.get("ens2np0 channels.combined") == "8" and acts.get("ens1np0 coalesce.adaptive_rx") == "0"
+          and "ens2np0 rings.rx" in acts and "ens2np0 rings.tx" not in acts and "ens1np0 rings.rx" not in acts,
+          "nic.conf: one interface on the latency profile, a fixed queue count, a ring left", pl or err)
+    bad = [
+        ("[nic]\nprofile = fast\n", "nic.conf:2:"),
+        ("[throughput]\nchannels = 0\n", "nic.conf:2:"),
+        ("[throughput]\nrings.frob = 1\n", "nic.conf:2:"),
+        ("[slow]\nchannels = 4\n", "nic.conf:2:"),
+    ]
+    for i, (text, where) in enumerate(bad):
+        write(conf, text)
+        work = fixture_copy(tmp, "ai-2s8g", "bad%d" % i)
+        before = tree_digest(work)
+        p = ctl("nic", "apply", "--root", work, "--config", conf)
+        check(p.returncode == 1 and where in p.stderr and tree_digest(work) == before,
+              "bad nic.conf %r: %s named, nothing applied" % (text.strip(), where), p.stderr)
+    # malformed capture data: the file and line named, that group left alone, the rest planned
+    work = fixture_copy(tmp, "ai-2s8g", "malformed")
+    write(os.path.join(work, "capture/ethtool/ens2np0/channels"), "combined_max 63\ncombined x\n")
+    p = ctl("nic", "plan", "--json", "--root", work)
+    pl = json.loads(p.stdout) if p.returncode == 0 else None
+    check(pl is not None and len(pl["actions"]) == 13 and "/capture/ethtool/ens2np0/channels:2:" in p.stderr,
+          "a malformed capture file is named with its line; its group left alone, the rest planned",
+          p.stdout[-600:] + p.stderr)
+
+
+def snapshot(tmp):
+    root = fixture_tree(tmp, "ws-2g-iso")
+    cap, p = capture(root, tmp, "ws")
+    check(p.returncode == 0 and os.path.exists(os.path.join(cap, "capture/ethtool/enp3s0/rings")),
+          "asiosctl snapshot keeps the ethtool state of each interface", p.stderr)
+    a, b = plan_json("nic", root), plan_json("nic", cap)
+    check(a[0] == 0 and b[0] == 0 and a[1]["actions"] == b[1]["actions"],
+          "the plan on the capture is the plan on the machine", (a, b))
+
+
+def verbs():
+    p = ctl("nic", "knobs")
+    check(p.returncode == 0 and p.stdout.count("never auto-tuned") == 6, "nic knobs: six knobs, none auto-tuned",
+          p.stdout)
+    p = ctl("nic", "--help")
+    check(p.returncode == 0 and "/etc/asios/nic.conf" in p.stdout, "nic --help names its policy file", p.stdout)
+
+
+def main():
+    if not need(ASIOSCTL):
+        return 1
+    tmp = tempfile.mkdtemp(prefix="asios-nic-")
+    try:
+        goldens(tmp)
+        real(tmp)
+        apply_revert(tmp)
+        policy(tmp)
+        snapshot(tmp)
+        verbs()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
