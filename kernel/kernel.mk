@@ -43,6 +43,10 @@ check-vm-rt: ## The same boot, in-guest checks and tick test on the PREEMPT_RT k
 check-vm-numa: ## Page migration in the test kernel: a process's pages moved to its node by asiosctl numa apply (qemu, 2 nodes)
 	$(Q)O=$(O) tests/vm/numa.sh
 
+.PHONY: check-vm-nic
+check-vm-nic: all ## The NIC domain on netdevsim in the test kernel: apply/revert read back by ethtool, re-applied after a link flap and a driver reload (qemu)
+	$(Q)O=$(O) tests/vm/test-nic.sh
+
 .PHONY: check-vm-isolation
 check-vm-isolation: ## CPU isolation in a 4-vCPU 2-node qemu boot under load: disturbances per isolated CPU, stock vs TuneD vs ASIOS
 	$(Q)O=$(O) tests/vm/test-isolation.sh

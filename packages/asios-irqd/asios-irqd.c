@@ -15,7 +15,7 @@
  *
  * It keeps the NIC domain (asios/nic-plan.h, nic.conf) with the IRQs: every re-plan applies the NIC plan first
  * (a new queue count makes new IRQs), then places the IRQs on the machine as it is then. A link that comes up
- * (rtnetlink RTM_NEWLINK with IFF_RUNNING, on a libmnl socket) re-plans too: drivers that rebuild their
+ * (rtnetlink RTM_NEWLINK newly with IFF_UP or IFF_RUNNING, on a libmnl socket) re-plans too: drivers that rebuild their
  * queues on open or on a reset come back with their defaults and their IRQs on every CPU.
  */
 #define _GNU_SOURCE
@@ -48,7 +48,7 @@ struct irqd {
 	sd_event_source *uevent_source, *debounce, *link_source;
 	int uevent_fd;
 	struct mnl_socket *rtnl;     /* link events (RTMGRP_LINK), NULL when unavailable */
-	hwloc_bitmap_t running;      /* interface indexes seen running */
+	hwloc_bitmap_t up, running;  /* interface indexes seen up (IFF_UP), running (IFF_RUNNING: carrier) */
 	bool link_up;                /* a link came up in the messages being read */
 	const char *pending;         /* why the debounced re-plan runs */
 	hwloc_bitmap_t irqs_seen;    /* IRQ numbers of the last plan */
@@ -207,24 +207,38 @@ static int on_uevent(sd_event_source *src, int fd, uint32_t revents, void *userd
 	return 0;
 }
 
-/* RTM_NEWLINK/RTM_DELLINK: an interface that was not running and now is, is a link that came up */
+/* FLAG of interface IDX now ON (recorded in SET): whether it was off before */
+static bool turned_on(hwloc_bitmap_t set, unsigned idx, bool on)
+{
+	bool was = hwloc_bitmap_isset(set, idx);
+
+	if (on)
+		hwloc_bitmap_set(set, idx);
+	else
+		hwloc_bitmap_clr(set, idx);
+	return on && !was;
+}
+
+/*
+ * RTM_NEWLINK/RTM_DELLINK: an interface set up (IFF_UP: its driver opened it, and many rebuild their queues
+ * then) or whose carrier came back (IFF_RUNNING: a link flap, a switch port reset) is a link that came up.
+ */
 static int link_msg(const struct nlmsghdr *h, void *data)
 {
 	struct irqd *m = data;
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(h);
+	bool alive;
 	unsigned idx;
 
 	if ((h->nlmsg_type != RTM_NEWLINK && h->nlmsg_type != RTM_DELLINK) ||
 	    mnl_nlmsg_get_payload_len(h) < sizeof(*ifi) || ifi->ifi_index <= 0)
 		return MNL_CB_OK;
 	idx = (unsigned)ifi->ifi_index;
-	if (h->nlmsg_type == RTM_NEWLINK && (ifi->ifi_flags & IFF_RUNNING)) {
-		if (!hwloc_bitmap_isset(m->running, idx))
-			m->link_up = true;
-		hwloc_bitmap_set(m->running, idx);
-	} else {
-		hwloc_bitmap_clr(m->running, idx);
-	}
+	alive = h->nlmsg_type == RTM_NEWLINK;
+	/* both recorded: no short-circuit */
+	if (turned_on(m->up, idx, alive && (ifi->ifi_flags & IFF_UP)) |
+	    turned_on(m->running, idx, alive && (ifi->ifi_flags & IFF_RUNNING)))
+		m->link_up = true;
 	return MNL_CB_OK;
 }
 
@@ -249,7 +263,7 @@ static int open_links(struct asios_daemon *d)
 {
 	struct irqd *m = d->self;
 
-	if (!(m->running = hwloc_bitmap_alloc()))
+	if (!(m->up = hwloc_bitmap_alloc()) || !(m->running = hwloc_bitmap_alloc()))
 		return -ENOMEM;
 	if (!(m->rtnl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK)) ||
 	    mnl_socket_bind(m->rtnl, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0) {
@@ -454,6 +468,7 @@ static void stop(struct asios_daemon *d, bool ran)
 		close(m->uevent_fd);
 	if (m->rtnl)
 		mnl_socket_close(m->rtnl);
+	hwloc_bitmap_free(m->up);
 	hwloc_bitmap_free(m->running);
 	hwloc_bitmap_free(m->irqs_seen);
 	free(m->prev_totals);

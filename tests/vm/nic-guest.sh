@@ -1,0 +1,80 @@
+#!/bin/sh
+# SPDX-FileCopyrightText: 2026 The ASIOS Authors
+# SPDX-License-Identifier: MIT
+#
+# In-guest part of the NIC domain test (run by tests/vm/guest-init.sh, booted by tests/vm/test-nic.sh, when the kernel command line says
+# asios.run=/nic/nic-guest.sh). /nic holds asiosctl, asios-irqd and ethtool as built for the host, with the
+# shared libraries they need in /nic/lib (run through its dynamic loader). On a netdevsim device, a driver that
+# answers ethtool netlink as real ones do:
+#   - `asiosctl nic apply` sets queues, rings and coalescing, read back by ethtool; `asiosctl nic revert` puts
+#     them back;
+#   - asios-irqd applies the plan at start; settings changed behind its back stay changed while nothing
+#     happens (the control), and are set again when the link goes down and up, and when the device is
+#     removed and created again (a driver reload).
+# Prints "ASIOS: ok|fail|value NAME [DETAIL]" lines like guest-init.sh.
+PATH=/bin
+ok() { echo "ASIOS: ok $1"; }
+fail() { echo "ASIOS: fail $1 $2"; }
+val() { echo "ASIOS: value $1 $2"; }
+check() { if [ "$2" = "$3" ]; then ok "$1"; else fail "$1" "(expected $2, got $3)"; fi; }
+ld=/nic/lib/ld-linux-x86-64.so.2
+ctl() { $ld --library-path /nic/lib /nic/asiosctl "$@"; }
+eth() { $ld --library-path /nic/lib /nic/ethtool "$@"; }
+# the current value of ethtool's -l/-g line NAME (the second block), or of its -c word NAME
+cur() { eth "$1" "$nic" | awk -v k="$2" '$1 == k { v = $2 } END { print v }'; }
+adaptive() { eth -c "$nic" | awk '/^Adaptive RX:/ { print $3 "/" $5 }'; }
+state() { echo "$(cur -l Combined:) $(cur -g RX:) $(cur -g TX:) $(adaptive)"; }
+# wait up to $1 s for state() to read $2
+wait_state() {
+	i=0
+	while [ "$(state)" != "$2" ] && [ $i -lt "$1" ]; do sleep 1; i=$((i + 1)); done
+	state
+}
+mkdir -p /run/asios /tmp
+# a netdevsim device with one port and 4 queues
+new_device() {
+	echo "1 1 4" >/sys/bus/netdevsim/new_device || return 1
+	i=0
+	while [ -z "$(ls /sys/bus/netdevsim/devices/netdevsim1/net/ 2>/dev/null)" ] && [ $i -lt 20 ]; do sleep 1; i=$((i + 1)); done
+	nic=$(ls /sys/bus/netdevsim/devices/netdevsim1/net/ 2>/dev/null)
+	[ -n "$nic" ] && ip link set "$nic" up
+}
+if new_device; then ok netdevsim-created; else fail netdevsim-created "(no interface)"; exit 0; fi
+val interface "$nic"
+before=$(state)
+val before "$before"
+# what the plan must reach: a queue per CPU (no CPU isolated, two cores), the largest rings up to 8192,
+# adaptive moderation on
+cores=$(grep -c ^processor /proc/cpuinfo)
+rxmax=$(eth -g "$nic" | awk '$1 == "RX:" { print $2; exit }')
+txmax=$(eth -g "$nic" | awk '$1 == "TX:" { print $2; exit }')
+[ "$rxmax" -gt 8192 ] && rxmax=8192
+[ "$txmax" -gt 8192 ] && txmax=8192
+want="$cores $rxmax $txmax on/on"
+val want "$want"
+ctl nic plan >/tmp/plan.txt 2>&1
+sed 's/^/ASIOS: value plan /' /tmp/plan.txt
+if ctl nic apply >/tmp/apply.txt 2>&1; then ok apply; else fail apply "($(tail -n 1 /tmp/apply.txt))"; fi
+check "applied-read-back-by-ethtool" "$want" "$(state)"
+if ctl nic revert >/tmp/revert.txt 2>&1; then ok revert; else fail revert "($(tail -n 1 /tmp/revert.txt))"; fi
+check "reverted-read-back-by-ethtool" "$before" "$(state)"
+# asios-irqd keeps it
+$ld --library-path /nic/lib /nic/asios-irqd >/tmp/irqd.log 2>&1 &
+irqd=$!
+check "irqd-applies-at-start" "$want" "$(wait_state 120 "$want")"
+eth -L "$nic" combined 3
+eth -G "$nic" rx 512
+changed=$(state)
+sleep 5
+check "control-changed-settings-stay-without-a-link-event" "$changed" "$(state)"
+ip link set "$nic" down
+ip link set "$nic" up
+check "link-flap-reapplied" "$want" "$(wait_state 60 "$want")"
+echo 1 >/sys/bus/netdevsim/del_device
+new_device
+check "driver-reload-reapplied" "$want" "$(wait_state 60 "$want")"
+kill "$irqd" 2>/dev/null
+wait "$irqd" 2>/dev/null
+sed 's/^/ASIOS: value irqd /' /tmp/irqd.log | tail -n 25
+# soft-RoCE and perftest, in the same boot
+/nic/rdma-guest.sh
