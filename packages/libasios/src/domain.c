@@ -67,6 +67,44 @@ int asios_knob_field_set(const char *line, unsigned field, long value, char *out
 	return i >= field && len < size ? 0 : -EINVAL;
 }
 
+/* ---- a class section's KNOB = VALUE ---- */
+
+static bool one_of_words(const char *const *words, const char *w)
+{
+	for (; words && *words; words++)
+		if (!strcmp(*words, w))
+			return true;
+	return false;
+}
+
+int asios_knob_value_set(struct asios_conf *c, const char *domain, const struct asios_knob *knobs, size_t n,
+			 struct asios_knob_value *slot, const char *name, const char *value, int words_knob,
+			 const char *const *words)
+{
+	char how[64], *v = NULL;
+	size_t k = 0;
+	long x;
+
+	while (k < n && strcmp(knobs[k].name, name))
+		k++;
+	snprintf(how, sizeof(how), "asiosctl %s knobs", domain);
+	if (k == n)
+		return asios_conf_fail(c, "unknown knob \"%s\" (%s lists them)", name, how);
+	if (strcmp(value, "leave") && !((int)k == words_knob && one_of_words(words, value)) &&
+	    asios_conf_long(value, knobs[k].min, knobs[k].max, &x) != 0) {
+		char what[320];
+
+		snprintf(what, sizeof(what), "%s = %s", name, value);
+		return asios_conf_fail(c, "%s: not a number in the knob's range (%s)", what, how);
+	}
+	if (strcmp(value, "leave") && !(v = strdup(value)))
+		return 0;
+	free(slot[k].value);
+	slot[k].value = v;
+	slot[k].set = true;
+	return 1;
+}
+
 /* ---- irq: the snapshot, and the rates asios-irqd planned with ---- */
 
 /* the rates of asios-irqd's last rebalance (irqd.rates), which it plans with as long as rebalance is on */

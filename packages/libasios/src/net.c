@@ -104,26 +104,6 @@ static const struct asios_conf_item net_keys[] = {
 			     "a link speed in Mb/s (1-10000000)"),
 };
 
-static int set_value(struct asios_conf *c, struct asios_net_value *slot, const char *name, const char *value)
-{
-	long x;
-	int k = -1;
-	char *v = NULL;
-
-	for (int i = 0; i < ASIOS_NET_KNOBS && k < 0; i++)
-		k = !strcmp(knobs[i].name, name) ? i : -1;
-	if (k < 0)
-		return fail(c, "unknown knob \"%s\"%s (asiosctl net knobs lists them)", name, "");
-	if (strcmp(value, "leave") && asios_conf_long(value, knobs[k].min, knobs[k].max, &x) != 0)
-		return fail(c, "%s = %s: not a number in the knob's range (asiosctl net knobs)", name, value);
-	if (strcmp(value, "leave") && !(v = strdup(value)))
-		return 0;
-	free(slot[k].value);
-	slot[k].value = v;
-	slot[k].set = true;
-	return 1;
-}
-
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct asios_conf *c = user;
@@ -132,7 +112,7 @@ static int handler(void *user, const char *section, const char *name, const char
 		return asios_conf_table(c, net_keys, ASIOS_CONF_N(net_keys), c->policy, section, name, value);
 	for (int k = 0; class_names[k]; k++)
 		if (!strcmp(section, class_names[k]))
-			return set_value(c, POLICY(c)->knob[k], name, value);
+			return asios_knob_value_set(c, "net", knobs, ASIOS_NET_KNOBS, POLICY(c)->knob[k], name, value, -1, NULL);
 	return fail(c, "unknown section [%s] (net, fast, standard)%s", section, "");
 }
 
@@ -251,7 +231,7 @@ int asios_net_plan(const struct asios_net_state *st, const struct asios_net_poli
 	else
 		r = asios_plan_note(plan, "class %s: no link with a speed (down, or none)", class_names[cls]);
 	for (int k = 0; r >= 0 && k < ASIOS_NET_KNOBS; k++) {
-		const struct asios_net_value *v = &p->knob[cls][k];
+		const struct asios_knob_value *v = &p->knob[cls][k];
 		const char *want = v->set ? v->value : knobs[k].value[cls];
 
 		if (want)

@@ -156,36 +156,17 @@ static const struct asios_conf_item nic_keys[] = {
 	ASIOS_CONF_ITEM_FUNC("leave", set_leave),
 };
 
-static int set_value(struct asios_conf *c, struct asios_nic_value *slot, const char *name, const char *value)
-{
-	long x;
-	int k = -1;
-	char *v = NULL;
-
-	for (int i = 0; i < ASIOS_NIC_KNOBS && k < 0; i++)
-		k = !strcmp(knobs[i].name, name) ? i : -1;
-	if (k < 0)
-		return fail(c, "unknown knob \"%s\"%s (asiosctl nic knobs lists them)", name, "");
-	if (strcmp(value, "leave") && !(k == K_CHANNELS && !strcmp(value, "auto")) &&
-	    asios_conf_long(value, knobs[k].min, knobs[k].max, &x) != 0)
-		return fail(c, "%s = %s: not a number in the knob's range (asiosctl nic knobs)", name, value);
-	if (strcmp(value, "leave") && !(v = strdup(value)))
-		return 0;
-	free(slot[k].value);
-	slot[k].value = v;
-	slot[k].set = true;
-	return 1;
-}
-
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
+	static const char *const words[] = { "auto", NULL }; /* channels = auto */
 	struct asios_conf *c = user;
 
 	if (!strcmp(section, "nic"))
 		return asios_conf_table(c, nic_keys, ASIOS_CONF_N(nic_keys), c->policy, section, name, value);
 	for (int k = 0; profile_names[k]; k++)
 		if (!strcmp(section, profile_names[k]))
-			return set_value(c, POLICY(c)->knob[k], name, value);
+			return asios_knob_value_set(c, "nic", knobs, ASIOS_NIC_KNOBS, POLICY(c)->knob[k], name, value,
+						    K_CHANNELS, words);
 	return fail(c, "unknown section [%s] (nic, throughput, latency)%s", section, "");
 }
 
@@ -376,7 +357,7 @@ static int plan_nic(struct asios_plan *plan, const struct asios_nic *n, const st
 	if (matches(p->leave, n->name))
 		return asios_plan_skip_object(plan, n->name, "leave in nic.conf");
 	for (int k = 0; k < ASIOS_NIC_KNOBS && r >= 0; k++) {
-		const struct asios_nic_value *v = &p->knob[prof][k];
+		const struct asios_knob_value *v = &p->knob[prof][k];
 		const char *want = v->set ? v->value : knobs[k].value[prof];
 		char object[64];
 

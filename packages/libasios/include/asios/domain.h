@@ -86,6 +86,23 @@ struct asios_domain {
 		      struct asios_effect_sample *out);
 };
 
+/* A knob's value in a policy file's class section: SET false keeps the table's; VALUE NULL leaves the knob alone. */
+struct asios_knob_value {
+	bool set;
+	char *value;
+};
+
+struct asios_conf;
+/*
+ * NAME = VALUE (a number in the knob's range, one of WORDS (NULL-terminated, or NULL) for knob WORDS_KNOB, or
+ * "leave") of a class section of DOMAIN's policy, into SLOT (the class's column, indexed like KNOBS, N of them):
+ * 1 taken, 0 refused with the reason in C ("unknown knob", "not a number in the knob's range", naming
+ * `asiosctl DOMAIN knobs`), as an asios_conf handler returns.
+ */
+int asios_knob_value_set(struct asios_conf *c, const char *domain, const struct asios_knob *knobs, size_t n,
+			 struct asios_knob_value *slot, const char *name, const char *value, int words_knob,
+			 const char *const *words);
+
 /* LINE ("4096\t131072\t6291456") with its FIELD-th number (1-based; 0: the whole value) set to VALUE, in OUT:
  * 0, or -EINVAL when the line has fewer numbers or OUT is too small */
 int asios_knob_field_set(const char *line, unsigned field, long value, char *out, size_t size);

@@ -31,15 +31,9 @@ struct asios_root;
 enum asios_net_class { ASIOS_NET_FAST, ASIOS_NET_STANDARD, _ASIOS_NET_CLASS_MAX };
 #define ASIOS_NET_KNOBS 5
 
-/* A value from the policy: SET false keeps the table's; VALUE NULL leaves the knob alone. */
-struct asios_net_value {
-	bool set;
-	char *value;
-};
-
 struct asios_net_policy {
 	unsigned fast_link_mbps;
-	struct asios_net_value knob[_ASIOS_NET_CLASS_MAX][ASIOS_NET_KNOBS];
+	struct asios_knob_value knob[_ASIOS_NET_CLASS_MAX][ASIOS_NET_KNOBS];
 };
 
 extern const struct asios_conf_format asios_net_policy_format;

@@ -40,16 +40,11 @@ struct asios_snapshot;
 enum asios_nic_profile { ASIOS_NIC_THROUGHPUT, ASIOS_NIC_LATENCY, _ASIOS_NIC_PROFILE_MAX };
 #define ASIOS_NIC_KNOBS 6
 
-struct asios_nic_value {
-	bool set;
-	char *value;             /* NULL: leave */
-};
-
 struct asios_nic_policy {
 	int profile;             /* enum asios_nic_profile */
 	char **latency, **leave; /* interface globs, NULL-terminated or NULL */
 	size_t n_latency, n_leave;
-	struct asios_nic_value knob[_ASIOS_NIC_PROFILE_MAX][ASIOS_NIC_KNOBS];
+	struct asios_knob_value knob[_ASIOS_NIC_PROFILE_MAX][ASIOS_NIC_KNOBS];
 };
 
 extern const struct asios_conf_format asios_nic_policy_format;
