@@ -20,4 +20,20 @@ check_fail() {
 }
 # skip NAME REASON: counted as a skip (never as a pass)
 skip() { _n=$((_n + 1)); echo "ok $_n - $1 # SKIP $2"; }
+# guest_tap LOG [NAMES]: the in-guest checks of a tools/qemu-boot console LOG ("ASIOS: ok|fail|skip|value NAME
+# [DETAIL]" lines) as TAP lines, "guest: NAME"; values become comments (only those whose name matches the grep -E
+# pattern NAMES, when given)
+guest_tap() {
+	_gt=$(mktemp)
+	tr -d '\r' <"$1" | grep -a -E '^ASIOS: (ok|fail|skip|value) ' >"$_gt"
+	while read -r _ _gs _gn _gr; do
+		case $_gs in
+		ok) _report 0 "guest: $_gn" ;;
+		fail) _report 1 "guest: $_gn"; echo "#   $_gr" ;;
+		skip) skip "guest: $_gn" "$_gr" ;;
+		value) if [ -z "${2:-}" ] || echo "$_gn" | grep -qE "^($2)\$"; then echo "# $_gn $_gr"; fi ;;
+		esac
+	done <"$_gt"
+	rm -f "$_gt"
+}
 done_testing() { echo "1..$_n"; [ "$_failed" = 0 ]; }

@@ -60,13 +60,7 @@ boot() {
 		--append "asios.run=/numa/numa-guest.sh asios.numa_mode=$m" >"$O/kernel/boot/numa-$m.out" 2>&1 || rc=$?
 	check_eq "$m: boots with two NUMA nodes, no BUG/WARNING/Oops, guest finished ($((SECONDS - start))s)" 0 "$rc"
 	[ $rc = 0 ] || sed 's/^/#   /' "$O/kernel/boot/numa-$m.out" | tail -n 30
-	while read -r _ state name rest; do
-		case $state in
-		ok) _report 0 "guest: $name" ;;
-		fail) _report 1 "guest: $name"; echo "#   $rest" ;;
-		value) echo "# $name $rest" ;;
-		esac
-	done < <(tr -d '\r' <"$log" | grep -a -E '^ASIOS: (ok|fail|value) ')
+	guest_tap "$log"
 }
 boot "$mode"
 [ "$mode" = bench ] || boot irq --isolate no --device-node1 virtio-rng

@@ -82,13 +82,7 @@ rc=$?
 check_eq "boots, no BUG/WARNING/Oops/panic, guest finished ($((SECONDS - start))s)" 0 "$rc"
 [ $rc = 0 ] || sed 's/^/#   /' "$kout/$fl-boot$v.log" | tail -n 40
 # one TAP line per in-guest check
-while read -r _ state name rest; do
-	case $state in
-	ok) _report 0 "guest: $name" ;;
-	fail) _report 1 "guest: $name"; echo "#   $rest" ;;
-	value) case $name in lsm|sig_enforce|insmod_*) echo "# $name: $rest" ;; esac ;;
-	esac
-done < <(tr -d '\r' <"$log" | grep -a -E '^ASIOS: (ok|fail|value) ')
+guest_tap "$log" 'lsm|sig_enforce|insmod_.*'
 for w in busy osnoise osnoise1; do
 	n=$(tr -d '\r' <"$log" | sed -n "s/^ASIOS: value ticks_$w \([0-9]*\).*/\1/p")
 	if [ -n "$n" ] && [ "$n" -le "$max_ticks" ]; then

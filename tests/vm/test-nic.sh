@@ -70,12 +70,5 @@ tools/qemu-boot --arch amd64 --kernel "$kernel" --extra "$stage/nic" --isolate n
 	--append "asios.run=/nic/nic-guest.sh${NIC_PERFTEST:+ asios.perftest=$NIC_PERFTEST}" >"$O/kernel/boot/nic.out" 2>&1 || rc=$?
 check_eq "boots with netdevsim, no BUG/WARNING/Oops, guest finished ($((SECONDS - start))s)" 0 "$rc"
 [ $rc = 0 ] || sed 's/^/#   /' "$O/kernel/boot/nic.out" | tail -n 30
-while read -r _ state name rest; do
-	case $state in
-	ok) _report 0 "guest: $name" ;;
-	fail) _report 1 "guest: $name"; echo "#   $rest" ;;
-	skip) skip "guest: $name" "$rest" ;;
-	value) echo "# $name $rest" ;;
-	esac
-done < <(tr -d '\r' <"$log" | grep -a -E '^ASIOS: (ok|fail|skip|value) ')
+guest_tap "$log"
 done_testing
