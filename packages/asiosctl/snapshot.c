@@ -234,7 +234,9 @@ static void stage_ethtool(struct capture *c, const char *root_path)
 	}
 	for (size_t i = 0; names[i]; i++) {
 		snprintf(path, sizeof(path), "/sys/class/net/%s/device", names[i]);
-		for (int g = 0; asios_exists(root, path) && g < _ASIOS_ETH_GROUP_MAX; g++) {
+		if (!asios_exists(root, path))
+			continue;
+		for (int g = 0; g < _ASIOS_ETH_GROUP_MAX; g++) {
 			struct asios_eth_values v;
 			char *text;
 			FILE *f;
@@ -242,8 +244,9 @@ static void stage_ethtool(struct capture *c, const char *root_path)
 			if (asios_ethtool_get(root, names[i], (enum asios_eth_group)g, &v, NULL) < 0 ||
 			    !(text = asios_ethtool_capture_text((enum asios_eth_group)g, &v)))
 				continue;
+			/* the group's folder in the stage, then its file */
 			asios_ethtool_capture_path(names[i], (enum asios_eth_group)g, dst, sizeof(dst));
-			snprintf(path + 0, sizeof(path), "%s%s", c->stage, dst);
+			snprintf(path, sizeof(path), "%s%s", c->stage, dst);
 			*strrchr(path, '/') = 0;
 			if (mkdirs(path) >= 0 && (f = fopen(strcat(path, strrchr(dst, '/')), "wxe"))) {
 				if (fputs(text, f) >= 0)
@@ -251,7 +254,6 @@ static void stage_ethtool(struct capture *c, const char *root_path)
 				fclose(f);
 			}
 			free(text);
-			snprintf(path, sizeof(path), "/sys/class/net/%s/device", names[i]);
 		}
 	}
 	asios_strv_free(names);
