@@ -156,25 +156,34 @@ runcmd:
     other=1; [ "$placed" = 1 ] && other=0
     say "nic $dev $vdev irq $irq placed $placed"
     flap() { ip link set "$dev" down; echo "$other" >"/proc/irq/$irq/smp_affinity_list"; sleep 1; t0=$(date +%s.%N); ip link set "$dev" up; }
+    # NAME: the affinity once back where it was placed (or after 10 s) and the seconds it took
+    back() {
+      for i in $(seq 100); do [ "$(cat "/proc/irq/$irq/smp_affinity_list")" = "$placed" ] && break; sleep 0.1; done
+      t1=$(date +%s.%N)
+      say "$1 $(cat "/proc/irq/$irq/smp_affinity_list") $(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }")"
+    }
+    # asios-irqd alone: its own link-up re-plan (rtnetlink) re-places it
     systemctl stop asios-healthd
+    flap
+    back flap-with-irqd
+    # the control: neither daemon runs, the affinity the driver reset stays as it was reset
+    systemctl stop asios-irqd
     flap
     sleep 3
     say "flap-without-healthd $(cat "/proc/irq/$irq/smp_affinity_list")"
     echo "$placed" >"/proc/irq/$irq/smp_affinity_list"
+    # asios-healthd alone (asios-irqd still stopped): its link-up event re-places it
     systemctl start asios-healthd
     sleep 3
     flap
-    for i in $(seq 100); do [ "$(cat "/proc/irq/$irq/smp_affinity_list")" = "$placed" ] && break; sleep 0.1; done
-    t1=$(date +%s.%N)
-    say "flap-with-healthd $(cat "/proc/irq/$irq/smp_affinity_list") $(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }")"
+    back flap-with-healthd
     sleep 2
     say "flap-journal $(journalctl -b -o cat --no-pager -u asios-healthd | grep -c "^link up ($dev)")"
     # a device added (a synthetic add uevent of the NIC's PCI function, as `udevadm trigger` sends one) seconds
     # after the link-up re-apply, still awaiting its verification and within rate_limit: the drift pass the event
-    # starts places its IRQ at once. asios-irqd, which replans on hotplug itself, is stopped meanwhile, so only
+    # starts places its IRQ at once. asios-irqd, which replans on hotplug itself, is still stopped, so only
     # asios-healthd can place it
     pdev=$(basename "$(readlink -f "/sys/class/net/$dev/device/..")")
-    systemctl stop asios-irqd
     echo "$other" >"/proc/irq/$irq/smp_affinity_list"
     t0=$(date +%s.%N)
     echo add >"/sys/bus/pci/devices/$pdev/uevent"
@@ -381,11 +390,14 @@ check_eq "asios-healthd, under its unit, reads an Xid line from /dev/kmsg" 1 "$(
 check_eq "asios-irqd killed with SIGKILL: restarted by its unit" "active new-pid" "$(val irqd-restarted)"
 check "after the restart its journal and a fresh plan agree: $(val irq-plan)" grep -q '^0 changes' <<<"$(val irq-plan)"
 echo "# the NIC: $(val nic)"
-# the control: with asios-healthd stopped, the affinity the driver reset stays as it was reset
-check "link flap with asios-healthd stopped: IRQ affinity stays reset ($(val flap-without-healthd); placed: $(val nic | sed 's/.* placed //'))" \
+flap=$(val flap-with-irqd)
+check "link flap, asios-healthd stopped: asios-irqd's own link-up re-plan re-places the NIC's IRQ (back to $(val nic | sed 's/.* placed //') in ${flap#* } s)" \
+	sh -c "[ '${flap% *}' = '$(val nic | sed 's/.* placed //')' ] && awk 'BEGIN { exit !(${flap#* } < 5) }'"
+# the control: with both daemons stopped, the affinity the driver reset stays as it was reset
+check "link flap with asios-irqd and asios-healthd stopped: IRQ affinity stays reset ($(val flap-without-healthd); placed: $(val nic | sed 's/.* placed //'))" \
 	test "$(val flap-without-healthd)" != "$(val nic | sed 's/.* placed //')"
 flap=$(val flap-with-healthd)
-check "link flap with asios-healthd: its link-up event re-places the NIC's IRQ (back to $(val nic | sed 's/.* placed //') in ${flap#* } s)" \
+check "link flap, asios-irqd stopped: asios-healthd's link-up event re-places the NIC's IRQ (back to $(val nic | sed 's/.* placed //') in ${flap#* } s)" \
 	sh -c "[ '${flap% *}' = '$(val nic | sed 's/.* placed //')' ] && awk 'BEGIN { exit !(${flap#* } < 5) }'"
 check_eq "asios-healthd logged the link-up that woke it" 1 "$(val flap-journal)"
 added=$(val added-with-healthd)
