@@ -156,9 +156,9 @@ runcmd:
     other=1; [ "$placed" = 1 ] && other=0
     say "nic $dev $vdev irq $irq placed $placed"
     flap() { ip link set "$dev" down; echo "$other" >"/proc/irq/$irq/smp_affinity_list"; sleep 1; t0=$(date +%s.%N); ip link set "$dev" up; }
-    # NAME: the affinity once back where it was placed (or after 10 s) and the seconds it took
+    # NAME: the affinity once back where it was placed (or after 30 s) and the seconds it took
     back() {
-      for i in $(seq 100); do [ "$(cat "/proc/irq/$irq/smp_affinity_list")" = "$placed" ] && break; sleep 0.1; done
+      for i in $(seq 300); do [ "$(cat "/proc/irq/$irq/smp_affinity_list")" = "$placed" ] && break; sleep 0.1; done
       t1=$(date +%s.%N)
       say "$1 $(cat "/proc/irq/$irq/smp_affinity_list") $(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }")"
     }
@@ -391,8 +391,10 @@ check_eq "asios-irqd killed with SIGKILL: restarted by its unit" "active new-pid
 check "after the restart its journal and a fresh plan agree: $(val irq-plan)" grep -q '^0 changes' <<<"$(val irq-plan)"
 echo "# the NIC: $(val nic)"
 flap=$(val flap-with-irqd)
+# (asios-irqd reads the whole machine again before it places anything: under TCG that takes seconds, and more
+# on a loaded host; asios-healthd puts the journalled value back at once)
 check "link flap, asios-healthd stopped: asios-irqd's own link-up re-plan re-places the NIC's IRQ (back to $(val nic | sed 's/.* placed //') in ${flap#* } s)" \
-	sh -c "[ '${flap% *}' = '$(val nic | sed 's/.* placed //')' ] && awk 'BEGIN { exit !(${flap#* } < 5) }'"
+	sh -c "[ '${flap% *}' = '$(val nic | sed 's/.* placed //')' ] && awk 'BEGIN { exit !(${flap#* } < 15) }'"
 # the control: with both daemons stopped, the affinity the driver reset stays as it was reset
 check "link flap with asios-irqd and asios-healthd stopped: IRQ affinity stays reset ($(val flap-without-healthd); placed: $(val nic | sed 's/.* placed //'))" \
 	test "$(val flap-without-healthd)" != "$(val nic | sed 's/.* placed //')"
