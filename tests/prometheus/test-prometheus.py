@@ -33,6 +33,8 @@ PKG = os.path.join(TOP, "packages", "asios-exporter")
 NODE_EXPORTER = shutil.which("prometheus-node-exporter") or shutil.which("node_exporter")
 PROMETHEUS = shutil.which("prometheus")
 CHROMIUM = shutil.which("chromium-headless-shell") or shutil.which("chromium")
+# the domains libasios registers, each exported with its pending actions
+DOMAINS = ["block", "irq", "isolate", "net", "nic", "numa"]
 
 CONFIG = """global:
   scrape_interval: 1s
@@ -125,7 +127,7 @@ def before_apply(port):
     eq("Prometheus scrapes asios-exporter and node_exporter: both up", {"asios": "up", "node": "up"}, up)
     pending = until(lambda: instant(port, 'asios_domain_pending_actions{job="asios"}'), 30)
     doms = sorted(dict(k)["domain"] for k in pending)
-    eq("asios_domain_pending_actions queryable per domain", ["block", "irq", "isolate", "net", "numa"], doms)
+    eq("asios_domain_pending_actions queryable per domain", DOMAINS, doms)
     irq = [v for k, v in pending.items() if dict(k)["domain"] == "irq"]
     check(irq and int(irq[0]) > 0, "... the capture's irq drift: %s actions" % (irq[0] if irq else "none"))
     numa = until(lambda: instant(port, 'node_memory_numa_MemTotal{job="node"}'), 30)
@@ -221,9 +223,9 @@ def screenshot(port):
         return
     png = os.path.join(BUILD, "prometheus-graph.png")
     strokes, count, empty = drawn(port, "asios_domain_pending_actions", png)
-    check(len(strokes) == 5 and all(n >= 50 for n in count.values()) and not empty,
-          "screenshot of the graph page (%s): the 5 domains' series drawn, each line in the picture (%s px)" %
-          (os.path.relpath(png, TOP), ", ".join("#%s %d" % kv for kv in count.items())), json.dumps(count))
+    check(len(strokes) == len(DOMAINS) and all(n >= 50 for n in count.values()) and not empty,
+          "screenshot of the graph page (%s): the %d domains' series drawn, each line in the picture (%s px)" %
+          (os.path.relpath(png, TOP), len(DOMAINS), ", ".join("#%s %d" % kv for kv in count.items())), json.dumps(count))
     none = os.path.join(tempfile.gettempdir(), "asios-prometheus-none.png")
     strokes, count, empty = drawn(port, "asios_no_such_series", none)
     check(not strokes and empty, "... and a query without data draws no line (the check can fail)")
