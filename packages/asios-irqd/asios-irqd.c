@@ -114,8 +114,9 @@ static int replan(struct asios_daemon *d, const char *why)
 	int r;
 
 	r = asios_snapshot_load(d->root, &s);
-	/* new queues are new IRQs: the machine is read again for them */
-	if (r >= 0 && replan_nic(d, s, why) > 0) {
+	/* new queues are new IRQs: the machine is read again for them; and a second NIC plan gives the queues a
+	 * new count created their RPS masks (asios/nic-plan.h) */
+	for (int pass = 0; pass < 2 && r >= 0 && replan_nic(d, s, why) > 0; pass++) {
 		asios_snapshot_free(s);
 		s = NULL;
 		r = asios_snapshot_load(d->root, &s);

@@ -98,6 +98,7 @@ static const struct copy_rule copy_allow[] = {
 	  "RDMA ports: the GID entries in use and their RoCE version (the GIDs themselves, addresses, are not copied)" },
 	{ "/sys/*/infiniband/*/ports/*/gid_attrs/ndevs/*", COPY_TEXT, "RDMA ports: the interface of each GID entry" },
 	{ "/sys/*/infiniband/*/parent", COPY_TEXT, "soft-RoCE: the interface an rxe device runs on" },
+	{ "/sys/*/net/*/queues/rx-*/rps_cpus", COPY_TEXT, "NIC domain: the CPUs RPS spreads a receive queue's packets over" },
 	{ "/capture/ethtool/*", COPY_TEXT,
 	  "NIC domain: queue counts, ring sizes and coalescing of each interface, from ethtool netlink (numbers)" },
 	{ "/sys/*/nvme/*/dev", COPY_TEXT, "for bug reports: device number of an NVMe controller" },

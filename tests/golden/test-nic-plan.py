@@ -44,6 +44,62 @@ def cpus_of(text):
     return out
 
 
+def housekeeping_cpus(root, node):
+    """online CPUs of NODE (None: the machine) not isolated or nohz_full, from sysfs"""
+    base = "/sys/devices/system"
+    cpus = cpus_of(rd(root, "%s/node/node%d/cpulist" % (base, node))) if node is not None else \
+        cpus_of(rd(root, base + "/cpu/online"))
+    for f in ("isolated", "nohz_full"):
+        if os.path.exists(os.path.join(root, base.lstrip("/"), "cpu", f)):
+            cpus -= cpus_of(rd(root, base + "/cpu/" + f))
+    return cpus
+
+
+def mask_cpus(text):
+    v = int(text.replace(",", ""), 16)
+    return {i for i in range(v.bit_length()) if v >> i & 1}
+
+
+def node_of(root, ifname):
+    """the NUMA node of IFNAME's device (of the CPUs it is local to when the firmware gives none; None: unknown)"""
+    dev = os.path.realpath(os.path.join(root, "sys/class/net", ifname, "device"))
+    node = int(rd(dev, "numa_node")) if os.path.exists(os.path.join(dev, "numa_node")) else -1
+    if node < 0 and os.path.exists(os.path.join(dev, "local_cpulist")):
+        local = cpus_of(rd(dev, "local_cpulist"))
+        node = next((n for n in range(8) if os.path.exists(os.path.join(
+            root, "sys/devices/system/node/node%d" % n)) and local <= cpus_of(
+            rd(root, "/sys/devices/system/node/node%d/cpulist" % n))), -1)
+    return node if node >= 0 else None
+
+
+def rps_expected(name, root, pl):
+    """RPS on each receive queue of an interface whose queues (once the plan's count is set) are at most half
+    the housekeeping cores of its node, the mask those cores' CPUs: counted here from sysfs"""
+    acts = {a["object"]: a for a in pl["actions"]}
+    want, got = {}, {o: mask_cpus(a["new"]) for o, a in acts.items() if o.endswith(" rps_cpus")}
+    for ifname in sorted(os.listdir(os.path.join(root, "sys/class/net"))):
+        qdir = os.path.join(root, "sys/class/net", ifname, "queues")
+        if not os.path.exists(os.path.join(root, "sys/class/net", ifname, "device")) or not os.path.isdir(qdir):
+            continue
+        n_rx = len([q for q in os.listdir(qdir) if q.startswith("rx-")])
+        ch = acts.get(ifname + " channels.combined") or acts.get(ifname + " channels.rx")
+        after = int(ch["new"]) if ch else n_rx
+        node = node_of(root, ifname)
+        hk = housekeeping_cpus(root, node)
+        if after * 2 > housekeeping_cores(root, node):
+            continue
+        for q in range(min(n_rx, after)):
+            if mask_cpus(rd(qdir, "rx-%d/rps_cpus" % q)) != hk:
+                want["%s rx-%d rps_cpus" % (ifname, q)] = hk
+    check(got == want and all(acts[o]["kind"] == "write" and acts[o]["reason"].startswith("RPS: ") for o in got),
+          "%s: RPS on the %d receive queues of interfaces with at most half as many queues as housekeeping cores, "
+          "over those cores' CPUs" % (name, len(want)), {"planned": sorted(got), "expected": sorted(want)})
+
+
+def ethtool_actions(pl):
+    return [a for a in pl["actions"] if a["kind"] == "ethtool"]
+
+
 def housekeeping_cores(root, node):
     """online cores of NODE (None: the machine) not isolated or nohz_full, SMT siblings once, from sysfs"""
     base = "/sys/devices/system"
@@ -70,9 +126,10 @@ def goldens(tmp):
         if rc:
             continue
         golden(name + ".nic-plan.json", json.dumps(pl, indent=2, sort_keys=True) + "\n")
-        check(len(pl["actions"]) == WANT.get(name, -1) and all(a["reason"] and a["kind"] == "ethtool"
-                                                               for a in pl["actions"]),
-              "%s: %d ethtool changes, each with its reason" % (name, WANT.get(name, -1)), pl["actions"])
+        eth = ethtool_actions(pl)
+        check(len(eth) == WANT.get(name, -1) and all(a["reason"] for a in eth),
+              "%s: %d ethtool changes, each with its reason" % (name, WANT.get(name, -1)), eth)
+        rps_expected(name, root, pl)
         # each queue count against the cores counted here, by the node its PCI function reports (or whose
         # CPUs it is local to, when the firmware gives none)
         for a in pl["actions"]:
@@ -123,16 +180,20 @@ def real(tmp):
         nics = sorted(n for n in os.listdir(os.path.join(root, "sys/class/net"))
                       if os.path.exists(os.path.join(root, "sys/class/net", n, "device")))
         named = {s["object"].split()[0] for s in pl["skipped"] if "no ethtool state" in s["reason"]}
-        check(not pl["actions"] and nics and set(nics) == named,
-              "%s: no ethtool state in the capture: nothing planned, each of %s named" % (name, nics), pl)
+        check(not ethtool_actions(pl) and nics and set(nics) == named,
+              "%s: no ethtool state in the capture: no ethtool change planned, each of %s named" % (name, nics), pl)
+        rps_expected(name, root, pl)
 
 
 def apply_revert(tmp):
     work = fixture_copy(tmp, "ai-2s8g", "apply")
     before = tree_digest(work)
     p = ctl("nic", "apply", "--root", work)
-    check(p.returncode == 0 and "applied 14" in p.stdout, "ai-2s8g: nic apply makes the 14 changes",
-          p.stdout + p.stderr)
+    check(p.returncode == 0 and "applied 22" in p.stdout, "ai-2s8g: nic apply makes the 14 ethtool changes and eno1's "
+          "8 RPS masks", p.stdout + p.stderr)
+    rps = rd(work, "/sys/class/net/eno1/queues/rx-7/rps_cpus")
+    check(mask_cpus(rps) == housekeeping_cpus(work, 0), "ai-2s8g: eno1's last receive queue spreads over node 0's "
+          "housekeeping CPUs: %s" % rps, rps)
     ch = rd(work, "/capture/ethtool/ens3np0/channels")
     check(ch == "combined_max 63\ncombined 24", "ai-2s8g: ens3np0's queue count set, its maximum kept", ch)
     rc, pl, err = plan_json("nic", work)
@@ -153,7 +214,7 @@ def apply_revert(tmp):
     write(os.path.join(work, "capture/ethtool/ens1np0/rings"), "rx_max 16384\ntx_max 8192\nrx 12000\ntx 1024\n")
     rc, pl, err = plan_json("nic", work)
     skipped = {s["object"]: s["reason"] for s in pl["skipped"]} if pl else {}
-    check(rc == 0 and "already above" in skipped.get("ens1np0 rings.rx", "") and len(pl["actions"]) == 13,
+    check(rc == 0 and "already above" in skipped.get("ens1np0 rings.rx", "") and len(ethtool_actions(pl)) == 13,
           "a receive ring above the profile's 8192 is kept", pl or err)
     # a driver reload between apply and revert: the new interface (another index) is left alone
     work = fixture_copy(tmp, "ai-2s8g", "reload")
@@ -184,7 +245,9 @@ def policy(tmp):
     check(rc == 0 and acts.get("ens2np0 channels.combined") == "8" and acts.get("ens1np0 coalesce.adaptive_rx") == "0"
           and "ens2np0 rings.rx" in acts and "ens2np0 rings.tx" not in acts and "ens1np0 rings.rx" not in acts,
           "nic.conf: one interface on the latency profile, a fixed queue count, a ring left", pl or err)
+    rps_policy(tmp, conf)
     bad = [
+        ("[throughput]\nrps = 5\n", "nic.conf:2:"),
         ("[nic]\nprofile = fast\n", "nic.conf:2:"),
         ("[throughput]\nchannels = 0\n", "nic.conf:2:"),
         ("[throughput]\nrings.frob = 1\n", "nic.conf:2:"),
@@ -202,9 +265,45 @@ def policy(tmp):
     write(os.path.join(work, "capture/ethtool/ens2np0/channels"), "combined_max 63\ncombined x\n")
     p = ctl("nic", "plan", "--json", "--root", work)
     pl = json.loads(p.stdout) if p.returncode == 0 else None
-    check(pl is not None and len(pl["actions"]) == 13 and "/capture/ethtool/ens2np0/channels:2:" in p.stderr,
+    check(pl is not None and len(ethtool_actions(pl)) == 13 and "/capture/ethtool/ens2np0/channels:2:" in p.stderr,
           "a malformed capture file is named with its line; its group left alone, the rest planned",
           p.stdout[-600:] + p.stderr)
+
+
+def rps_policy(tmp, conf):
+    root = fixture_tree(tmp, "ai-2s8g")
+    hk0 = housekeeping_cpus(root, 0)
+    # rps = 0: RPS off where it is on (an admin's masks on eno1), whatever the queue count
+    work = fixture_copy(tmp, "ai-2s8g", "rps-off")
+    for q in range(8):
+        write(os.path.join(work, "sys/class/net/eno1/queues/rx-%d/rps_cpus" % q), "00000000,00000000,0000000f\n")
+    write(conf, "[throughput]\nrps = 0\n")
+    rc, pl, err = plan_json("nic", work, "--config", conf)
+    acts = {a["object"]: a["new"] for a in pl["actions"] if a["kind"] == "write"} if pl else {}
+    check(rc == 0 and len(acts) == 8 and all(mask_cpus(v) == set() for v in acts.values()),
+          "nic.conf rps = 0: eno1's 8 masks cleared", pl or err)
+    # the latency profile leaves RPS alone; rps = auto there asks for it
+    write(conf, "[nic]\nprofile = latency\n")
+    rc, pl, err = plan_json("nic", root, "--config", conf)
+    check(rc == 0 and not any(a["kind"] == "write" for a in pl["actions"]), "nic.conf latency profile: no RPS", pl or err)
+    write(conf, "[nic]\nprofile = latency\n[latency]\nrps = auto\n")
+    rc, pl, err = plan_json("nic", root, "--config", conf)
+    acts = {a["object"]: a["new"] for a in pl["actions"] if a["kind"] == "write"} if pl else {}
+    check(rc == 0 and len(acts) == 8 and all(mask_cpus(v) == hk0 for v in acts.values()),
+          "nic.conf [latency] rps = auto: eno1's 8 queues spread over node 0's housekeeping CPUs", pl or err)
+    # a queue count raised from 4 to 10: the 4 queues there get their masks, the 6 to come are named
+    work = fixture_copy(tmp, "ai-2s8g", "rps-more")
+    write(os.path.join(work, "capture/ethtool/ens1np0/channels"), "combined_max 63\ncombined 4\n")
+    qdir = os.path.join(os.path.realpath(os.path.join(work, "sys/class/net/ens1np0")), "queues")
+    for q in range(4, 63):
+        shutil.rmtree(os.path.join(qdir, "rx-%d" % q))
+    write(conf, "[throughput]\nchannels = 10\n")
+    rc, pl, err = plan_json("nic", work, "--config", conf)
+    acts = [a["object"] for a in pl["actions"] if a["object"].startswith("ens1np0 rx-")] if pl else []
+    skipped = {s["object"]: s["reason"] for s in pl["skipped"]} if pl else {}
+    check(rc == 0 and acts == ["ens1np0 rx-%d rps_cpus" % q for q in range(4)]
+          and "rx-4 to rx-9 come with the new queue count" in skipped.get("ens1np0", ""),
+          "a queue count raised from 4 to 10: RPS on the 4 queues there, the 6 to come named", pl or err)
 
 
 def snapshot(tmp):
@@ -219,7 +318,7 @@ def snapshot(tmp):
 
 def verbs():
     p = ctl("nic", "knobs")
-    check(p.returncode == 0 and p.stdout.count("never auto-tuned") == 6, "nic knobs: six knobs, none auto-tuned",
+    check(p.returncode == 0 and p.stdout.count("never auto-tuned") == 7, "nic knobs: seven knobs, none auto-tuned",
           p.stdout)
     p = ctl("nic", "--help")
     check(p.returncode == 0 and "/etc/asios/nic.conf" in p.stdout, "nic --help names its policy file", p.stdout)

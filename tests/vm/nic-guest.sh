@@ -8,6 +8,7 @@
 # answers ethtool netlink as real ones do:
 #   - `asiosctl nic apply` sets queues, rings and coalescing, read back by ethtool; `asiosctl nic revert` puts
 #     them back;
+#   - RPS: one queue for two cores spreads over both CPUs (read back from sysfs), and revert clears it;
 #   - asios-irqd applies the plan at start; settings changed behind its back stay changed while nothing
 #     happens (the control), and are set again when the link goes down and up, and when the device is
 #     removed and created again (a driver reload).
@@ -58,6 +59,16 @@ if ctl nic apply >/tmp/apply.txt 2>&1; then ok apply; else fail apply "($(tail -
 check "applied-read-back-by-ethtool" "$want" "$(state)"
 if ctl nic revert >/tmp/revert.txt 2>&1; then ok revert; else fail revert "($(tail -n 1 /tmp/revert.txt))"; fi
 check "reverted-read-back-by-ethtool" "$before" "$(state)"
+# RPS: with one queue for the two cores (nic.conf channels = 1), the queue's rps_cpus spreads over both CPUs;
+# revert clears it and gives the 4 queues back
+rps() { cat "/sys/class/net/$nic/queues/rx-0/rps_cpus"; }
+printf '[throughput]\nchannels = 1\n' >/tmp/nic-rps.conf
+rps_before=$(rps)
+rps_want=$(printf %x $(((1 << cores) - 1)))
+if ctl nic apply --config /tmp/nic-rps.conf >/tmp/apply-rps.txt 2>&1; then ok apply-rps; else fail apply-rps "($(tail -n 1 /tmp/apply-rps.txt))"; fi
+check "rps-one-queue-spread-over-the-cpus" "1 $rps_want" "$(cur -l Combined:) $(rps)"
+ctl nic revert >/tmp/revert-rps.txt 2>&1
+check "rps-reverted" "$(echo "$before" | cut -d' ' -f1) $rps_before" "$(cur -l Combined:) $(rps)"
 # asios-irqd keeps it
 $ld --library-path /nic/lib /nic/asios-irqd >/tmp/irqd.log 2>&1 &
 irqd=$!

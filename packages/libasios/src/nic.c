@@ -10,6 +10,7 @@
 #include <linux/ethtool_netlink.h>
 
 #include "asios/config.h"
+#include "asios/cpulist.h"
 #include "asios/ethtool.h"
 #include "asios/nic-plan.h"
 #include "asios/plan.h"
@@ -27,7 +28,7 @@
 #define T ASIOS_NIC_THROUGHPUT
 #define L ASIOS_NIC_LATENCY
 
-enum { K_CHANNELS, K_RING_RX, K_RING_TX, K_ADAPTIVE_RX, K_ADAPTIVE_TX, K_RX_USECS };
+enum { K_CHANNELS, K_RING_RX, K_RING_TX, K_ADAPTIVE_RX, K_ADAPTIVE_TX, K_RX_USECS, K_RPS };
 
 /* the group and field of each knob (channels: combined, or rx and tx on devices without combined queues) */
 static const struct {
@@ -40,6 +41,7 @@ static const struct {
 	[K_ADAPTIVE_RX] = { ASIOS_ETH_COALESCE, "adaptive_rx" },
 	[K_ADAPTIVE_TX] = { ASIOS_ETH_COALESCE, "adaptive_tx" },
 	[K_RX_USECS] = { ASIOS_ETH_COALESCE, "rx_usecs" },
+	[K_RPS] = { _ASIOS_ETH_GROUP_MAX, NULL }, /* sysfs, not ethtool */
 };
 
 static const struct asios_knob knobs[ASIOS_NIC_KNOBS] = {
@@ -105,6 +107,21 @@ static const struct asios_knob knobs[ASIOS_NIC_KNOBS] = {
 			   "the lowest latency at the cost of an interrupt per packet (latency profile only; the "
 			   "throughput profile leaves it to adaptive moderation).",
 	},
+	[K_RPS] = {
+		.name = "rps",
+		.path = "/sys/class/net/%s/queues/rx-*/rps_cpus",
+		.value = { [T] = "auto" },
+		.min = 0, .max = 0, .unsafe = true,
+		.brief = "RPS spreads received packets' protocol work over the housekeeping CPUs of the NIC's node",
+		.explain = "A device with fewer receive queues than the housekeeping cores of its node (a cloud "
+			   "instance's virtual NIC, a 1 GbE port with 8 queues on a 64-core socket) has its protocol "
+			   "work done on as many CPUs as it has queue interrupts. \"auto\" sets each receive queue's "
+			   "rps_cpus to the node's housekeeping CPUs (never isolated or nohz_full ones) when the "
+			   "queues are at most half those cores, and leaves the masks alone otherwise: with more "
+			   "queues, RPS's inter-processor interrupt per batch of packets costs more than it spreads. "
+			   "0 turns RPS off. A latency service does not want that interrupt (the latency profile "
+			   "leaves RPS alone).",
+	},
 };
 
 static const char *const profile_names[] = { "throughput", "latency", NULL };
@@ -158,7 +175,7 @@ static const struct asios_conf_item nic_keys[] = {
 
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
-	static const char *const words[] = { "auto", NULL }; /* channels = auto */
+	static const char *const words[] = { "auto", NULL }; /* channels = auto, rps = auto */
 	struct asios_conf *c = user;
 
 	if (!strcmp(section, "nic"))
@@ -166,7 +183,7 @@ static int handler(void *user, const char *section, const char *name, const char
 	for (int k = 0; profile_names[k]; k++)
 		if (!strcmp(section, profile_names[k]))
 			return asios_knob_value_set(c, "nic", knobs, ASIOS_NIC_KNOBS, POLICY(c)->knob[k], name, value,
-						    K_CHANNELS, words);
+						    !strcmp(name, "rps") ? K_RPS : K_CHANNELS, words);
 	return fail(c, "unknown section [%s] (nic, throughput, latency)%s", section, "");
 }
 
@@ -195,8 +212,11 @@ void asios_nic_state_free(struct asios_nic_state *st)
 {
 	if (!st)
 		return;
-	for (size_t i = 0; i < st->n; i++)
+	for (size_t i = 0; i < st->n; i++) {
 		free(st->nics[i].name);
+		asios_strv_free(st->nics[i].rps);
+		hwloc_bitmap_free(st->nics[i].hk);
+	}
 	free(st->nics);
 	asios_strv_free(st->warnings);
 	free(st);
@@ -212,8 +232,9 @@ static int device_of(const struct asios_snapshot *s, const char *name)
 	return -1;
 }
 
-/* housekeeping cores of node NODE (-1: of the machine): SMT siblings share a core index */
-static unsigned housekeeping_cores(const struct asios_snapshot *s, int node)
+/* housekeeping cores of node NODE (-1: of the machine), SMT siblings sharing a core index, counted; their CPUs
+ * (every sibling) into CPUS */
+static unsigned housekeeping_cores(const struct asios_snapshot *s, int node, hwloc_bitmap_t cpus)
 {
 	hwloc_bitmap_t seen = hwloc_bitmap_alloc();
 	unsigned n = 0;
@@ -221,14 +242,45 @@ static unsigned housekeeping_cores(const struct asios_snapshot *s, int node)
 	for (size_t i = 0; seen && i < s->n_cpus; i++) {
 		const struct asios_cpu *c = &s->cpus[i];
 
-		if (c->core < 0 || (node >= 0 && c->node != node) ||
-		    !hwloc_bitmap_isset(s->isolation.housekeeping, c->id) || hwloc_bitmap_isset(seen, (unsigned)c->core))
+		if (c->core < 0 || (node >= 0 && c->node != node) || !hwloc_bitmap_isset(s->isolation.housekeeping, c->id))
+			continue;
+		hwloc_bitmap_set(cpus, c->id);
+		if (hwloc_bitmap_isset(seen, (unsigned)c->core))
 			continue;
 		hwloc_bitmap_set(seen, (unsigned)c->core);
 		n++;
 	}
 	hwloc_bitmap_free(seen);
 	return n;
+}
+
+/* the receive queues of N and their rps_cpus */
+static int read_queues(struct asios_root *root, struct asios_nic *n)
+{
+	char path[320], **names = NULL;
+	size_t len = 0;
+	int r;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/queues", n->name);
+	if ((r = asios_list_dir(root, path, &names)) < 0) {
+		n->rps_err = r == -ENOENT ? r : 0;
+		return r == -ENOENT ? 0 : r;
+	}
+	for (size_t i = 0; names[i]; i++)
+		n->n_rx += !strncmp(names[i], "rx-", 3);
+	asios_strv_free(names);
+	if (!n->n_rx) /* every device has one: a capture that listed the folder without taking its entries */
+		n->rps_err = -ENOENT;
+	for (unsigned q = 0; q < n->n_rx && r >= 0; q++) {
+		char *v = NULL;
+
+		snprintf(path, sizeof(path), "/sys/class/net/%s/queues/rx-%u/rps_cpus", n->name, q);
+		if (asios_read_line(root, path, &v) < 0 && q == 0 && !asios_exists(root, path))
+			n->rps_err = -EOPNOTSUPP;
+		/* a queue whose mask could not be read keeps its place, as an empty string */
+		r = asios_strv_push(&n->rps, &len, v ? v : strdup(""));
+	}
+	return r;
 }
 
 static int read_nic(struct asios_root *root, const struct asios_snapshot *s, struct asios_nic_state *st,
@@ -245,7 +297,13 @@ static int read_nic(struct asios_root *root, const struct asios_snapshot *s, str
 		return -ENOMEM;
 	n->device = device_of(s, name);
 	n->node = n->device >= 0 ? s->pci[n->device].node : -1;
-	n->cores = housekeeping_cores(s, n->node);
+	if (!(n->hk = hwloc_bitmap_alloc()))
+		return -ENOMEM;
+	n->cores = housekeeping_cores(s, n->node, n->hk);
+	r = hwloc_bitmap_last(s->possible);
+	n->nbits = r >= 0 ? (unsigned)r + 1 : 1;
+	if ((r = read_queues(root, n)) < 0)
+		return r;
 	for (int g = 0; g < _ASIOS_ETH_GROUP_MAX && r >= 0; g++) {
 		unsigned line = 0;
 		char path[300], *w = NULL;
@@ -349,14 +407,97 @@ static int plan_channels(struct asios_plan *plan, const struct asios_nic *n, con
 	return r < 0 ? r : plan_field(plan, n, K_CHANNELS, "tx", want, why);
 }
 
+/* the receive queues once the queue count planned since action BEFORE is set (NOW when none is) */
+static long queues_after(const struct asios_plan *plan, size_t before, const char *name, long now)
+{
+	size_t len = strlen(name);
+
+	for (size_t i = before; i < plan->n_actions; i++) {
+		const char *t = plan->actions[i].path;
+
+		if (!strncmp(t, name, len) && (!strcmp(t + len, "/channels/combined") || !strcmp(t + len, "/channels/rx")))
+			return strtol(plan->actions[i].new_value, NULL, 10);
+	}
+	return now;
+}
+
+static const char *why_no_queues(int err)
+{
+	return err == -ENOENT ? "no receive queue in its sysfs queues/ folder (a kernel without RPS, or a capture taken before RPS was planned)"
+	       : err == -EOPNOTSUPP ? "this kernel has no RPS (no rps_cpus)" : strerror(-err);
+}
+
+/* each receive queue's rps_cpus to WANT, those the plan's queue count keeps (AFTER) */
+static int plan_rps_masks(struct asios_plan *plan, const struct asios_nic *n, hwloc_const_bitmap_t want, long after,
+			  const char *why)
+{
+	hwloc_bitmap_t now = hwloc_bitmap_alloc();
+	char *mask = asios_cpumask_format(want, n->nbits), object[64], path[320];
+	int r = now && mask ? 0 : -ENOMEM;
+
+	for (unsigned q = 0; r >= 0 && q < n->n_rx && q < after; q++) {
+		snprintf(object, sizeof(object), "%s rx-%u rps_cpus", n->name, q);
+		if (asios_cpumask_parse(n->rps[q], now, NULL) < 0)
+			r = asios_plan_skip_object(plan, object, "holds \"%s\", not a CPU mask: left alone", n->rps[q]);
+		else if (!hwloc_bitmap_isequal(now, want)) {
+			snprintf(path, sizeof(path), "/sys/class/net/%s/queues/rx-%u/rps_cpus", n->name, q);
+			r = asios_plan_add_write(plan, object, path, n->rps[q], mask, "%s", why);
+		}
+	}
+	if (r >= 0 && after > (long)n->n_rx)
+		r = asios_plan_skip_object(plan, n->name, "rps: rx-%u to rx-%ld come with the new queue count; their "
+					   "masks are set by the next plan (asios-irqd makes it at once)", n->n_rx, after - 1);
+	hwloc_bitmap_free(now);
+	free(mask);
+	return r;
+}
+
+/* RPS: the housekeeping CPUs of the node on each receive queue when the queues are at most half its cores */
+static int plan_rps(struct asios_plan *plan, const struct asios_nic *n, const struct asios_knob_value *v,
+		    const char *dflt, long after)
+{
+	const char *want = v->set ? v->value : dflt;
+	hwloc_bitmap_t none;
+	char object[64], why[300], at[24], *cpus;
+	int r;
+
+	snprintf(object, sizeof(object), "%s rps", n->name);
+	if (!want)
+		return v->set ? asios_plan_skip_object(plan, object, "leave in nic.conf") : 0;
+	if (n->rps_err < 0)
+		return asios_plan_skip_object(plan, object, "%s", why_no_queues(n->rps_err));
+	if (!strcmp(want, "0")) {
+		if (!(none = hwloc_bitmap_alloc()))
+			return -ENOMEM;
+		r = plan_rps_masks(plan, n, none, after, "RPS off, as nic.conf asks");
+		hwloc_bitmap_free(none);
+		return r;
+	}
+	if (after * 2 > (long)n->cores)
+		return asios_plan_skip_object(plan, object, "%ld receive queue%s for %u housekeeping core%s (more than "
+					      "half): the queues' own interrupts spread the work", after,
+					      after == 1 ? "" : "s", n->cores, n->cores == 1 ? "" : "s");
+	if (hwloc_bitmap_iszero(n->hk) || !(cpus = asios_cpulist_format(n->hk)))
+		return hwloc_bitmap_iszero(n->hk) ? asios_plan_skip_object(plan, object, "no housekeeping CPU") : -ENOMEM;
+	if (n->node >= 0)
+		snprintf(at, sizeof(at), "node %d", n->node);
+	else
+		snprintf(at, sizeof(at), "the machine");
+	snprintf(why, sizeof(why), "RPS: %ld receive queue%s for %u housekeeping cores on %s: received packets' "
+		 "protocol work spread over CPUs %s", after, after == 1 ? "" : "s", n->cores, at, cpus);
+	free(cpus);
+	return plan_rps_masks(plan, n, n->hk, after, why);
+}
+
 static int plan_nic(struct asios_plan *plan, const struct asios_nic *n, const struct asios_nic_policy *p)
 {
 	int prof = matches(p->latency, n->name) ? ASIOS_NIC_LATENCY : p->profile, r = 0;
+	long after = n->n_rx; /* the receive queues once the plan's queue count is set */
 	char why[300];
 
 	if (matches(p->leave, n->name))
 		return asios_plan_skip_object(plan, n->name, "leave in nic.conf");
-	for (int k = 0; k < ASIOS_NIC_KNOBS && r >= 0; k++) {
+	for (int k = 0; k < K_RPS && r >= 0; k++) {
 		const struct asios_knob_value *v = &p->knob[prof][k];
 		const char *want = v->set ? v->value : knobs[k].value[prof];
 		char object[64];
@@ -375,10 +516,16 @@ static int plan_nic(struct asios_plan *plan, const struct asios_nic *n, const st
 			continue;
 		}
 		snprintf(why, sizeof(why), "%s (%s)", knobs[k].brief, profile_names[prof]);
-		r = k == K_CHANNELS ? plan_channels(plan, n, want, profile_names[prof])
-				    : plan_field(plan, n, k, where[k].field, strtol(want, NULL, 10), why);
+		if (k != K_CHANNELS) {
+			r = plan_field(plan, n, k, where[k].field, strtol(want, NULL, 10), why);
+			continue;
+		}
+		size_t before = plan->n_actions;
+
+		r = plan_channels(plan, n, want, profile_names[prof]);
+		after = r < 0 ? after : queues_after(plan, before, n->name, after);
 	}
-	return r;
+	return r < 0 ? r : plan_rps(plan, n, &p->knob[prof][K_RPS], knobs[K_RPS].value[prof], after);
 }
 
 int asios_nic_plan(const struct asios_nic_state *st, const struct asios_nic_policy *p, struct asios_plan **ret)

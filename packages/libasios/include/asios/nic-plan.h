@@ -12,18 +12,24 @@
  *     combined queues where the device has them, else rx and tx;
  *   - rings (throughput profile): rx and tx raised to 8192 or the device's maximum, never lowered;
  *   - coalescing: adaptive moderation on (throughput), or off with rx-usecs 0 (latency);
- * each change an action of kind ASIOS_ACTION_ETHTOOL with its reason, each thing left alone a skip with its.
+ *   - RPS (throughput profile): where the device has at most half as many receive queues as those cores,
+ *     each queue's rps_cpus (a sysfs write) spreads received packets' protocol work over the housekeeping
+ *     CPUs of the node; rps = 0 turns RPS off;
+ * each ethtool change an action of kind ASIOS_ACTION_ETHTOOL with its reason, each thing left alone a skip with
+ * its.
  * The RSS indirection table is left to the kernel's default, which spreads flows evenly over all receive
  * queues: with the queues sized to the node and their IRQs placed by asios-irqd, that is the node's cores.
  * /etc/asios/nic.conf and nic.conf.d/ override:
  *   [nic]                      profile = throughput|latency
  *                              latency = GLOB…   interfaces on the latency profile
  *                              leave = GLOB…     interfaces left alone
- *   [throughput] [latency]     KNOB = VALUE|leave   (channels = auto|N)
+ *   [throughput] [latency]     KNOB = VALUE|leave   (channels = auto|N, rps = auto|0)
  */
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include <hwloc.h>
 
 #include "asios/config.h"
 #include "asios/domain.h"
@@ -38,7 +44,7 @@ struct asios_snapshot;
 #define ASIOS_NIC_JOURNAL "/run/asios/nic.journal"
 
 enum asios_nic_profile { ASIOS_NIC_THROUGHPUT, ASIOS_NIC_LATENCY, _ASIOS_NIC_PROFILE_MAX };
-#define ASIOS_NIC_KNOBS 6
+#define ASIOS_NIC_KNOBS 7
 
 struct asios_nic_policy {
 	int profile;             /* enum asios_nic_profile */
@@ -59,6 +65,11 @@ struct asios_nic {
 	unsigned cores;          /* housekeeping cores of that node (of the machine when unknown) */
 	struct asios_eth_values eth[_ASIOS_ETH_GROUP_MAX];
 	int err[_ASIOS_ETH_GROUP_MAX]; /* 0, or -errno of reading the group */
+	unsigned n_rx;           /* receive queues (/sys/class/net/NAME/queues/rx-N) */
+	char **rps;              /* rps_cpus of rx-0 … rx-(n_rx-1) as read; an entry NULL: not readable */
+	int rps_err;             /* 0, -ENOENT (no rx-N in queues/), -EOPNOTSUPP (no rps_cpus: a kernel without RPS) */
+	hwloc_bitmap_t hk;       /* housekeeping CPUs of that node (of the machine), every SMT sibling */
+	unsigned nbits;          /* the width of the kernel's CPU masks (nr_cpu_ids) */
 };
 
 struct asios_nic_state {
