@@ -54,7 +54,7 @@ install: all ## Install programs, man pages, units and commented default configs
 		$(DESTDIR)$(SYSCONFDIR)/asios/schedd.conf.d $(DESTDIR)$(SYSCONFDIR)/systemd/system.conf.d \
 		$(DESTDIR)$(SYSCONFDIR)/asios/block.conf.d $(DESTDIR)$(SYSCONFDIR)/asios/health.conf.d \
 		$(DESTDIR)$(SYSCONFDIR)/asios/net.conf.d $(DESTDIR)$(SYSCONFDIR)/asios/load.conf.d \
-		$(DESTDIR)$(SYSCONFDIR)/asios/nic.conf.d \
+		$(DESTDIR)$(SYSCONFDIR)/asios/nic.conf.d $(DESTDIR)$(SYSCONFDIR)/asios/gpu.conf.d \
 		$(DESTDIR)$(PREFIX)/lib/$(MULTIARCH)/asios $(DESTDIR)$(PREFIX)/lib/python3/dist-packages
 	install -m 0755 $(O)/asios-load $(DESTDIR)$(BINDIR)/asios-load
 	install -m 0644 $(LOAD_SO) $(DESTDIR)$(PREFIX)/lib/$(MULTIARCH)/asios/libasios-load.so.0
@@ -71,6 +71,7 @@ install: all ## Install programs, man pages, units and commented default configs
 	install -m 0644 packages/asiosctl/block.conf $(DESTDIR)$(SYSCONFDIR)/asios/block.conf
 	install -m 0644 packages/asiosctl/net.conf $(DESTDIR)$(SYSCONFDIR)/asios/net.conf
 	install -m 0644 packages/asiosctl/nic.conf $(DESTDIR)$(SYSCONFDIR)/asios/nic.conf
+	install -m 0644 packages/asiosctl/gpu.conf $(DESTDIR)$(SYSCONFDIR)/asios/gpu.conf
 	install -m 0644 packages/asiosctl/asios-net.service $(DESTDIR)$(UNITDIR)/asios-net.service
 	install -m 0644 packages/asiosctl/asios-tune-verify@.service $(DESTDIR)$(UNITDIR)/asios-tune-verify@.service
 	install -m 0644 packages/asiosctl/asios-tune-verify@.timer $(DESTDIR)$(UNITDIR)/asios-tune-verify@.timer

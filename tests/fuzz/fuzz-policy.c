@@ -1,7 +1,7 @@
 /* SPDX-FileCopyrightText: 2026 The ASIOS Authors
  * SPDX-License-Identifier: MIT */
 /*
- * libFuzzer harness: the block.conf, net.conf and nic.conf parsers, and asios-healthd's baseline state lines, on the same
+ * libFuzzer harness: the block.conf, net.conf, nic.conf and gpu.conf parsers, and asios-healthd's baseline state lines, on the same
  * input. A policy parse either succeeds without an error or fails with one that names the origin and a line
  * ("fuzz:N: ..."), N within the input; a baseline line that parses writes back to a line that parses to the
  * same baseline.
@@ -15,6 +15,7 @@
 #include "asios/block-plan.h"
 #include "asios/health.h"
 #include "asios/net-plan.h"
+#include "asios/gpu-plan.h"
 #include "asios/nic-plan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -64,6 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct asios_block_policy bp;
 	struct asios_net_policy np;
 	struct asios_nic_policy cp;
+	struct asios_gpu_policy gp;
 	char *s = malloc(size + 1), *error = NULL;
 
 	if (!s)
@@ -84,6 +86,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		error = NULL;
 		judge(asios_nic_policy_parse(&cp, s, "fuzz", &error), error, s);
 		asios_nic_policy_clear(&cp);
+	}
+	if (asios_gpu_policy_init(&gp) == 0) {
+		error = NULL;
+		judge(asios_gpu_policy_parse(&gp, s, "fuzz", &error), error, s);
+		asios_gpu_policy_clear(&gp);
 	}
 	baseline_roundtrip(s);
 	free(s);

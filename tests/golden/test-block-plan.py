@@ -22,7 +22,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from taplib import fixture_copy, fixture_tree, tree_digest, tree_differs, ASIOSCTL, TOP, check, ctl, done, golden, need, need_root, plan_json, write  # noqa: E402
 
-DOMAINS = ("irq", "numa", "isolate", "block", "net", "nic")
+DOMAINS = ("irq", "numa", "isolate", "block", "net", "nic", "gpu")
 
 
 def goldens(tmp):

@@ -66,7 +66,7 @@ def irq_invariants(name, root, pl):
 
 
 # the domains registered after a machine's evidence was recorded (its next capture-gpu.sh run records them)
-ADDED_SINCE = {"h200-1g16c": ("net", "nic")}
+ADDED_SINCE = {"h200-1g16c": ("net", "nic", "gpu")}
 
 
 def live_evidence(name, root, domain, pl):

@@ -48,7 +48,7 @@ cap=$(mktemp -d)
 tar -xzf "$out/$name.tar.gz" -C "$cap" && root=$(echo "$cap"/*)
 
 step "ASIOS live vs capture"
-for verb in topology irq numa isolate block net nic; do
+for verb in topology irq numa isolate block net nic gpu; do
 	case $verb in topology) args=(--json) ;; *) args=(plan --json) ;; esac
 	"$ctl" $verb "${args[@]}" >"$ev/live.$verb.json" 2>"$ev/live.$verb.err"
 	"$ctl" $verb "${args[@]}" --root "$root" >"$ev/capture.$verb.json" 2>"$ev/capture.$verb.err"

@@ -73,7 +73,7 @@ for f in /usr/lib/sysctl.d/60-asios.conf /usr/lib/systemd/system.conf.d/60-asios
 done
 conff() { dpkg-deb --ctrl-tarfile "$a/$1" | tar -xOf - ./conffiles 2>/dev/null | sort | tr '\n' ' '; }
 check_eq "asios-load conffiles" "/etc/apparmor.d/asios-load-warm /etc/asios/load.conf " "$(conff "asios-load_${version}_$arch.deb")"
-check_eq "asios-tuning conffiles" "/etc/apparmor.d/abstractions/asios-observe /etc/apparmor.d/abstractions/asios-tune /etc/apparmor.d/usr.bin.asiosctl /etc/apparmor.d/usr.sbin.asios-healthd /etc/apparmor.d/usr.sbin.asios-irqd /etc/apparmor.d/usr.sbin.asios-numad /etc/apparmor.d/usr.sbin.asios-schedd /etc/asios/block.conf /etc/asios/health.conf /etc/asios/irqd.conf /etc/asios/net.conf /etc/asios/nic.conf /etc/asios/numad.conf /etc/asios/schedd.conf " "$(conff "asios-tuning_${version}_$arch.deb")"
+check_eq "asios-tuning conffiles" "/etc/apparmor.d/abstractions/asios-observe /etc/apparmor.d/abstractions/asios-tune /etc/apparmor.d/usr.bin.asiosctl /etc/apparmor.d/usr.sbin.asios-healthd /etc/apparmor.d/usr.sbin.asios-irqd /etc/apparmor.d/usr.sbin.asios-numad /etc/apparmor.d/usr.sbin.asios-schedd /etc/asios/block.conf /etc/asios/gpu.conf /etc/asios/health.conf /etc/asios/irqd.conf /etc/asios/net.conf /etc/asios/nic.conf /etc/asios/numad.conf /etc/asios/schedd.conf " "$(conff "asios-tuning_${version}_$arch.deb")"
 check_eq "asios-base conffiles" "/etc/audit/rules.d/60-asios.rules /etc/default/grub.d/asios.cfg /etc/security/limits.d/60-asios.conf /etc/ssh/ssh_config.d/asios.conf /etc/ssh/sshd_config.d/asios.conf " \
 	"$(conff "asios-base_${version}_all.deb")"
 postinst=$(dpkg-deb --ctrl-tarfile "$a/asios-tuning_${version}_$arch.deb" | tar -xOf - ./postinst)

@@ -34,7 +34,7 @@ NODE_EXPORTER = shutil.which("prometheus-node-exporter") or shutil.which("node_e
 PROMETHEUS = shutil.which("prometheus")
 CHROMIUM = shutil.which("chromium-headless-shell") or shutil.which("chromium")
 # the domains libasios registers, each exported with its pending actions
-DOMAINS = ["block", "irq", "isolate", "net", "nic", "numa"]
+DOMAINS = ["block", "gpu", "irq", "isolate", "net", "nic", "numa"]
 
 CONFIG = """global:
   scrape_interval: 1s

@@ -12,6 +12,7 @@
 #include "asios/domain.h"
 #include "asios/root.h"
 #include "asios/effect.h"
+#include "asios/gpu-plan.h"
 #include "asios/irq-plan.h"
 #include "asios/net-plan.h"
 #include "asios/nic-plan.h"
@@ -268,6 +269,7 @@ static const struct asios_domain *const domains[] = {
 	&asios_block_domain,
 	&asios_net_domain,
 	&asios_nic_domain,
+	&asios_gpu_domain,
 };
 
 const struct asios_domain *const *asios_domains(size_t *n)

@@ -435,7 +435,7 @@ static int link_class(struct asios_root *root, struct asios_snapshot *s, const c
 }
 
 /* upstream bridges of device I, root first; returns the count */
-static size_t chain(const struct asios_snapshot *s, size_t i, int *out, size_t max)
+size_t asios_pci_chain(const struct asios_snapshot *s, size_t i, int *out, size_t max)
 {
 	size_t n = 0;
 
@@ -467,8 +467,8 @@ enum asios_pci_distance asios_pci_distance(const struct asios_snapshot *s, size_
 	hy = host_bridge_len(y->sysfs_path);
 	if (hx != hy || strncmp(x->sysfs_path, y->sysfs_path, hx) != 0)
 		return (x->node >= 0 && x->node == y->node) ? ASIOS_PCI_NODE : ASIOS_PCI_SYS;
-	na = chain(s, a, ca, 32);
-	nb = chain(s, b, cb, 32);
+	na = asios_pci_chain(s, a, ca, 32);
+	nb = asios_pci_chain(s, b, cb, 32);
 	while (common < na && common < nb && ca[common] == cb[common])
 		common++;
 	if (common == 0)

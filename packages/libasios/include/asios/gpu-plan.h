@@ -1,0 +1,78 @@
+/* SPDX-FileCopyrightText: 2026 The ASIOS Authors
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+/*
+ * The GPU host-settings domain (domain.h): what a GPU (or accelerator) and a NIC behind the same PCIe switch need
+ * from the host for peer-to-peer DMA between them through that switch (GPUDirect RDMA), on any vendor's
+ * devices. Observe: asios_gpu_observe() pairs each NIC with its nearest GPU when they share a PCIe switch
+ * (distance PIX or PXB, the snapshot's PCI tree), lists the switch ports between them (the bridges below their
+ * common upstream bridge), and reads the command line the kernel booted with and ASIOS's GRUB snippet. Plan
+ * (asios_gpu_plan(), pure):
+ *   - ACS redirect off on those switch ports and only there: pci=disable_acs_redir=PORT;PORT… — with ACS
+ *     redirect on, a switch sends every peer-to-peer request up to the root complex, which halves GPU↔NIC
+ *     bandwidth or drops it;
+ *   - IOMMU passthrough (iommu=pt on x86_64, iommu.passthrough=1 on arm64): DMA of the host's own drivers
+ *     untranslated, as GPUDirect RDMA wants;
+ * each already on the running command line (set outside ASIOS) left alone with that reason; the rest as one
+ * GRUB snippet (a file action, ASIOS_GPU_GRUB), in effect after update-grub and a reboot. A machine without such a
+ * pair gets nothing (and a snippet of ours from before is removed).
+ * /etc/asios/gpu.conf and gpu.conf.d/ override:
+ *   [gpu]   acs = auto|leave        iommu = passthrough|leave
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "asios/config.h"
+#include "asios/domain.h"
+#include "asios/snapshot.h"
+
+struct asios_plan;
+struct asios_root;
+
+#define ASIOS_GPU_CONF "/etc/asios/gpu.conf"
+#define ASIOS_GPU_CONF_D "/etc/asios/gpu.conf.d"
+#define ASIOS_GPU_JOURNAL "/run/asios/gpu.journal"
+#define ASIOS_GPU_GRUB "/etc/default/grub.d/asios-gpu.cfg"
+
+enum { ASIOS_GPU_ACS_AUTO, ASIOS_GPU_ACS_LEAVE };
+enum { ASIOS_GPU_IOMMU_PASSTHROUGH, ASIOS_GPU_IOMMU_LEAVE };
+
+struct asios_gpu_policy {
+	int acs;   /* ASIOS_GPU_ACS_* */
+	int iommu; /* ASIOS_GPU_IOMMU_* */
+};
+
+extern const struct asios_conf_format asios_gpu_policy_format;
+int asios_gpu_policy_parse(struct asios_gpu_policy *p, const char *text, const char *origin, char **error);
+int asios_gpu_policy_init(struct asios_gpu_policy *p);
+void asios_gpu_policy_clear(struct asios_gpu_policy *p);
+
+/* a GPU and the NIC behind the same PCIe switch */
+struct asios_gpu_pair {
+	char gpu[16], nic[16];       /* PCI addresses */
+	char *nic_name;              /* its RDMA device or interface ("mlx5_0", "ens1np0"), or NULL */
+	enum asios_pci_distance distance; /* PIX or PXB */
+	char **ports;                /* the switch ports between them (bridge addresses), NULL-terminated */
+};
+
+struct asios_gpu_state {
+	struct asios_gpu_pair *pairs;
+	size_t n_pairs;
+	char **ports;                /* every pair's ports, sorted, once; NULL-terminated */
+	size_t n_ports;
+	unsigned gpus, nics;         /* GPUs and accelerators, NICs: what the pairing looked at */
+	char *arch;                  /* "x86_64", "aarch64", … */
+	char *cmdline;               /* the running kernel's, NULL unknown */
+	char *grub;                  /* ASIOS_GPU_GRUB's content, NULL absent */
+	bool grub_dir;               /* /etc/default/grub.d exists: the machine boots with GRUB */
+	char **warnings;             /* NULL-terminated */
+	size_t n_warnings;
+};
+
+int asios_gpu_observe(struct asios_root *root, const struct asios_snapshot *s, struct asios_gpu_state **ret);
+void asios_gpu_state_free(struct asios_gpu_state *st);
+int asios_gpu_plan(const struct asios_gpu_state *st, const struct asios_gpu_policy *p, struct asios_plan **ret);
+
+extern const struct asios_domain asios_gpu_domain;

@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+# SPDX-FileCopyrightText: 2026 The ASIOS Authors
+# SPDX-License-Identifier: MIT
+"""asiosctl gpu (the GPU host-settings domain): golden plans, the switch ports, apply/revert, policy, bad input.
+  - every synthetic machine and two real captures are planned; goldens tests/golden/NAME.gpu-plan.json
+    (ASIOS_REGEN=1 rewrites): the switch ports whose ACS redirect the plan turns off are checked against those
+    the test finds itself from the sysfs paths (each GPU with the NIC behind its PCIe switch, the bridges below
+    their common upstream bridge); nothing is planned where no GPU shares a switch with a NIC;
+  - with /etc/default/grub.d: apply writes the GRUB snippet, the plan is empty afterwards, revert removes it;
+  - a parameter already on the running command line is left alone with its reason; gpu.conf's acs/iommu = leave;
+    bad gpu.conf lines named with file and line, nothing applied; a capture plans as the tree does.
+TAP output."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from taplib import (SHARED, TOP, ASIOSCTL, capture, check, ctl, done, fixture_copy, fixture_tree, golden, need,  # noqa: E402
+                    plan_json, tree_differs, tree_digest, write)
+
+GRUB = "etc/default/grub.d/asios-gpu.cfg"
+# the machines with GPUs behind PCIe switches that hold a NIC too
+PAIRED = {"ai-2s8g": 8, "ai-2s8g-nopxm": 8}
+
+
+def pci_chain(root, addr):
+    """the PCI addresses from the root port down to ADDR, from the sysfs path of the device"""
+    path = os.path.realpath(os.path.join(root, "sys/bus/pci/devices", addr))
+    parts = path.split("/")
+    i = next(k for k, p in enumerate(parts) if p.startswith("pci0000:") or p.startswith("pci"))
+    return parts[i:i + 1] + [p for p in parts[i + 1:] if len(p) == 12 and p[4] == ":"]
+
+
+def pci_class(root, addr):
+    with open(os.path.join(root, "sys/bus/pci/devices", addr, "class")) as f:
+        return int(f.read().strip(), 16) >> 8
+
+
+def expected_ports(root):
+    """(pairs, ports): each GPU (display 0x03xx or accelerator 0x12xx) with the NIC (0x02xx) that shares the
+    longest run of bridges with it, when they share one below the host bridge; the bridges below that run"""
+    devs = sorted(os.listdir(os.path.join(root, "sys/bus/pci/devices")))
+    gpus = [d for d in devs if pci_class(root, d) >> 8 in (0x03, 0x12)]
+    nics = [d for d in devs if pci_class(root, d) >> 8 == 0x02]
+    pairs, ports = 0, set()
+    for g in gpus:
+        cg = pci_chain(root, g)
+        best = None
+        for n in nics:
+            cn = pci_chain(root, n)
+            common = 0
+            while common < min(len(cg), len(cn)) - 1 and cg[common] == cn[common]:
+                common += 1
+            if common >= 2 and (best is None or common > best[0]):  # the host bridge and at least one bridge
+                best = (common, cn)
+        if best:
+            pairs += 1
+            ports |= set(cg[best[0]:-1]) | set(best[1][best[0]:-1])
+    return pairs, ports
+
+
+def acs_ports(text):
+    word = next((w.strip("'\"") for w in text.split() if "disable_acs_redir=" in w), "")
+    return set(filter(None, word.split("disable_acs_redir=")[-1].rstrip("\"'").split(";"))) if word else set()
+
+
+def with_grub(tmp, name, label):
+    work = fixture_copy(tmp, name, label)
+    os.makedirs(os.path.join(work, "etc/default/grub.d"), exist_ok=True)
+    return work
+
+
+def goldens(tmp):
+    roots = {n: fixture_tree(tmp, n) for n in ("ai-2s8g", "ai-2s8g-nopxm", "gh200", "ws-2g-iso")}
+    roots["h200-1g16c"] = unpack(tmp, os.path.join(TOP, "tests", "machines", "h200-1g16c.tar.gz"), "h200")
+    roots["32em64t-2n8c+dax+nvme+mic+dimms"] = unpack(tmp, os.path.join(
+        SHARED, "fixtures", "hwloc-linux", "32em64t-2n8c+dax+nvme+mic+dimms.tar.bz2"), "ib")
+    for name, root in roots.items():
+        rc, pl, err = plan_json("gpu", root)
+        check(rc == 0, "%s: gpu plan" % name, err)
+        if rc:
+            continue
+        golden(name + ".gpu-plan.json", json.dumps(pl, indent=2, sort_keys=True) + "\n")
+        pairs, ports = expected_ports(root)
+        notes = [n for n in pl["notes"] if "behind one PCIe switch" in n]
+        check(pairs == PAIRED.get(name, 0) and len(notes) == pairs,
+              "%s: %d GPU-NIC pairs behind PCIe switches, each named" % (name, pairs), {"test": pairs, "plan": notes})
+        if not pairs:
+            check(not pl["actions"] and not pl["skipped"] and any("no GPU or accelerator shares" in n for n in pl["notes"]),
+                  "%s: nothing planned on a machine without GPU-NIC pairs" % name, pl)
+            continue
+        skip = " ".join(s["reason"] for s in pl["skipped"])
+        check(acs_ports(skip) == ports and "iommu=pt" in skip.split(),
+              "%s: without GRUB, the command line named: ACS redirect off on the %d switch ports the test finds "
+              "(and only those), iommu=pt" % (name, len(ports)), {"plan": sorted(acs_ports(skip)), "test": sorted(ports)})
+
+
+def unpack(tmp, tarball, label):
+    import tarfile
+    d = os.path.join(tmp, label)
+    with tarfile.open(tarball) as tf:
+        tf.extractall(d, filter="tar") if hasattr(tarfile, "data_filter") else tf.extractall(d)
+    return os.path.join(d, os.listdir(d)[0])
+
+
+def snippet_value(path):
+    """GRUB_CMDLINE_LINUX_DEFAULT after the shell sources the snippet, as grub-mkconfig does"""
+    p = subprocess.run(["sh", "-c", '. "$1"; printf %s "$GRUB_CMDLINE_LINUX_DEFAULT"', "sh", path],
+                       capture_output=True, text=True, env={"GRUB_CMDLINE_LINUX_DEFAULT": "quiet", "PATH": "/usr/bin:/bin"})
+    return p.stdout
+
+
+def apply_revert(tmp):
+    work = with_grub(tmp, "ai-2s8g", "apply")
+    before = tree_digest(work)
+    _, ports = expected_ports(work)
+    p = ctl("gpu", "apply", "--root", work)
+    check(p.returncode == 0 and "applied 1" in p.stdout, "ai-2s8g: gpu apply writes the GRUB snippet", p.stdout + p.stderr)
+    value = snippet_value(os.path.join(work, GRUB)) if os.path.exists(os.path.join(work, GRUB)) else ""
+    words = value.split(" ")
+    check(words[0] == "quiet" and "iommu=pt" in words and acs_ports(value) == ports and
+          any(w.startswith("'pci=disable_acs_redir=") and w.endswith("'") for w in words),
+          "ai-2s8g: the snippet appends to the command line: iommu=pt and the ACS word, quoted for GRUB's ';'",
+          value)
+    rc, pl, err = plan_json("gpu", work)
+    check(rc == 0 and not pl["actions"], "ai-2s8g: after apply the plan is empty", pl or err)
+    p = ctl("gpu", "revert", "--root", work)
+    diff = tree_differs(before, tree_digest(work))
+    check(p.returncode == 0 and not diff, "ai-2s8g: gpu revert removes it, the tree as it was",
+          p.stdout + p.stderr + "\n".join(diff[:10]))
+    # a parameter the machine already boots with (set outside ASIOS) is left alone
+    work = with_grub(tmp, "ai-2s8g", "booted")
+    with open(os.path.join(work, "proc/cmdline")) as f:
+        cmdline = f.read().strip()
+    write(os.path.join(work, "proc/cmdline"), cmdline + " iommu=pt\n")
+    rc, pl, err = plan_json("gpu", work)
+    skipped = {s["object"]: s["reason"] for s in pl["skipped"]} if pl else {}
+    new = pl["actions"][0]["new"] if pl and pl["actions"] else ""
+    check(rc == 0 and "running kernel's command line already" in skipped.get("IOMMU", "") and "iommu=pt" not in new
+          and "disable_acs_redir" in new, "iommu=pt on the running command line: left alone, only ACS planned", pl or err)
+    # the ACS word is in effect: the running kernel booted with the snippet ASIOS wrote; nothing to do
+    work = with_grub(tmp, "ai-2s8g", "rebooted")
+    ctl("gpu", "apply", "--root", work)
+    write(os.path.join(work, "proc/cmdline"), cmdline + " " + snippet_value(os.path.join(work, GRUB)).replace("'", "") + "\n")
+    rc, pl, err = plan_json("gpu", work)
+    check(rc == 0 and not pl["actions"] and not pl["skipped"], "after the reboot with the snippet: nothing to do", pl or err)
+
+
+def policy(tmp):
+    conf = os.path.join(tmp, "gpu.conf")
+    work = with_grub(tmp, "ai-2s8g", "policy")
+    write(conf, "[gpu]\nacs = leave\n")
+    rc, pl, err = plan_json("gpu", work, "--config", conf)
+    new = pl["actions"][0]["new"] if pl and pl["actions"] else ""
+    check(rc == 0 and "iommu=pt" in new and "disable_acs_redir" not in new and
+          any(s["object"] == "ACS redirect" for s in pl["skipped"]), "gpu.conf acs = leave: only iommu=pt", pl or err)
+    # both left: a snippet of ours from before is removed
+    ctl("gpu", "apply", "--root", work)
+    write(conf, "[gpu]\nacs = leave\niommu = leave\n")
+    rc, pl, err = plan_json("gpu", work, "--config", conf)
+    check(rc == 0 and len(pl["actions"]) == 1 and pl["actions"][0]["new"] is None,
+          "gpu.conf leaving both: the snippet written before is removed", pl or err)
+    for i, (text, where) in enumerate([("[gpu]\nacs = off\n", "gpu.conf:2:"), ("[gpu]\nmig = 1g.10gb\n", "gpu.conf:2:"),
+                                       ("[nvidia]\nacs = auto\n", "gpu.conf:2:")]):
+        write(conf, text)
+        work = with_grub(tmp, "ai-2s8g", "bad%d" % i)
+        before = tree_digest(work)
+        p = ctl("gpu", "apply", "--root", work, "--config", conf)
+        check(p.returncode == 1 and where in p.stderr and tree_digest(work) == before,
+              "bad gpu.conf %r: %s named, nothing applied" % (text.strip(), where), p.stderr)
+
+
+def snapshot(tmp):
+    work = with_grub(tmp, "ai-2s8g", "snap")
+    ctl("gpu", "apply", "--root", work)
+    write(os.path.join(work, GRUB), open(os.path.join(work, GRUB)).read().replace("iommu=pt", "iommu=on"))
+    cap, p = capture(work, tmp, "gpu")
+    a, b = plan_json("gpu", work), plan_json("gpu", cap)
+    check(p.returncode == 0 and a[0] == 0 and b[0] == 0 and a[1] == b[1] and a[1]["actions"],
+          "the plan on a capture is the plan on the tree (a snippet edited by hand: rewritten)", (a, b, p.stderr))
+
+
+def main():
+    if not need(ASIOSCTL):
+        return 1
+    with tempfile.TemporaryDirectory(prefix="asios-gpu-") as tmp:
+        goldens(tmp)
+        apply_revert(tmp)
+        policy(tmp)
+        snapshot(tmp)
+        p = ctl("gpu", "--help")
+        check(p.returncode == 0 and "/etc/asios/gpu.conf" in p.stdout, "gpu --help names its policy file", p.stdout)
+    return done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
