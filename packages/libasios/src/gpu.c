@@ -279,6 +279,9 @@ static int plan_tokens(struct asios_plan *plan, const struct asios_gpu_state *st
 
 	if (p->acs == ASIOS_GPU_ACS_LEAVE)
 		r = asios_plan_skip_object(plan, "ACS redirect", "acs = leave in gpu.conf");
+	else if (!st->n_ports)
+		r = asios_plan_skip_object(plan, "ACS redirect", "no switch port between the paired devices (one bridge "
+					   "above both): nothing to turn off");
 	else if (!(ports = join(st->ports, ";")) || asprintf(&acs, "pci=disable_acs_redir=%s", ports) < 0)
 		r = -ENOMEM;
 	else
