@@ -283,7 +283,7 @@ static int plan_tokens(struct asios_plan *plan, const struct asios_gpu_state *st
 		r = asios_plan_skip_object(plan, "ACS redirect", "no switch port between the paired devices (one bridge "
 					   "above both): nothing to turn off");
 	else if (!(ports = join(st->ports, ";")) || asprintf(&acs, "pci=disable_acs_redir=%s", ports) < 0)
-		r = -ENOMEM;
+		acs = NULL, r = -ENOMEM; /* asprintf leaves ACS undefined when it fails */
 	else
 		r = want_token(plan, st, "ACS redirect", acs, words, n);
 	free(ports);
