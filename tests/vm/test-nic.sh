@@ -8,10 +8,10 @@
 # a control showing that nothing else sets them back). The guest runs the programs of the build in $O
 # ($O/asiosctl, $O/asios-irqd: the sanitizer build under `make check`) and the host's ethtool, with their shared
 # libraries and loader copied in. TAP output, one line per guest check.
-# Then soft-RoCE (tests/vm/rdma-guest.sh): rxe devices on a veth pair, found by ASIOS's RDMA discovery.
+# Then soft-RoCE (tests/vm/rdma-guest.sh): rxe devices on a veth pair, found by ASIOS's RDMA discovery, and
+# perftest's ib_write_bw and ib_send_lat between them across the pair.
 #   tests/vm/test-nic.sh   NIC_KERNEL= a bzImage to boot (default: the test kernel in $O/kernel, built when
-#                          missing, as tests/vm/test-isolation.sh does); NIC_PERFTEST=1 also runs perftest over
-#                          them (skipped otherwise, and said: it fails on 6.12.117, docs/nic.md)
+#                          missing, as tests/vm/test-isolation.sh does)
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
@@ -67,7 +67,7 @@ mkdir -p "$(dirname "$log")"
 start=$SECONDS
 rc=0
 tools/qemu-boot --arch amd64 --kernel "$kernel" --extra "$stage/nic" --isolate no --timeout 900 --log "$log" \
-	--append "asios.run=/nic/nic-guest.sh${NIC_PERFTEST:+ asios.perftest=$NIC_PERFTEST}" >"$O/kernel/boot/nic.out" 2>&1 || rc=$?
+	--append "asios.run=/nic/nic-guest.sh" >"$O/kernel/boot/nic.out" 2>&1 || rc=$?
 check_eq "boots with netdevsim, no BUG/WARNING/Oops, guest finished ($((SECONDS - start))s)" 0 "$rc"
 [ $rc = 0 ] || sed 's/^/#   /' "$O/kernel/boot/nic.out" | tail -n 30
 guest_tap "$log"
