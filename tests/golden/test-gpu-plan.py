@@ -8,7 +8,11 @@
     their common upstream bridge); nothing is planned where no GPU shares a switch with a NIC;
   - with /etc/default/grub.d: apply writes the GRUB snippet, the plan is empty afterwards, revert removes it;
   - a parameter already on the running command line is left alone with its reason; gpu.conf's acs/iommu = leave;
-    bad gpu.conf lines named with file and line, nothing applied; a capture plans as the tree does.
+    bad gpu.conf lines named with file and line, nothing applied; a capture plans as the tree does;
+  - the peer-memory path: nvidia-peermem at boot (modules-load.d) under NVIDIA's proprietary kernel module only;
+    DMA-BUF (nothing to load) under the open kernel module and for other vendors' GPUs (the same tree with the
+    GPUs' vendor changed to AMD's); not decided before the driver is loaded; left alone when loaded outside
+    ASIOS, or with peermem = leave; removed when no longer needed; apply/revert; carried by a capture.
 TAP output."""
 
 import json
@@ -22,6 +26,14 @@ from taplib import (SHARED, TOP, ASIOSCTL, capture, check, ctl, done, fixture_co
                     plan_json, tree_differs, tree_digest, write)
 
 GRUB = "etc/default/grub.d/asios-gpu.cfg"
+MODULES = "etc/modules-load.d/asios-gpu.conf"
+VERSION = "proc/driver/nvidia/version"
+# /proc/driver/nvidia/version as the two kinds of NVIDIA's kernel module write it
+PROPRIETARY = ("NVRM version: NVIDIA UNIX x86_64 Kernel Module  535.183.01  Sun May 12 19:39:15 UTC 2024\n"
+               "GCC version:  gcc version 12.2.0 (Debian 12.2.0-14)\n")
+OPEN = ("NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  550.54.14  Release Build  "
+        "(dvs-builder@U16-I3-B03-4-3)  Thu Feb 22 01:33:24 UTC 2024\n"
+        "GCC version:  gcc version 12.2.0 (Debian 12.2.0-14)\n")
 # the machines with GPUs behind PCIe switches that hold a NIC too
 PAIRED = {"ai-2s8g": 8, "ai-2s8g-nopxm": 8}
 
@@ -143,6 +155,7 @@ def apply_revert(tmp):
           and "disable_acs_redir" in new, "iommu=pt on the running command line: left alone, only ACS planned", pl or err)
     # the ACS word is in effect: the running kernel booted with the snippet ASIOS wrote; nothing to do
     work = with_grub(tmp, "ai-2s8g", "rebooted")
+    write(os.path.join(work, VERSION), OPEN)
     ctl("gpu", "apply", "--root", work)
     write(os.path.join(work, "proc/cmdline"), cmdline + " " + snippet_value(os.path.join(work, GRUB)).replace("'", "") + "\n")
     rc, pl, err = plan_json("gpu", work)
@@ -173,14 +186,90 @@ def policy(tmp):
               "bad gpu.conf %r: %s named, nothing applied" % (text.strip(), where), p.stderr)
 
 
+def peer_actions(pl):
+    return [a for a in pl["actions"] if a["object"] == "GPU peer memory"] if pl else []
+
+
+def peer_skip(pl):
+    return " ".join(s["reason"] for s in pl["skipped"] if s["object"] == "GPU peer memory") if pl else ""
+
+
+def peermem(tmp):
+    # no driver loaded (the fixtures as generated): not decided yet
+    rc, pl, err = plan_json("gpu", fixture_tree(tmp, "ai-2s8g"))
+    check(rc == 0 and not peer_actions(pl) and "driver is not loaded" in peer_skip(pl),
+          "peer memory: not decided before the NVIDIA driver is loaded", pl or err)
+    # the proprietary module: nvidia-peermem at boot; apply, nothing left to do, revert
+    work = with_grub(tmp, "ai-2s8g", "peer-prop")
+    write(os.path.join(work, VERSION), PROPRIETARY)
+    before = tree_digest(work)
+    rc, pl, err = plan_json("gpu", work)
+    acts = peer_actions(pl)
+    check(rc == 0 and len(acts) == 1 and acts[0]["path"] == "/" + MODULES and acts[0]["old"] is None and
+          "nvidia-peermem" in acts[0]["new"].splitlines() and "proprietary" in acts[0]["reason"] and
+          "8 NVIDIA GPU" in acts[0]["reason"],
+          "proprietary kernel module: nvidia-peermem loaded at boot for the 8 pairs (modules-load.d)", pl or err)
+    p = ctl("gpu", "apply", "--root", work)
+    path = os.path.join(work, MODULES)
+    lines = [ln for ln in open(path).read().splitlines() if ln and not ln.startswith("#")] if os.path.exists(path) else []
+    check(p.returncode == 0 and lines == ["nvidia-peermem"], "apply writes modules-load.d/asios-gpu.conf: one module",
+          p.stdout + p.stderr + repr(lines))
+    rc, pl, err = plan_json("gpu", work)
+    check(rc == 0 and not pl["actions"], "after apply the plan is empty", pl or err)
+    p = ctl("gpu", "revert", "--root", work)
+    diff = tree_differs(before, tree_digest(work))
+    check(p.returncode == 0 and not diff, "revert removes both files (and the folder apply made)",
+          p.stdout + p.stderr + "\n".join(diff[:10]))
+    # the open kernel module: DMA-BUF, nothing to load, and a file of ours from before removed
+    work = with_grub(tmp, "ai-2s8g", "peer-open")
+    write(os.path.join(work, VERSION), PROPRIETARY)
+    ctl("gpu", "apply", "--root", work)
+    write(os.path.join(work, VERSION), OPEN)
+    rc, pl, err = plan_json("gpu", work)
+    acts = peer_actions(pl)
+    check(rc == 0 and len(acts) == 1 and acts[0]["new"] is None and any("DMA-BUF" in n and "open kernel module" in n
+                                                                         for n in pl["notes"]),
+          "open kernel module: DMA-BUF, the nvidia-peermem file of before removed", pl or err)
+    # another vendor's GPUs (the same tree with AMD's vendor id): DMA-BUF, whatever NVIDIA's driver says
+    work = with_grub(tmp, "ai-2s8g", "peer-amd")
+    write(os.path.join(work, VERSION), PROPRIETARY)
+    devs = os.path.join(work, "sys/bus/pci/devices")
+    for d in os.listdir(devs):
+        if pci_class(work, d) >> 8 == 0x03:
+            write(os.path.join(devs, d, "vendor"), "0x1002\n")
+    rc, pl, err = plan_json("gpu", work)
+    check(rc == 0 and not peer_actions(pl) and not peer_skip(pl) and
+          any("DMA-BUF" in n and "none of them NVIDIA" in n for n in pl["notes"]),
+          "AMD GPUs paired with the NICs: DMA-BUF, no module", pl or err)
+    # loaded outside ASIOS; gpu.conf peermem = leave
+    work = with_grub(tmp, "ai-2s8g", "peer-loaded")
+    write(os.path.join(work, VERSION), PROPRIETARY)
+    write(os.path.join(work, "sys/module/nvidia_peermem/initstate"), "live\n")
+    rc, pl, err = plan_json("gpu", work)
+    check(rc == 0 and not peer_actions(pl) and "loaded already" in peer_skip(pl),
+          "nvidia-peermem loaded outside ASIOS: left alone", pl or err)
+    conf = os.path.join(tmp, "gpu-peer.conf")
+    write(conf, "[gpu]\npeermem = leave\n")
+    rc, pl, err = plan_json("gpu", work, "--config", conf)
+    check(rc == 0 and not peer_actions(pl) and "peermem = leave" in peer_skip(pl), "gpu.conf peermem = leave", pl or err)
+    # no pair (GH200: GPU and NIC meet at the CPU): nothing, even under the proprietary module
+    work = fixture_copy(tmp, "gh200", "peer-gh200")
+    write(os.path.join(work, VERSION), PROPRIETARY)
+    rc, pl, err = plan_json("gpu", work)
+    check(rc == 0 and not pl["actions"] and not pl["skipped"], "no GPU-NIC pair: no peer-memory module", pl or err)
+
+
 def snapshot(tmp):
     work = with_grub(tmp, "ai-2s8g", "snap")
+    write(os.path.join(work, VERSION), PROPRIETARY)
     ctl("gpu", "apply", "--root", work)
     write(os.path.join(work, GRUB), open(os.path.join(work, GRUB)).read().replace("iommu=pt", "iommu=on"))
     cap, p = capture(work, tmp, "gpu")
     a, b = plan_json("gpu", work), plan_json("gpu", cap)
     check(p.returncode == 0 and a[0] == 0 and b[0] == 0 and a[1] == b[1] and a[1]["actions"],
           "the plan on a capture is the plan on the tree (a snippet edited by hand: rewritten)", (a, b, p.stderr))
+    check(os.path.exists(os.path.join(cap, VERSION)) and os.path.exists(os.path.join(cap, MODULES)),
+          "the capture carries the NVIDIA driver's version and ASIOS's modules-load.d file", sorted(os.listdir(cap)))
 
 
 def main():
@@ -190,6 +279,7 @@ def main():
         goldens(tmp)
         apply_revert(tmp)
         policy(tmp)
+        peermem(tmp)
         snapshot(tmp)
         p = ctl("gpu", "--help")
         check(p.returncode == 0 and "/etc/asios/gpu.conf" in p.stdout, "gpu --help names its policy file", p.stdout)

@@ -24,10 +24,12 @@
 
 static const char *const acs_names[] = { "auto", "leave", NULL };
 static const char *const iommu_names[] = { "passthrough", "leave", NULL };
+static const char *const peermem_names[] = { "auto", "leave", NULL };
 
 static const struct asios_conf_item gpu_keys[] = {
 	ASIOS_CONF_ITEM_ENUM(struct asios_gpu_policy, "acs", acs, acs_names, "auto or leave"),
 	ASIOS_CONF_ITEM_ENUM(struct asios_gpu_policy, "iommu", iommu, iommu_names, "passthrough or leave"),
+	ASIOS_CONF_ITEM_ENUM(struct asios_gpu_policy, "peermem", peermem, peermem_names, "auto or leave"),
 };
 
 static int handler(void *user, const char *section, const char *name, const char *value)
@@ -49,6 +51,7 @@ int asios_gpu_policy_init(struct asios_gpu_policy *p)
 	memset(p, 0, sizeof(*p));
 	p->acs = ASIOS_GPU_ACS_AUTO;
 	p->iommu = ASIOS_GPU_IOMMU_PASSTHROUGH;
+	p->peermem = ASIOS_GPU_PEERMEM_AUTO;
 	return 0;
 }
 
@@ -69,6 +72,8 @@ void asios_gpu_state_free(struct asios_gpu_state *st)
 	free(st->arch);
 	free(st->cmdline);
 	free(st->grub);
+	free(st->nvidia_driver);
+	free(st->modules);
 	asios_strv_free(st->warnings);
 	free(st);
 }
@@ -145,6 +150,7 @@ static int add_pair(struct asios_gpu_state *st, const struct asios_snapshot *s, 
 	snprintf(p->gpu, sizeof(p->gpu), "%s", s->pci[gpu].addr);
 	snprintf(p->nic, sizeof(p->nic), "%s", d->addr);
 	p->distance = dist;
+	st->nvidia_pairs += s->pci[gpu].vendor == 0x10de;
 	if (name && !(p->nic_name = strdup(name)))
 		return -ENOMEM;
 	if ((r = ports_between(s, nic, gpu, &p->ports, &n)) < 0)
@@ -179,10 +185,24 @@ static int pairs(struct asios_gpu_state *st, const struct asios_snapshot *s)
 	return r;
 }
 
+/* FILE's content into *RET (NULL when absent); the first line only with FIRST_LINE */
+static int read_optional(struct asios_root *root, const char *file, bool first_line, char **ret)
+{
+	size_t len;
+	int r = asios_read_file(root, file, ret, &len);
+
+	if (r == -ENOENT) {
+		*ret = NULL;
+		return 0;
+	}
+	if (r >= 0 && first_line)
+		(*ret)[strcspn(*ret, "\n")] = 0;
+	return r < 0 ? r : 0;
+}
+
 int asios_gpu_observe(struct asios_root *root, const struct asios_snapshot *s, struct asios_gpu_state **ret)
 {
 	struct asios_gpu_state *st = calloc(1, sizeof(*st));
-	size_t len;
 	int r = st ? pairs(st, s) : -ENOMEM;
 
 	*ret = st;
@@ -192,8 +212,11 @@ int asios_gpu_observe(struct asios_root *root, const struct asios_snapshot *s, s
 	    (s->isolation.cmdline && !(st->cmdline = strdup(s->isolation.cmdline))))
 		return -ENOMEM;
 	st->grub_dir = asios_exists(root, "/etc/default/grub.d");
-	r = asios_read_file(root, ASIOS_GPU_GRUB, &st->grub, &len);
-	return r == -ENOENT ? 0 : r < 0 ? r : 0;
+	st->peermem_loaded = asios_exists(root, ASIOS_GPU_PEERMEM_LOADED);
+	if ((r = read_optional(root, ASIOS_GPU_GRUB, false, &st->grub)) < 0 ||
+	    (r = read_optional(root, ASIOS_GPU_MODULES, false, &st->modules)) < 0)
+		return r;
+	return read_optional(root, ASIOS_GPU_NVIDIA_VERSION, true, &st->nvidia_driver);
 }
 
 /* ---- plan ---- */
@@ -341,6 +364,63 @@ static int plan_snippet(struct asios_plan *plan, const struct asios_gpu_state *s
 	return r;
 }
 
+#define PEERMEM_FILE                                                                                               \
+	"# GPU host settings of ASIOS (asiosctl gpu apply), from /etc/asios/gpu.conf: GPUDirect RDMA between NVIDIA\n" \
+	"# GPUs and the NICs behind their PCIe switches goes through nvidia-peermem with NVIDIA's proprietary kernel\n" \
+	"# module. Loaded at boot by systemd-modules-load; asiosctl gpu revert removes this file.\n"                  \
+	"nvidia-peermem\n"
+
+/* the module file ASIOS wants (NULL: none), or a skip/note with why; *DECIDED false leaves the file as it is */
+static int peermem_want(struct asios_plan *plan, const struct asios_gpu_state *st, const struct asios_gpu_policy *p,
+			const char **want, bool *decided)
+{
+	const char *object = "GPU peer memory";
+
+	*want = NULL;
+	*decided = false;
+	if (p->peermem == ASIOS_GPU_PEERMEM_LEAVE)
+		return st->n_pairs ? asios_plan_skip_object(plan, object, "peermem = leave in gpu.conf") : 0;
+	*decided = true;
+	if (!st->n_pairs)
+		return 0;
+	if (!st->nvidia_pairs)
+		return asios_plan_note(plan, "peer memory: DMA-BUF; the drivers of the paired GPUs (none of them NVIDIA's) "
+				       "export GPU memory to the NIC themselves, no module to load");
+	if (!st->nvidia_driver) {
+		*decided = false;
+		return asios_plan_skip_object(plan, object, "the NVIDIA driver is not loaded (no %s): DMA-BUF or "
+					      "nvidia-peermem is decided once it is", ASIOS_GPU_NVIDIA_VERSION);
+	}
+	if (strstr(st->nvidia_driver, "Open Kernel Module"))
+		return asios_plan_note(plan, "peer memory: DMA-BUF; NVIDIA's open kernel module (%s) exports GPU memory "
+				       "to the NIC itself, nvidia-peermem not needed", st->nvidia_driver);
+	if (st->peermem_loaded && !st->modules) {
+		*decided = false;
+		return asios_plan_skip_object(plan, object, "nvidia-peermem is loaded already (outside ASIOS)");
+	}
+	*want = PEERMEM_FILE;
+	return 0;
+}
+
+static int plan_peermem(struct asios_plan *plan, const struct asios_gpu_state *st, const struct asios_gpu_policy *p)
+{
+	const char *want;
+	bool decided;
+	int r = peermem_want(plan, st, p, &want, &decided);
+
+	if (r < 0 || !decided || (!want && !st->modules) || (want && st->modules && !strcmp(want, st->modules)))
+		return r;
+	if (!want)
+		return asios_plan_add_file(plan, "GPU peer memory", ASIOS_GPU_MODULES, st->modules, NULL,
+					   "nvidia-peermem not needed (%s): %s is removed",
+					   st->n_pairs ? "DMA-BUF" : "no GPU and NIC share a PCIe switch", ASIOS_GPU_MODULES);
+	return asios_plan_add_file(plan, "GPU peer memory", ASIOS_GPU_MODULES, st->modules, want,
+				   "nvidia-peermem at boot for the GPUDirect RDMA of %u NVIDIA GPU↔NIC pair%s: NVIDIA's "
+				   "proprietary kernel module (%s) has no DMA-BUF export (in effect at the next boot, or "
+				   "modprobe nvidia-peermem)", st->nvidia_pairs, st->nvidia_pairs == 1 ? "" : "s",
+				   st->nvidia_driver);
+}
+
 int asios_gpu_plan(const struct asios_gpu_state *st, const struct asios_gpu_policy *p, struct asios_plan **ret)
 {
 	struct asios_plan *plan = asios_plan_new();
@@ -358,6 +438,8 @@ int asios_gpu_plan(const struct asios_gpu_state *st, const struct asios_gpu_poli
 		r = plan_tokens(plan, st, p, &words, &n);
 	if (r >= 0)
 		r = plan_snippet(plan, st, words, n);
+	if (r >= 0)
+		r = plan_peermem(plan, st, p);
 	asios_strv_free(words);
 	if (r < 0) {
 		asios_plan_free(plan);
@@ -390,7 +472,7 @@ static int plan(const struct asios_snapshot *s, const void *state, const void *p
 const struct asios_domain asios_gpu_domain = {
 	.name = "gpu",
 	.summary = "GPU host settings: ACS redirect off between GPUs and the NICs behind their PCIe switch, IOMMU "
-		   "passthrough (kernel command line)",
+		   "passthrough (kernel command line), their peer-memory path (DMA-BUF or nvidia-peermem)",
 	.conf = ASIOS_GPU_CONF,
 	.conf_d = ASIOS_GPU_CONF_D,
 	.journal = ASIOS_GPU_JOURNAL,

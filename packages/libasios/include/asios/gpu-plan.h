@@ -15,10 +15,15 @@
  *   - IOMMU passthrough (iommu=pt on x86_64, iommu.passthrough=1 on arm64): DMA of the host's own drivers
  *     untranslated, as GPUDirect RDMA wants;
  * each already on the running command line (set outside ASIOS) left alone with that reason; the rest as one
- * GRUB snippet (a file action, ASIOS_GPU_GRUB), in effect after update-grub and a reboot. A machine without such a
- * pair gets nothing (and a snippet of ours from before is removed).
+ * GRUB snippet (a file action, ASIOS_GPU_GRUB), in effect after update-grub and a reboot;
+ *   - the peer-memory path of the pairs' GPUs: DMA-BUF where the GPU's driver exports its memory to the NIC
+ *     itself (AMD's, Intel's and the others', NVIDIA's open kernel module: nothing to load), nvidia-peermem
+ *     only where NVIDIA's proprietary kernel module runs (it has no DMA-BUF export), loaded at boot by
+ *     systemd-modules-load (a file action, ASIOS_GPU_MODULES); decided from /proc/driver/nvidia/version, so
+ *     not before the driver is loaded; nvidia-peermem loaded outside ASIOS is left alone.
+ * A machine without such a pair gets nothing (and files of ours from before are removed).
  * /etc/asios/gpu.conf and gpu.conf.d/ override:
- *   [gpu]   acs = auto|leave        iommu = passthrough|leave
+ *   [gpu]   acs = auto|leave        iommu = passthrough|leave        peermem = auto|leave
  */
 
 #include <stdbool.h>
@@ -35,13 +40,18 @@ struct asios_root;
 #define ASIOS_GPU_CONF_D "/etc/asios/gpu.conf.d"
 #define ASIOS_GPU_JOURNAL "/run/asios/gpu.journal"
 #define ASIOS_GPU_GRUB "/etc/default/grub.d/asios-gpu.cfg"
+#define ASIOS_GPU_MODULES "/etc/modules-load.d/asios-gpu.conf"
+#define ASIOS_GPU_NVIDIA_VERSION "/proc/driver/nvidia/version"
+#define ASIOS_GPU_PEERMEM_LOADED "/sys/module/nvidia_peermem/initstate"
 
 enum { ASIOS_GPU_ACS_AUTO, ASIOS_GPU_ACS_LEAVE };
 enum { ASIOS_GPU_IOMMU_PASSTHROUGH, ASIOS_GPU_IOMMU_LEAVE };
+enum { ASIOS_GPU_PEERMEM_AUTO, ASIOS_GPU_PEERMEM_LEAVE };
 
 struct asios_gpu_policy {
 	int acs;   /* ASIOS_GPU_ACS_* */
 	int iommu; /* ASIOS_GPU_IOMMU_* */
+	int peermem; /* ASIOS_GPU_PEERMEM_* */
 };
 
 extern const struct asios_conf_format asios_gpu_policy_format;
@@ -67,6 +77,10 @@ struct asios_gpu_state {
 	char *cmdline;               /* the running kernel's, NULL unknown */
 	char *grub;                  /* ASIOS_GPU_GRUB's content, NULL absent */
 	bool grub_dir;               /* /etc/default/grub.d exists: the machine boots with GRUB */
+	unsigned nvidia_pairs;       /* pairs whose GPU is NVIDIA's */
+	char *nvidia_driver;         /* the first line of ASIOS_GPU_NVIDIA_VERSION, NULL when no driver is loaded */
+	bool peermem_loaded;         /* nvidia_peermem is loaded (ASIOS_GPU_PEERMEM_LOADED) */
+	char *modules;               /* ASIOS_GPU_MODULES's content, NULL absent */
 	char **warnings;             /* NULL-terminated */
 	size_t n_warnings;
 };
