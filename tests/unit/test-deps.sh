@@ -16,6 +16,13 @@ printf 'coreutils\nasios-no-such-package-xyz\n' >"$tmp/missing.list"
 out=$("$top/tools/deps.sh" "$tmp/present.list")
 check "all installed: exit 0" test $? = 0
 check_eq "all installed: says so" "deps: all 2 build dependencies are installed" "$out"
+arch=$(dpkg --print-architecture)
+printf 'coreutils:%s\n' "$arch" >"$tmp/qualified.list"
+out=$("$top/tools/deps.sh" --check "$tmp/qualified.list")
+check_eq "a name with this machine's architecture: installed" "deps: all 1 build dependencies are installed" "$out"
+out=$("$top/tools/deps.sh" --check --foreign-arch asios-no-such-arch "$tmp/present.list" 2>&1)
+check "--check with an architecture dpkg lacks: exit 1" test $? = 1
+check_eq "--check names the missing architecture" "deps: dpkg has no asios-no-such-arch architecture" "$out"
 out=$("$top/tools/deps.sh" --check "$tmp/missing.list" 2>&1)
 check "--check with a missing package: exit 1" test $? = 1
 check_eq "--check names only the missing one" "deps: missing: asios-no-such-package-xyz" "$out"
