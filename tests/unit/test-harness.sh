@@ -3,8 +3,9 @@
 # SPDX-License-Identifier: MIT
 #
 # The test harness itself can fail: in a scratch copy of tests/run-tests and tests/taplib.py, a skipped check
-# counts as skipped (not passed), a program that skips itself whole counts as skipped, a missing golden file fails
-# (and is not written), ASIOS_REGEN=1 writes it, and a suite of nothing but skips does not make the run pass. TAP.
+# counts as skipped (not passed), cmocka's "not ok N # SKIP" too (not failed), a program that skips itself whole
+# counts as skipped, a missing golden file fails (and is not written), ASIOS_REGEN=1 writes it, and a suite of
+# nothing but skips does not make the run pass. TAP.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
@@ -35,6 +36,8 @@ from taplib import done, golden
 golden("absent.txt", "some output\n")
 sys.exit(done())
 PY
+# cmocka (1.1) writes a skipped test "not ok N # SKIP name"
+printf '#!/bin/sh\necho 1..2\necho "ok 1 - test_a"\necho "not ok 2 # SKIP test_b"\n' >"$tmp/tests/x/test-cmocka.sh"
 chmod +x "$tmp"/tests/x/*
 out=$(cd "$tmp" && O=out tests/run-tests x/test-skips 2>&1)
 rc=$?
@@ -46,6 +49,10 @@ out=$(cd "$tmp" && O=out tests/run-tests x/test-whole 2>&1)
 rc=$?
 ok "$([[ $out == *"check: 0 passed, 0 failed, 1 skipped"* ]] && [ $rc != 0 ]; echo $?)" \
 	"a program that skips itself whole is one skip, and a run of only skips does not pass" "$out"
+out=$(cd "$tmp" && O=out tests/run-tests x/test-cmocka 2>&1)
+rc=$?
+ok "$([[ $out == *"check: 1 passed, 0 failed, 1 skipped"* ]] && [[ $out == *"x/test-cmocka.sh: SKIP test_b"* ]] && [ $rc = 0 ]; echo $?)" \
+	"cmocka's skipped test (a not-ok line with the SKIP directive) is counted as skipped, not failed" "$out"
 out=$(cd "$tmp" && O=out tests/run-tests x/test-golden 2>&1)
 rc=$?
 ok "$([[ $out == *"1 failed"* ]] && [ $rc != 0 ] && [ ! -e "$tmp/tests/golden/absent.txt" ]; echo $?)" \
