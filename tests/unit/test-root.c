@@ -44,8 +44,10 @@ static int setup(void **state)
 	struct fixture *fx = calloc(1, sizeof(*fx));
 	char p[512];
 
+	assert_non_null(fx);
 	strcpy(fx->dir, "/tmp/asios-root-XXXXXX");
 	assert_non_null(mkdtemp(fx->dir));
+	*state = fx; /* before anything below can fail: the teardown removes the folder */
 	snprintf(p, sizeof(p), "%s/sys", fx->dir);
 	mkdir(p, 0755);
 	snprintf(p, sizeof(p), "%s/sys/d", fx->dir);
@@ -61,7 +63,6 @@ static int setup(void **state)
 	snprintf(p, sizeof(p), "%s/sys/d/up", fx->dir);
 	assert_int_equal(symlink("../../../../../../sys/d/int", p), 0);
 	assert_int_equal(asios_root_open(fx->dir, &fx->root), 0);
-	*state = fx;
 	return 0;
 }
 

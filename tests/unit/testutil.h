@@ -24,6 +24,7 @@ static inline char *read_command(const char *cmd, size_t *len)
 	char *buf = malloc(cap);
 	FILE *f = popen(cmd, "r");
 
+	*len = 0;
 	if (!f || !buf) {
 		free(buf);
 		if (f)
