@@ -123,6 +123,10 @@ install-base: ## Install the asios-base defaults (sysctl.d, udev, limits, grub.d
 deps: ## Install the build dependencies with apt (only what is missing; needs root then)
 	$(Q)tools/deps.sh
 
+.PHONY: deps-arm64
+deps-arm64: ## Install what the arm64 cross build and its tests under qemu-user need (tools/cross-arm64.list; root)
+	$(Q)tools/deps.sh --foreign-arch arm64 tools/cross-arm64.list
+
 .PHONY: topology
 topology: ## Install missing build deps, build, and show this machine as ASIOS sees it (ROOT= a capture)
 	$(Q)tools/deps.sh >/dev/null
@@ -138,6 +142,11 @@ check: lint all bench-programs ## The test command: static checks, sanitizer uni
 
 .PHONY: lint
 lint: cppcheck shellcheck reuse manlint unitlint kversion dco ## Static checks: cppcheck, shellcheck, reuse, man pages, systemd units, kernel version, sign-offs
+
+.PHONY: check-arm64
+check-arm64: ## Cross-build for arm64 into $(O)/arm64 and run the unit and golden tests under qemu-user (minutes)
+	$(Q)$(MAKE) --no-print-directory O=$(O)/arm64 ARCH=arm64 all test-programs
+	$(Q)tools/check-arm64 $(O)/arm64
 
 # the kernel's inputs (source.conf, patches, fragments) are those kernel/changelog's top entry was made for
 .PHONY: kversion

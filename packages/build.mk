@@ -5,9 +5,30 @@
 # SANITIZE=1 builds with ASan+UBSan (what `make check` uses).
 
 CC ?= cc
+# Target architecture: ARCH (a Debian architecture, from the top Makefile; the build host's by default). Another one
+# cross-compiles with that triplet's gcc and pkg-config and that architecture's multiarch libraries (`make
+# deps-arm64` installs them for arm64; docs/arm64.md). CC=, AR=, PKG_CONFIG= override the tools.
+BUILD_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+ifneq ($(ARCH),$(or $(BUILD_ARCH),$(ARCH)))
+CROSS_TRIPLET := $(shell dpkg-architecture -f -a$(ARCH) -qDEB_HOST_GNU_TYPE 2>/dev/null)
+ifeq ($(CROSS_TRIPLET),)
+$(error ARCH=$(ARCH) is not a Debian architecture (amd64, arm64, ...))
+endif
+ifeq ($(origin CC),default)
+CC := $(CROSS_TRIPLET)-gcc
+endif
+ifeq ($(origin AR),default)
+AR := $(CROSS_TRIPLET)-ar
+endif
+PKG_CONFIG ?= $(CROSS_TRIPLET)-pkg-config
+MULTIARCH := $(shell dpkg-architecture -f -a$(ARCH) -qDEB_HOST_MULTIARCH 2>/dev/null)
+else
+PKG_CONFIG ?= pkg-config
+MULTIARCH := $(shell dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || $(CC) -print-multiarch)
+endif
 PKGS := hwloc json-c zlib inih libsystemd numa libbpf libmnl
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm
 # (-Wno-format-truncation: paths are built in PATH_MAX buffers; a longer one is cut and then not found)
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes -Wvla \
 	-Wno-missing-field-initializers -Wno-format-truncation
@@ -29,7 +50,7 @@ ALL_LDFLAGS = $(OPT_LDFLAGS) $(LDFLAGS)
 # only into asios-load; a shared form (built without sanitizers: Python loads it) for the binding asios_load.py
 LOAD_LIB_SRCS := $(sort $(wildcard packages/libasios/src/load*.c packages/libasios/src/cache*.c) \
 	packages/libasios/src/ckpt.c)
-LOAD_LIBS := $(shell pkg-config --libs liburing libcrypto 2>/dev/null)
+LOAD_LIBS := $(shell $(PKG_CONFIG) --libs liburing libcrypto 2>/dev/null)
 LIBASIOS_SRCS := $(filter-out $(LOAD_LIB_SRCS),$(sort $(wildcard packages/libasios/src/*.c)))
 LIBASIOS_OBJS := $(LIBASIOS_SRCS:%.c=$(O)/%.o)
 LIBASIOS := $(O)/libasios.a
@@ -77,8 +98,10 @@ $(O)/%.o: %.c
 BPF_CLANG ?= clang
 BPF_STRIP ?= llvm-strip
 BPFTOOL ?= bpftool
-BPF_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/riscv64/riscv/' -e 's/ppc64le/powerpc/')
-MULTIARCH := $(shell dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || $(CC) -print-multiarch)
+# the kernel's name of the target architecture (bpf_tracing.h's __TARGET_ARCH_*): that of ARCH, not of the build host
+# (ARCH is `uname -m` where dpkg is missing)
+BPF_ARCH := $(strip $(patsubst amd64,x86,$(patsubst x86_64,x86,$(patsubst aarch64,arm64,$(patsubst riscv64,riscv,\
+	$(patsubst ppc64el,powerpc,$(patsubst ppc64le,powerpc,$(ARCH))))))))
 BPF_CFLAGS := -g -O2 -target bpf -fdebug-compilation-dir=. -D__TARGET_ARCH_$(BPF_ARCH) -Wall -Werror -I/usr/include/$(MULTIARCH) -Ipackages/bpf
 $(O)/bpf/%.bpf.o: packages/bpf/%.bpf.c packages/bpf/%.h
 	@mkdir -p $(@D)
@@ -109,7 +132,7 @@ $(O)/pic/%.o: %.c
 $(LOAD_SO): $(LOAD_SO_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) -shared -Wl,-soname,libasios-load.so.0 -Wl,-z,defs $(LDFLAGS) -o $@ $^ $(LOAD_LIBS) \
-		$(shell pkg-config --libs json-c numa 2>/dev/null)
+		$(shell $(PKG_CONFIG) --libs json-c numa 2>/dev/null)
 
 $(O)/asios-load: $(LOAD_OBJS) $(LIBASIOS_LOAD) $(LIBASIOS)
 	$(call msg,LD,$@)
@@ -142,7 +165,7 @@ $(O)/signatures.conf: packages/asios-healthd/signatures.conf
 
 $(O)/asios-exporter: $(EXPORTER_OBJS) $(LIBASIOS)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null)
 
 $(O)/asios-schedd: $(SCHEDD_OBJS) $(LIBASIOS)
 	$(call msg,LD,$@)
