@@ -217,9 +217,16 @@ REPO_KERNEL_FLAVOURS ?= generic virt rt
 REPO_KERNEL_DEBS = $(foreach f,$(wildcard $(foreach k,$(REPO_KERNEL_FLAVOURS),$(O)/kernel/deb/$(k)-*/linux-*.deb)),\
 	$(if $(findstring -dbg_,$(f))$(findstring /linux-libc-dev_,$(f)),,$(f)))
 
+# the arm64 .debs of `make debs-arm64`, published beside the native ones when built for the current version
+REPO_ARM64_CHANGES = $(wildcard $(O)/debs-arm64/asios_$(ASIOS_VERSION)_arm64.changes)
+
 .PHONY: debs
 debs: ## Build the .debs (asios-tuning, asios-base, meta packages) into $(O)/debs; lintian must be clean
 	$(Q)tools/build-debs $(O)/debs
+
+.PHONY: debs-arm64
+debs-arm64: ## Cross-build the arm64 .debs (asios-tuning, asios-exporter, asios-load) into $(O)/debs-arm64; lintian clean
+	$(Q)tools/build-debs --arch arm64 $(O)/debs-arm64
 
 .PHONY: repo-key
 repo-key: ## Create a throwaway repository signing key in REPO_GNUPGHOME (default $(O)/repo-gnupg)
@@ -229,7 +236,7 @@ repo-key: ## Create a throwaway repository signing key in REPO_GNUPGHOME (defaul
 repo: debs ## Signed apt repository in $(O)/repo (BASE suite) with the .debs and any built kernel .debs
 	$(Q)GNUPGHOME=$(abspath $(REPO_GNUPGHOME)) tools/repo-publish --repo $(O)/repo --codename $(BASE) \
 		$(if $(REPO_KEY),--key $(REPO_KEY)) $(if $(filter yes,$(REPO_REPLACE)),--replace) \
-		$(O)/debs/asios_*.changes $(REPO_KERNEL_DEBS)
+		$(O)/debs/asios_*.changes $(REPO_ARM64_CHANGES) $(REPO_KERNEL_DEBS)
 
 # `make release RELEASE=26.12-alpha.1`: the versioned set in $(O)/release/RELEASE (docs/release.md)
 RELEASE ?=
