@@ -20,7 +20,7 @@ import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import fixture_copy, fixture_tree, tree_digest, tree_differs, ASIOSCTL, TOP, check, ctl, done, golden, need, need_root, plan_json, write  # noqa: E402
+from taplib import fixture_copy, fixture_tree, tree_digest, tree_differs, ASIOSCTL, TOP, check, ctl, done, golden, need, need_root, plan_json, skip, write  # noqa: E402
 
 DOMAINS = ("irq", "numa", "isolate", "block", "net", "nic", "gpu")
 
@@ -106,6 +106,13 @@ def capture_equals_machine(tmp):
     if not need_root("every domain plans the same on a capture of this machine as on the machine"):
         return
     for d in DOMAINS:
+        live = ctl(d, "plan", "--json")
+        if d == "nic" and "Protocol not supported" in live.stdout:
+            # the live reads of ethtool state failed with EPROTONOSUPPORT: no generic netlink here (qemu-user does
+            # not emulate it), so neither the machine nor its capture has ethtool state to compare
+            skip("%s: the plan on a capture of this machine equals the plan on the machine" % d,
+                 "no generic netlink (ethtool netlink reads fail with EPROTONOSUPPORT, as under qemu-user)")
+            continue
         for attempt in ("me-%s" % d, "me-%s-again" % d):
             live = ctl(d, "plan", "--json")
             cap, err = capture(tmp, attempt)
