@@ -185,19 +185,10 @@ static int pairs(struct asios_gpu_state *st, const struct asios_snapshot *s)
 	return r;
 }
 
-/* FILE's content into *RET (NULL when absent); the first line only with FIRST_LINE */
-static int read_optional(struct asios_root *root, const char *file, bool first_line, char **ret)
+/* a read's result, a missing file being no error (the field stays NULL) */
+static int optional(int r)
 {
-	size_t len;
-	int r = asios_read_file(root, file, ret, &len);
-
-	if (r == -ENOENT) {
-		*ret = NULL;
-		return 0;
-	}
-	if (r >= 0 && first_line)
-		(*ret)[strcspn(*ret, "\n")] = 0;
-	return r < 0 ? r : 0;
+	return r == -ENOENT ? 0 : r;
 }
 
 int asios_gpu_observe(struct asios_root *root, const struct asios_snapshot *s, struct asios_gpu_state **ret)
@@ -213,10 +204,10 @@ int asios_gpu_observe(struct asios_root *root, const struct asios_snapshot *s, s
 		return -ENOMEM;
 	st->grub_dir = asios_exists(root, "/etc/default/grub.d");
 	st->peermem_loaded = asios_exists(root, ASIOS_GPU_PEERMEM_LOADED);
-	if ((r = read_optional(root, ASIOS_GPU_GRUB, false, &st->grub)) < 0 ||
-	    (r = read_optional(root, ASIOS_GPU_MODULES, false, &st->modules)) < 0)
+	if ((r = optional(asios_read_file(root, ASIOS_GPU_GRUB, &st->grub, NULL))) < 0 ||
+	    (r = optional(asios_read_file(root, ASIOS_GPU_MODULES, &st->modules, NULL))) < 0)
 		return r;
-	return read_optional(root, ASIOS_GPU_NVIDIA_VERSION, true, &st->nvidia_driver);
+	return optional(asios_read_line(root, ASIOS_GPU_NVIDIA_VERSION, &st->nvidia_driver));
 }
 
 /* ---- plan ---- */
