@@ -14,27 +14,42 @@
 # files), whose TAP lines become checks here. Fails as soon as the console shows a kernel BUG:/WARNING:/Oops/panic,
 # a unit that failed, a grub> prompt or emergency mode, and after BOOT_TIMEOUT seconds (default 900).
 #   ASIOS_IMAGE=FILE.qcow2   boot this image instead of building one (make check-images)
-#   FIRMWARE=bios|uefi       SeaBIOS (default) or OVMF
+#   FIRMWARE=bios|uefi       SeaBIOS (default) or OVMF; arm64 boots under UEFI only (AAVMF)
+#   ARCH=arm64               the arm64 image on an amd64 machine: our arm64 .debs cross-built (tools/build-debs
+#                            --arch), our arm64 kernel (virt flavour), the tree made under qemu-user, booted by
+#                            qemu-system-aarch64 -M virt under TCG (make deps-arm64; BOOT_TIMEOUT default 2400)
 #   ASIOS_IMAGE_KERNEL=stock build the image with the base's stock kernel instead of ours: the checks that our
 #                            kernel runs must then fail (they prove it)
 #   ASIOS_IMAGE_KERNEL_FLAVOUR=virt
 #                            our kernel's flavour in the image (default test, the small one `make check` builds;
-#                            virt is what users get, a 38-minute cold build on two cores, minutes with ccache)
-# Work folder: ${ASIOS_IMAGES_TEST:-build/images-test}. Needs root for the build.
+#                            virt is what users get, a 38-minute cold build on two cores, minutes with ccache;
+#                            arm64's default is virt, its test flavour being a direct-boot kernel without modules)
+# Work folder: ${ASIOS_IMAGES_TEST:-build/images-test} (build/images-test-ARCH for a foreign ARCH). Needs root for the build.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib.sh"
-work=${ASIOS_IMAGES_TEST:-$top/build/images-test}
 base=${BASE:-bookworm}
-firmware=${FIRMWARE:-bios}
-timeout=${BOOT_TIMEOUT:-900}
+host_arch=$(dpkg --print-architecture)
+arch=${ARCH:-$host_arch}
 image=${ASIOS_IMAGE:-}
-kflavour=${ASIOS_IMAGE_KERNEL_FLAVOUR:-test}
-arch=$(dpkg --print-architecture)
-if [ "$arch" != amd64 ]; then echo "1..0 # SKIP the cloud image is built for amd64 only"; exit 0; fi
+# per architecture: the emulator and machine, the default firmware and kernel flavour, the serial console
+case $arch in
+amd64)
+	qemu=(qemu-system-x86_64 -M q35 -cpu max) firmware=${FIRMWARE:-bios} kflavour=${ASIOS_IMAGE_KERNEL_FLAVOUR:-test}
+	serial=ttyS0 timeout=${BOOT_TIMEOUT:-900} ;;
+arm64)
+	# pauth-impdef: the cheap pointer-authentication algorithm; QARMA under TCG costs a third of the boot
+	qemu=(qemu-system-aarch64 -M virt -cpu "max,pauth-impdef=on") firmware=${FIRMWARE:-uefi}
+	kflavour=${ASIOS_IMAGE_KERNEL_FLAVOUR:-virt} serial=ttyAMA0 timeout=${BOOT_TIMEOUT:-2400} ;;
+*) echo "1..0 # SKIP no cloud image for $arch (config/images/arch/ has amd64 and arm64)"; exit 0 ;;
+esac
+if [ "$arch" != "$host_arch" ] && [ "$host_arch" != amd64 ]; then
+	echo "1..0 # SKIP a foreign $arch image is built and booted from amd64 only (make deps-arm64)"; exit 0
+fi
 if [ -z "$image" ] && [ "$(id -u)" != 0 ]; then echo "1..0 # SKIP building the image needs root"; exit 0; fi
-for t in qemu-system-x86_64 qemu-img cloud-localds; do
-	command -v "$t" >/dev/null || { echo "not ok 1 - $t is missing (make deps)"; exit 1; }
+work=${ASIOS_IMAGES_TEST:-$top/build/images-test$([ "$arch" = "$host_arch" ] || echo "-$arch")}
+for t in "${qemu[0]}" qemu-img cloud-localds; do
+	command -v "$t" >/dev/null || { echo "not ok 1 - $t is missing (make deps$([ "$arch" = amd64 ] || echo "-$arch"))"; exit 1; }
 done
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
@@ -44,9 +59,19 @@ step() { echo "# [$((SECONDS - t_start)) s] $*"; }
 if [ -z "$image" ]; then
 	version=$(cd "$top" && dpkg-parsechangelog -SVersion)
 	debs=$work/debs
-	if [ ! -f "$debs/asios_${version}_$arch.changes" ]; then
+	# the native .debs always (the architecture-independent ones, asios-base and asios-cloud, come from them)
+	changes=("$debs/asios_${version}_$host_arch.changes")
+	if [ ! -f "${changes[0]}" ]; then
 		step "building the .debs"
 		"$top/tools/build-debs" --no-lintian "$debs" >"$work/debs.log" 2>&1 || { tail -n 20 "$work/debs.log"; echo "not ok 1 - .debs build"; exit 1; }
+	fi
+	if [ "$arch" != "$host_arch" ]; then
+		changes+=("$work/debs-$arch/asios_${version}_$arch.changes")
+		if [ ! -f "${changes[1]}" ]; then
+			step "cross-building the $arch .debs"
+			"$top/tools/build-debs" --no-lintian --arch "$arch" "$work/debs-$arch" >"$work/debs-$arch.log" 2>&1 ||
+				{ tail -n 20 "$work/debs-$arch.log"; echo "not ok 1 - $arch .debs build"; exit 1; }
+		fi
 	fi
 	# our kernel: the test flavour unless told otherwise, packaged; the same build folder as the boot tests of
 	# tests/vm, so they find it built
@@ -71,8 +96,7 @@ if [ -z "$image" ]; then
 	"$top/tools/repo-key" >/dev/null 2>&1
 	kpkgs=()
 	[ ${#kargs[@]} = 0 ] || mapfile -t kpkgs < <(find "$kdebs" -name 'linux-image-*.deb' ! -name '*-dbg_*' -o -name 'linux-asios-*.deb')
-	"$top/tools/repo-publish" --repo "$work/repo" --codename "$base" "$debs/asios_${version}_$arch.changes" \
-		"${kpkgs[@]}" >/dev/null
+	"$top/tools/repo-publish" --repo "$work/repo" --codename "$base" "${changes[@]}" "${kpkgs[@]}" >/dev/null
 	step "building the image"
 	t0=$SECONDS
 	if "$top/tools/build-image" --base "$base" --arch "$arch" --variant cloud --repo "$work/repo" --out "$work/out" \
@@ -299,6 +323,8 @@ runcmd:
     say "done"
     } >/dev/ttyS0 2>&1
 EOF
+# the guest's serial console: ttyS0 above, the architecture's own where it differs (arm64: the PL011, ttyAMA0)
+[ "$serial" = ttyS0 ] || sed -i "s#/dev/ttyS0#/dev/$serial#; s#serial-getty@ttyS0#serial-getty@$serial#" "$run/user-data"
 # systemd-oomd, the closest peer for memory pressure: Debian's package of the image's systemd version, written into
 # the guest by cloud-init (the image does not ship it)
 sysv=$(sed -n 's/^systemd\t//p' "$manifest")
@@ -325,16 +351,25 @@ vsize=$(qemu-img info --output=json "$image" | sed -n 's/.*"virtual-size": \([0-
 root_mib=$(( (vsize / 512 - 131072) / 2048 ))
 
 fw=()
-if [ "$firmware" = uefi ]; then
+case $arch/$firmware in
+amd64/bios) ;;
+amd64/uefi)
 	ovmf=/usr/share/ovmf/OVMF.fd
 	[ -f "$ovmf" ] || { echo "not ok 1 - $ovmf is missing (make deps: ovmf)"; exit 1; }
-	fw=(-bios "$ovmf")
-fi
+	fw=(-bios "$ovmf") ;;
+arm64/uefi)
+	# Debian's AAVMF: the code read-only, a copy of the variable store (the firmware writes its boot entries)
+	aavmf=/usr/share/AAVMF
+	[ -f "$aavmf/AAVMF_CODE.fd" ] || { echo "not ok 1 - $aavmf/AAVMF_CODE.fd is missing (make deps-arm64: qemu-efi-aarch64)"; exit 1; }
+	cp "$aavmf/AAVMF_VARS.fd" "$run/AAVMF_VARS.fd"
+	fw=(-drive "if=pflash,format=raw,readonly=on,file=$aavmf/AAVMF_CODE.fd" -drive "if=pflash,format=raw,file=$run/AAVMF_VARS.fd") ;;
+*) echo "not ok 1 - FIRMWARE=$firmware: $arch images boot under $([ "$arch" = amd64 ] && echo "bios or uefi" || echo uefi)"; exit 1 ;;
+esac
 # KVM where /dev/kvm is usable, else TCG; a KVM that fails (nested virtualisation that cannot emulate an
 # instruction stops the guest with "KVM internal error", or qemu exits) is dropped for TCG and the boot starts over.
-# ASIOS_QEMU_ACCEL=tcg (or kvm) chooses.
+# ASIOS_QEMU_ACCEL=tcg (or kvm) chooses. A foreign architecture is emulated: TCG.
 accels=tcg
-[ -w /dev/kvm ] && accels="kvm tcg"
+[ -w /dev/kvm ] && [ "$arch" = "$host_arch" ] && accels="kvm tcg"
 [ -n "${ASIOS_QEMU_ACCEL:-}" ] && accels=$ASIOS_QEMU_ACCEL
 log=$run/console.log
 bad='\] (BUG: |WARNING: |Oops)|Kernel panic|grub> |emergency mode|Give root password|\[FAILED\]|Failed to start'
@@ -349,7 +384,7 @@ for accel in $accels; do
 	: >"$run/qemu.err"
 	step "booting ($firmware, $accel, timeout ${timeout}s)"
 	t0=$SECONDS
-	qemu-system-x86_64 -M q35 -accel "$accel" -cpu max -smp 2 -m 1G "${fw[@]}" \
+	"${qemu[@]}" -accel "$accel" -smp 2 -m 1G "${fw[@]}" \
 		-drive "file=$run/disk.qcow2,if=virtio,format=qcow2" \
 		-drive "file=$run/seed.img,if=virtio,format=raw,readonly=on" \
 		-nic user,model=virtio-net-pci -display none -serial "file:$log" -monitor none -no-reboot \

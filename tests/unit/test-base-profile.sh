@@ -35,6 +35,12 @@ check_eq "ubuntu arm64: ports archive by Architectures" "http://ports.example.ne
 check_eq "ubuntu arm64: ports security" "http://ports.example.net/ubuntu-ports" "$(echo "$out" | val SECURITY_MIRROR)"
 check_eq "ubuntu: bootstrapper for noble" "mmdebstrap" "$(echo "$out" | val BOOTSTRAP)"
 
+# a bookworm host builds trixie images: its Debian mirror and its security mirror (by the keyring) serve trixie too
+out=$("$bp" --apt-dir "$data/deb822" --arch amd64 trixie 2>/dev/null)
+check_eq "trixie on a bookworm host: the Debian mirror" "http://mirror.example.org/debian" "$(echo "$out" | val MIRROR)"
+check_eq "trixie on a bookworm host: the security mirror of bookworm-security" \
+	"http://security.example.org/debian-security" "$(echo "$out" | val SECURITY_MIRROR)"
+check_eq "trixie: its security suite" "trixie-security" "$(echo "$out" | val SECURITY_SUITE)"
 check_fail "debian host cannot serve noble without MIRROR=" "set MIRROR=" "$bp" --apt-dir "$data/deb822" --arch amd64 noble
 check_fail "no apt configuration at all" "no apt source" "$bp" --apt-dir "$data/empty" --arch amd64 bookworm
 out=$(MIRROR=http://override.example.org/debian/ "$bp" --apt-dir "$data/empty" --arch amd64 bookworm 2>/dev/null)
