@@ -317,7 +317,9 @@ runcmd:
     mono() { systemctl show ${2:+"$2"} -p "$1" --value; }
     span() { echo "$(( ($(mono ActiveEnterTimestampMonotonic "$1") - $(mono InactiveExitTimestampMonotonic "$1")) / 1000 )) ms"; }
     say "boot-time initrd=$(mono InitRDTimestampMonotonic) userspace=$(mono UserspaceTimestampMonotonic) multi-user=$(mono ActiveEnterTimestampMonotonic multi-user.target)"
-    say "ci-time cloud-init-local $(span cloud-init-local.service), cloud-init $(span cloud-init.service), cloud-config $(span cloud-config.service)"
+    # cloud-init's network stage: cloud-init.service up to 24.x (Debian 12), cloud-init-network.service from 24.3 (Debian 13)
+    net=cloud-init.service; systemctl cat cloud-init-network.service >/dev/null 2>&1 && net=cloud-init-network.service
+    say "ci-time cloud-init-local $(span cloud-init-local.service), ${net%.service} $(span "$net"), cloud-config $(span cloud-config.service)"
     say "sched_ext $(cat /sys/kernel/sched_ext/state 2>/dev/null || echo absent)"
     say "uptime $(cut -d' ' -f1 /proc/uptime)"
     say "done"
@@ -329,7 +331,7 @@ EOF
 # the guest by cloud-init (the image does not ship it)
 sysv=$(sed -n 's/^systemd\t//p' "$manifest")
 rm -f "$work"/systemd-oomd_*.deb
-if [ -n "$sysv" ] && (cd "$work" && apt-get download "systemd-oomd=$sysv" >/dev/null 2>&1); then
+if [ -n "$sysv" ] && (cd "$work" && apt-get download "systemd-oomd:$arch=$sysv" >/dev/null 2>&1); then
 	{ printf '  - path: /var/lib/asios-test/systemd-oomd.deb\n    encoding: b64\n    content: '
 	  base64 -w0 "$work"/systemd-oomd_*.deb; echo; } >"$run/oomd.yaml"
 	{ sed '/^runcmd:/,$d' "$run/user-data"; cat "$run/oomd.yaml"; sed -n '/^runcmd:/,$p' "$run/user-data"; } >"$run/user-data.new"
