@@ -67,6 +67,14 @@ check "with --replace the rebuilt file takes its place" \
 		\"\$(find '$work/repos/scratch/pool' -name 'asios-base_${version}_all.deb')\""
 check "the same file again is no change" "$top/tools/repo-publish" --unsigned --repo "$work/repos/scratch" \
 	--codename "$SUITE" "$rebuilt/asios-base_${version}_all.deb"
+# a second base in the same repository (make repo BASE=trixie after bookworm): both keep their suites
+other=trixie
+[ "$SUITE" != trixie ] || other=bookworm
+"$top/tools/repo-publish" --unsigned --repo "$work/repos/scratch" --codename "$other" \
+	"$rebuilt/asios-base_${version}_all.deb" >/dev/null
+check "a second base published beside the first: the repository still manages both (reprepro lists each)" \
+	sh -c "reprepro --basedir '$work/repos/scratch' list '$SUITE' asios-base | grep -q asios-base &&
+		reprepro --basedir '$work/repos/scratch' list '$other' asios-base | grep -q asios-base"
 
 serve "$work/repos" "$work/http.log"
 check "the repository is served on 127.0.0.1" test -n "$port"
