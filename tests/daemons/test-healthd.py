@@ -502,8 +502,6 @@ def uevent_add(text):
 
 def live_pressure(tmp):
     """the live daemon: a link flap, then real memory pressure in a memory cgroup, caught by a PSI trigger"""
-    state = "/var/lib/asios/health"
-    had_state = os.path.exists(state)
     conf = os.path.join(tmp, "live.conf")
     write(conf, "[health]\ninterval = 30\nverify_after = 5\n[signature memory-pressure]\nact = yes\n"
           "[signature test-net-removed]\nsource = uevent\nmatch = remove:net\n")
@@ -511,6 +509,11 @@ def live_pressure(tmp):
     if not cg:
         skip("this machine: memory pressure caught by a PSI trigger", "no memory cgroup controller")
         return
+    with LiveState():  # a state left by an earlier run (an interrupted one) would answer for this daemon
+        live_pressure_run(tmp, conf, cg)
+
+
+def live_pressure_run(tmp, conf, cg):
     log = open(os.path.join(tmp, "live.log"), "w+")
     d = subprocess.Popen(UNIT + [HEALTHD, "--config", conf, "--config-dir", os.path.join(tmp, "none")],
                          stdout=log, stderr=subprocess.STDOUT, env=ENV)
@@ -540,9 +543,6 @@ def live_pressure(tmp):
             os.rmdir(cg)
         except OSError:
             pass
-        if not had_state:
-            shutil.rmtree(state, ignore_errors=True)
-        shutil.rmtree("/run/asios/health", ignore_errors=True)
 
 
 def main():
