@@ -102,6 +102,8 @@ static const struct copy_rule copy_allow[] = {
 	{ "/sys/*/infiniband/*/ports/*/gid_attrs/ndevs/*", COPY_TEXT, "RDMA ports: the interface of each GID entry" },
 	{ "/sys/*/infiniband/*/parent", COPY_TEXT, "soft-RoCE: the interface an rxe device runs on" },
 	{ "/sys/*/net/*/queues/rx-*/rps_cpus", COPY_TEXT, "NIC domain: the CPUs RPS spreads a receive queue's packets over" },
+	{ "/sys/*/net/*/queues/rx-*/rps_flow_cnt", COPY_TEXT, "NIC domain: a receive queue's RFS flow table" },
+	{ "/proc/sys/net/core/rps_sock_flow_entries", COPY_TEXT, "NIC domain: RFS's table of the CPUs flows are read on" },
 	{ "/capture/ethtool/*", COPY_TEXT,
 	  "NIC domain: queue counts, ring sizes and coalescing of each interface, from ethtool netlink (numbers)" },
 	{ "/sys/*/nvme/*/dev", COPY_TEXT, "for bug reports: device number of an NVMe controller" },

@@ -96,6 +96,50 @@ def rps_expected(name, root, pl):
           "over those cores' CPUs" % (name, len(want)), {"planned": sorted(got), "expected": sorted(want)})
 
 
+def isolated_cpus(root):
+    """online CPUs that are isolated or nohz_full, from sysfs"""
+    base = "sys/devices/system/cpu/"
+    off = set()
+    for f in ("isolated", "nohz_full"):
+        if os.path.exists(os.path.join(root, base, f)):
+            off |= cpus_of(rd(root, "/" + base + f))
+    return off & cpus_of(rd(root, "/" + base + "online"))
+
+
+def rfs_expected(name, root, pl):
+    """RFS where RPS is spread (the queues at most half the node's housekeeping cores) on a machine without
+    isolated CPUs: each kept queue's rps_flow_cnt to 32768 / queues rounded down to a power of two, and the
+    sockets' table raised to 32768; counted here from sysfs"""
+    acts = {a["object"]: a for a in pl["actions"]}
+    got = {o: a["new"] for o, a in acts.items() if o.endswith(" rps_flow_cnt") or o.startswith("net.core.")}
+    want, sockets = {}, False
+    for ifname in sorted(os.listdir(os.path.join(root, "sys/class/net"))):
+        qdir = os.path.join(root, "sys/class/net", ifname, "queues")
+        if not os.path.exists(os.path.join(root, "sys/class/net", ifname, "device")) or not os.path.isdir(qdir) \
+                or not os.path.exists(os.path.join(qdir, "rx-0", "rps_flow_cnt")):
+            continue
+        n_rx = len([q for q in os.listdir(qdir) if q.startswith("rx-")])
+        ch = acts.get(ifname + " channels.combined") or acts.get(ifname + " channels.rx")
+        after = int(ch["new"]) if ch else n_rx
+        if after * 2 > housekeeping_cores(root, node_of(root, ifname)) or isolated_cpus(root):
+            continue
+        share = 1
+        while share * 2 <= 32768 // after:
+            share *= 2
+        sockets = True
+        for q in range(min(n_rx, after)):
+            if rd(qdir, "rx-%d/rps_flow_cnt" % q) != str(share):
+                want["%s rx-%d rps_flow_cnt" % (ifname, q)] = str(share)
+    sysctl = os.path.join(root, "proc/sys/net/core/rps_sock_flow_entries")
+    if sockets and os.path.exists(sysctl) and int(rd(root, "/proc/sys/net/core/rps_sock_flow_entries")) < 32768:
+        want["net.core.rps_sock_flow_entries"] = "32768"
+    check(got == want and all(acts[o]["kind"] == "write" and acts[o]["reason"].startswith("RFS: ") for o in got),
+          "%s: RFS on the %d receive queues RPS spreads (no isolated CPU), the sockets' table %s" % (
+              name, sum(o.endswith("rps_flow_cnt") for o in want),
+              "raised" if "net.core.rps_sock_flow_entries" in want else "not planned"),
+          {"planned": got, "expected": want})
+
+
 def ethtool_actions(pl):
     return [a for a in pl["actions"] if a["kind"] == "ethtool"]
 
@@ -130,6 +174,7 @@ def goldens(tmp):
         check(len(eth) == WANT.get(name, -1) and all(a["reason"] for a in eth),
               "%s: %d ethtool changes, each with its reason" % (name, WANT.get(name, -1)), eth)
         rps_expected(name, root, pl)
+        rfs_expected(name, root, pl)
         # each queue count against the cores counted here, by the node its PCI function reports (or whose
         # CPUs it is local to, when the firmware gives none)
         for a in pl["actions"]:
@@ -183,17 +228,21 @@ def real(tmp):
         check(not ethtool_actions(pl) and nics and set(nics) == named,
               "%s: no ethtool state in the capture: no ethtool change planned, each of %s named" % (name, nics), pl)
         rps_expected(name, root, pl)
+        rfs_expected(name, root, pl)
 
 
 def apply_revert(tmp):
     work = fixture_copy(tmp, "ai-2s8g", "apply")
     before = tree_digest(work)
     p = ctl("nic", "apply", "--root", work)
-    check(p.returncode == 0 and "applied 22" in p.stdout, "ai-2s8g: nic apply makes the 14 ethtool changes and eno1's "
-          "8 RPS masks", p.stdout + p.stderr)
+    check(p.returncode == 0 and "applied 31" in p.stdout, "ai-2s8g: nic apply makes the 14 ethtool changes, eno1's "
+          "8 RPS masks and 8 RFS flow tables, and the sockets' flow table", p.stdout + p.stderr)
     rps = rd(work, "/sys/class/net/eno1/queues/rx-7/rps_cpus")
     check(mask_cpus(rps) == housekeeping_cpus(work, 0), "ai-2s8g: eno1's last receive queue spreads over node 0's "
           "housekeeping CPUs: %s" % rps, rps)
+    rfs = (rd(work, "/sys/class/net/eno1/queues/rx-7/rps_flow_cnt"), rd(work, "/proc/sys/net/core/rps_sock_flow_entries"))
+    check(rfs == ("4096", "32768"), "ai-2s8g: eno1's last receive queue has 4096 RFS entries (32768 / 8), the "
+          "sockets' table 32768: %s" % (rfs,), rfs)
     ch = rd(work, "/capture/ethtool/ens3np0/channels")
     check(ch == "combined_max 63\ncombined 24", "ai-2s8g: ens3np0's queue count set, its maximum kept", ch)
     rc, pl, err = plan_json("nic", work)
@@ -248,6 +297,7 @@ def policy(tmp):
     rps_policy(tmp, conf)
     bad = [
         ("[throughput]\nrps = 5\n", "nic.conf:2:"),
+        ("[throughput]\nrfs = on\n", "nic.conf:2:"),
         ("[nic]\nprofile = fast\n", "nic.conf:2:"),
         ("[throughput]\nchannels = 0\n", "nic.conf:2:"),
         ("[throughput]\nrings.frob = 1\n", "nic.conf:2:"),
@@ -301,9 +351,44 @@ def rps_policy(tmp, conf):
     rc, pl, err = plan_json("nic", work, "--config", conf)
     acts = [a["object"] for a in pl["actions"] if a["object"].startswith("ens1np0 rx-")] if pl else []
     skipped = {s["object"]: s["reason"] for s in pl["skipped"]} if pl else {}
-    check(rc == 0 and acts == ["ens1np0 rx-%d rps_cpus" % q for q in range(4)]
+    check(rc == 0 and acts == ["ens1np0 rx-%d rps_cpus" % q for q in range(4)] +
+          ["ens1np0 rx-%d rps_flow_cnt" % q for q in range(4)]
           and "rx-4 to rx-9 come with the new queue count" in skipped.get("ens1np0", ""),
-          "a queue count raised from 4 to 10: RPS on the 4 queues there, the 6 to come named", pl or err)
+          "a queue count raised from 4 to 10: RPS and RFS on the 4 queues there, the 6 to come named", pl or err)
+    rfs_policy(tmp, conf)
+
+
+def rfs_policy(tmp, conf):
+    # rfs = 0: each queue's flow table off (an admin's on eno1), the sockets' table left
+    work = fixture_copy(tmp, "ai-2s8g", "rfs-off")
+    for q in range(8):
+        write(os.path.join(work, "sys/class/net/eno1/queues/rx-%d/rps_flow_cnt" % q), "2048\n")
+    write(os.path.join(work, "proc/sys/net/core/rps_sock_flow_entries"), "16384\n")
+    write(conf, "[throughput]\nrfs = 0\n")
+    rc, pl, err = plan_json("nic", work, "--config", conf)
+    acts = {a["object"]: a["new"] for a in pl["actions"] if a["kind"] == "write"} if pl else {}
+    flows = {o: v for o, v in acts.items() if "rps_flow_cnt" in o}
+    check(rc == 0 and len(flows) == 8 and set(flows.values()) == {"0"} and not any("net.core" in o for o in acts),
+          "nic.conf rfs = 0: eno1's 8 flow tables off, the sockets' table left", pl or err)
+    # a sockets' table above 32768 (another device's, an admin's) is not lowered; the queues still get theirs
+    write(os.path.join(work, "proc/sys/net/core/rps_sock_flow_entries"), "65536\n")
+    write(conf, "")
+    rc, pl, err = plan_json("nic", work, "--config", conf)
+    acts = {a["object"]: a["new"] for a in pl["actions"] if a["kind"] == "write"} if pl else {}
+    check(rc == 0 and not any("net.core" in o for o in acts) and
+          [acts.get("eno1 rx-%d rps_flow_cnt" % q) for q in range(8)] == ["4096"] * 8,
+          "a sockets' flow table of 65536 is kept; eno1's queues get 4096 each", pl or err)
+    # isolated CPUs: RPS spread over the housekeeping CPUs, RFS not planned, the isolated CPUs named
+    work = fixture_copy(tmp, "ai-2s8g", "rfs-iso")
+    write(os.path.join(work, "sys/devices/system/cpu/isolated"), "20-23,68-71\n")
+    rc, pl, err = plan_json("nic", work, "--config", conf)
+    acts = [a["object"] for a in pl["actions"]] if pl else []
+    skipped = {s["object"]: s["reason"] for s in pl["skipped"]} if pl else {}
+    check(rc == 0 and sum(o.endswith("rps_cpus") for o in acts) == 8 and not any("rps_flow" in o or "net.core" in o
+                                                                                for o in acts)
+          and "CPUs 20-23,68-71 are isolated or nohz_full" in skipped.get("eno1 rfs", ""),
+          "isolated CPUs 20-23,68-71: RPS spread, RFS left off with the reason (it would follow a reader onto them)",
+          pl or err)
 
 
 def snapshot(tmp):
@@ -318,7 +403,7 @@ def snapshot(tmp):
 
 def verbs():
     p = ctl("nic", "knobs")
-    check(p.returncode == 0 and p.stdout.count("never auto-tuned") == 7, "nic knobs: seven knobs, none auto-tuned",
+    check(p.returncode == 0 and p.stdout.count("never auto-tuned") == 8, "nic knobs: eight knobs, none auto-tuned",
           p.stdout)
     p = ctl("nic", "--help")
     check(p.returncode == 0 and "/etc/asios/nic.conf" in p.stdout, "nic --help names its policy file", p.stdout)

@@ -28,7 +28,12 @@
 #define T ASIOS_NIC_THROUGHPUT
 #define L ASIOS_NIC_LATENCY
 
-enum { K_CHANNELS, K_RING_RX, K_RING_TX, K_ADAPTIVE_RX, K_ADAPTIVE_TX, K_RX_USECS, K_RPS };
+enum { K_CHANNELS, K_RING_RX, K_RING_TX, K_ADAPTIVE_RX, K_ADAPTIVE_TX, K_RX_USECS, K_RPS, K_RFS };
+
+/* RFS: the sockets' table (net.core.rps_sock_flow_entries), shared by the receive queues of a device; the
+ * kernel's scaling guide: "32768 ... works fairly well on a moderately loaded server" */
+#define RFS_ENTRIES 32768
+#define SOCK_FLOW "/proc/sys/net/core/rps_sock_flow_entries"
 
 /* the group and field of each knob (channels: combined, or rx and tx on devices without combined queues) */
 static const struct {
@@ -42,6 +47,7 @@ static const struct {
 	[K_ADAPTIVE_TX] = { ASIOS_ETH_COALESCE, "adaptive_tx" },
 	[K_RX_USECS] = { ASIOS_ETH_COALESCE, "rx_usecs" },
 	[K_RPS] = { _ASIOS_ETH_GROUP_MAX, NULL }, /* sysfs, not ethtool */
+	[K_RFS] = { _ASIOS_ETH_GROUP_MAX, NULL }, /* sysfs and sysctl */
 };
 
 static const struct asios_knob knobs[ASIOS_NIC_KNOBS] = {
@@ -122,6 +128,20 @@ static const struct asios_knob knobs[ASIOS_NIC_KNOBS] = {
 			   "0 turns RPS off. A latency service does not want that interrupt (the latency profile "
 			   "leaves RPS alone).",
 	},
+	[K_RFS] = {
+		.name = "rfs",
+		.path = "/sys/class/net/%s/queues/rx-*/rps_flow_cnt",
+		.value = { [T] = "auto" },
+		.min = 0, .max = 0, .unsafe = true,
+		.brief = "RFS does a flow's protocol work on the CPU its reader runs on, where RPS would pick any",
+		.explain = "RPS hashes each flow to one CPU of the mask, usually not the one the application reads "
+			   "the socket on, so the data crosses caches twice. RFS remembers where each flow is read "
+			   "(net.core.rps_sock_flow_entries) and steers its packets there (each receive queue's "
+			   "rps_flow_cnt). \"auto\" turns it on with the RPS spread (32768 entries, each queue a "
+			   "power-of-two share), only on a machine without isolated or nohz_full CPUs: RFS steers to "
+			   "the reader's CPU whatever rps_cpus says, so it would follow an application onto an isolated "
+			   "core. 0 turns each queue's table off. The latency profile leaves it alone, as RPS.",
+	},
 };
 
 static const char *const profile_names[] = { "throughput", "latency", NULL };
@@ -175,7 +195,7 @@ static const struct asios_conf_item nic_keys[] = {
 
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
-	static const char *const words[] = { "auto", NULL }; /* channels = auto, rps = auto */
+	static const char *const words[] = { "auto", NULL }; /* channels = auto, rps = auto, rfs = auto */
 	struct asios_conf *c = user;
 
 	if (!strcmp(section, "nic"))
@@ -183,7 +203,10 @@ static int handler(void *user, const char *section, const char *name, const char
 	for (int k = 0; profile_names[k]; k++)
 		if (!strcmp(section, profile_names[k]))
 			return asios_knob_value_set(c, "nic", knobs, ASIOS_NIC_KNOBS, POLICY(c)->knob[k], name, value,
-						    !strcmp(name, "rps") ? K_RPS : K_CHANNELS, words);
+						    !strcmp(name, "rps")   ? K_RPS
+						    : !strcmp(name, "rfs") ? K_RFS
+									   : K_CHANNELS,
+						    words);
 	return fail(c, "unknown section [%s] (nic, throughput, latency)%s", section, "");
 }
 
@@ -215,10 +238,13 @@ void asios_nic_state_free(struct asios_nic_state *st)
 	for (size_t i = 0; i < st->n; i++) {
 		free(st->nics[i].name);
 		asios_strv_free(st->nics[i].rps);
+		asios_strv_free(st->nics[i].flow_cnt);
 		hwloc_bitmap_free(st->nics[i].hk);
 	}
 	free(st->nics);
 	asios_strv_free(st->warnings);
+	free(st->sock_flow);
+	free(st->isolated_cpus);
 	free(st);
 }
 
@@ -254,11 +280,11 @@ static unsigned housekeeping_cores(const struct asios_snapshot *s, int node, hwl
 	return n;
 }
 
-/* the receive queues of N and their rps_cpus */
+/* the receive queues of N and their rps_cpus and rps_flow_cnt */
 static int read_queues(struct asios_root *root, struct asios_nic *n)
 {
 	char path[320], **names = NULL;
-	size_t len = 0;
+	size_t len = 0, n_flow = 0;
 	int r;
 
 	snprintf(path, sizeof(path), "/sys/class/net/%s/queues", n->name);
@@ -279,6 +305,11 @@ static int read_queues(struct asios_root *root, struct asios_nic *n)
 			n->rps_err = -EOPNOTSUPP;
 		/* a queue whose mask could not be read keeps its place, as an empty string */
 		r = asios_strv_push(&n->rps, &len, v ? v : strdup(""));
+		v = NULL;
+		snprintf(path, sizeof(path), "/sys/class/net/%s/queues/rx-%u/rps_flow_cnt", n->name, q);
+		if (r >= 0 && asios_read_line(root, path, &v) < 0 && q == 0)
+			n->rfs_err = -EOPNOTSUPP;
+		r = r < 0 ? r : asios_strv_push(&n->flow_cnt, &n_flow, v ? v : strdup(""));
 	}
 	return r;
 }
@@ -328,6 +359,18 @@ int asios_nic_observe(struct asios_root *root, const struct asios_snapshot *s, s
 	*ret = st;
 	if (r == -ENOENT)
 		return 0;
+	if (r >= 0 && asios_read_line(root, SOCK_FLOW, &st->sock_flow) < 0)
+		st->sock_flow = NULL;
+	if (r >= 0 && !hwloc_bitmap_isequal(s->online, s->isolation.housekeeping)) {
+		hwloc_bitmap_t iso = hwloc_bitmap_alloc();
+
+		st->isolated = true;
+		if (iso)
+			hwloc_bitmap_andnot(iso, s->online, s->isolation.housekeeping);
+		st->isolated_cpus = iso ? asios_cpulist_format(iso) : NULL;
+		hwloc_bitmap_free(iso);
+		r = st->isolated_cpus ? r : -ENOMEM;
+	}
 	for (size_t i = 0; r >= 0 && names[i]; i++) {
 		/* an interface with a device under it: not lo, veth, bridges, bonds, tunnels */
 		snprintf(path, sizeof(path), "/sys/class/net/%s/device", names[i]);
@@ -454,7 +497,7 @@ static int plan_rps_masks(struct asios_plan *plan, const struct asios_nic *n, hw
 
 /* RPS: the housekeeping CPUs of the node on each receive queue when the queues are at most half its cores */
 static int plan_rps(struct asios_plan *plan, const struct asios_nic *n, const struct asios_knob_value *v,
-		    const char *dflt, long after)
+		    const char *dflt, long after, bool *spread)
 {
 	const char *want = v->set ? v->value : dflt;
 	hwloc_bitmap_t none;
@@ -486,12 +529,90 @@ static int plan_rps(struct asios_plan *plan, const struct asios_nic *n, const st
 	snprintf(why, sizeof(why), "RPS: %ld receive queue%s for %u housekeeping cores on %s: received packets' "
 		 "protocol work spread over CPUs %s", after, after == 1 ? "" : "s", n->cores, at, cpus);
 	free(cpus);
+	*spread = true;
 	return plan_rps_masks(plan, n, n->hk, after, why);
 }
 
-static int plan_nic(struct asios_plan *plan, const struct asios_nic *n, const struct asios_nic_policy *p)
+/* each kept receive queue's rps_flow_cnt to WANT */
+static int plan_flow_cnt(struct asios_plan *plan, const struct asios_nic *n, long want, long after, const char *why)
+{
+	char object[64], path[320], value[24];
+	int r = 0;
+
+	snprintf(value, sizeof(value), "%ld", want);
+	for (unsigned q = 0; r >= 0 && q < n->n_rx && q < after; q++) {
+		char *end = NULL;
+		long now = strtol(n->flow_cnt[q], &end, 10);
+
+		snprintf(object, sizeof(object), "%s rx-%u rps_flow_cnt", n->name, q);
+		if (!n->flow_cnt[q][0] || *end || now < 0)
+			r = asios_plan_skip_object(plan, object, "holds \"%s\", not a flow count: left alone",
+						   n->flow_cnt[q]);
+		else if (now != want) {
+			snprintf(path, sizeof(path), "/sys/class/net/%s/queues/rx-%u/rps_flow_cnt", n->name, q);
+			r = asios_plan_add_write(plan, object, path, n->flow_cnt[q], value, "%s", why);
+		}
+	}
+	return r;
+}
+
+/* RFS with the RPS spread (SPREAD) on a machine without isolated CPUs; *SOCKETS: the sockets' table is wanted */
+static int plan_rfs(struct asios_plan *plan, const struct asios_nic_state *st, const struct asios_nic *n,
+		    const struct asios_knob_value *v, const char *dflt, long after, bool spread, bool *sockets)
+{
+	const char *want = v->set ? v->value : dflt;
+	long share = 1;
+	char object[64], why[300];
+
+	snprintf(object, sizeof(object), "%s rfs", n->name);
+	if (!want)
+		return v->set ? asios_plan_skip_object(plan, object, "leave in nic.conf") : 0;
+	if (strcmp(want, "0") && !spread)
+		return 0; /* RFS follows the RPS spread: the rps skip says why there is none */
+	if (n->rps_err < 0 || n->rfs_err < 0)
+		return asios_plan_skip_object(plan, object, "%s", n->rps_err < 0 ? why_no_queues(n->rps_err)
+						   : "no rps_flow_cnt (a kernel without RPS, or a capture taken before RFS was planned)");
+	if (!strcmp(want, "0"))
+		return plan_flow_cnt(plan, n, 0, after, "RFS off, as nic.conf asks");
+	if (st->isolated)
+		return asios_plan_skip_object(plan, object, "CPUs %s are isolated or nohz_full: RFS steers a flow to the "
+					      "CPU its reader last ran on whatever rps_cpus says (the kernel's "
+					      "get_rps_cpu), so protocol work would follow an application onto them",
+					      st->isolated_cpus);
+	while (share * 2 <= RFS_ENTRIES / (after > 0 ? after : 1))
+		share *= 2;
+	snprintf(why, sizeof(why), "RFS: a flow's packets are processed on the CPU its socket is read on; %d flow "
+		 "entries over %ld receive queue%s (%ld each, a power of two as the kernel rounds)", RFS_ENTRIES, after,
+		 after == 1 ? "" : "s", share);
+	*sockets = true;
+	return plan_flow_cnt(plan, n, share, after, why);
+}
+
+/* the sockets' flow table, raised to RFS_ENTRIES (never lowered: another device or an admin may need more) */
+static int plan_sock_flow(struct asios_plan *plan, const struct asios_nic_state *st)
+{
+	static const char object[] = "net.core.rps_sock_flow_entries";
+	char *end = NULL, value[24];
+	long now = st->sock_flow ? strtol(st->sock_flow, &end, 10) : -1;
+
+	if (!st->sock_flow)
+		return asios_plan_skip_object(plan, object, "%s not readable: RFS's per-queue tables stay unused",
+					      SOCK_FLOW);
+	if (*end || now < 0)
+		return asios_plan_skip_object(plan, object, "holds \"%s\", not a number: left alone", st->sock_flow);
+	if (now >= RFS_ENTRIES)
+		return 0;
+	snprintf(value, sizeof(value), "%d", RFS_ENTRIES);
+	return asios_plan_add_write(plan, object, SOCK_FLOW, st->sock_flow, value, "RFS: the sockets' table of the "
+				    "CPU each flow is read on, %d entries, for the receive queues' tables above",
+				    RFS_ENTRIES);
+}
+
+static int plan_nic(struct asios_plan *plan, const struct asios_nic_state *st, const struct asios_nic *n,
+		    const struct asios_nic_policy *p, bool *sockets)
 {
 	int prof = matches(p->latency, n->name) ? ASIOS_NIC_LATENCY : p->profile, r = 0;
+	bool spread = false;
 	long after = n->n_rx; /* the receive queues once the plan's queue count is set */
 	char why[300];
 
@@ -525,12 +646,14 @@ static int plan_nic(struct asios_plan *plan, const struct asios_nic *n, const st
 		r = plan_channels(plan, n, want, profile_names[prof]);
 		after = r < 0 ? after : queues_after(plan, before, n->name, after);
 	}
-	return r < 0 ? r : plan_rps(plan, n, &p->knob[prof][K_RPS], knobs[K_RPS].value[prof], after);
+	r = r < 0 ? r : plan_rps(plan, n, &p->knob[prof][K_RPS], knobs[K_RPS].value[prof], after, &spread);
+	return r < 0 ? r : plan_rfs(plan, st, n, &p->knob[prof][K_RFS], knobs[K_RFS].value[prof], after, spread, sockets);
 }
 
 int asios_nic_plan(const struct asios_nic_state *st, const struct asios_nic_policy *p, struct asios_plan **ret)
 {
 	struct asios_plan *plan = asios_plan_new();
+	bool sockets = false;
 	int r = 0;
 
 	if (!plan)
@@ -538,7 +661,9 @@ int asios_nic_plan(const struct asios_nic_state *st, const struct asios_nic_poli
 	if (!st->n)
 		r = asios_plan_note(plan, "no interface with a device (/sys/class/net/NAME/device)");
 	for (size_t i = 0; r >= 0 && i < st->n; i++)
-		r = plan_nic(plan, &st->nics[i], p);
+		r = plan_nic(plan, st, &st->nics[i], p, &sockets);
+	if (r >= 0 && sockets)
+		r = plan_sock_flow(plan, st);
 	if (r < 0) {
 		asios_plan_free(plan);
 		plan = NULL;

@@ -15,6 +15,9 @@
  *   - RPS (throughput profile): where the device has at most half as many receive queues as those cores,
  *     each queue's rps_cpus (a sysfs write) spreads received packets' protocol work over the housekeeping
  *     CPUs of the node; rps = 0 turns RPS off;
+ *   - RFS (throughput profile), with the RPS spread above on a machine without isolated or nohz_full CPUs:
+ *     each queue's rps_flow_cnt (32768 entries shared by the queues, a power of two each) and the sockets'
+ *     table, net.core.rps_sock_flow_entries, raised to 32768 (writes); rfs = 0 turns each queue's table off;
  * each ethtool change an action of kind ASIOS_ACTION_ETHTOOL with its reason, each thing left alone a skip with
  * its.
  * The RSS indirection table is left to the kernel's default, which spreads flows evenly over all receive
@@ -23,7 +26,7 @@
  *   [nic]                      profile = throughput|latency
  *                              latency = GLOB…   interfaces on the latency profile
  *                              leave = GLOB…     interfaces left alone
- *   [throughput] [latency]     KNOB = VALUE|leave   (channels = auto|N, rps = auto|0)
+ *   [throughput] [latency]     KNOB = VALUE|leave   (channels = auto|N, rps = auto|0, rfs = auto|0)
  */
 
 #include <stdbool.h>
@@ -44,7 +47,7 @@ struct asios_snapshot;
 #define ASIOS_NIC_JOURNAL "/run/asios/nic.journal"
 
 enum asios_nic_profile { ASIOS_NIC_THROUGHPUT, ASIOS_NIC_LATENCY, _ASIOS_NIC_PROFILE_MAX };
-#define ASIOS_NIC_KNOBS 7
+#define ASIOS_NIC_KNOBS 8
 
 struct asios_nic_policy {
 	int profile;             /* enum asios_nic_profile */
@@ -68,6 +71,8 @@ struct asios_nic {
 	unsigned n_rx;           /* receive queues (/sys/class/net/NAME/queues/rx-N) */
 	char **rps;              /* rps_cpus of rx-0 … rx-(n_rx-1) as read; an entry NULL: not readable */
 	int rps_err;             /* 0, -ENOENT (no rx-N in queues/), -EOPNOTSUPP (no rps_cpus: a kernel without RPS) */
+	char **flow_cnt;         /* rps_flow_cnt of each receive queue as read ("" where not readable) */
+	int rfs_err;             /* 0, -EOPNOTSUPP (no rps_flow_cnt of rx-0) */
 	hwloc_bitmap_t hk;       /* housekeeping CPUs of that node (of the machine), every SMT sibling */
 	unsigned nbits;          /* the width of the kernel's CPU masks (nr_cpu_ids) */
 };
@@ -77,6 +82,9 @@ struct asios_nic_state {
 	size_t n;
 	char **warnings;         /* NULL-terminated */
 	size_t n_warnings;
+	char *sock_flow;         /* /proc/sys/net/core/rps_sock_flow_entries, NULL when not readable */
+	bool isolated;           /* an online CPU is isolated or nohz_full (RFS could steer work onto it) */
+	char *isolated_cpus;     /* those CPUs, a list */
 };
 
 int asios_nic_observe(struct asios_root *root, const struct asios_snapshot *s, struct asios_nic_state **ret);
