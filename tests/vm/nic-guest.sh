@@ -9,6 +9,7 @@
 #   - `asiosctl nic apply` sets queues, rings and coalescing, read back by ethtool; `asiosctl nic revert` puts
 #     them back;
 #   - RPS: one queue for two cores spreads over both CPUs (read back from sysfs), and revert clears it;
+#   - RFS with it: the queue's rps_flow_cnt and net.core.rps_sock_flow_entries set, and reverted;
 #   - asios-irqd applies the plan at start; settings changed behind its back stay changed while nothing
 #     happens (the control), and are set again when the link goes down and up, and when the device is
 #     removed and created again (a driver reload).
@@ -64,11 +65,16 @@ check "reverted-read-back-by-ethtool" "$before" "$(state)"
 rps() { cat "/sys/class/net/$nic/queues/rx-0/rps_cpus"; }
 printf '[throughput]\nchannels = 1\n' >/tmp/nic-rps.conf
 rps_before=$(rps)
+rfs() { echo "$(cat "/sys/class/net/$nic/queues/rx-0/rps_flow_cnt") $(cat /proc/sys/net/core/rps_sock_flow_entries)"; }
+rfs_before=$(rfs)
 rps_want=$(printf %x $(((1 << cores) - 1)))
 if ctl nic apply --config /tmp/nic-rps.conf >/tmp/apply-rps.txt 2>&1; then ok apply-rps; else fail apply-rps "($(tail -n 1 /tmp/apply-rps.txt))"; fi
 check "rps-one-queue-spread-over-the-cpus" "1 $rps_want" "$(cur -l Combined:) $(rps)"
+# RFS with it (no isolated CPU in this guest): the queue's flow table and the sockets' table, 32768 entries
+check "rfs-flow-tables-set" "32768 32768" "$(rfs)"
 ctl nic revert >/tmp/revert-rps.txt 2>&1
 check "rps-reverted" "$(echo "$before" | cut -d' ' -f1) $rps_before" "$(cur -l Combined:) $(rps)"
+check "rfs-reverted" "$rfs_before" "$(rfs)"
 # asios-irqd keeps it
 $ld --library-path /nic/lib /nic/asios-irqd >/tmp/irqd.log 2>&1 &
 irqd=$!
