@@ -1,6 +1,7 @@
 /* SPDX-FileCopyrightText: 2026 The ASIOS Authors
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -21,6 +22,30 @@
 #include <cmocka.h>
 
 #include "asios/root.h"
+
+/* openat2 calls still to be answered EAGAIN, as the kernel does when a rename or mount anywhere on the machine
+ * races a ".." of the walk under RESOLVE_IN_ROOT: libasios calls openat2 through syscall(2), wrapped here */
+static int eagain_left;
+
+long syscall(long n, ...)
+{
+	static long (*next)(long, ...);
+	long a[6];
+	va_list ap;
+
+	va_start(ap, n);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	if (n == SYS_openat2 && eagain_left > 0) {
+		eagain_left--;
+		errno = EAGAIN;
+		return -1;
+	}
+	if (!next)
+		*(void **)&next = dlsym(RTLD_NEXT, "syscall");
+	return next(n, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
 
 struct fixture {
 	char dir[64];
@@ -244,6 +269,22 @@ static void test_no_openat2(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* EAGAIN from openat2 is retried: the read through a "../" link succeeds after a few; a walk that never gets
+ * through gives EAGAIN back instead of looping */
+static void test_openat2_eagain_retried(void **state)
+{
+	struct fixture *fx = *state;
+	long v = 0;
+
+	eagain_left = 5;
+	assert_int_equal(asios_read_long(fx->root, "/sys/d/up", &v), 0);
+	assert_int_equal(v, 42);
+	assert_int_equal(eagain_left, 0);
+	eagain_left = 1000;
+	assert_int_equal(asios_read_long(fx->root, "/sys/d/int", &v), -EAGAIN);
+	eagain_left = 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -254,6 +295,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_link_stays_inside, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_odd_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_openat2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_openat2_eagain_retried, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("root", tests, setup, teardown);

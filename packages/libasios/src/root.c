@@ -127,11 +127,18 @@ int asios_root_open_file(const struct asios_root *root, const char *path, int fl
 			return -errno;
 		return fd;
 	}
-	/* no fallback to openat() without openat2 (ENOSYS): it would let links point outside the root */
-	fd = (int)syscall(SYS_openat2, root->dirfd, relative(path), &how, sizeof(how));
-	if (fd < 0)
-		return -errno;
-	return fd;
+	/* no fallback to openat() without openat2 (ENOSYS): it would let links point outside the root.
+	 * EAGAIN: a rename or mount anywhere on the machine while a ".." was resolved (the kernel cannot then
+	 * prove the walk stayed inside the root; openat2(2) says to retry). A capture's links are full of ".." and
+	 * a busy machine (a package install, a compiler cache) renames all the time: seen once as a PCI device
+	 * without its driver in a capture read beside a build. */
+	for (int tries = 0;; tries++) {
+		fd = (int)syscall(SYS_openat2, root->dirfd, relative(path), &how, sizeof(how));
+		if (fd >= 0)
+			return fd;
+		if (errno != EAGAIN || tries == 100)
+			return -errno;
+	}
 }
 
 /* a capture root holds only files and folders: a FIFO would block, a device (/dev/zero) never end */
