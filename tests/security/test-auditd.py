@@ -54,6 +54,10 @@ libc = ctypes.CDLL(None, use_errno=True)
 BOOTED = "--booted" in sys.argv[1:]
 
 
+# finit_module's number: x86-64's table, or the generic one of arm64 and riscv64 (include/uapi/asm-generic/unistd.h)
+FINIT_MODULE = {"x86_64": 313, "aarch64": 273, "riscv64": 273}[os.uname().machine]
+
+
 def sh(*cmd, **kw):
     return subprocess.run(list(cmd), capture_output=True, text=True, **kw)
 
@@ -110,7 +114,7 @@ def search(log, key, since):
 def triggers(tmp, allowed):
     """one event of each kind; the allowed program opens the accelerator node too"""
     fd = os.open("/dev/null", os.O_RDONLY)
-    libc.syscall(313, fd, b"", 0)  # finit_module: refused (not a module), but it is the call that is audited
+    libc.syscall(FINIT_MODULE, fd, b"", 0)  # refused (not a module), but it is the call that is audited
     os.close(fd)
     child = subprocess.Popen(["sleep", "30"])
     if libc.ptrace(16, child.pid, None, None) == 0:  # PTRACE_ATTACH
