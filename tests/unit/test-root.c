@@ -285,6 +285,19 @@ static void test_openat2_eagain_retried(void **state)
 	eagain_left = 0;
 }
 
+/* a process killed between asios_write_whole()'s temporary file and its rename: removing the file (a revert)
+ * removes that leftover too, so the folder apply made can go */
+static void test_remove_takes_leftover(void **state)
+{
+	struct fixture *fx = *state;
+	char p[512];
+
+	put(fx->dir, "sys/d/.new.conf.asios-new", "half\n");
+	asios_remove_file(fx->root, "/sys/d/new.conf");
+	snprintf(p, sizeof(p), "%s/sys/d/.new.conf.asios-new", fx->dir);
+	assert_int_equal(access(p, F_OK), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -296,6 +309,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_odd_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_openat2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_openat2_eagain_retried, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_takes_leftover, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("root", tests, setup, teardown);

@@ -427,6 +427,14 @@ int asios_remove_file(const struct asios_root *root, const char *path)
 	if (dfd < 0)
 		return dfd;
 	r = unlinkat(dfd, name, 0) < 0 ? -errno : 0;
+	{
+		/* and asios_write_whole()'s temporary file, left when a process was killed between its creation
+		 * and its rename: the revert of that apply must leave the folder as it was (removable) */
+		char tmp[NAME_MAX + 16];
+
+		snprintf(tmp, sizeof(tmp), ".%s.asios-new", name);
+		(void)unlinkat(dfd, tmp, 0);
+	}
 	close(dfd);
 	return r;
 }
