@@ -364,7 +364,6 @@ int asios_nic_observe(struct asios_root *root, const struct asios_snapshot *s, s
 	if (r >= 0 && !hwloc_bitmap_isequal(s->online, s->isolation.housekeeping)) {
 		hwloc_bitmap_t iso = hwloc_bitmap_alloc();
 
-		st->isolated = true;
 		if (iso)
 			hwloc_bitmap_andnot(iso, s->online, s->isolation.housekeeping);
 		st->isolated_cpus = iso ? asios_cpulist_format(iso) : NULL;
@@ -574,7 +573,7 @@ static int plan_rfs(struct asios_plan *plan, const struct asios_nic_state *st, c
 						   : "no rps_flow_cnt (a kernel without RPS, or a capture taken before RFS was planned)");
 	if (!strcmp(want, "0"))
 		return plan_flow_cnt(plan, n, 0, after, "RFS off, as nic.conf asks");
-	if (st->isolated)
+	if (st->isolated_cpus)
 		return asios_plan_skip_object(plan, object, "CPUs %s are isolated or nohz_full: RFS steers a flow to the "
 					      "CPU its reader last ran on whatever rps_cpus says (the kernel's "
 					      "get_rps_cpu), so protocol work would follow an application onto them",

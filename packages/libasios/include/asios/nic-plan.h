@@ -83,8 +83,7 @@ struct asios_nic_state {
 	char **warnings;         /* NULL-terminated */
 	size_t n_warnings;
 	char *sock_flow;         /* /proc/sys/net/core/rps_sock_flow_entries, NULL when not readable */
-	bool isolated;           /* an online CPU is isolated or nohz_full (RFS could steer work onto it) */
-	char *isolated_cpus;     /* those CPUs, a list */
+	char *isolated_cpus;     /* online CPUs isolated or nohz_full (RFS could steer work onto them), a list; NULL: none */
 };
 
 int asios_nic_observe(struct asios_root *root, const struct asios_snapshot *s, struct asios_nic_state **ret);
