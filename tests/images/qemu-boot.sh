@@ -90,7 +90,7 @@ build_iso() {
 	local work=$1 base=$2 arch=$3 version debs t0
 	version=$(cd "$top" && dpkg-parsechangelog -SVersion)
 	debs=$work/debs
-	if [ ! -f "$debs/asios_${version}_$arch.changes" ]; then
+	if ! "$top/tools/debs-current" "$debs/asios_${version}_$arch.changes"; then
 		"$top/tools/build-debs" --no-lintian "$debs" >"$work/debs.log" 2>&1 || { tail -n 20 "$work/debs.log" | sed 's/^/#   /'; echo "not ok 1 - .debs build"; exit 1; }
 	fi
 	rm -rf "$work/repo" "$work/gnupg"

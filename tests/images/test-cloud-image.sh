@@ -62,13 +62,13 @@ if [ -z "$image" ]; then
 	debs=$work/debs
 	# the native .debs always (the architecture-independent ones, asios-base and asios-cloud, come from them)
 	changes=("$debs/asios_${version}_$host_arch.changes")
-	if [ ! -f "${changes[0]}" ]; then
+	if ! "$top/tools/debs-current" "${changes[0]}"; then
 		step "building the .debs"
 		"$top/tools/build-debs" --no-lintian "$debs" >"$work/debs.log" 2>&1 || { tail -n 20 "$work/debs.log"; echo "not ok 1 - .debs build"; exit 1; }
 	fi
 	if [ "$arch" != "$host_arch" ]; then
 		changes+=("$work/debs-$arch/asios_${version}_$arch.changes")
-		if [ ! -f "${changes[1]}" ]; then
+		if ! "$top/tools/debs-current" "${changes[1]}"; then
 			step "cross-building the $arch .debs"
 			"$top/tools/build-debs" --no-lintian --arch "$arch" "$work/debs-$arch" >"$work/debs-$arch.log" 2>&1 ||
 				{ tail -n 20 "$work/debs-$arch.log"; echo "not ok 1 - $arch .debs build"; exit 1; }

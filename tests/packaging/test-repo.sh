@@ -24,7 +24,7 @@ arch=$(dpkg --print-architecture)
 eval "$("$top/tools/base-profile" "$base" | grep -E '^(MIRROR|SUITE)=')"
 
 debs=$work/debs-a
-if [ ! -f "$debs/asios_${version}_$arch.changes" ]; then
+if ! "$top/tools/debs-current" "$debs/asios_${version}_$arch.changes"; then
 	step "building the .debs"
 	"$top/tools/build-debs" --no-lintian "$debs" >/dev/null || { echo "not ok 1 - .debs build"; exit 1; }
 fi
