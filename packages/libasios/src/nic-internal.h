@@ -1,0 +1,24 @@
+/* SPDX-FileCopyrightText: 2026 The ASIOS Authors
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+/* Between the NIC domain's ethtool plan (nic.c) and its packet steering, RPS and RFS (nic-steer.c). */
+#include <stdbool.h>
+
+#include "asios/config.h"
+#include "asios/nic-plan.h"
+#include "asios/plan.h"
+
+/* RFS: the sockets' table (net.core.rps_sock_flow_entries), shared by the receive queues of a device; the
+ * kernel's scaling guide: "32768 ... works fairly well on a moderately loaded server" */
+#define RFS_ENTRIES 32768
+#define SOCK_FLOW "/proc/sys/net/core/rps_sock_flow_entries"
+
+/* RPS on N's receive queues kept by the plan's queue count (AFTER), from knob V or the profile's default DFLT;
+ * *SPREAD: the housekeeping CPUs were put on them. 0 or -errno */
+int nic_plan_rps(struct asios_plan *plan, const struct asios_nic *n, const struct asios_knob_value *v,
+		 const char *dflt, long after, bool *spread);
+/* RFS with the RPS spread (SPREAD) on a machine without isolated CPUs; *SOCKETS: the sockets' table is wanted */
+int nic_plan_rfs(struct asios_plan *plan, const struct asios_nic_state *st, const struct asios_nic *n,
+		 const struct asios_knob_value *v, const char *dflt, long after, bool spread, bool *sockets);
+/* the sockets' flow table raised to RFS_ENTRIES, once per plan after the devices */
+int nic_plan_sock_flow(struct asios_plan *plan, const struct asios_nic_state *st);
