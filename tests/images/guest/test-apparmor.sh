@@ -18,6 +18,34 @@ case ",$lsm," in *,apparmor,*) report 0 "apparmor is an active LSM ($lsm)" ;; *)
 check_eq "AppArmor is enabled (aa-enabled)" Yes "$(aa-enabled 2>&1)"
 check_eq "apparmor.service loaded the profiles at boot" active "$(systemctl is-active apparmor.service)"
 
+# the profiles came compiled with the image (tools/build-image, for the features recorded in
+# config/images/apparmor/linux-X.Y.features): the cache of this kernel's features holds files from before this
+# boot and apparmor.service wrote none during it. Only our kernels have that file; the stock one compiles at boot.
+case $(uname -r) in
+*-asios-*)
+	feat=$(aa-features-abi -x 2>/dev/null | md5sum)
+	cache=""
+	for d in /var/cache/apparmor/*/; do
+		[ -f "$d.features" ] && [ "$(md5sum <"$d.features")" = "$feat" ] && cache=$d
+	done
+	btime=$(awk '$1 == "btime" { print $2 }' /proc/stat)
+	before=0 during=0
+	if [ -n "$cache" ]; then
+		# by their inode change time: apparmor_parser gives a cache file its profile's modification time
+		before=$(find "$cache" -type f ! -name .features ! -newerct "@$btime" | wc -l)
+		during=$(find "$cache" -type f ! -name .features -newerct "@$btime" | wc -l)
+	fi
+	echo "# AppArmor cache of this kernel's features: ${cache:-none} ($before files from the build, $during written at this boot; caches: $(find /var/cache/apparmor -mindepth 1 -maxdepth 1 -printf '%f '))"
+	report "$([ -n "$cache" ] && [ "$before" -gt 0 ] && echo 0 || echo 1)" \
+		"the image's AppArmor cache was compiled for this kernel's features (else record them: docs/images.md)"
+	check_eq "apparmor.service compiled no profile at boot (it loaded the image's cache)" 0 "$during"
+	awk -v a="$(systemctl show -p InactiveExitTimestampMonotonic --value apparmor.service)" \
+		-v b="$(systemctl show -p ActiveEnterTimestampMonotonic --value apparmor.service)" \
+		'BEGIN { if (a > 0 && b > a) printf "# apparmor.service took %.2f s at this boot\n", (b - a) / 1e6 }'
+	;;
+*) echo "# $(uname -r) is not our kernel: its profiles are compiled at the first boot" ;;
+esac
+
 # every ASIOS profile loaded, in enforce mode
 for p in asios-irqd asios-numad asios-schedd asios-healthd asios-exporter asiosctl asios-load-warm; do
 	mode=$(sed -n "s/^$p (\(.*\))\$/\1/p" "$aafs/profiles" 2>/dev/null)
