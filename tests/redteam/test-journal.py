@@ -7,6 +7,8 @@ On copies of the synthetic AI server (ai-2s8g, ~100 IRQ moves per apply) and of 
 grub.d snippet and a systemd drop-in, whole files that outlive a reboot):
   - apply racing a failing apply, and apply racing revert, then revert: every affinity back (byte-exact tree);
   - kill -9 at random points of apply and of revert, then revert: the tree byte-exact as before (diff -r);
+  - kill -9 at every folder made, file renamed into place and name removed (strace's fault injection stops
+    the process on entry to the Nth mkdirat, renameat or unlinkat), then revert: byte-exact at each point;
   - a rollback that fails keeps the record it could not restore, names it, and revert restores it later;
   - after a simulated reboot (/run emptied, another boot id) revert removes the persistent files;
   - an incomplete last record is ignored, a journal of another machine is refused, an IRQ that now serves another
@@ -120,6 +122,50 @@ def kill_runs(tmp, verb, name, n):
               "%s: kill -9 %s after %.0f ms, then revert: tree byte-exact" % (name, "revert" if trial % 2 else "apply",
                                                                           when * 1000),
               q.stdout + q.stderr + "\n" + "\n".join(d))
+
+
+def strace_works():
+    strace = shutil.which("strace")
+    try:
+        return strace if strace and subprocess.run([strace, "-f", "-o", "/dev/null", "true"], capture_output=True,
+                                                   timeout=60).returncode == 0 else None
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+def crash_points(tmp):
+    """kill -9 on entry to the Nth mkdirat, renameat and unlinkat of an isolate apply (and of a revert after a
+    full apply), for every N the command reaches, then revert: the tree byte-exact every time"""
+    strace = strace_works()
+    for verb in ("apply", "revert"):
+        name = "isolate %s: kill -9 at each of its mkdirat, renameat and unlinkat calls, then revert: byte-exact" % verb
+        if not strace:
+            skip(name, "strace cannot trace here (not installed or ptrace not allowed)")
+            continue
+        points, bad = {}, []
+        for call in ("mkdirat", "renameat", "unlinkat"):
+            for n in range(1, 100):
+                work = fresh(tmp, "ws-2g-iso", "crash-%s-%s-%d" % (verb, call, n))
+                prepare(work, "ws-2g-iso")
+                before = tree(work)
+                if verb == "revert":
+                    ctl("isolate", "apply", "--root", work)
+                p = subprocess.run([strace, "-f", "-o", "/dev/null", "-e", "trace=" + call,
+                                    "-e", "inject=%s:signal=KILL:when=%d" % (call, n),
+                                    ASIOSCTL, "isolate", verb, "--root", work], capture_output=True, text=True,
+                                   timeout=300)
+                if p.returncode != -signal.SIGKILL:  # the command ended before its Nth such call
+                    break
+                points[call] = n
+                q = ctl("isolate", "revert", "--root", work)
+                d = differs(before, tree(work))
+                if d or q.returncode not in (0, 1) or "Sanitizer" in q.stderr:
+                    bad.append("%s #%d: %s %s" % (call, n, d, (q.stdout + q.stderr).strip()[-300:]))
+        total = sum(points.values())
+        counts["kills"] += total
+        counts["kill_ok"] += total - len(bad)
+        check(total >= 5 and not bad, "%s (%s)" % (name, ", ".join("%d %s" % (n, c) for c, n in points.items())),
+              "\n".join(bad) or "only %d crash points reached" % total)
 
 
 def prepare(work, name):
@@ -287,6 +333,7 @@ def main():
         races(tmp)
         kill_runs(tmp, "irq", "ai-2s8g", KILLS)
         kill_runs(tmp, "isolate", "ws-2g-iso", KILLS)
+        crash_points(tmp)
         rollback_failure(tmp)
         reboot(tmp)
         tampering(tmp)

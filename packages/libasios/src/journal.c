@@ -410,6 +410,21 @@ static int longer_first(const void *a, const void *b)
 	return x > y ? -1 : x < y;
 }
 
+static void remove_empty_dirs(struct asios_root *root, char **dirs, size_t n)
+{
+	/* innermost (longest) first; a folder that holds anything else stays */
+	if (dirs)
+		qsort(dirs, n, sizeof(*dirs), longer_first);
+	for (size_t i = 0; i < n; i++)
+		(void)asios_rmdir_empty(root, dirs[i]);
+}
+
+/*
+ * In an order that a kill -9 at any point leaves a journal that names what is left, so that the next revert
+ * finishes: the folders only the persistent journal records (those of the files it restored) go while it is
+ * still there; then that journal and its own folders, which the runtime journal records too; then the runtime
+ * journal, its lock (a lock left alone is removed by the next revert) and their folders.
+ */
 void asios_journal_tidy(struct asios_root *root, const char *journal, struct asios_journal_lock *lock,
 			char **more_dirs)
 {
@@ -420,21 +435,18 @@ void asios_journal_tidy(struct asios_root *root, const char *journal, struct asi
 	for (size_t i = 0; more_dirs && more_dirs[i]; i++)
 		(void)asios_strv_push_dup(&dirs, &n, more_dirs[i]);
 	if (pers && journal_empty(root, pers, &dirs, &n)) {
+		remove_empty_dirs(root, dirs, n);
 		(void)asios_unlink_in_root(root, pers, 0);
-		/* the runtime journal goes last: its records name the folders that hold it and the lock */
+		for (size_t i = 0; rt_empty && i < n_rt; i++)
+			(void)asios_strv_push_dup(&dirs, &n, rt_dirs[i]);
+		remove_empty_dirs(root, dirs, n);
 		if (rt_empty) {
-			for (size_t i = 0; i < n_rt; i++)
-				(void)asios_strv_push_dup(&dirs, &n, rt_dirs[i]);
 			(void)asios_unlink_in_root(root, journal, 0);
 			gone = true;
 		}
 	}
 	asios_journal_unlock(root, lock, gone);
-	/* innermost (longest) first; a folder that holds anything else stays */
-	if (dirs)
-		qsort(dirs, n, sizeof(*dirs), longer_first);
-	for (size_t i = 0; i < n; i++)
-		(void)asios_rmdir_empty(root, dirs[i]);
+	remove_empty_dirs(root, dirs, n);
 	asios_strv_free(dirs);
 	asios_strv_free(rt_dirs);
 	free(pers);

@@ -162,6 +162,22 @@ static int revert_file(struct asios_root *root, const char *path, bool runtime, 
 	return r;
 }
 
+/* an apply killed after taking the lock and before writing its journal, or a revert killed after removing the
+ * journal and before its lock, leaves the lock file alone: when nobody holds it, it goes (with its folders) */
+static void drop_left_lock(struct asios_root *root, const char *journal)
+{
+	struct asios_journal_lock *lock = NULL;
+	char **dirs = NULL, *path = NULL;
+	int holder = 0;
+
+	if (asprintf(&path, "%s.lock", journal) < 0)
+		return;
+	if (asios_exists(root, path) && asios_journal_lock(root, journal, 0, &lock, &holder, &dirs) == 0)
+		asios_journal_tidy(root, journal, lock, dirs);
+	asios_strv_free(dirs);
+	free(path);
+}
+
 int asios_revert(struct asios_root *root, const char *journal, struct asios_apply_report *rep)
 {
 	struct asios_journal_lock *lock = NULL;
@@ -171,6 +187,7 @@ int asios_revert(struct asios_root *root, const char *journal, struct asios_appl
 	if (!pers)
 		return -ENOMEM;
 	if (!asios_exists(root, journal) && !asios_exists(root, pers)) {
+		drop_left_lock(root, journal);
 		free(pers);
 		return -ENOENT;
 	}
