@@ -217,8 +217,11 @@ REPO_KERNEL_FLAVOURS ?= generic virt rt
 REPO_KERNEL_DEBS = $(foreach f,$(wildcard $(foreach k,$(REPO_KERNEL_FLAVOURS),$(O)/kernel/deb/$(k)-*/linux-*.deb)),\
 	$(if $(findstring -dbg_,$(f))$(findstring /linux-libc-dev_,$(f)),,$(f)))
 
-# the arm64 .debs of `make debs-arm64`, published beside the native ones when built for the current version
-REPO_ARM64_CHANGES = $(wildcard $(O)/debs-arm64/asios_$(ASIOS_VERSION)_arm64.changes)
+# the arm64 .debs of `make debs-arm64`, published beside the native ones when built for the current version from
+# the source as it is now (tools/debs-current); older ones are left out, with a line that says so
+REPO_ARM64_BUILT = $(wildcard $(O)/debs-arm64/asios_$(ASIOS_VERSION)_arm64.changes)
+REPO_ARM64_CHANGES = $(if $(REPO_ARM64_BUILT),$(shell tools/debs-current $(REPO_ARM64_BUILT) 2>/dev/null && \
+	echo $(REPO_ARM64_BUILT)))
 
 .PHONY: debs
 debs: ## Build the .debs (asios-tuning, asios-base, meta packages) into $(O)/debs; lintian must be clean
@@ -234,6 +237,8 @@ repo-key: ## Create a throwaway repository signing key in REPO_GNUPGHOME (defaul
 
 .PHONY: repo
 repo: debs ## Signed apt repository in $(O)/repo (BASE suite) with the .debs and any built kernel .debs
+	$(Q)$(if $(REPO_ARM64_BUILT),$(if $(REPO_ARM64_CHANGES),true,echo "make repo: $(REPO_ARM64_BUILT) left out: \
+		the source changed after it (make debs-arm64 builds it again)" >&2),true)
 	$(Q)GNUPGHOME=$(abspath $(REPO_GNUPGHOME)) tools/repo-publish --repo $(O)/repo --codename $(BASE) \
 		$(if $(REPO_KEY),--key $(REPO_KEY)) $(if $(filter yes,$(REPO_REPLACE)),--replace) \
 		$(O)/debs/asios_*.changes $(REPO_ARM64_CHANGES) $(REPO_KERNEL_DEBS)
