@@ -13,17 +13,23 @@
     DMA-BUF (nothing to load) under the open kernel module and for other vendors' GPUs (the same tree with the
     GPUs' vendor changed to AMD's); not decided before the driver is loaded; left alone when loaded outside
     ASIOS, or with peermem = leave; removed when no longer needed; apply/revert; carried by a capture.
+  - persistence mode of NVIDIA's GPUs: nvidia-persistenced wanted by multi-user.target where the unit is installed
+    and not enabled, the unit's ExecStart= without --no-persistence-mode (a drop-in systemd-analyze verify accepts;
+    it refuses the same drop-in without the ExecStart= reset); nothing where it is enabled and starts with
+    persistence on; left alone when not installed, masked, with persistence = leave, or (the override) when the unit
+    has drop-ins of others; our drop-ins removed where no NVIDIA GPU is left; apply/revert; carried by a capture.
 TAP output."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from taplib import (SHARED, TOP, ASIOSCTL, capture, check, ctl, done, fixture_copy, fixture_tree, golden, need,  # noqa: E402
-                    plan_json, tree_differs, tree_digest, write)
+                    plan_json, skip, tree_differs, tree_digest, write)
 
 GRUB = "etc/default/grub.d/asios-gpu.cfg"
 MODULES = "etc/modules-load.d/asios-gpu.conf"
@@ -34,8 +40,21 @@ PROPRIETARY = ("NVRM version: NVIDIA UNIX x86_64 Kernel Module  535.183.01  Sun 
 OPEN = ("NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  550.54.14  Release Build  "
         "(dvs-builder@U16-I3-B03-4-3)  Thu Feb 22 01:33:24 UTC 2024\n"
         "GCC version:  gcc version 12.2.0 (Debian 12.2.0-14)\n")
+# NVIDIA's persistence daemon's unit as a distribution ships it (Debian's, with the flag some others start it with)
+UNIT = "lib/systemd/system/nvidia-persistenced.service"
+UNIT_TEXT = ("[Unit]\nDescription=NVIDIA Persistence Daemon\nWants=syslog.target\n\n[Service]\nType=forking\n"
+             "ExecStart=/usr/bin/nvidia-persistenced --user nvpd%s\n"
+             "ExecStopPost=/bin/rm -rf /var/run/nvidia-persistenced\n\n[Install]\nWantedBy=multi-user.target\n")
+ENABLED = "etc/systemd/system/multi-user.target.wants/nvidia-persistenced.service"
+WANTS = "etc/systemd/system/multi-user.target.d/asios-gpu.conf"
+OVERRIDE = "etc/systemd/system/nvidia-persistenced.service.d/asios-gpu.conf"
 # the machines with GPUs behind PCIe switches that hold a NIC too
 PAIRED = {"ai-2s8g": 8, "ai-2s8g-nopxm": 8}
+
+
+def pair_skips(pl):
+    """what the plan left alone of the pairs' settings (persistence mode concerns every NVIDIA GPU, paired or not)"""
+    return [s for s in pl["skipped"] if s["object"] != "GPU persistence mode"]
 
 
 def pci_chain(root, addr):
@@ -101,7 +120,7 @@ def goldens(tmp):
         check(pairs == PAIRED.get(name, 0) and len(notes) == pairs,
               "%s: %d GPU-NIC pairs behind PCIe switches, each named" % (name, pairs), {"test": pairs, "plan": notes})
         if not pairs:
-            check(not pl["actions"] and not pl["skipped"] and any("no GPU or accelerator shares" in n for n in pl["notes"]),
+            check(not pl["actions"] and not pair_skips(pl) and any("no GPU or accelerator shares" in n for n in pl["notes"]),
                   "%s: nothing planned on a machine without GPU-NIC pairs" % name, pl)
             continue
         skip = " ".join(s["reason"] for s in pl["skipped"])
@@ -159,7 +178,7 @@ def apply_revert(tmp):
     ctl("gpu", "apply", "--root", work)
     write(os.path.join(work, "proc/cmdline"), cmdline + " " + snippet_value(os.path.join(work, GRUB)).replace("'", "") + "\n")
     rc, pl, err = plan_json("gpu", work)
-    check(rc == 0 and not pl["actions"] and not pl["skipped"], "after the reboot with the snippet: nothing to do", pl or err)
+    check(rc == 0 and not pl["actions"] and not pair_skips(pl), "after the reboot with the snippet: nothing to do", pl or err)
 
 
 def policy(tmp):
@@ -256,20 +275,129 @@ def peermem(tmp):
     work = fixture_copy(tmp, "gh200", "peer-gh200")
     write(os.path.join(work, VERSION), PROPRIETARY)
     rc, pl, err = plan_json("gpu", work)
-    check(rc == 0 and not pl["actions"] and not pl["skipped"], "no GPU-NIC pair: no peer-memory module", pl or err)
+    check(rc == 0 and not pl["actions"] and not pair_skips(pl), "no GPU-NIC pair: no peer-memory module", pl or err)
+
+
+def persist_actions(pl):
+    return {a["path"]: a for a in pl["actions"] if a["object"] == "GPU persistence mode"} if pl else {}
+
+
+def persist_skip(pl):
+    return " ".join(s["reason"] for s in pl["skipped"] if s["object"] == "GPU persistence mode") if pl else ""
+
+
+def verify_units(tmp, work):
+    """systemd-analyze verify of the unit with the drop-ins of WORK (the daemon's path made /bin/true, which takes
+    any argument): (exit code, output)"""
+    d = os.path.join(tmp, "verify-units")
+    shutil.rmtree(d, ignore_errors=True)
+    for rel in (UNIT, OVERRIDE, WANTS):
+        src = os.path.join(work, rel)
+        if os.path.exists(src):
+            write(os.path.join(d, os.path.relpath(rel, os.path.dirname(os.path.dirname(rel))) if rel != UNIT
+                               else os.path.basename(rel)),
+                  open(src).read().replace("/usr/bin/nvidia-persistenced", "/bin/true"))
+    p = subprocess.run(["systemd-analyze", "verify", "nvidia-persistenced.service", "multi-user.target"],
+                       capture_output=True, text=True, env=dict(os.environ, SYSTEMD_UNIT_PATH=d + ":"))
+    return p.returncode, p.stdout + p.stderr
+
+
+def persistence_apply(tmp):
+    """installed, not enabled, started with --no-persistence-mode: both drop-ins; apply, verify, revert"""
+    work = fixture_copy(tmp, "ai-2s8g", "persist")
+    write(os.path.join(work, UNIT), UNIT_TEXT % " --no-persistence-mode --verbose")
+    before = tree_digest(work)
+    rc, pl, err = plan_json("gpu", work)
+    acts = persist_actions(pl)
+    w, o = acts.get("/" + WANTS), acts.get("/" + OVERRIDE)
+    check(rc == 0 and len(acts) == 2 and w and o and w["old"] is None and o["old"] is None and
+          "Wants=nvidia-persistenced.service" in w["new"].splitlines() and "8 NVIDIA GPUs" in w["reason"] and
+          "not enabled" in w["reason"] and o["new"].splitlines()[-2:] ==
+          ["ExecStart=", "ExecStart=/usr/bin/nvidia-persistenced --user nvpd --verbose"] and
+          "--no-persistence-mode" in o["reason"],
+          "persistence: the daemon wanted at boot and started without --no-persistence-mode (two drop-ins)", pl or err)
+    p = ctl("gpu", "apply", "--root", work)
+    check(p.returncode == 0 and os.path.exists(os.path.join(work, WANTS)) and os.path.exists(os.path.join(work, OVERRIDE)),
+          "persistence: apply writes both drop-ins", p.stdout + p.stderr)
+    if shutil.which("systemd-analyze"):
+        rc, out = verify_units(tmp, work)
+        check(rc == 0 and not out.strip(), "persistence: systemd-analyze verify accepts the unit with our drop-ins", out)
+        text = open(os.path.join(work, OVERRIDE)).read()
+        write(os.path.join(work, OVERRIDE), text.replace("ExecStart=\n", ""))
+        rc, out = verify_units(tmp, work)
+        check(rc != 0 and "more than one ExecStart=" in out,
+              "persistence: without its ExecStart= reset the override is refused (the check can fail)", out)
+        write(os.path.join(work, OVERRIDE), text)
+    else:
+        skip("persistence: systemd-analyze verify of the drop-ins", "systemd-analyze is missing")
+    rc, pl, err = plan_json("gpu", work)
+    check(rc == 0 and not persist_actions(pl), "persistence: after apply nothing is left to do", pl or err)
+    p = ctl("gpu", "revert", "--root", work)
+    diff = tree_differs(before, tree_digest(work))
+    check(p.returncode == 0 and not diff, "persistence: revert removes both drop-ins and the folders apply made",
+          p.stdout + p.stderr + "\n".join(diff[:10]))
+    return work
+
+
+def persistence(tmp):
+    rc, pl, err = plan_json("gpu", fixture_tree(tmp, "ai-2s8g"))
+    check(rc == 0 and not persist_actions(pl) and "not installed" in persist_skip(pl) and
+          "nvidia-persistenced" in persist_skip(pl), "persistence: daemon not installed, left alone with why", pl or err)
+    work = persistence_apply(tmp)
+    # Debian's packaging: installed, enabled, persistence on: nothing
+    write(os.path.join(work, UNIT), UNIT_TEXT % "")
+    os.makedirs(os.path.dirname(os.path.join(work, ENABLED)), exist_ok=True)
+    os.symlink("/" + UNIT, os.path.join(work, ENABLED))
+    rc, pl, err = plan_json("gpu", work)
+    check(rc == 0 and not persist_actions(pl) and not persist_skip(pl) and
+          any("enabled (outside ASIOS)" in n for n in pl["notes"]),
+          "persistence: enabled with persistence on (Debian's package): nothing to do", pl or err)
+    # the flag, and a drop-in of someone else: the override is left alone (naming it), nothing else to do
+    write(os.path.join(work, UNIT), UNIT_TEXT % " --no-persistence-mode")
+    write(os.path.join(work, "etc/systemd/system/nvidia-persistenced.service.d/local.conf"), "[Service]\nNice=-5\n")
+    rc, pl, err = plan_json("gpu", work)
+    check(rc == 0 and not persist_actions(pl) and "local.conf" in persist_skip(pl),
+          "persistence: the unit's drop-ins of others: the override left alone, named", pl or err)
+    conf = os.path.join(tmp, "gpu-persist.conf")
+    write(conf, "[gpu]\npersistence = leave\n")
+    rc, pl, err = plan_json("gpu", work, "--config", conf)
+    check(rc == 0 and not persist_actions(pl) and "persistence = leave" in persist_skip(pl),
+          "persistence: gpu.conf persistence = leave", pl or err)
+    os.symlink("/dev/null", os.path.join(work, "etc/systemd/system/nvidia-persistenced.service"))
+    rc, pl, err = plan_json("gpu", work)
+    check(rc == 0 and not persist_actions(pl) and "masked" in persist_skip(pl),
+          "persistence: a masked unit is left alone", pl or err)
+    # our drop-ins from before on a machine whose GPUs are not NVIDIA's any more: removed
+    work = fixture_copy(tmp, "ai-2s8g", "persist-amd")
+    write(os.path.join(work, UNIT), UNIT_TEXT % " --no-persistence-mode")
+    ctl("gpu", "apply", "--root", work)
+    devs = os.path.join(work, "sys/bus/pci/devices")
+    for d in os.listdir(devs):
+        if pci_class(work, d) >> 8 == 0x03:
+            write(os.path.join(devs, d, "vendor"), "0x1002\n")
+    rc, pl, err = plan_json("gpu", work)
+    acts = persist_actions(pl)
+    check(rc == 0 and len(acts) == 2 and all(a["new"] is None and "no NVIDIA GPU" in a["reason"] for a in acts.values()),
+          "persistence: no NVIDIA GPU left: our drop-ins removed", pl or err)
 
 
 def snapshot(tmp):
     work = with_grub(tmp, "ai-2s8g", "snap")
     write(os.path.join(work, VERSION), PROPRIETARY)
+    write(os.path.join(work, UNIT), UNIT_TEXT % " --no-persistence-mode")
     ctl("gpu", "apply", "--root", work)
     write(os.path.join(work, GRUB), open(os.path.join(work, GRUB)).read().replace("iommu=pt", "iommu=on"))
+    os.remove(os.path.join(work, WANTS))
     cap, p = capture(work, tmp, "gpu")
     a, b = plan_json("gpu", work), plan_json("gpu", cap)
     check(p.returncode == 0 and a[0] == 0 and b[0] == 0 and a[1] == b[1] and a[1]["actions"],
           "the plan on a capture is the plan on the tree (a snippet edited by hand: rewritten)", (a, b, p.stderr))
     check(os.path.exists(os.path.join(cap, VERSION)) and os.path.exists(os.path.join(cap, MODULES)),
           "the capture carries the NVIDIA driver's version and ASIOS's modules-load.d file", sorted(os.listdir(cap)))
+    check(all(os.path.exists(os.path.join(cap, f)) for f in (UNIT, OVERRIDE)) and
+          list(persist_actions(b[1])) == ["/" + WANTS],
+          "the capture carries the persistence daemon's unit and our drop-in (the removed one planned again)",
+          b[1] and persist_actions(b[1]))
 
 
 def main():
@@ -280,6 +408,7 @@ def main():
         apply_revert(tmp)
         policy(tmp)
         peermem(tmp)
+        persistence(tmp)
         snapshot(tmp)
         p = ctl("gpu", "--help")
         check(p.returncode == 0 and "/etc/asios/gpu.conf" in p.stdout, "gpu --help names its policy file", p.stdout)

@@ -25,11 +25,13 @@
 static const char *const acs_names[] = { "auto", "leave", NULL };
 static const char *const iommu_names[] = { "passthrough", "leave", NULL };
 static const char *const peermem_names[] = { "auto", "leave", NULL };
+static const char *const persistence_names[] = { "on", "leave", NULL };
 
 static const struct asios_conf_item gpu_keys[] = {
 	ASIOS_CONF_ITEM_ENUM(struct asios_gpu_policy, "acs", acs, acs_names, "auto or leave"),
 	ASIOS_CONF_ITEM_ENUM(struct asios_gpu_policy, "iommu", iommu, iommu_names, "passthrough or leave"),
 	ASIOS_CONF_ITEM_ENUM(struct asios_gpu_policy, "peermem", peermem, peermem_names, "auto or leave"),
+	ASIOS_CONF_ITEM_ENUM(struct asios_gpu_policy, "persistence", persistence, persistence_names, "on or leave"),
 };
 
 static int handler(void *user, const char *section, const char *name, const char *value)
@@ -52,6 +54,7 @@ int asios_gpu_policy_init(struct asios_gpu_policy *p)
 	p->acs = ASIOS_GPU_ACS_AUTO;
 	p->iommu = ASIOS_GPU_IOMMU_PASSTHROUGH;
 	p->peermem = ASIOS_GPU_PEERMEM_AUTO;
+	p->persistence = ASIOS_GPU_PERSISTENCE_ON;
 	return 0;
 }
 
@@ -74,6 +77,11 @@ void asios_gpu_state_free(struct asios_gpu_state *st)
 	free(st->grub);
 	free(st->nvidia_driver);
 	free(st->modules);
+	free(st->persist_unit);
+	free(st->persist_unit_path);
+	asios_strv_free(st->persist_dropins);
+	free(st->persist_wants);
+	free(st->persist_override);
 	asios_strv_free(st->warnings);
 	free(st);
 }
@@ -176,6 +184,7 @@ static int pairs(struct asios_gpu_state *st, const struct asios_snapshot *s)
 		if (!is_gpu(&s->pci[i]))
 			continue;
 		st->gpus++;
+		st->nvidia_gpus += s->pci[i].vendor == 0x10de;
 		nic = nearest_nic(s, i, &dist);
 		if (nic >= 0 && dist <= ASIOS_PCI_PXB)
 			r = add_pair(st, s, i, (size_t)nic, dist);
@@ -205,7 +214,8 @@ int asios_gpu_observe(struct asios_root *root, const struct asios_snapshot *s, s
 	st->grub_dir = asios_exists(root, "/etc/default/grub.d");
 	st->peermem_loaded = asios_exists(root, ASIOS_GPU_PEERMEM_LOADED);
 	if ((r = optional(asios_read_file(root, ASIOS_GPU_GRUB, &st->grub, NULL))) < 0 ||
-	    (r = optional(asios_read_file(root, ASIOS_GPU_MODULES, &st->modules, NULL))) < 0)
+	    (r = optional(asios_read_file(root, ASIOS_GPU_MODULES, &st->modules, NULL))) < 0 ||
+	    (r = asios_gpu_observe_persistence(root, st)) < 0)
 		return r;
 	return optional(asios_read_line(root, ASIOS_GPU_NVIDIA_VERSION, &st->nvidia_driver));
 }
@@ -431,6 +441,8 @@ int asios_gpu_plan(const struct asios_gpu_state *st, const struct asios_gpu_poli
 		r = plan_snippet(plan, st, words, n);
 	if (r >= 0)
 		r = plan_peermem(plan, st, p);
+	if (r >= 0)
+		r = asios_gpu_plan_persistence(plan, st, p);
 	asios_strv_free(words);
 	if (r < 0) {
 		asios_plan_free(plan);
@@ -463,7 +475,8 @@ static int plan(const struct asios_snapshot *s, const void *state, const void *p
 const struct asios_domain asios_gpu_domain = {
 	.name = "gpu",
 	.summary = "GPU host settings: ACS redirect off between GPUs and the NICs behind their PCIe switch, IOMMU "
-		   "passthrough (kernel command line), their peer-memory path (DMA-BUF or nvidia-peermem)",
+		   "passthrough (kernel command line), their peer-memory path (DMA-BUF or nvidia-peermem), persistence "
+		   "mode of NVIDIA's GPUs (nvidia-persistenced at boot)",
 	.conf = ASIOS_GPU_CONF,
 	.conf_d = ASIOS_GPU_CONF_D,
 	.journal = ASIOS_GPU_JOURNAL,

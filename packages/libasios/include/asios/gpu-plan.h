@@ -22,8 +22,13 @@
  *     systemd-modules-load (a file action, ASIOS_GPU_MODULES); decided from /proc/driver/nvidia/version, so
  *     not before the driver is loaded; nvidia-peermem loaded outside ASIOS is left alone.
  * A machine without such a pair gets nothing (and files of ours from before are removed).
+ *   - persistence mode of NVIDIA's GPUs, on any machine with one (gpu-persist.c): NVIDIA's persistence daemon
+ *     (nvidia-persistenced.service) started at boot, through a drop-in of multi-user.target (Wants=,
+ *     ASIOS_GPU_PERSIST_WANTS) where the unit is installed but not enabled, and with persistence mode on through a
+ *     drop-in of the unit (ASIOS_GPU_PERSIST_OVERRIDE) where its ExecStart= says --no-persistence-mode; a masked
+ *     unit is left alone.
  * /etc/asios/gpu.conf and gpu.conf.d/ override:
- *   [gpu]   acs = auto|leave        iommu = passthrough|leave        peermem = auto|leave
+ *   [gpu]   acs = auto|leave        iommu = passthrough|leave        peermem = auto|leave     persistence = on|leave
  */
 
 #include <stdbool.h>
@@ -43,15 +48,20 @@ struct asios_root;
 #define ASIOS_GPU_MODULES "/etc/modules-load.d/asios-gpu.conf"
 #define ASIOS_GPU_NVIDIA_VERSION "/proc/driver/nvidia/version"
 #define ASIOS_GPU_PEERMEM_LOADED "/sys/module/nvidia_peermem/initstate"
+#define ASIOS_GPU_PERSIST_SERVICE "nvidia-persistenced.service"
+#define ASIOS_GPU_PERSIST_WANTS "/etc/systemd/system/multi-user.target.d/asios-gpu.conf"
+#define ASIOS_GPU_PERSIST_OVERRIDE "/etc/systemd/system/nvidia-persistenced.service.d/asios-gpu.conf"
 
 enum { ASIOS_GPU_ACS_AUTO, ASIOS_GPU_ACS_LEAVE };
 enum { ASIOS_GPU_IOMMU_PASSTHROUGH, ASIOS_GPU_IOMMU_LEAVE };
 enum { ASIOS_GPU_PEERMEM_AUTO, ASIOS_GPU_PEERMEM_LEAVE };
+enum { ASIOS_GPU_PERSISTENCE_ON, ASIOS_GPU_PERSISTENCE_LEAVE };
 
 struct asios_gpu_policy {
 	int acs;   /* ASIOS_GPU_ACS_* */
 	int iommu; /* ASIOS_GPU_IOMMU_* */
 	int peermem; /* ASIOS_GPU_PEERMEM_* */
+	int persistence; /* ASIOS_GPU_PERSISTENCE_* */
 };
 
 extern const struct asios_conf_format asios_gpu_policy_format;
@@ -81,6 +91,14 @@ struct asios_gpu_state {
 	char *nvidia_driver;         /* the first line of ASIOS_GPU_NVIDIA_VERSION, NULL when no driver is loaded */
 	bool peermem_loaded;         /* nvidia_peermem is loaded (ASIOS_GPU_PEERMEM_LOADED) */
 	char *modules;               /* ASIOS_GPU_MODULES's content, NULL absent */
+	unsigned nvidia_gpus;        /* NVIDIA's GPUs and accelerators, paired or not */
+	char *persist_unit;          /* the unit file of ASIOS_GPU_PERSIST_SERVICE (/etc, /usr/lib, /lib), NULL absent */
+	char *persist_unit_path;     /* where it was found */
+	bool persist_masked;         /* /etc/systemd/system/ASIOS_GPU_PERSIST_SERVICE is a link to /dev/null (or empty) */
+	bool persist_enabled;        /* multi-user.target.wants/ holds it: enabled outside ASIOS */
+	char **persist_dropins;      /* the unit's drop-ins in /etc other than ours, NULL-terminated (NULL: none) */
+	char *persist_wants;         /* ASIOS_GPU_PERSIST_WANTS's content, NULL absent */
+	char *persist_override;      /* ASIOS_GPU_PERSIST_OVERRIDE's content, NULL absent */
 	char **warnings;             /* NULL-terminated */
 	size_t n_warnings;
 };
@@ -88,5 +106,9 @@ struct asios_gpu_state {
 int asios_gpu_observe(struct asios_root *root, const struct asios_snapshot *s, struct asios_gpu_state **ret);
 void asios_gpu_state_free(struct asios_gpu_state *st);
 int asios_gpu_plan(const struct asios_gpu_state *st, const struct asios_gpu_policy *p, struct asios_plan **ret);
+/* gpu-persist.c: the persistence daemon's unit and ASIOS's drop-ins (observe), their plan */
+int asios_gpu_observe_persistence(struct asios_root *root, struct asios_gpu_state *st);
+int asios_gpu_plan_persistence(struct asios_plan *plan, const struct asios_gpu_state *st,
+			       const struct asios_gpu_policy *p);
 
 extern const struct asios_domain asios_gpu_domain;
