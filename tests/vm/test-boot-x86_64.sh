@@ -73,11 +73,16 @@ else
 	tail -n 20 "$slog" | sed 's/^/#   /'
 fi
 log=$kout/boot/amd64$sfx$v.log
+# rt: CPU 1 isolated as asios-schedd isolates CPUs (docs/schedd.md), out of the scheduler domains too. On PREEMPT_RT
+# softirqs run in ksoftirqd, a fair task: with CPU 1 in a domain every tick there raises the load balancing
+# softirq, and ksoftirqd/1 beside the workload keeps the tick on (dependency SCHED; docs/kernel.md, "Tick test")
+isol=""
+[ "$fl" != rt ] || isol=" isolcpus=managed_irq,domain,1"
 start=$SECONDS
 # module.sig_enforce=1: the module signature checks of the guest need enforcement on (without it the unsigned
 # copy loads: docs/kernel.md, "Module signing")
 tools/qemu-boot --arch amd64 --kernel "$img" --release "$(cat "$rel")" --extra "$sec" \
-	--append "module.sig_enforce=1" --timeout 600 --log "$log" >"$kout/$fl-boot$v.log" 2>&1
+	--append "module.sig_enforce=1$isol" --timeout 600 --log "$log" >"$kout/$fl-boot$v.log" 2>&1
 rc=$?
 check_eq "boots, no BUG/WARNING/Oops/panic, guest finished ($((SECONDS - start))s)" 0 "$rc"
 [ $rc = 0 ] || sed 's/^/#   /' "$kout/$fl-boot$v.log" | tail -n 40
@@ -124,7 +129,13 @@ ldval() { tr -d '\r' <"$1" | sed -n "s/^ASIOS: value $2 //p" | head -n 1; }
 mode=$(ldval "$ldlog" lockdown_mode)
 check_eq "lockdown=integrity is the lockdown mode" "none [integrity] confidentiality" "$mode"
 echo "# PCI device written: $(ldval "$ldlog" ld_pci_device) (without lockdown: $(ldval "$log" ld_pci_device))"
+# asios-irqd's debugfs view of kernel-managed IRQs exists only where the flavour builds it (test; docs/kernel.md)
+irqdbg=$(grep -c '^CONFIG_GENERIC_IRQ_DEBUGFS=y' "$obj/.config" 2>/dev/null)
 while IFS='|' read -r name want0 want what; do
+	if [ "$name" = debugfs_irq_read ] && [ "${irqdbg:-0}" = 0 ]; then
+		skip "lockdown: $what" "GENERIC_IRQ_DEBUGFS is off in the $fl flavour (only test builds it; asios-irqd then learns a managed IRQ from the write that fails)"
+		continue
+	fi
 	got0=$(ldval "$log" "ld_$name") got=$(ldval "$ldlog" "ld_$name")
 	if [ "$want" = ok ]; then line="lockdown=integrity still allows $what"; else line="lockdown=integrity refuses $what ($want)"; fi
 	r=0
