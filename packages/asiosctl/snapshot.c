@@ -211,6 +211,11 @@ static void stage_policies(struct capture *c)
 
 	stage_path(c, "/etc/default/grub.d", 0, true, false);
 	stage_path(c, "/etc/systemd/system.conf.d", 0, true, false);
+	/* the folders only (whether units can be installed: the gpu domain's persistence daemon); the unit files
+	 * themselves by the rules */
+	stage_path(c, "/etc/systemd/system", 0, false, false);
+	stage_path(c, "/usr/lib/systemd/system", 0, false, false);
+	stage_path(c, "/lib/systemd/system", 0, false, false);
 
 	for (size_t i = 0; i < n; i++) {
 		stage_path(c, d[i]->conf, 0, false, false);

@@ -341,6 +341,11 @@ def persistence_apply(tmp):
 
 def persistence(tmp):
     rc, pl, err = plan_json("gpu", fixture_tree(tmp, "ai-2s8g"))
+    check(rc == 0 and not persist_actions(pl) and "no systemd unit folder" in persist_skip(pl),
+          "persistence: a tree without systemd's unit folders (the fixture, older captures): not decided", pl or err)
+    work = fixture_copy(tmp, "ai-2s8g", "persist-none")
+    os.makedirs(os.path.join(work, "usr/lib/systemd/system"))
+    rc, pl, err = plan_json("gpu", work)
     check(rc == 0 and not persist_actions(pl) and "not installed" in persist_skip(pl) and
           "nvidia-persistenced" in persist_skip(pl), "persistence: daemon not installed, left alone with why", pl or err)
     work = persistence_apply(tmp)

@@ -69,6 +69,14 @@ int asios_gpu_observe_persistence(struct asios_root *root, struct asios_gpu_stat
 	    (r = optional(asios_read_file(root, ASIOS_GPU_PERSIST_OVERRIDE, &st->persist_override, NULL))) < 0 ||
 	    !st->nvidia_gpus)
 		return r;
+	for (size_t i = 0; i < ASIOS_CONF_N(unit_paths); i++) {
+		char *dir = strndup(unit_paths[i], (size_t)(strrchr(unit_paths[i], '/') - unit_paths[i]));
+
+		if (!dir)
+			return -ENOMEM;
+		st->unit_dirs |= asios_exists(root, dir);
+		free(dir);
+	}
 	/* masked: a link to /dev/null (an empty file where a capture has no /dev) */
 	if ((r = optional(asios_read_link(root, unit_paths[0], &link))) < 0 && r != -EINVAL)
 		return r;
@@ -233,6 +241,10 @@ int asios_gpu_plan_persistence(struct asios_plan *plan, const struct asios_gpu_s
 	if (st->persist_masked)
 		return asios_plan_skip_object(plan, object, "%s is masked (outside ASIOS): left alone",
 					      ASIOS_GPU_PERSIST_SERVICE);
+	if (!st->persist_unit && !st->unit_dirs)
+		return asios_plan_skip_object(plan, object, "no systemd unit folder (/etc/systemd/system, "
+					      "/usr/lib/systemd/system, /lib/systemd/system) in this tree: a machine without "
+					      "systemd, or a capture taken before they were recorded; not decided");
 	if (!st->persist_unit)
 		return (r = asios_plan_skip_object(plan, object, "NVIDIA's persistence daemon is not installed (no %s in "
 						   "/etc/systemd/system, /usr/lib/systemd/system or /lib/systemd/system; "

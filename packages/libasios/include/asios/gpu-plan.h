@@ -94,6 +94,7 @@ struct asios_gpu_state {
 	unsigned nvidia_gpus;        /* NVIDIA's GPUs and accelerators, paired or not */
 	char *persist_unit;          /* the unit file of ASIOS_GPU_PERSIST_SERVICE (/etc, /usr/lib, /lib), NULL absent */
 	char *persist_unit_path;     /* where it was found */
+	bool unit_dirs;              /* a systemd unit folder exists (/etc/systemd/system, /usr/lib/…, /lib/…) */
 	bool persist_masked;         /* /etc/systemd/system/ASIOS_GPU_PERSIST_SERVICE is a link to /dev/null (or empty) */
 	bool persist_enabled;        /* multi-user.target.wants/ holds it: enabled outside ASIOS */
 	char **persist_dropins;      /* the unit's drop-ins in /etc other than ours, NULL-terminated (NULL: none) */
