@@ -291,13 +291,15 @@ def verify_units(tmp, work):
     any argument): (exit code, output)"""
     d = os.path.join(tmp, "verify-units")
     shutil.rmtree(d, ignore_errors=True)
-    for rel in (UNIT, OVERRIDE, WANTS):
+    # the Wants= drop-in on a target of its own, so that the machine's other units (pulled in by multi-user.target)
+    # do not take part
+    write(os.path.join(d, "asios-verify.target"), "[Unit]\nDescription=verify\n")
+    for rel, name in ((UNIT, "nvidia-persistenced.service"), (OVERRIDE, "nvidia-persistenced.service.d/asios-gpu.conf"),
+                      (WANTS, "asios-verify.target.d/asios-gpu.conf")):
         src = os.path.join(work, rel)
         if os.path.exists(src):
-            write(os.path.join(d, os.path.relpath(rel, os.path.dirname(os.path.dirname(rel))) if rel != UNIT
-                               else os.path.basename(rel)),
-                  open(src).read().replace("/usr/bin/nvidia-persistenced", "/bin/true"))
-    p = subprocess.run(["systemd-analyze", "verify", "nvidia-persistenced.service", "multi-user.target"],
+            write(os.path.join(d, name), open(src).read().replace("/usr/bin/nvidia-persistenced", "/bin/true"))
+    p = subprocess.run(["systemd-analyze", "verify", "nvidia-persistenced.service", "asios-verify.target"],
                        capture_output=True, text=True, env=dict(os.environ, SYSTEMD_UNIT_PATH=d + ":"))
     return p.returncode, p.stdout + p.stderr
 
