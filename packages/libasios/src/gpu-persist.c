@@ -119,36 +119,23 @@ static char *exec_start(const char *text)
 	return last;
 }
 
-/* COMMAND without the word NO_PERSISTENCE, its words one space apart; malloc'ed */
-static char *without_flag(const char *command)
+/* COMMAND without the word NO_PERSISTENCE, its words one space apart, malloc'ed; *FOUND whether it had it */
+static char *without_flag(const char *command, bool *found)
 {
 	size_t k = strlen(NO_PERSISTENCE);
 	char *out = calloc(1, strlen(command) + 1), *o = out;
 
+	*found = false;
 	for (const char *p = command; out && *p;) {
 		size_t sp = strspn(p, " \t"), w = strcspn(p + sp, " \t");
 
-		if (!(w == k && !strncmp(p + sp, NO_PERSISTENCE, k)))
+		if (w == k && !strncmp(p + sp, NO_PERSISTENCE, k))
+			*found = true;
+		else if (w)
 			o += sprintf(o, "%s%.*s", o == out ? "" : " ", (int)w, p + sp);
 		p += sp + w;
 	}
 	return out;
-}
-
-static bool has_flag(const char *command)
-{
-	size_t k = strlen(NO_PERSISTENCE);
-
-	for (const char *p = command; p && *p;) {
-		size_t w;
-
-		p += strspn(p, " \t");
-		w = strcspn(p, " \t");
-		if (w == k && !strncmp(p, NO_PERSISTENCE, k))
-			return true;
-		p += w;
-	}
-	return false;
 }
 
 /* one of our drop-ins from HAVE to WANT (NULL: absent), when they differ */
@@ -203,9 +190,12 @@ static int plan_wants(struct asios_plan *plan, const struct asios_gpu_state *st)
 static int plan_override(struct asios_plan *plan, const struct asios_gpu_state *st)
 {
 	char *exec = exec_start(st->persist_unit), *fixed = NULL, *want = NULL, *why = NULL;
+	bool flag = false;
 	int r = 0;
 
-	if (!has_flag(exec))
+	if (exec && !(fixed = without_flag(exec, &flag)))
+		r = -ENOMEM;
+	else if (!flag)
 		r = plan_dropin(plan, ASIOS_GPU_PERSIST_OVERRIDE, st->persist_override, NULL,
 				"the unit starts the daemon with persistence mode on: "
 				ASIOS_GPU_PERSIST_OVERRIDE " is not needed and is removed");
@@ -213,12 +203,12 @@ static int plan_override(struct asios_plan *plan, const struct asios_gpu_state *
 		r = asios_plan_skip_object(plan, "GPU persistence mode", "%s starts the daemon with " NO_PERSISTENCE
 					   ", but %s has drop-ins of others (%s…): left alone", st->persist_unit_path,
 					   DROPIN_DIR, st->persist_dropins[0]);
-	else if (!(fixed = without_flag(exec)) ||
-		 asprintf(&want, HEADER "[Service]\nExecStart=\nExecStart=%s\n", fixed) < 0 ||
-		 asprintf(&why, "persistence mode on: %s starts %s with " NO_PERSISTENCE ", which turns it off on every "
+	else if (asprintf(&want, HEADER "[Service]\nExecStart=\nExecStart=%s\n", fixed) < 0)
+		want = NULL, r = -ENOMEM; /* asprintf leaves WANT undefined when it fails */
+	else if (asprintf(&why, "persistence mode on: %s starts %s with " NO_PERSISTENCE ", which turns it off on every "
 			  "GPU (in effect at systemctl daemon-reload; systemctl restart %s, or the next boot)",
 			  st->persist_unit_path, ASIOS_GPU_PERSIST_SERVICE, ASIOS_GPU_PERSIST_SERVICE) < 0)
-		want = why = NULL, r = -ENOMEM;
+		why = NULL, r = -ENOMEM;
 	else
 		r = plan_dropin(plan, ASIOS_GPU_PERSIST_OVERRIDE, st->persist_override, want, why);
 	free(exec);
