@@ -36,7 +36,9 @@ for p in "${patches[@]}"; do
 		check "$p: DEP-3 $h" grep -qE "^$h: ." "$f"
 	done
 	check "$p: Signed-off-by" grep -qE '^Signed-off-by: .+ <.+@.+>' "$f"
-	out=$(perl "$src/scripts/checkpatch.pl" --no-tree --show-types --ignore SPDX_LICENSE_TAG,FILE_PATH_CHANGES "$f" 2>&1)
+	# GIT_DIR names no repository: checkpatch reads a file that git tracks as source code (--file mode,
+	# every line an addition) and only an untracked one as a patch
+	out=$(GIT_DIR=/nonexistent perl "$src/scripts/checkpatch.pl" --no-tree --show-types --ignore SPDX_LICENSE_TAG,FILE_PATH_CHANGES "$f" 2>&1)
 	rc=$?
 	if [ $rc = 0 ] && ! printf '%s\n' "$out" | grep -qE '^(WARNING|ERROR|CHECK)'; then
 		_report 0 "$p: checkpatch clean"
