@@ -10,7 +10,6 @@ import re
 import shutil
 import signal
 import subprocess
-import tarfile
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -170,12 +169,21 @@ def export_files(text):
     return {k: (v[:-1] if v.endswith("\n\n") else v) for k, v in out.items()}
 
 
+def untar(tarball, dest):
+    """TARBALL (any compression) unpacked into DEST (made when missing) by GNU tar, which, unlike Python's
+    tarfile, takes a fraction of a second for a machine's tree of ten thousand files. Members keep their modes but
+    not their owners; tar refuses absolute names and names that climb out of DEST. Raises on a broken archive."""
+    os.makedirs(dest, exist_ok=True)
+    p = subprocess.run(["tar", "-x", "--no-same-owner", "-f", tarball, "-C", dest], capture_output=True, text=True)
+    if p.returncode:
+        raise RuntimeError("tar -x %s: %s" % (tarball, p.stderr.strip()))
+
+
 def fixture_tree(tmp, name):
     """tests/fixtures/NAME.tar.gz unpacked once under TMP; the machine's root"""
     d = os.path.join(tmp, "x-" + name)
     if not os.path.isdir(d):
-        with tarfile.open(os.path.join(FIXTURES, name + ".tar.gz")) as tf:
-            tf.extractall(d, filter="tar") if hasattr(tarfile, "data_filter") else tf.extractall(d)
+        untar(os.path.join(FIXTURES, name + ".tar.gz"), d)
     return os.path.join(d, name)
 
 
@@ -317,8 +325,7 @@ def capture(root, tmp, name):
     p = ctl("snapshot", "-o", out, "--root", root)
     cap = os.path.join(tmp, "cap-" + name)
     if p.returncode == 0:
-        with tarfile.open(out) as tf:
-            tf.extractall(cap, filter="tar") if hasattr(tarfile, "data_filter") else tf.extractall(cap)
+        untar(out, cap)
     return os.path.join(cap, "cap-" + name), p
 
 

@@ -9,14 +9,12 @@ import glob
 import json
 import os
 import shutil
-import subprocess
 import sys
-import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import taplib  # noqa: E402
-from taplib import SHARED, TOP, check, ctl, done, eq, need, write  # noqa: E402
+from taplib import SHARED, TOP, check, ctl, done, eq, need, untar, write  # noqa: E402
 
 RULES = os.path.join(TOP, "packages", "asiosctl", "audit.rules")
 
@@ -197,8 +195,7 @@ def test_real_tree(tmp):
         taplib.skip("a real machine's tree: iommu.passthrough=1 fails its rule", "shared fixtures not found")
         return
     d = os.path.join(tmp, "kunpeng")
-    with tarfile.open(tb[0]) as tf:
-        tf.extractall(d, filter="tar") if hasattr(tarfile, "data_filter") else tf.extractall(d)
+    untar(tb[0], d)
     root = os.path.join(d, os.listdir(d)[0])
     p, j = audit("--root", root, "--rules", RULES, "--rules-dir", os.path.join(tmp, "none"))
     got = {r["id"]: r for r in j.get("rules", [])}

@@ -15,13 +15,12 @@ import signal
 import socket
 import subprocess
 import sys
-import tarfile
 import tempfile
 import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, BUILD, FIXTURES, check, ctl, done, eq, need, skip, wait_for  # noqa: E402
+from taplib import ASIOSCTL, BUILD, FIXTURES, check, ctl, done, eq, need, skip, untar, wait_for  # noqa: E402
 import unitcaps  # noqa: E402
 
 EXPORTER = os.path.join(BUILD, "asios-exporter")
@@ -126,8 +125,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="asios-exporter-")
     d = None
     try:
-        with tarfile.open(os.path.join(FIXTURES, "ws-2g-iso.tar.gz")) as tf:
-            tf.extractall(tmp)
+        untar(os.path.join(FIXTURES, "ws-2g-iso.tar.gz"), tmp)
         root = os.path.join(tmp, "ws-2g-iso")
         port = free_port()
         d, log, msg = serve(tmp, root, port)

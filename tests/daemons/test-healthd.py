@@ -18,14 +18,13 @@ import shutil
 import socket
 import subprocess
 import sys
-import tarfile
 import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from taplib import (ASIOSCTL, BUILD, FIXTURES, TOP, add_proc, check, done, need, need_root, read, skip,  # noqa: E402
-                    terminate, wait_for, write)
+                    terminate, wait_for, write, untar)
 import unitcaps  # noqa: E402
 
 HEALTHD = os.path.join(BUILD, "asios-healthd")
@@ -294,8 +293,7 @@ def bad_config(tmp, root):
 
 
 def fixture(tmp):
-    with tarfile.open(os.path.join(FIXTURES, "ws-2g-iso.tar.gz")) as tf:
-        tf.extractall(tmp)
+    untar(os.path.join(FIXTURES, "ws-2g-iso.tar.gz"), tmp)
     root = os.path.join(tmp, "ws-2g-iso")
     unitcaps.kernel_modes(root)
     write(os.path.join(root, "dev/kmsg"), "6,1,1000,-;Linux version 6.12.0\n")

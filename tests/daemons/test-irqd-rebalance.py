@@ -12,13 +12,12 @@ import signal
 import socket
 import subprocess
 import sys
-import tarfile
 import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, BUILD, FIXTURES, check, done, need, read, terminate, wait_for  # noqa: E402
+from taplib import ASIOSCTL, BUILD, FIXTURES, check, done, need, read, terminate, untar, wait_for  # noqa: E402
 import unitcaps  # noqa: E402
 
 IRQD = os.path.join(BUILD, "asios-irqd")
@@ -125,8 +124,7 @@ def main():
     conf = ("[irqd]\ninterval = 1\nbanned_cpus = 2-3,8-19,24-31\nrebalance_min_rate = 1000\n"
             "rebalance_checks = 2\nrebalance_holdoff = 0\n")
     try:
-        with tarfile.open(os.path.join(FIXTURES, "ws-2g-iso.tar.gz")) as tf:
-            tf.extractall(tmp)
+        untar(os.path.join(FIXTURES, "ws-2g-iso.tar.gz"), tmp)
         root = os.path.join(tmp, "ws-2g-iso")
         unitcaps.kernel_modes(root)
         aff = lambda q: read(os.path.join(root, "proc/irq/%d/smp_affinity_list" % q))

@@ -11,11 +11,10 @@ import signal
 import socket
 import subprocess
 import sys
-import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, BUILD, FIXTURES, add_proc, check, done, need, need_root, read, terminate, wait_for  # noqa: E402
+from taplib import ASIOSCTL, BUILD, FIXTURES, add_proc, check, done, need, need_root, read, terminate, untar, wait_for  # noqa: E402
 import unitcaps  # noqa: E402
 
 IRQD = os.path.join(BUILD, "asios-irqd")
@@ -28,8 +27,7 @@ def main():
         return 1
     tmp = tempfile.mkdtemp()
     try:
-        with tarfile.open(os.path.join(FIXTURES, "ws-2g-iso.tar.gz")) as tf:
-            tf.extractall(tmp)
+        untar(os.path.join(FIXTURES, "ws-2g-iso.tar.gz"), tmp)
         root = os.path.join(tmp, "ws-2g-iso")
         unitcaps.kernel_modes(root)
         conf = os.path.join(tmp, "irqd.conf")

@@ -11,12 +11,11 @@ import signal
 import socket
 import subprocess
 import sys
-import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from taplib import (ASIOSCTL, BUILD, FIXTURES, add_proc, check, done, need, need_root, skip,  # noqa: E402
-                    terminate, wait_for, write)
+                    terminate, wait_for, write, untar)
 import unitcaps  # noqa: E402
 
 NUMAD = os.path.join(BUILD, "asios-numad")
@@ -32,8 +31,7 @@ def allowed(root, pid):
 
 
 def fixture_tests(tmp):
-    with tarfile.open(os.path.join(FIXTURES, "ws-2g-iso.tar.gz")) as tf:
-        tf.extractall(tmp)
+    untar(os.path.join(FIXTURES, "ws-2g-iso.tar.gz"), tmp)
     root = os.path.join(tmp, "ws-2g-iso")
     unitcaps.kernel_modes(root)
     add_proc(root, 1000, "python3", "python3 train.py", ["/dev/nvidia0"], range(32), [0], {0: 100})

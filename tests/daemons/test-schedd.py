@@ -14,12 +14,11 @@ import socket
 import struct
 import subprocess
 import sys
-import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from taplib import (fake_tuned, ASIOSCTL, BUILD, FIXTURES, PF_KTHREAD, check, done, kthread, need, read, sched_tree,  # noqa: E402
-                    wait_for, write)
+                    wait_for, write, untar)
 import unitcaps  # noqa: E402
 
 SCHEDD = os.path.join(BUILD, "asios-schedd")
@@ -60,8 +59,7 @@ def main():
         return 1
     tmp = tempfile.mkdtemp()
     try:
-        with tarfile.open(os.path.join(FIXTURES, "ws-2g-iso.tar.gz")) as tf:
-            tf.extractall(tmp)
+        untar(os.path.join(FIXTURES, "ws-2g-iso.tar.gz"), tmp)
         root = os.path.join(tmp, "ws-2g-iso")
         unitcaps.kernel_modes(root)
         t = json.loads(subprocess.run([ASIOSCTL, "topology", "--json", "--root", root], capture_output=True,

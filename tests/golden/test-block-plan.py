@@ -16,11 +16,10 @@ import json
 import os
 import shutil
 import sys
-import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import fixture_copy, fixture_tree, tree_digest, tree_differs, ASIOSCTL, TOP, check, ctl, done, golden, need, need_root, plan_json, skip, write  # noqa: E402
+from taplib import ASIOSCTL, TOP, check, ctl, done, fixture_copy, fixture_tree, golden, need, need_root, plan_json, skip, tree_differs, tree_digest, untar, write  # noqa: E402
 
 DOMAINS = ("irq", "numa", "isolate", "block", "net", "nic", "gpu")
 
@@ -94,9 +93,7 @@ def capture(tmp, label):
     p = ctl("snapshot", "-o", out)
     if p.returncode:
         return None, p.stderr
-    with tarfile.open(out) as tf:
-        tf.extractall(os.path.join(tmp, label), filter="tar") if hasattr(tarfile, "data_filter") else \
-            tf.extractall(os.path.join(tmp, label))
+    untar(out, os.path.join(tmp, label))
     return os.path.join(tmp, label, label), ""
 
 

@@ -13,16 +13,14 @@ import os
 import re
 import shutil
 import sys
-import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, FIXTURES, add_proc, check, ctl, done, eq, need, read, write  # noqa: E402
+from taplib import ASIOSCTL, FIXTURES, add_proc, check, ctl, done, eq, need, read, untar, write  # noqa: E402
 
 
 def unpack(tmp, name):
-    with tarfile.open(os.path.join(FIXTURES, name + ".tar.gz")) as tf:
-        tf.extractall(tmp)
+    untar(os.path.join(FIXTURES, name + ".tar.gz"), tmp)
     return os.path.join(tmp, name)
 
 

@@ -25,14 +25,13 @@ import json
 import os
 import re
 import sys
-import tarfile
 import tempfile
 import xml.etree.ElementTree as ET
 
 import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, FIXTURES, GOLDEN, SHARED, TOP, check, ctl, done, eq, export_files, golden, need  # noqa: E402
+from taplib import ASIOSCTL, FIXTURES, GOLDEN, SHARED, TOP, check, ctl, done, eq, export_files, golden, need, untar  # noqa: E402
 
 MACHINES = ("ai-2s8g", "gh200", "ws-2g-iso")
 # real machines for the nccl export: hwloc's captures (../shared) and ours (tests/machines)
@@ -304,8 +303,7 @@ def bad_input(tmp, root):
 
 def unpack(tmp, tarball, label):
     d = os.path.join(tmp, label)
-    with tarfile.open(tarball) as tf:
-        tf.extractall(d, filter="tar") if hasattr(tarfile, "data_filter") else tf.extractall(d)
+    untar(tarball, d)
     return os.path.join(d, os.listdir(d)[0])
 
 
@@ -333,9 +331,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         roots = {}
         for name in MACHINES:
-            with tarfile.open(os.path.join(FIXTURES, name + ".tar.gz")) as tf:
-                d = os.path.join(tmp, name)
-                tf.extractall(d, filter="tar") if hasattr(tarfile, "data_filter") else tf.extractall(d)
+            untar(os.path.join(FIXTURES, name + ".tar.gz"), os.path.join(tmp, name))
             roots[name] = os.path.join(tmp, name, name)
         for name, root in roots.items():
             t = topo(root)

@@ -12,13 +12,12 @@ import shutil
 import socket
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, BUILD, FIXTURES, check, ctl, done, eq, need, skip, write  # noqa: E402
+from taplib import ASIOSCTL, BUILD, FIXTURES, check, ctl, done, eq, need, skip, untar, write  # noqa: E402
 
 FAKE = os.path.join(BUILD, "fake-nvml")
 EXPORTER = os.path.join(BUILD, "asios-exporter")
@@ -133,8 +132,7 @@ def main():
           "NVML without a loaded driver (nvmlInit fails): no GPU family, the rest exported", p.stderr)
     tmp = tempfile.mkdtemp(prefix="asios-gpu-")
     try:
-        with tarfile.open(os.path.join(FIXTURES, "ws-2g-iso.tar.gz")) as tf:
-            tf.extractall(tmp)
+        untar(os.path.join(FIXTURES, "ws-2g-iso.tar.gz"), tmp)
         root = os.path.join(tmp, "ws-2g-iso")
         p = ctl("metrics", "--root", root, env=with_nvml())
         check(p.returncode == 0 and not gpu_lines(p.stdout),

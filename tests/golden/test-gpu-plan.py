@@ -29,7 +29,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from taplib import (SHARED, TOP, ASIOSCTL, capture, check, ctl, done, fixture_copy, fixture_tree, golden, need,  # noqa: E402
-                    plan_json, skip, tree_differs, tree_digest, write)
+                    plan_json, skip, tree_differs, tree_digest, untar, write)
 
 GRUB = "etc/default/grub.d/asios-gpu.cfg"
 MODULES = "etc/modules-load.d/asios-gpu.conf"
@@ -130,10 +130,8 @@ def goldens(tmp):
 
 
 def unpack(tmp, tarball, label):
-    import tarfile
     d = os.path.join(tmp, label)
-    with tarfile.open(tarball) as tf:
-        tf.extractall(d, filter="tar") if hasattr(tarfile, "data_filter") else tf.extractall(d)
+    untar(tarball, d)
     return os.path.join(d, os.listdir(d)[0])
 
 

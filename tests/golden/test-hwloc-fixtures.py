@@ -12,11 +12,10 @@ import os
 import re
 import subprocess
 import sys
-import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, SHARED, check, done, eq, need  # noqa: E402
+from taplib import ASIOSCTL, SHARED, check, done, eq, need, untar  # noqa: E402
 import xml.etree.ElementTree as ET
 
 
@@ -194,8 +193,7 @@ def main():
         for tarball in sorted(f for f in os.listdir(folder) if f.endswith(".tar.bz2")):
             name = tarball[:-len(".tar.bz2")]
             with tempfile.TemporaryDirectory() as tmp:
-                with tarfile.open(os.path.join(folder, tarball)) as tf:
-                    tf.extractall(tmp)
+                untar(os.path.join(folder, tarball), tmp)
                 top = os.path.join(tmp, os.listdir(tmp)[0])
                 root = os.path.join(top, "fsroot") if os.path.isdir(os.path.join(top, "fsroot")) else top
                 p = subprocess.run([ASIOSCTL, "topology", "--json", "--root", root], capture_output=True, text=True)

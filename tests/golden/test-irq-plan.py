@@ -14,11 +14,10 @@ import json
 import os
 import shutil
 import sys
-import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import irq_placement, ASIOSCTL, SHARED, TOP, check, ctl, done, golden, need, need_root, plan_json, topo  # noqa: E402
+from taplib import ASIOSCTL, SHARED, TOP, check, ctl, done, golden, irq_placement, need, need_root, plan_json, topo, untar  # noqa: E402
 
 
 def plan(root, *extra):
@@ -44,8 +43,7 @@ def synthetic(tmp):
     roots = {}
     for f in sorted(glob.glob(os.path.join(TOP, "tests", "fixtures", "*.tar.gz"))):
         name = os.path.basename(f)[:-len(".tar.gz")]
-        with tarfile.open(f) as tf:
-            tf.extractall(os.path.join(tmp, "syn"))
+        untar(f, os.path.join(tmp, "syn"))
         roots[name] = os.path.join(tmp, "syn", name)
     return roots
 
@@ -55,8 +53,7 @@ def shared(tmp):
     for f in sorted(glob.glob(os.path.join(SHARED, "fixtures", "hwloc-linux", "*.tar.bz2"))):
         name = os.path.basename(f)[:-len(".tar.bz2")]
         d = os.path.join(tmp, "shared", name)
-        with tarfile.open(f) as tf:
-            tf.extractall(d)
+        untar(f, d)
         roots[name] = os.path.join(d, os.listdir(d)[0])
     return roots
 

@@ -20,11 +20,10 @@ import os
 import re
 import shutil
 import sys
-import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import capture, fake_tuned, ASIOSCTL, SHARED, TOP, check, cpulist, ctl, done, golden, need, need_root, plan_json, sched_tree, skip, slice_dir, topo, write  # noqa: E402
+from taplib import ASIOSCTL, SHARED, TOP, capture, check, cpulist, ctl, done, fake_tuned, golden, need, need_root, plan_json, sched_tree, skip, slice_dir, topo, untar, write  # noqa: E402
 
 CONF = "[schedd]\nisolate = auto\nprofile = latency\n"
 GRUB = "etc/default/grub.d/asios-isolation.cfg"
@@ -140,14 +139,12 @@ def extract(tmp):
     roots = {}
     for f in sorted(glob.glob(os.path.join(TOP, "tests", "fixtures", "*.tar.gz"))):
         name = os.path.basename(f)[:-len(".tar.gz")]
-        with tarfile.open(f) as tf:
-            tf.extractall(os.path.join(tmp, "syn"))
+        untar(f, os.path.join(tmp, "syn"))
         roots[name] = os.path.join(tmp, "syn", name)
     for f in sorted(glob.glob(os.path.join(SHARED, "fixtures", "hwloc-linux", "*.tar.bz2"))):
         name = os.path.basename(f)[:-len(".tar.bz2")]
         d = os.path.join(tmp, "shared", name)
-        with tarfile.open(f) as tf:
-            tf.extractall(d)
+        untar(f, d)
         roots[name] = os.path.join(d, os.listdir(d)[0])
     return roots
 

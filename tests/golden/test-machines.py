@@ -26,11 +26,10 @@ import re
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import cpulist, eq, irq_placement, tree_digest, tree_differs, ASIOSCTL, SHARED, TOP, check, ctl, done, golden, need, plan_json, skip, topo  # noqa: E402
+from taplib import ASIOSCTL, SHARED, TOP, check, cpulist, ctl, done, eq, golden, irq_placement, need, plan_json, skip, topo, tree_differs, tree_digest, untar  # noqa: E402
 
 MACHINES = os.path.join(TOP, "tests", "machines")
 
@@ -45,8 +44,7 @@ def machines(tmp):
     for f in sorted(glob.glob(os.path.join(MACHINES, "*.tar.gz"))):
         name = os.path.basename(f)[:-len(".tar.gz")]
         d = os.path.join(tmp, "cap-" + name)
-        with tarfile.open(f) as tf:
-            tf.extractall(d, filter="tar") if hasattr(tarfile, "data_filter") else tf.extractall(d)
+        untar(f, d)
         roots[name] = os.path.join(d, os.listdir(d)[0])
     if not os.path.isdir(os.path.join(SHARED, "fixtures")):
         skip("joined machines", "no %s/fixtures (the shared fixtures beside the checkout)" % SHARED)

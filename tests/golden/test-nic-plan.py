@@ -26,7 +26,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from taplib import (SHARED, TOP, ASIOSCTL, capture, check, ctl, done, fixture_copy, fixture_tree, golden, need,  # noqa: E402
-                    plan_json, tree_differs, tree_digest, write)
+                    plan_json, tree_differs, tree_digest, untar, write)
 
 WANT = {"ai-2s8g": 14, "ai-2s8g-nopxm": 14, "gh200": 2, "ws-2g-iso": 2}
 
@@ -203,10 +203,8 @@ def goldens(tmp):
 
 
 def unpack(tmp, tarball, label):
-    import tarfile
     d = os.path.join(tmp, label)
-    with tarfile.open(tarball) as tf:
-        tf.extractall(d, filter="tar") if hasattr(tarfile, "data_filter") else tf.extractall(d)
+    untar(tarball, d)
     return os.path.join(d, os.listdir(d)[0])
 
 

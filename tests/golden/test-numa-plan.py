@@ -15,13 +15,11 @@ empty; revert restores every file; an injected EINVAL mid-apply rolls everything
 import glob
 import json
 import os
-import shutil
 import sys
-import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import capture, ASIOSCTL, SHARED, TOP, add_proc, check, cpulist, ctl, done, golden, need, plan_json, topo, write  # noqa: E402
+from taplib import ASIOSCTL, SHARED, TOP, add_proc, capture, check, cpulist, ctl, done, golden, need, plan_json, topo, untar, write  # noqa: E402
 
 SHARED_MACHINES = ["nvidiagpunumanodes", "offline-cpu0-node0", "32amd64-4s2n4c-cgroup2"]
 
@@ -215,14 +213,12 @@ def extract(tmp):
     roots = {}
     for f in sorted(glob.glob(os.path.join(TOP, "tests", "fixtures", "*.tar.gz"))):
         name = os.path.basename(f)[:-len(".tar.gz")]
-        with tarfile.open(f) as tf:
-            tf.extractall(os.path.join(tmp, "syn"))
+        untar(f, os.path.join(tmp, "syn"))
         roots[name] = os.path.join(tmp, "syn", name)
     for name in SHARED_MACHINES:
         f = os.path.join(SHARED, "fixtures", "hwloc-linux", name + ".tar.bz2")
         d = os.path.join(tmp, "shared", name)
-        with tarfile.open(f) as tf:
-            tf.extractall(d)
+        untar(f, d)
         roots[name] = os.path.join(d, os.listdir(d)[0])
     return roots
 

@@ -10,11 +10,10 @@ import json
 import os
 import subprocess
 import sys
-import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, FIXTURES, check, done, eq, golden, need  # noqa: E402
+from taplib import ASIOSCTL, FIXTURES, check, done, eq, golden, need, untar  # noqa: E402
 
 
 def run(root, *args):
@@ -112,8 +111,7 @@ def main():
             check(same, "%s: committed tarball is what the generator writes" % name)
     for name in sorted(CHECKS):
         with tempfile.TemporaryDirectory() as tmp:
-            with tarfile.open(os.path.join(FIXTURES, name + ".tar.gz")) as tf:
-                tf.extractall(tmp)
+            untar(os.path.join(FIXTURES, name + ".tar.gz"), tmp)
             root = os.path.join(tmp, name)
             rc, text, err = run(root)
             check(rc == 0 and not err, "%s: asiosctl topology" % name, err)

@@ -16,12 +16,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, FIXTURES, check, ctl, done, need, read, skip, tree_differs, tree_digest, wait_for, write  # noqa: E402
+from taplib import ASIOSCTL, FIXTURES, check, ctl, done, need, read, skip, tree_differs, tree_digest, untar, wait_for, write  # noqa: E402
 
 RA = "sys/block/nvme0n1/queue/read_ahead_kb"
 PEAK = """#!/bin/sh
@@ -276,8 +275,7 @@ awk -v a="$a" -v b="$b" -v s="$(date +%%N)$$" 'BEGIN { srand(s); x = log(a + 1) 
 def canary_disk(tmp):
     """--canary-disk on ai-2s8g: read-ahead found on nvme0n1 while the other disks kept theirs, then set on every
     disk and confirmed; the control: a win that other disks' workload does not share is not kept"""
-    with tarfile.open(os.path.join(FIXTURES, "ai-2s8g.tar.gz")) as tf:
-        tf.extractall(os.path.join(tmp, "cd"))
+    untar(os.path.join(FIXTURES, "ai-2s8g.tar.gz"), os.path.join(tmp, "cd"))
     root = os.path.join(tmp, "cd", "ai-2s8g")
     before = state(root)
     log = os.path.join(tmp, "other-disk-during-canary")
@@ -384,8 +382,7 @@ def main():
         return 1
     tmp = tempfile.mkdtemp(prefix="asios-tune-")
     try:
-        with tarfile.open(os.path.join(FIXTURES, "ws-2g-iso.tar.gz")) as tf:
-            tf.extractall(tmp)
+        untar(os.path.join(FIXTURES, "ws-2g-iso.tar.gz"), tmp)
         root = os.path.join(tmp, "ws-2g-iso")
         write(os.path.join(root, "proc/sys/vm/stat_interval"), "1\n")  # a scheduler knob (the capture has none)
         before = state(root)

@@ -27,11 +27,10 @@ import re
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, GOLDEN, SHARED, TOP, check, ctl, done, eq, fixture_tree, golden, need, skip, topo, write  # noqa: E402
+from taplib import ASIOSCTL, GOLDEN, SHARED, TOP, check, ctl, done, eq, fixture_tree, golden, need, skip, topo, untar, write  # noqa: E402
 
 CMD = ("python3", "train.py")
 SYNTHETIC = {"ai-2s8g": "0,1", "ws-2g-iso": "0,1", "gh200": "0"}
@@ -140,13 +139,11 @@ def machines(tmp):
     roots = {name: fixture_tree(tmp, name) for name in SYNTHETIC}
     for name in REAL:
         d = os.path.join(tmp, "shared-" + name)
-        with tarfile.open(os.path.join(SHARED, "fixtures", "hwloc-linux", name + ".tar.bz2")) as tf:
-            tf.extractall(d, filter="tar") if hasattr(tarfile, "data_filter") else tf.extractall(d)
+        untar(os.path.join(SHARED, "fixtures", "hwloc-linux", name + ".tar.bz2"), d)
         roots[name] = os.path.join(d, os.listdir(d)[0])
     for name in CAPTURES:
         d = os.path.join(tmp, "capture-" + name)
-        with tarfile.open(os.path.join(TOP, "tests", "machines", name + ".tar.gz")) as tf:
-            tf.extractall(d, filter="tar") if hasattr(tarfile, "data_filter") else tf.extractall(d)
+        untar(os.path.join(TOP, "tests", "machines", name + ".tar.gz"), d)
         roots[name] = os.path.join(d, os.listdir(d)[0])
     return roots
 
@@ -263,8 +260,7 @@ def errors(tmp, root, t):
     fails(["job", "--gpus", nic, "--root", root, *cmd], 1, "a NIC given as a GPU", nic, "not a GPU")
     for name in ("offline-cpu0-node0", "32em64t-2n8c+dax+nvme+mic+dimms"):
         d = os.path.join(tmp, "shared-" + name)
-        with tarfile.open(os.path.join(SHARED, "fixtures", "hwloc-linux", name + ".tar.bz2")) as tf:
-            tf.extractall(d, filter="tar") if hasattr(tarfile, "data_filter") else tf.extractall(d)
+        untar(os.path.join(SHARED, "fixtures", "hwloc-linux", name + ".tar.bz2"), d)
         r = os.path.join(d, os.listdir(d)[0])
         if name.startswith("offline"):
             fails(["job", "--gpus", "0", "--root", r, *cmd], 1, "a machine without GPU", "no GPU", r)

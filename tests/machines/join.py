@@ -16,11 +16,10 @@ import json
 import os
 import re
 import sys
-import tarfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from taplib import cpulist  # noqa: E402
+from taplib import cpulist, untar  # noqa: E402
 SHARED = os.environ.get("ASIOS_SHARED") or os.path.join(HERE, "..", "..", "..", "shared")
 
 
@@ -60,10 +59,8 @@ def rename(rest, ports):
 
 def join(m, outdir):
     root = os.path.join(outdir, m["name"])
-    with tarfile.open(os.path.join(SHARED, "fixtures", "hwloc-linux", m["topology"])) as tf:
-        top = tf.getnames()[0].split("/")[0]
-        kw = {"filter": "tar"} if hasattr(tarfile, "data_filter") else {}
-        tf.extractall(os.path.join(outdir, ".x-" + m["name"]), **kw)
+    untar(os.path.join(SHARED, "fixtures", "hwloc-linux", m["topology"]), os.path.join(outdir, ".x-" + m["name"]))
+    top, = os.listdir(os.path.join(outdir, ".x-" + m["name"]))
     os.rename(os.path.join(outdir, ".x-" + m["name"], top), root)
     os.rmdir(os.path.join(outdir, ".x-" + m["name"]))
     cpus = online_cpus(root)

@@ -17,7 +17,6 @@ import socket
 import struct
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 import urllib.error
@@ -26,7 +25,7 @@ import urllib.request
 import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, BUILD, FIXTURES, TOP, check, ctl, done, eq, need, skip, write  # noqa: E402
+from taplib import ASIOSCTL, BUILD, FIXTURES, TOP, check, ctl, done, eq, need, skip, untar, write  # noqa: E402
 
 EXPORTER = os.path.join(BUILD, "asios-exporter")
 PKG = os.path.join(TOP, "packages", "asios-exporter")
@@ -241,8 +240,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="asios-prometheus-")
     procs, log = [], None
     try:
-        with tarfile.open(os.path.join(FIXTURES, "ws-2g-iso.tar.gz")) as tf:
-            tf.extractall(tmp)
+        untar(os.path.join(FIXTURES, "ws-2g-iso.tar.gz"), tmp)
         root = os.path.join(tmp, "ws-2g-iso")
         ports = {"asios": free_port(), "node": free_port(), "prom": free_port()}
         procs, log = start(tmp, root, ports)

@@ -13,11 +13,10 @@ import re
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, BUILD, FIXTURES, TOP, check, ctl, done, eq, need, skip, write  # noqa: E402
+from taplib import ASIOSCTL, BUILD, FIXTURES, TOP, check, ctl, done, eq, need, skip, untar, write  # noqa: E402
 
 PKG = os.path.join(TOP, "packages", "asios-exporter")
 RULES = os.path.join(PKG, "asios.rules.yml")
@@ -131,8 +130,7 @@ def main():
           p.stdout + p.stderr)
     tmp = tempfile.mkdtemp(prefix="asios-rules-")
     try:
-        with tarfile.open(os.path.join(FIXTURES, "ws-2g-iso.tar.gz")) as tf:
-            tf.extractall(tmp)
+        untar(os.path.join(FIXTURES, "ws-2g-iso.tar.gz"), tmp)
         root = os.path.join(tmp, "ws-2g-iso")
         check_schedstat(root)
         schedstat(root)

@@ -13,11 +13,10 @@ import shutil
 import signal
 import subprocess
 import sys
-import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, BUILD, FIXTURES, check, done, need  # noqa: E402
+from taplib import ASIOSCTL, BUILD, FIXTURES, check, done, need, untar  # noqa: E402
 
 DAEMON = {"irq": "asios-irqd", "numa": "asios-numad", "isolate": "asios-schedd"}
 SECTION = {"irq": "irqd", "numa": "numad", "isolate": "schedd"}
@@ -275,8 +274,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="asios-redteam-config-")
     try:
         root = os.path.join(tmp, "root")
-        with tarfile.open(os.path.join(FIXTURES, "ai-2s8g.tar.gz")) as tf:
-            tf.extractall(root, filter="tar") if hasattr(tarfile, "data_filter") else tf.extractall(root)
+        untar(os.path.join(FIXTURES, "ai-2s8g.tar.gz"), root)
         entries = os.listdir(root)
         if len(entries) == 1 and os.path.isdir(os.path.join(root, entries[0])):
             root = os.path.join(root, entries[0])

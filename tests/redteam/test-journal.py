@@ -23,12 +23,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, FIXTURES, check, done, need, plan_json, tree_digest as tree, write  # noqa: E402
+from taplib import ASIOSCTL, FIXTURES, check, done, need, plan_json, skip, tree_digest as tree, untar, write  # noqa: E402
 
 RACES = int(os.environ.get("ASIOS_REDTEAM_RACES", "8"))
 KILLS = int(os.environ.get("ASIOS_REDTEAM_KILLS", "10"))
@@ -53,8 +52,7 @@ def start(*args, env=None):
 def unpack(tmp, name):
     d = os.path.join(tmp, "src-" + name)
     if not os.path.isdir(d):
-        with tarfile.open(os.path.join(FIXTURES, name + ".tar.gz")) as tf:
-            tf.extractall(d)
+        untar(os.path.join(FIXTURES, name + ".tar.gz"), d)
     return os.path.join(d, name)
 
 

@@ -12,12 +12,11 @@ import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import taplib  # noqa: E402
-from taplib import check  # noqa: E402
+from taplib import check, untar  # noqa: E402
 
 COMMANDS = [["topology", "--json"], ["irq", "plan"], ["numa", "plan"], ["isolate", "plan"]]
 TIMEOUT = 60
@@ -38,8 +37,7 @@ def unpack(name, dest):
     rather than writing into it, so the pristine tree stays as it was)."""
     if name not in PRISTINE:
         base = tempfile.mkdtemp(dir=os.path.dirname(dest))
-        with tarfile.open(os.path.join(taplib.FIXTURES, name + ".tar.gz")) as t:
-            t.extractall(base, filter="tar") if hasattr(tarfile, "data_filter") else t.extractall(base)
+        untar(os.path.join(taplib.FIXTURES, name + ".tar.gz"), base)
         PRISTINE[name] = os.path.join(base, name)
     subprocess.run(["cp", "-al", PRISTINE[name], os.path.join(dest, name)], check=True)
     return os.path.join(dest, name)

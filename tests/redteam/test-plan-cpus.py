@@ -6,11 +6,10 @@ smaller machine) are left out and said in the plan's notes, naming the key, neve
 import os
 import shutil
 import sys
-import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, FIXTURES, check, done, need, plan_json, write  # noqa: E402
+from taplib import ASIOSCTL, FIXTURES, check, done, need, plan_json, untar, write  # noqa: E402
 
 CASES = [
     ("irq", "[irqd]\nbanned_cpus = 2,500-501\n", "banned_cpus lists CPUs 500-501"),
@@ -27,8 +26,7 @@ def main():
         return 1
     tmp = tempfile.mkdtemp()
     try:
-        with tarfile.open(os.path.join(FIXTURES, "ai-2s8g.tar.gz")) as tf:
-            tf.extractall(tmp)
+        untar(os.path.join(FIXTURES, "ai-2s8g.tar.gz"), tmp)
         root = os.path.join(tmp, "ai-2s8g")
         for i, (verb, conf, want) in enumerate(CASES):
             path = os.path.join(tmp, "c%d.conf" % i)

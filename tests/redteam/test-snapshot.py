@@ -24,7 +24,7 @@ import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, FIXTURES, check, done, eq, need, write  # noqa: E402
+from taplib import ASIOSCTL, FIXTURES, check, done, eq, need, untar, write  # noqa: E402
 
 PAD = "asios.pad=" + "x" * 10000
 # (parameter, its secret part): the secret must not survive; the name before '=' must
@@ -54,8 +54,7 @@ KCONFIG = ('CONFIG_NUMA=y\nCONFIG_CMDLINE="console=ttyS0 ipmi.password=KconfigSe
 
 
 def unpack_fixture(tmp, name):
-    with tarfile.open(os.path.join(FIXTURES, name + ".tar.gz")) as t:
-        t.extractall(os.path.join(tmp, "src"))
+    untar(os.path.join(FIXTURES, name + ".tar.gz"), os.path.join(tmp, "src"))
     return os.path.join(tmp, "src", name)
 
 
@@ -233,8 +232,7 @@ def run(tmp):
     # what the planners read is all there
     x = os.path.join(tmp, "x")
     os.makedirs(x)
-    with tarfile.open(out) as t:
-        t.extractall(x)
+    untar(out, x)
     got_t = topology(os.path.join(x, "cap"))
     check(got_t is not None and got_t == want,
           "the capture's topology is the machine's (devices, IRQs, nodes, isolation, cgroup)",

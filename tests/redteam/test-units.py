@@ -17,12 +17,11 @@ import re
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from taplib import ASIOSCTL, BUILD, FIXTURES, add_proc, check, done, need, need_root, read, sched_tree, skip, topo, \
-    write  # noqa: E402
+    untar, write  # noqa: E402
 import unitcaps  # noqa: E402
 
 DAEMONS = ("asios-irqd", "asios-numad", "asios-schedd")
@@ -50,8 +49,7 @@ def prog(daemon):
 def machine(tmp, daemon, name):
     """a fixture machine set up for DAEMON to have work, and its configuration file"""
     folder = os.path.join(tmp, name)
-    with tarfile.open(os.path.join(FIXTURES, "ws-2g-iso.tar.gz")) as tf:
-        tf.extractall(folder)
+    untar(os.path.join(FIXTURES, "ws-2g-iso.tar.gz"), folder)
     root = os.path.join(folder, "ws-2g-iso")
     unitcaps.kernel_modes(root)
     if daemon == "asios-numad":

@@ -14,11 +14,10 @@ import json
 import os
 import re
 import sys
-import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import FIXTURES, TOP, check, done  # noqa: E402
+from taplib import FIXTURES, TOP, check, done, untar  # noqa: E402
 
 AA = os.path.join(TOP, "packages", "apparmor")
 VARS = {"PROC": ["/proc"], "sys": ["/sys"], "run": ["/run", "/var/run"], "HOME": ["/home/*", "/root"]}
@@ -93,8 +92,7 @@ def writable(r, path):
 def fixture_root(tmp, name):
     d = os.path.join(tmp, name)
     if not os.path.isdir(d):
-        with tarfile.open(os.path.join(FIXTURES, name + ".tar.gz")) as tf:
-            tf.extractall(d, filter="tar") if hasattr(tarfile, "data_filter") else tf.extractall(d)
+        untar(os.path.join(FIXTURES, name + ".tar.gz"), d)
     return os.path.join(d, name)
 
 

@@ -5,7 +5,7 @@
 # The test harness itself can fail: in a scratch copy of tests/run-tests and tests/taplib.py, a skipped check
 # counts as skipped (not passed), cmocka's "not ok N # SKIP" too (not failed), a program that skips itself whole
 # counts as skipped, a missing golden file fails (and is not written), ASIOS_REGEN=1 writes it, and a suite of
-# nothing but skips does not make the run pass. TAP.
+# nothing but skips does not make the run pass; tests run side by side (JOBS) are counted as when run in a row. TAP.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
@@ -61,5 +61,36 @@ out=$(cd "$tmp" && ASIOS_REGEN=1 O=out tests/run-tests x/test-golden 2>&1)
 ok "$([ -s "$tmp/tests/golden/absent.txt" ]; echo $?)" "ASIOS_REGEN=1 writes the golden file" "$out"
 out=$(cd "$tmp" && O=out tests/run-tests x/test-golden 2>&1)
 ok "$([[ $out == *"check: 1 passed, 0 failed, 0 skipped"* ]]; echo $?)" "with the golden file in place the check passes" "$out"
+# side by side (JOBS): three tests of a parallel suite, each sleeping 2 s, one failing, one that crashes without a
+# TAP line; a test of another suite runs after them, alone. Counted as run one by one, and faster than in a row.
+mkdir -p "$tmp/tests/p" "$tmp/tests/q"
+printf '#!/bin/sh
+sleep 2
+echo "ok 1 - a"
+echo "ok 2 - b"
+' >"$tmp/tests/p/test-a.sh"
+printf '#!/bin/sh
+sleep 2
+echo "not ok 1 - c"
+' >"$tmp/tests/p/test-b.sh"
+printf '#!/bin/sh
+sleep 2
+exit 3
+' >"$tmp/tests/p/test-c.sh"
+# (q's test sees whether any p test is still running: their logs' .rc files are all written by then)
+printf '#!/bin/sh
+ls out/test-logs/p_test-*.rc | wc -l | grep -qx 3 && echo "ok 1 - after"
+' >"$tmp/tests/q/test-d.sh"
+chmod +x "$tmp"/tests/p/* "$tmp"/tests/q/*
+start=$SECONDS
+out=$(cd "$tmp" && SUITES="p q" PARALLEL=p JOBS=3 O=out tests/run-tests 2>&1)
+rc=$?
+secs=$((SECONDS - start))
+ok "$([[ $out == *"check: 3 passed, 2 failed, 0 skipped"* ]] && [ $rc != 0 ] && [[ $out == *"failed: "*p/test-b.sh* ]] &&
+	[[ $out == *"failed: "*p/test-c.sh* ]]; echo $?)" "tests run side by side (JOBS) are each counted: 3 passed, 2 failed" "$out"
+ok "$([ $secs -lt 6 ]; echo $?)" "three 2-second tests side by side take less than 6 s (took $secs s)" "$out"
+ok "$([[ $out == *"PASS  q/test-d.sh"* ]]; echo $?)" "a test outside the parallel suites starts after they have all ended" "$out"
+out=$(cd "$tmp" && SUITES=p PARALLEL=p JOBS=1 O=out tests/run-tests 2>&1)
+ok "$([[ $out == *"check: 2 passed, 2 failed, 0 skipped"* ]]; echo $?)" "JOBS=1 runs them one by one, with the same counts" "$out"
 echo "1..$n"
 [ "$fails" = 0 ]
