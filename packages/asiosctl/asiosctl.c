@@ -288,7 +288,7 @@ void print_action(const struct asios_action *a, bool would)
 {
 	static const char *const kinds[] = {
 		[ASIOS_ACTION_WRITE] = "set", [ASIOS_ACTION_AFFINITY] = "affinity", [ASIOS_ACTION_MIGRATE] = "migrate nodes",
-		[ASIOS_ACTION_ETHTOOL] = "ethtool"
+		[ASIOS_ACTION_ETHTOOL] = "ethtool", [ASIOS_ACTION_PCIE] = "pcie"
 	};
 
 	if (a->kind == ASIOS_ACTION_FILE) {

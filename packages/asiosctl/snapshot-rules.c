@@ -113,6 +113,9 @@ static const struct copy_rule copy_allow[] = {
 	{ "/proc/sys/net/core/rps_sock_flow_entries", COPY_TEXT, "NIC domain: RFS's table of the CPUs flows are read on" },
 	{ "/capture/ethtool/*", COPY_TEXT,
 	  "NIC domain: queue counts, ring sizes and coalescing of each interface, from ethtool netlink (numbers)" },
+	{ "/capture/pcie/*", COPY_TEXT,
+	  "NIC domain: read-request size and relaxed ordering of each PCI function, three register values from its "
+	  "configuration space (which is never copied)" },
 	{ "/sys/*/nvme/*/dev", COPY_TEXT, "for bug reports: device number of an NVMe controller" },
 	{ "/sys/*/nvme/*/model", COPY_TEXT, "for bug reports: model of an NVMe controller" },
 	{ "/sys/*/nvme/*/firmware_rev", COPY_TEXT, "for bug reports: firmware of an NVMe controller" },

@@ -20,6 +20,7 @@
 
 #include "asios/domain.h"
 #include "asios/ethtool.h"
+#include "asios/pcie.h"
 #include "asiosctl.h"
 #include "audit.h"
 
@@ -265,6 +266,39 @@ static void stage_ethtool(struct capture *c, const char *root_path)
 	asios_root_free(root);
 }
 
+/*
+ * The NIC domain's PCI Express registers (asios/pcie.h) come from configuration space, which a capture never holds
+ * (device serial numbers): each function whose registers can be read gets its capture file of three values.
+ */
+static void stage_pcie(struct capture *c, const char *root_path)
+{
+	struct asios_root *root = NULL;
+	char **names = NULL, path[PATH_MAX];
+
+	if (asios_root_open(root_path, &root) < 0 || asios_list_dir(root, "/sys/bus/pci/devices", &names) < 0) {
+		asios_root_free(root);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s%s", c->stage, ASIOS_PCIE_CAPTURE);
+	for (size_t i = 0; names[i] && mkdirs(path) >= 0; i++) {
+		struct asios_pcie p;
+		char dst[PATH_MAX], *text;
+		FILE *f;
+
+		if (asios_pcie_read(root, names[i], &p, NULL) < 0 || !(text = asios_pcie_capture_text(&p)))
+			continue;
+		snprintf(dst, sizeof(dst), "%s/%s", path, names[i]);
+		if ((f = fopen(dst, "wxe"))) {
+			if (fputs(text, f) >= 0)
+				c->files++;
+			fclose(f);
+		}
+		free(text);
+	}
+	asios_strv_free(names);
+	asios_root_free(root);
+}
+
 static int capture(const char *root_path, const char *out)
 {
 	static const char *const hwloc_files[] = { "/proc/cpuinfo", "/proc/meminfo", "/proc/mounts", "/proc/self/cgroup",
@@ -329,6 +363,7 @@ static int capture(const char *root_path, const char *out)
 	stage_processes(&c);
 	stage_policies(&c);
 	stage_ethtool(&c, root_path);
+	stage_pcie(&c, root_path);
 	stage_tree(&c, "/sys/devices/system/cpu", 4);
 	stage_tree(&c, "/sys/devices/system/node", 4);
 	if (c.cgroup[0]) {

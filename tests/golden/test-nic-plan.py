@@ -14,7 +14,11 @@
     index changed (a driver reload) is left alone on revert, the others restored;
   - nic.conf: latency profile, per-interface latency, leave, a fixed queue count; bad lines fail with FILE:LINE
     and apply nothing; a malformed capture file is a warning naming its file and line;
-  - `asiosctl snapshot` of the tree keeps the ethtool state: the plan on the capture is the plan on the tree.
+  - `asiosctl snapshot` of the tree keeps the ethtool state: the plan on the capture is the plan on the tree;
+  - PCIe read requests: 4096 bytes on exactly the ConnectX functions with a GPU behind their switch (found here
+    from sysfs paths and config bytes), apply read back from the config bytes (only that field changed), revert
+    byte-exact, a refused write (EPERM) skipped, a looping capability list warned with its file, a capture that
+    keeps 256 bytes of a 4096-byte config space, nic.conf sizes (a bad one said, one above 4096 failing).
 TAP output.
 """
 import glob
@@ -233,8 +237,8 @@ def apply_revert(tmp):
     work = fixture_copy(tmp, "ai-2s8g", "apply")
     before = tree_digest(work)
     p = ctl("nic", "apply", "--root", work)
-    check(p.returncode == 0 and "applied 31" in p.stdout, "ai-2s8g: nic apply makes the 14 ethtool changes, eno1's "
-          "8 RPS masks and 8 RFS flow tables, and the sockets' flow table", p.stdout + p.stderr)
+    check(p.returncode == 0 and "applied 34" in p.stdout, "ai-2s8g: nic apply makes the 14 ethtool changes, eno1's "
+          "8 RPS masks and 8 RFS flow tables, the sockets' flow table and 3 read-request sizes", p.stdout + p.stderr)
     rps = rd(work, "/sys/class/net/eno1/queues/rx-7/rps_cpus")
     check(mask_cpus(rps) == housekeeping_cpus(work, 0), "ai-2s8g: eno1's last receive queue spreads over node 0's "
           "housekeeping CPUs: %s" % rps, rps)
@@ -284,8 +288,10 @@ def policy(tmp):
     skipped = {s["object"]: s["reason"] for s in pl["skipped"]} if pl else {}
     check(rc == 0 and acts.get("ens1np0 coalesce.adaptive_rx") == "0" and acts.get("ens1np0 coalesce.rx_usecs") == "0"
           and not any(" rings." in o for o in acts) and "eno1" in skipped and "ens4np0" in skipped
-          and not any(o.startswith(("eno1 ", "ens4np0 ")) for o in acts) and len(acts) == 3 * 4,
-          "nic.conf: latency profile (adaptive off, rx-usecs 0, rings left) and leave globs", pl or err)
+          and not any(o.startswith(("eno1 ", "ens4np0 ")) for o in acts) and len(acts) == 3 * 4 + 2
+          and acts.get("ens1np0 pcie.read_request") == "4096",
+          "nic.conf: latency profile (adaptive off, rx-usecs 0, rings left, read requests as in throughput) and "
+          "leave globs", pl or err)
     write(conf, "[nic]\nlatency = ens1np0\n[throughput]\nchannels = 8\nrings.tx = leave\n")
     rc, pl, err = plan_json("nic", root, "--config", conf)
     acts = {a["object"]: a["new"] for a in pl["actions"]} if pl else {}
@@ -399,9 +405,151 @@ def snapshot(tmp):
           "the plan on the capture is the plan on the machine", (a, b))
 
 
+def config_path(root, addr):
+    return os.path.join(root, "sys/bus/pci/devices", addr, "config")
+
+
+def devctl(root, addr):
+    """(capability offset, Device Control) of ADDR, walked here from its config bytes; (None, None) without one"""
+    try:
+        c = open(config_path(root, addr), "rb").read()
+    except OSError:
+        return None, None
+    pos, seen = (c[0x34] & 0xfc if len(c) > 0x34 and c[6] & 0x10 else 0), set()
+    while pos and pos not in seen and pos + 10 <= len(c):
+        seen.add(pos)
+        if c[pos] == 0x10:
+            return pos, int.from_bytes(c[pos + 8:pos + 10], "little")
+        pos = c[pos + 1] & 0xfc
+    return None, None
+
+
+def read_request(root, addr):
+    cap, ctl_ = devctl(root, addr)
+    return None if cap is None else 128 << ((ctl_ >> 12) & 7)
+
+
+def gpu_behind_switch(root, addr):
+    """a GPU (class 0x03) below the same switch as ADDR: a common bridge below the root port (the sysfs paths)"""
+    mine = os.path.realpath(os.path.join(root, "sys/bus/pci/devices", addr)).split("/")
+    for d in glob.glob(os.path.join(root, "sys/bus/pci/devices/*")):
+        if rd(root, "/sys/bus/pci/devices/%s/class" % os.path.basename(d)).startswith("0x03"):
+            other = os.path.realpath(d).split("/")
+            common = 0
+            while common < min(len(mine), len(other)) and mine[common] == other[common]:
+                common += 1
+            # below pciDOMAIN:BUS/ROOTPORT/: the common part reaches into a switch
+            if common - mine.index(next(x for x in mine if x.startswith("pci"))) >= 3:
+                return True
+    return False
+
+
+def pcie(tmp):
+    """read-request sizes: which NICs, apply read back from the config bytes, refused, malformed, captures, policy"""
+    work = fixture_copy(tmp, "ai-2s8g", "pcie")
+    nics = {os.path.basename(n): os.path.basename(os.path.realpath(os.path.join(n, "device")))
+            for n in glob.glob(os.path.join(work, "sys/class/net/*")) if os.path.exists(os.path.join(n, "device"))}
+    want = sorted(n for n, a in nics.items() if rd(work, "/sys/bus/pci/devices/%s/vendor" % a) == "0x15b3"
+                  and gpu_behind_switch(work, a) and read_request(work, a) != 4096)
+    rc, pl, err = plan_json("nic", work)
+    acts = {a["object"].split()[0]: a for a in pl["actions"] if a["kind"] == "pcie"} if pl else {}
+    skipped = {s["object"]: s["reason"] for s in pl["skipped"]} if pl else {}
+    check(rc == 0 and sorted(acts) == want and len(want) == 3 and all(
+          a["old"] == "512" and a["new"] == "4096" for a in acts.values()),
+          "ai-2s8g: 4096-byte read requests on the ConnectX NICs with a GPU behind their switch, found here from "
+          "sysfs and config bytes (%s), not on ens3np0 (4096 already)" % ", ".join(want), pl or err)
+    check("vendor 0x8086" in skipped.get("eno1 pcie.read_request", "") and
+          "relaxed ordering is off" in skipped.get("ens2np0 pcie.relaxed_ordering", ""),
+          "ai-2s8g: the igb is left alone (no vendor size), ens2np0's relaxed ordering off is named, not changed",
+          skipped)
+    before = {n: (devctl(work, a)[1], open(config_path(work, a), "rb").read()) for n, a in nics.items()}
+    p = ctl("nic", "apply", "--root", work)
+    after = {n: open(config_path(work, a), "rb").read() for n, a in nics.items()}
+    ok = p.returncode == 0
+    for n, a in nics.items():
+        cap, now = devctl(work, a)
+        old, raw = before[n]
+        if n in want:  # only the field changed: the other bits and every other byte as they were
+            ok = ok and read_request(work, a) == 4096 and (now & ~0x7000) == (old & ~0x7000) and \
+                after[n][:cap + 8] + after[n][cap + 10:] == raw[:cap + 8] + raw[cap + 10:]
+        else:
+            ok = ok and after[n] == raw
+    check(ok, "apply: the three functions' Device Control read back with 4096-byte requests, every other bit and "
+          "byte of every config space as before", p.stdout + p.stderr)
+    p = ctl("nic", "revert", "--root", work)
+    check(p.returncode == 0 and all(open(config_path(work, nics[n]), "rb").read() == before[n][1] for n in nics),
+          "revert: every config space byte-exact", p.stdout + p.stderr)
+    # lockdown (or no CAP_SYS_ADMIN) refuses a config write: that one skipped and said, the rest applied
+    a1 = nics[want[0]]
+    p = ctl("nic", "apply", "--root", work, env={"ASIOS_FAULT_INJECT": "/sys/bus/pci/devices/%s/config=EPERM" % a1})
+    check(p.returncode == 0 and "refused 1" in p.stdout and read_request(work, a1) == 512 and
+          all(read_request(work, nics[n]) == 4096 for n in want[1:]),
+          "a refused config write (EPERM: lockdown) is skipped and reported, the other NICs set", p.stdout + p.stderr)
+    ctl("nic", "revert", "--root", work)
+    # a capability list that loops: a warning naming the file, the NIC left alone with the reason
+    path = config_path(work, a1)
+    c = bytearray(open(path, "rb").read())
+    c[0x51] = 0x40
+    os.chmod(path, 0o644)
+    open(path, "wb").write(bytes(c))
+    rc, pl, err = plan_json("nic", work)
+    skipped = {s["object"]: s["reason"] for s in pl["skipped"]} if pl else {}
+    check(rc == 0 and "devices/%s/config: the capability list loops" % a1 in err and
+          "were not read" in skipped.get("%s pcie.read_request" % want[0], ""),
+          "a looping capability list: a warning naming the config file, the NIC left alone", err + str(skipped))
+    # a capture never holds a config space (its extended part has the serial number: 4096 bytes here) but the
+    # three register values read from it, as text; the plan on it, its apply and revert, are those of the tree
+    work = fixture_copy(tmp, "ai-2s8g", "pcie-cap")
+    path = config_path(work, a1)
+    raw = open(path, "rb").read()
+    os.chmod(path, 0o644)
+    open(path, "wb").write(raw + b"\x03\x00\x01\x00SerialSecret" + bytes(4096 - len(raw) - 16))
+    cap, p = capture(work, tmp, "pcie")
+    regs = devctl(work, a1)
+    text = open(os.path.join(cap, "capture/pcie", a1)).read() if p.returncode == 0 else ""
+    a, b = plan_json("nic", work), plan_json("nic", cap)
+    check(not os.path.exists(config_path(cap, a1)) and
+          text == "cap 0x%02x\ndevcap 0x00008022\ndevctl 0x%04x\n" % regs and
+          a[0] == 0 and b[0] == 0 and a[1]["actions"] == b[1]["actions"],
+          "asiosctl snapshot: no config space in the capture, the three register values as text (%s), the plan on "
+          "the capture is the plan on the tree" % text.replace("\n", "; ").strip("; "), p.stderr + str((a, b)))
+    before = open(os.path.join(cap, "capture/pcie", a1)).read() if text else ""
+    p = ctl("nic", "apply", "--root", cap)
+    mid = open(os.path.join(cap, "capture/pcie", a1)).read() if text else ""
+    p2 = ctl("nic", "revert", "--root", cap)
+    after = open(os.path.join(cap, "capture/pcie", a1)).read() if text else ""
+    check(p.returncode == 0 and p2.returncode == 0 and mid == before.replace("devctl 0x29", "devctl 0x59") and
+          after == before, "on the capture: apply sets devctl to 4096-byte requests in its text, revert gives it "
+          "back", p.stdout + p.stderr + p2.stderr + mid)
+    write(os.path.join(cap, "capture/pcie", a1), "cap 0x60\ndevctl 0x293e\ndevctl 0x593e\n")
+    rc, pl, err = plan_json("nic", cap)
+    skipped = {s["object"]: s["reason"] for s in pl["skipped"]} if pl else {}
+    check(rc == 0 and "/capture/pcie/%s: a line is there twice" % a1 in err and "were not read" in
+          skipped.get("%s pcie.read_request" % want[0], ""), "a malformed register capture: a warning naming its file "
+          "and the fault, the NIC left alone", err + str(skipped))
+    # nic.conf: a size for every NIC ASIOS can read; a size the register cannot hold is said, nothing set
+    work = fixture_copy(tmp, "ai-2s8g", "pcie-conf")
+    conf = os.path.join(work, "etc/asios/nic.conf")
+    write(conf, "[throughput]\npcie.read_request = 1024\n")
+    rc, pl, err = plan_json("nic", work)
+    acts = {a["object"].split()[0]: a["new"] for a in pl["actions"] if a["kind"] == "pcie"} if pl else {}
+    check(rc == 0 and acts == {n: "1024" for n in nics}, "nic.conf pcie.read_request = 1024: set on every NIC, "
+          "the igb and the ConnectX already at 4096 included", pl or err)
+    write(conf, "[throughput]\npcie.read_request = 3000\n")
+    rc, pl, err = plan_json("nic", work)
+    skipped = {s["object"]: s["reason"] for s in pl["skipped"]} if pl else {}
+    check(rc == 0 and not any(a["kind"] == "pcie" for a in pl["actions"]) and
+          "3000 is no read-request size" in skipped.get("ens1np0 pcie.read_request", ""),
+          "nic.conf pcie.read_request = 3000 (not a power of two): nothing set, the reason named", pl or err)
+    write(conf, "[throughput]\npcie.read_request = 8192\n")
+    rc, pl, err = plan_json("nic", work)
+    check(rc != 0 and "nic.conf:2" in err, "nic.conf pcie.read_request = 8192 (above 4096) fails naming its line",
+          err)
+
+
 def verbs():
     p = ctl("nic", "knobs")
-    check(p.returncode == 0 and p.stdout.count("never auto-tuned") == 8, "nic knobs: eight knobs, none auto-tuned",
+    check(p.returncode == 0 and p.stdout.count("never auto-tuned") == 9, "nic knobs: nine knobs, none auto-tuned",
           p.stdout)
     p = ctl("nic", "--help")
     check(p.returncode == 0 and "/etc/asios/nic.conf" in p.stdout, "nic --help names its policy file", p.stdout)
@@ -417,6 +565,7 @@ def main():
         apply_revert(tmp)
         policy(tmp)
         snapshot(tmp)
+        pcie(tmp)
         verbs()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

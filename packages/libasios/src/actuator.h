@@ -58,3 +58,12 @@ int asios_ethtool_restore(struct asios_root *root, const char *target, const cha
 int asios_ethtool_identity(struct asios_root *root, const struct asios_action *a, char **ident);
 char *asios_ethtool_gone(struct asios_root *root, const char *target, const char *ident);
 bool asios_ethtool_refused(int err);
+
+/* The PCI Express actuator's functions (actuator-pcie.c). */
+int asios_pcie_current(struct asios_root *root, const struct asios_action *a, char **value);
+int asios_pcie_perform(struct asios_root *root, const struct asios_action *a, char **readback,
+		       struct asios_apply_report *rep);
+int asios_pcie_restore(struct asios_root *root, const char *target, const char *value, char **readback);
+int asios_pcie_identity(struct asios_root *root, const struct asios_action *a, char **ident);
+char *asios_pcie_gone(struct asios_root *root, const char *target, const char *ident);
+bool asios_pcie_refused(int err);

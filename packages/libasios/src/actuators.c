@@ -476,6 +476,9 @@ static const struct asios_actuator actuators[] = {
 				   .perform = asios_ethtool_perform, .restore = asios_ethtool_restore,
 				   .target = write_target, .identity = asios_ethtool_identity,
 				   .gone = asios_ethtool_gone, .refused = asios_ethtool_refused },
+	[ASIOS_ACTION_PCIE] = { .name = "pcie", .undoable = true, .current = asios_pcie_current,
+				.perform = asios_pcie_perform, .restore = asios_pcie_restore, .target = write_target,
+				.identity = asios_pcie_identity, .gone = asios_pcie_gone, .refused = asios_pcie_refused },
 };
 
 static const struct asios_actuator mkdir_actuator = {

@@ -149,6 +149,23 @@ static struct json_object *hex(struct ctx *c, unsigned v, int width)
 	return chk(c, json_object_new_string(buf));
 }
 
+/* the PCI Express registers ASIOS reads (pcie.h), null when they are not known */
+static struct json_object *pcie_json(struct ctx *c, const struct asios_pcie *p)
+{
+	struct json_object *o;
+
+	if (!p->cap)
+		return NULL;
+	o = chk(c, json_object_new_object());
+	if (!o)
+		return NULL;
+	add(c, o, "max_payload", json_object_new_int((int)asios_pcie_max_payload(p)));
+	add(c, o, "max_payload_supported", json_object_new_int((int)asios_pcie_max_payload_supported(p)));
+	add(c, o, "max_read_request", json_object_new_int((int)asios_pcie_max_read_request(p)));
+	add(c, o, "relaxed_ordering", json_object_new_boolean(asios_pcie_relaxed_ordering(p)));
+	return o;
+}
+
 static struct json_object *devices_json(struct ctx *c, const struct asios_snapshot *s)
 {
 	struct json_object *a = chk(c, json_object_new_array());
@@ -176,6 +193,7 @@ static struct json_object *devices_json(struct ctx *c, const struct asios_snapsh
 		add(c, o, "netdevs", strv(c, d->netdevs));
 		add(c, o, "rdma", strv(c, d->rdma));
 		add(c, o, "nvme", strv(c, d->block));
+		add(c, o, "pcie", pcie_json(c, &d->pcie));
 		irqs = chk(c, json_object_new_array());
 		for (size_t k = 0; irqs && k < s->n_irqs; k++)
 			if (s->irqs[k].device == (int)i)
@@ -376,7 +394,7 @@ struct json_object *asios_plan_to_json(const struct asios_plan *p)
 			add(&c, x, "irq", json_object_new_int(a->irq));
 			add(&c, x, "device", a->device[0] ? json_object_new_string(a->device) : NULL);
 		} else {
-			static const char *const kinds[] = { "write", "affinity", "migrate", "file", "ethtool" };
+			static const char *const kinds[] = { "write", "affinity", "migrate", "file", "ethtool", "pcie" };
 
 			add(&c, x, "object", str_or_null(&c, a->object));
 			add(&c, x, "kind", json_object_new_string(kinds[a->kind]));

@@ -22,3 +22,11 @@ int nic_plan_rfs(struct asios_plan *plan, const struct asios_nic_state *st, cons
 		 const struct asios_knob_value *v, const char *dflt, long after, bool spread, bool *sockets);
 /* the sockets' flow table raised to RFS_ENTRIES, once per plan after the devices */
 int nic_plan_sock_flow(struct asios_plan *plan, const struct asios_nic_state *st);
+
+/* N's PCI function, its registers and the GPU behind its PCIe switch, from snapshot S (nic-pcie.c); a malformed
+ * configuration space is a warning of ST. 0 or -ENOMEM */
+int nic_read_pcie(const struct asios_snapshot *s, struct asios_nic_state *st, struct asios_nic *n);
+/* the read-request size of N's function from knob V or the profile's default DFLT (WHY: the knob's brief); once
+ * per function (an earlier interface of ST on the same function planned it) */
+int nic_plan_read_request(struct asios_plan *plan, const struct asios_nic_state *st, const struct asios_nic *n,
+			  const struct asios_knob_value *v, const char *dflt, const char *why);

@@ -29,7 +29,7 @@
 #define T ASIOS_NIC_THROUGHPUT
 #define L ASIOS_NIC_LATENCY
 
-enum { K_CHANNELS, K_RING_RX, K_RING_TX, K_ADAPTIVE_RX, K_ADAPTIVE_TX, K_RX_USECS, K_RPS, K_RFS };
+enum { K_CHANNELS, K_RING_RX, K_RING_TX, K_ADAPTIVE_RX, K_ADAPTIVE_TX, K_RX_USECS, K_RPS, K_RFS, K_READ_REQUEST };
 
 /* the group and field of each knob (channels: combined, or rx and tx on devices without combined queues) */
 static const struct {
@@ -44,6 +44,7 @@ static const struct {
 	[K_RX_USECS] = { ASIOS_ETH_COALESCE, "rx_usecs" },
 	[K_RPS] = { _ASIOS_ETH_GROUP_MAX, NULL }, /* sysfs, not ethtool */
 	[K_RFS] = { _ASIOS_ETH_GROUP_MAX, NULL }, /* sysfs and sysctl */
+	[K_READ_REQUEST] = { _ASIOS_ETH_GROUP_MAX, NULL }, /* PCI configuration space */
 };
 
 static const struct asios_knob knobs[ASIOS_NIC_KNOBS] = {
@@ -138,6 +139,24 @@ static const struct asios_knob knobs[ASIOS_NIC_KNOBS] = {
 			   "the reader's CPU whatever rps_cpus says, so it would follow an application onto an isolated "
 			   "core. 0 turns each queue's table off. The latency profile leaves it alone, as RPS.",
 	},
+	[K_READ_REQUEST] = {
+		.name = "pcie.read_request",
+		.path = "%s/max_read_request",
+		.value = { [T] = "auto", [L] = "auto" },
+		.min = 128, .max = 4096, .unsafe = true,
+		.brief = "PCIe read requests of 4096 bytes on a ConnectX adapter that shares a PCIe switch with a GPU",
+		.explain = "The largest read a PCI Express function may request at once (Max_Read_Request_Size in its "
+			   "Device Control register). Firmware leaves most adapters at 512 bytes; NVIDIA's performance "
+			   "tuning for ConnectX adapters asks for 4096, so that the NIC reads a GPU's memory for GPUDirect "
+			   "RDMA in eight times fewer requests, each with its own header and completion on the link. "
+			   "\"auto\" sets 4096 on an NVIDIA (Mellanox) ConnectX function that has a GPU or accelerator "
+			   "behind the same PCIe switch, and leaves every other NIC as it is (their vendors name no size); "
+			   "a number of bytes (128 to 4096, a power of two) sets it on every NIC ASIOS can read the "
+			   "registers of. Only root with CAP_SYS_ADMIN reads a function's registers (an unprivileged read "
+			   "of its configuration space ends at the 64-byte header), so `asiosctl nic apply` sets it and "
+			   "asios-irqd, which runs without that capability, leaves it with that reason. It is a register, "
+			   "not a file: a reset of the function or a reboot undoes it. Never changed by the auto-tuner.",
+	},
 };
 
 static const char *const profile_names[] = { "throughput", "latency", NULL };
@@ -191,7 +210,8 @@ static const struct asios_conf_item nic_keys[] = {
 
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
-	static const char *const words[] = { "auto", NULL }; /* channels = auto, rps = auto, rfs = auto */
+	/* channels = auto, rps = auto, rfs = auto, pcie.read_request = auto */
+	static const char *const words[] = { "auto", NULL };
 	struct asios_conf *c = user;
 
 	if (!strcmp(section, "nic"))
@@ -199,9 +219,10 @@ static int handler(void *user, const char *section, const char *name, const char
 	for (int k = 0; profile_names[k]; k++)
 		if (!strcmp(section, profile_names[k]))
 			return asios_knob_value_set(c, "nic", knobs, ASIOS_NIC_KNOBS, POLICY(c)->knob[k], name, value,
-						    !strcmp(name, "rps")   ? K_RPS
-						    : !strcmp(name, "rfs") ? K_RFS
-									   : K_CHANNELS,
+						    !strcmp(name, "rps")		 ? K_RPS
+						    : !strcmp(name, "rfs")		 ? K_RFS
+						    : !strcmp(name, "pcie.read_request") ? K_READ_REQUEST
+											 : K_CHANNELS,
 						    words);
 	return fail(c, "unknown section [%s] (nic, throughput, latency)%s", section, "");
 }
@@ -327,6 +348,8 @@ static int read_nic(struct asios_root *root, const struct asios_snapshot *s, str
 	if (!(n->hk = hwloc_bitmap_alloc()))
 		return -ENOMEM;
 	n->cores = housekeeping_cores(s, n->node, n->hk);
+	if ((r = nic_read_pcie(s, st, n)) < 0)
+		return r;
 	r = hwloc_bitmap_last(s->possible);
 	n->nbits = r >= 0 ? (unsigned)r + 1 : 1;
 	if ((r = read_queues(root, n)) < 0)
@@ -498,7 +521,9 @@ static int plan_nic(struct asios_plan *plan, const struct asios_nic_state *st, c
 		after = r < 0 ? after : queues_after(plan, before, n->name, after);
 	}
 	r = r < 0 ? r : nic_plan_rps(plan, n, &p->knob[prof][K_RPS], knobs[K_RPS].value[prof], after, &spread);
-	return r < 0 ? r : nic_plan_rfs(plan, st, n, &p->knob[prof][K_RFS], knobs[K_RFS].value[prof], after, spread, sockets);
+	r = r < 0 ? r : nic_plan_rfs(plan, st, n, &p->knob[prof][K_RFS], knobs[K_RFS].value[prof], after, spread, sockets);
+	return r < 0 ? r : nic_plan_read_request(plan, st, n, &p->knob[prof][K_READ_REQUEST],
+						  knobs[K_READ_REQUEST].value[prof], knobs[K_READ_REQUEST].brief);
 }
 
 int asios_nic_plan(const struct asios_nic_state *st, const struct asios_nic_policy *p, struct asios_plan **ret)
@@ -545,7 +570,8 @@ static int plan(const struct asios_snapshot *s, const void *state, const void *p
 
 const struct asios_domain asios_nic_domain = {
 	.name = "nic",
-	.summary = "network devices: queues per housekeeping core, ring sizes, interrupt coalescing (ethtool)",
+	.summary = "network devices: queues per housekeeping core, ring sizes, interrupt coalescing (ethtool), "
+		   "packet steering (RPS, RFS), PCIe read requests of ConnectX adapters serving GPUs",
 	.conf = ASIOS_NIC_CONF,
 	.conf_d = ASIOS_NIC_CONF_D,
 	.journal = ASIOS_NIC_JOURNAL,

@@ -150,6 +150,7 @@ static int load_device(struct asios_root *root, struct asios_snapshot *s, const 
 		       struct asios_pci_device *d)
 {
 	char dir[512], path[600], *link = NULL, *p;
+	const char *why = NULL;
 	unsigned long v;
 	char **msi = NULL;
 	long node;
@@ -220,6 +221,20 @@ static int load_device(struct asios_root *root, struct asios_snapshot *s, const 
 		d->irq_legacy = (int)node;
 	}
 
+	r = asios_pcie_read(root, addr, &d->pcie, &why);
+	d->pcie_err = r < 0 ? r : 0;
+	if (r == -EINVAL) {
+		asios_pcie_source(root, addr, path, sizeof(path));
+		if (asprintf(&d->pcie_fault, "%s: %s", path, why) < 0) {
+			d->pcie_fault = NULL;
+			return -ENOMEM;
+		}
+		asios_snapshot_warn(s, "%s, PCI Express registers unknown", d->pcie_fault);
+	}
+	else if (r == -ENOMEM)
+		return r;
+	else if (r < 0 && r != -ENOENT && r != -ENODATA && r != -ERANGE)
+		asios_snapshot_warn(s, "%s/config: unreadable (%s), PCI Express registers unknown", dir, strerror(-r));
 	if ((r = list_into(root, dir, "net", &d->netdevs)) < 0 || (r = list_into(root, dir, "infiniband", &d->rdma)) < 0 ||
 	    (r = list_into(root, dir, "nvme", &d->block)) < 0 || (r = list_into(root, dir, "msi_irqs", &msi)) < 0)
 		return r;
@@ -247,6 +262,7 @@ static int load_device(struct asios_root *root, struct asios_snapshot *s, const 
 
 void asios_pci_device_clear(struct asios_pci_device *d)
 {
+	free(d->pcie_fault);
 	free(d->vendor_name);
 	free(d->driver);
 	free(d->sysfs_path);

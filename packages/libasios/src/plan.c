@@ -194,6 +194,21 @@ int asios_plan_add_ethtool(struct asios_plan *p, const char *object, const char 
 	return r;
 }
 
+int asios_plan_add_pcie(struct asios_plan *p, const char *object, const char *path, long old_value, long new_value,
+			const char *fmt, ...)
+{
+	char old[24], new[24];
+	va_list ap;
+	int r;
+
+	snprintf(old, sizeof(old), "%ld", old_value);
+	snprintf(new, sizeof(new), "%ld", new_value);
+	va_start(ap, fmt);
+	r = add_text(p, ASIOS_ACTION_PCIE, object, path, old, new, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
 int asios_plan_add_file(struct asios_plan *p, const char *object, const char *path, const char *old_content,
 			const char *new_content, const char *fmt, ...)
 {

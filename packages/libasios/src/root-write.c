@@ -75,6 +75,25 @@ int asios_write_file(const struct asios_root *root, const char *path, const char
 	return r;
 }
 
+int asios_write_at(const struct asios_root *root, const char *path, long off, const void *buf, size_t n,
+		   const char *shown)
+{
+	ssize_t k;
+	int fd, r;
+
+	r = injected_fault(root, path, shown);
+	if (r < 0)
+		return r;
+	fd = asios_root_open_file(root, path, O_WRONLY);
+	if (fd < 0)
+		return fd;
+	k = pwrite(fd, buf, n, (off_t)off);
+	r = k < 0 ? -errno : (size_t)k != n ? -EIO : 0;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	return r;
+}
+
 int asios_write_whole(const struct asios_root *root, const char *path, const char *content)
 {
 	char name[NAME_MAX + 1], tmp[NAME_MAX + 16];

@@ -18,6 +18,11 @@
  *   - RFS (throughput profile), with the RPS spread above on a machine without isolated or nohz_full CPUs:
  *     each queue's rps_flow_cnt (32768 entries shared by the queues, a power of two each) and the sockets'
  *     table, net.core.rps_sock_flow_entries, raised to 32768 (writes); rfs = 0 turns each queue's table off;
+ *   - PCI Express read requests (both profiles): 4096 bytes, NVIDIA's recommendation for its ConnectX adapters,
+ *     on a ConnectX function that shares a PCIe switch with a GPU (GPUDirect RDMA reads GPU memory in fewer,
+ *     larger requests), in its Device Control register (an ASIOS_ACTION_PCIE action); another NIC, or one
+ *     without a GPU behind its switch, is left alone with the reason; pcie.read_request = N sets N bytes on
+ *     every NIC whose registers ASIOS can read;
  * each ethtool change an action of kind ASIOS_ACTION_ETHTOOL with its reason, each thing left alone a skip with
  * its.
  * The RSS indirection table is left to the kernel's default, which spreads flows evenly over all receive
@@ -26,7 +31,8 @@
  *   [nic]                      profile = throughput|latency
  *                              latency = GLOB…   interfaces on the latency profile
  *                              leave = GLOB…     interfaces left alone
- *   [throughput] [latency]     KNOB = VALUE|leave   (channels = auto|N, rps = auto|0, rfs = auto|0)
+ *   [throughput] [latency]     KNOB = VALUE|leave   (channels = auto|N, rps = auto|0, rfs = auto|0,
+ *                                                   pcie.read_request = auto|128…4096)
  */
 
 #include <stdbool.h>
@@ -37,6 +43,7 @@
 #include "asios/config.h"
 #include "asios/domain.h"
 #include "asios/ethtool.h"
+#include "asios/pcie.h"
 
 struct asios_plan;
 struct asios_root;
@@ -47,7 +54,7 @@ struct asios_snapshot;
 #define ASIOS_NIC_JOURNAL "/run/asios/nic.journal"
 
 enum asios_nic_profile { ASIOS_NIC_THROUGHPUT, ASIOS_NIC_LATENCY, _ASIOS_NIC_PROFILE_MAX };
-#define ASIOS_NIC_KNOBS 8
+#define ASIOS_NIC_KNOBS 9
 
 struct asios_nic_policy {
 	int profile;             /* enum asios_nic_profile */
@@ -74,6 +81,12 @@ struct asios_nic {
 	char **flow_cnt;         /* rps_flow_cnt of each receive queue as read ("" where not readable) */
 	int rfs_err;             /* 0, -EOPNOTSUPP (no rps_flow_cnt of rx-0) */
 	hwloc_bitmap_t hk;       /* housekeeping CPUs of that node (of the machine), every SMT sibling */
+	char addr[16];           /* its PCI function's address, "" without one */
+	uint16_t vendor;         /* its PCI vendor (0x15b3: NVIDIA's ConnectX), 0 without a function */
+	struct asios_pcie pcie;  /* that function's PCI Express registers (pcie.cap 0: not read) */
+	int pcie_err;            /* why not (struct asios_pci_device) */
+	int gpu;                 /* index in snapshot pci[] of a GPU or accelerator behind the same PCIe switch
+				  * (PIX or PXB, as nvidia-smi topo -m says), -1 none */
 	unsigned nbits;          /* the width of the kernel's CPU masks (nr_cpu_ids) */
 };
 

@@ -19,6 +19,8 @@ enum asios_action_kind {
 				 * replaced or (new_value NULL) removed; old_value NULL when it did not exist */
 	ASIOS_ACTION_ETHTOOL,   /* one ethtool setting of an interface (asios/ethtool.h), path "IFNAME/GROUP/FIELD":
 				 * old_value → new_value (numbers) */
+	ASIOS_ACTION_PCIE,      /* one field of a PCI function's Device Control (asios/pcie.h), path
+				 * "ADDR/max_read_request": old_value → new_value (bytes) */
 };
 
 struct asios_action {
@@ -70,6 +72,9 @@ int asios_plan_add_migrate(struct asios_plan *p, int pid, unsigned long long sta
 /* One ethtool setting: PATH is "IFNAME/GROUP/FIELD" ("eth0/channels/combined"). */
 int asios_plan_add_ethtool(struct asios_plan *p, const char *object, const char *path, long old_value, long new_value,
 			   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* A PCI Express setting: PATH is "ADDR/FIELD" ("0000:1a:00.0/max_read_request"). */
+int asios_plan_add_pcie(struct asios_plan *p, const char *object, const char *path, long old_value, long new_value,
+			const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* A whole file: NEW_CONTENT NULL removes it; OLD_CONTENT NULL when it does not exist. */
 int asios_plan_add_file(struct asios_plan *p, const char *object, const char *path, const char *old_content,
 			const char *new_content, const char *fmt, ...) __attribute__((format(printf, 6, 7)));

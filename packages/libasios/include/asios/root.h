@@ -52,6 +52,10 @@ int asios_list_dir(const struct asios_root *root, const char *path, char ***ret)
  * paths of apply, rollback and revert.
  */
 int asios_write_file(const struct asios_root *root, const char *path, const char *value);
+/* Write N bytes of BUF at offset OFF of the existing file PATH (a PCI function's config space): one pwrite(2).
+ * ASIOS_FAULT_INJECT applies, SHOWN being the value its "PATH=ERRNO/VALUE" form matches. */
+int asios_write_at(const struct asios_root *root, const char *path, long off, const void *buf, size_t n,
+		   const char *shown);
 /* Replace the whole file PATH with CONTENT (as given, no newline added), creating it and its folders (0755)
  * when missing: written to a temporary file beside it, synced and renamed over it. ASIOS_FAULT_INJECT applies. */
 int asios_write_whole(const struct asios_root *root, const char *path, const char *content);

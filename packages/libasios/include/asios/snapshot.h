@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "asios/interrupts.h"
+#include "asios/pcie.h"
 #include "asios/root.h"
 
 enum asios_dev_class {
@@ -92,6 +93,11 @@ struct asios_pci_device {
 	int irq_legacy;           /* INTx line, -1 none */
 	unsigned *msi_irqs;
 	size_t n_msi_irqs;
+	struct asios_pcie pcie;   /* its PCI Express registers; pcie.cap 0: not read (no PCI Express capability,
+				   * or a config space cut short: unprivileged, or a capture without it) */
+	int pcie_err;             /* 0, or why pcie.cap is 0: -ENODATA (no PCI Express capability), -ERANGE (config space
+				   * cut at the header), -ENOENT (no config file), -EINVAL (malformed), another -errno */
+	char *pcie_fault;         /* "FILE: why" its registers could not be read (malformed), NULL */
 };
 
 /* One port of an RDMA device (/sys/class/infiniband/DEV/ports/N): an InfiniBand HCA, a RoCE NIC or soft-RoCE. */
