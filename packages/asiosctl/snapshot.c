@@ -224,6 +224,21 @@ static void stage_policies(struct capture *c)
 	}
 }
 
+/* TEXT as the capture's file DST (absolute in the capture), its folders made */
+static void stage_text(struct capture *c, const char *dst, const char *text)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s%s", c->stage, dst);
+	*strrchr(path, '/') = 0;
+	if (mkdirs(path) >= 0 && (f = fopen(strcat(path, strrchr(dst, '/')), "wxe"))) {
+		if (fputs(text, f) >= 0)
+			c->files++;
+		fclose(f);
+	}
+}
+
 /*
  * The NIC domain's ethtool state is read over netlink, not from a file: each interface with a device gets its
  * emulation files (asios/ethtool.h), written from the replies, so that `asiosctl nic plan --root` on the capture
@@ -245,20 +260,12 @@ static void stage_ethtool(struct capture *c, const char *root_path)
 		for (int g = 0; g < _ASIOS_ETH_GROUP_MAX; g++) {
 			struct asios_eth_values v;
 			char *text;
-			FILE *f;
 
 			if (asios_ethtool_get(root, names[i], (enum asios_eth_group)g, &v, NULL) < 0 ||
 			    !(text = asios_ethtool_capture_text((enum asios_eth_group)g, &v)))
 				continue;
-			/* the group's folder in the stage, then its file */
 			asios_ethtool_capture_path(names[i], (enum asios_eth_group)g, dst, sizeof(dst));
-			snprintf(path, sizeof(path), "%s%s", c->stage, dst);
-			*strrchr(path, '/') = 0;
-			if (mkdirs(path) >= 0 && (f = fopen(strcat(path, strrchr(dst, '/')), "wxe"))) {
-				if (fputs(text, f) >= 0)
-					c->files++;
-				fclose(f);
-			}
+			stage_text(c, dst, text);
 			free(text);
 		}
 	}
@@ -279,20 +286,14 @@ static void stage_pcie(struct capture *c, const char *root_path)
 		asios_root_free(root);
 		return;
 	}
-	snprintf(path, sizeof(path), "%s%s", c->stage, ASIOS_PCIE_CAPTURE);
-	for (size_t i = 0; names[i] && mkdirs(path) >= 0; i++) {
+	for (size_t i = 0; names[i]; i++) {
 		struct asios_pcie p;
-		char dst[PATH_MAX], *text;
-		FILE *f;
+		char *text;
 
 		if (asios_pcie_read(root, names[i], &p, NULL) < 0 || !(text = asios_pcie_capture_text(&p)))
 			continue;
-		snprintf(dst, sizeof(dst), "%s/%s", path, names[i]);
-		if ((f = fopen(dst, "wxe"))) {
-			if (fputs(text, f) >= 0)
-				c->files++;
-			fclose(f);
-		}
+		snprintf(path, sizeof(path), "%s/%s", ASIOS_PCIE_CAPTURE, names[i]);
+		stage_text(c, path, text);
 		free(text);
 	}
 	asios_strv_free(names);

@@ -12,7 +12,9 @@
 #   - RFS with it: the queue's rps_flow_cnt and net.core.rps_sock_flow_entries set, and reverted;
 #   - asios-irqd applies the plan at start; settings changed behind its back stay changed while nothing
 #     happens (the control), and are set again when the link goes down and up, and when the device is
-#     removed and created again (a driver reload).
+#     removed and created again (a driver reload);
+#   - on the virtio NIC behind a PCI Express root port: the read-request size nic.conf asks for, read back from
+#     its config bytes (the capability list walked here), and put back by revert.
 # Prints "ASIOS: ok|fail|value NAME [DETAIL]" lines like guest-init.sh.
 PATH=/bin
 ok() { echo "ASIOS: ok $1"; }
@@ -93,5 +95,43 @@ check "driver-reload-reapplied" "$want" "$(wait_state 60 "$want")"
 kill "$irqd" 2>/dev/null
 wait "$irqd" 2>/dev/null
 sed 's/^/ASIOS: value irqd /' /tmp/irqd.log | tail -n 25
+# the read-request size on a real PCI Express function: the virtio NIC behind a root port (qemu-boot
+# --device-node1 virtio-net), set by nic.conf's pcie.read_request and read back here from the config bytes
+cfgbyte() { od -An -tu1 -j "$2" -N 1 "/sys/bus/pci/devices/$1/config" | tr -d ' '; }
+mrrs() { # Max_Read_Request_Size of function $1 in bytes: the capability list walked here, not by asiosctl
+	pos=$(($(cfgbyte "$1" 52) & 252)) n=0
+	while [ "$pos" -ne 0 ] && [ $n -lt 48 ]; do
+		if [ "$(cfgbyte "$1" $pos)" = 16 ]; then echo $((128 << (($(cfgbyte "$1" $((pos + 9))) >> 4) & 7))); return; fi
+		pos=$(($(cfgbyte "$1" $((pos + 1))) & 252)) n=$((n + 1))
+	done
+	echo none
+}
+vnic=""
+for n in /sys/class/net/*; do
+	[ "$(basename "$(readlink -f "$n/device/driver")")" = virtio_net ] && vnic=$(basename "$n")
+done
+pf=$([ -n "$vnic" ] && basename "$(dirname "$(readlink -f "/sys/class/net/$vnic/device")")")
+m0=$([ -n "$pf" ] && mrrs "$pf")
+val pcie-function "${vnic:-none} ${pf:-none} ${m0:-none}"
+if [ -n "$m0" ] && [ "$m0" != none ]; then
+	ok pcie-virtio-nic-has-the-capability
+	mwant=1024
+	[ "$m0" != 1024 ] || mwant=256
+	printf '[nic]
+leave = %s
+[throughput]
+' "$nic" >/tmp/nic-pcie.conf
+	for k in channels rings.rx rings.tx coalesce.adaptive_rx coalesce.adaptive_tx rps rfs; do
+		echo "$k = leave" >>/tmp/nic-pcie.conf
+	done
+	echo "pcie.read_request = $mwant" >>/tmp/nic-pcie.conf
+	if ctl nic apply --config /tmp/nic-pcie.conf >/tmp/apply-pcie.txt 2>&1; then ok apply-pcie; else fail apply-pcie "($(tail -n 1 /tmp/apply-pcie.txt))"; fi
+	sed 's/^/ASIOS: value pcie apply /' /tmp/apply-pcie.txt
+	check "pcie-read-request-read-back-from-config" "$mwant" "$(mrrs "$pf")"
+	ctl nic revert >/tmp/revert-pcie.txt 2>&1
+	check "pcie-read-request-reverted" "$m0" "$(mrrs "$pf")"
+else
+	fail pcie-virtio-nic-has-the-capability "(no virtio NIC with a PCI Express capability)"
+fi
 # soft-RoCE and perftest, in the same boot
 /nic/rdma-guest.sh

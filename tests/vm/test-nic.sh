@@ -8,6 +8,9 @@
 # a control showing that nothing else sets them back). The guest runs the programs of the build in $O
 # ($O/asiosctl, $O/asios-irqd: the sanitizer build under `make check`) and the host's ethtool, with their shared
 # libraries and loader copied in. TAP output, one line per guest check.
+# A virtio NIC behind a PCI Express root port (qemu-boot --device-node1 virtio-net) is a real PCI Express function:
+# nic.conf's pcie.read_request sets its read-request size, read back from its config bytes by the guest script,
+# and revert puts it back.
 # Then soft-RoCE (tests/vm/rdma-guest.sh): rxe devices on a veth pair, found by ASIOS's RDMA discovery, and
 # perftest's ib_write_bw and ib_send_lat between them across the pair.
 #   tests/vm/test-nic.sh   NIC_KERNEL= a bzImage to boot (default: the test kernel in $O/kernel, built when
@@ -67,6 +70,7 @@ mkdir -p "$(dirname "$log")"
 start=$SECONDS
 rc=0
 tools/qemu-boot --arch amd64 --kernel "$kernel" --extra "$stage/nic" --isolate no --timeout 900 --log "$log" \
+	--device-node1 virtio-net \
 	--append "asios.run=/nic/nic-guest.sh" >"$O/kernel/boot/nic.out" 2>&1 || rc=$?
 check_eq "boots with netdevsim, no BUG/WARNING/Oops, guest finished ($((SECONDS - start))s)" 0 "$rc"
 [ $rc = 0 ] || sed 's/^/#   /' "$O/kernel/boot/nic.out" | tail -n 30

@@ -179,17 +179,25 @@ int asios_plan_add_write(struct asios_plan *p, const char *object, const char *p
 	return r;
 }
 
-int asios_plan_add_ethtool(struct asios_plan *p, const char *object, const char *path, long old_value, long new_value,
-			   const char *fmt, ...)
+/* an action of KIND between two numbers */
+static int add_numbers(struct asios_plan *p, enum asios_action_kind kind, const char *object, const char *path,
+		       long old_value, long new_value, const char *fmt, va_list ap)
 {
 	char old[24], new[24];
-	va_list ap;
-	int r;
 
 	snprintf(old, sizeof(old), "%ld", old_value);
 	snprintf(new, sizeof(new), "%ld", new_value);
+	return add_text(p, kind, object, path, old, new, fmt, ap);
+}
+
+int asios_plan_add_ethtool(struct asios_plan *p, const char *object, const char *path, long old_value, long new_value,
+			   const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
 	va_start(ap, fmt);
-	r = add_text(p, ASIOS_ACTION_ETHTOOL, object, path, old, new, fmt, ap);
+	r = add_numbers(p, ASIOS_ACTION_ETHTOOL, object, path, old_value, new_value, fmt, ap);
 	va_end(ap);
 	return r;
 }
@@ -197,14 +205,11 @@ int asios_plan_add_ethtool(struct asios_plan *p, const char *object, const char 
 int asios_plan_add_pcie(struct asios_plan *p, const char *object, const char *path, long old_value, long new_value,
 			const char *fmt, ...)
 {
-	char old[24], new[24];
 	va_list ap;
 	int r;
 
-	snprintf(old, sizeof(old), "%ld", old_value);
-	snprintf(new, sizeof(new), "%ld", new_value);
 	va_start(ap, fmt);
-	r = add_text(p, ASIOS_ACTION_PCIE, object, path, old, new, fmt, ap);
+	r = add_numbers(p, ASIOS_ACTION_PCIE, object, path, old_value, new_value, fmt, ap);
 	va_end(ap);
 	return r;
 }
