@@ -275,7 +275,8 @@ static void stage_ethtool(struct capture *c, const char *root_path)
 
 /*
  * The NIC domain's PCI Express registers (asios/pcie.h) come from configuration space, which a capture never holds
- * (device serial numbers): each function whose registers can be read gets its capture file of three values.
+ * (device serial numbers): each function whose registers can be read gets its capture file of three values, one
+ * without a PCI Express capability or read only to its header a line saying so.
  */
 static void stage_pcie(struct capture *c, const char *root_path)
 {
@@ -288,9 +289,15 @@ static void stage_pcie(struct capture *c, const char *root_path)
 	}
 	for (size_t i = 0; names[i]; i++) {
 		struct asios_pcie p;
+		int r = asios_pcie_read(root, names[i], &p, NULL);
 		char *text;
 
-		if (asios_pcie_read(root, names[i], &p, NULL) < 0 || !(text = asios_pcie_capture_text(&p)))
+		/* no capability, or a header only: said, so that the plan on the capture gives the same reason */
+		if (r == -ENODATA || r == -ERANGE)
+			text = strdup(r == -ENODATA ? "unread ENODATA\n" : "unread ERANGE\n");
+		else
+			text = r < 0 ? NULL : asios_pcie_capture_text(&p);
+		if (!text)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", ASIOS_PCIE_CAPTURE, names[i]);
 		stage_text(c, path, text);

@@ -4,8 +4,8 @@
  * libFuzzer harness: a PCI function's registers (asios/pcie.h). The input is a configuration space, walked for the
  * PCI Express capability: found (then inside the input, at 0x40 or above, dword-aligned), or one of the errors
  * the header names. Then the same input as a capture file (/capture/pcie/ADDR) read through a capture root: read
- * (then written back as text and read again to the same values, and a Device Control write reads back), or
- * refused with -EINVAL and a reason.
+ * (then written back as text and read again to the same values, and a Device Control write reads back), its
+ * "unread" line (-ENODATA, -ERANGE), or refused with -EINVAL and a reason.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -43,8 +43,8 @@ static void capture(struct asios_root *root, const uint8_t *data, size_t size)
 
 	fuzz_root_write("capture/pcie/0000:01:00.0", data, size);
 	r = asios_pcie_read(root, "0000:01:00.0", &a, &why);
-	if (r < 0) {
-		if (r != -EINVAL || !why || a.cap)
+	if (r < 0) { /* malformed (with its reason), or the capture's "unread ENODATA|ERANGE" */
+		if ((r == -EINVAL) != (why != NULL) || (r != -EINVAL && r != -ENODATA && r != -ERANGE) || a.cap)
 			abort();
 		return;
 	}

@@ -98,12 +98,17 @@ char *asios_pcie_capture_text(const struct asios_pcie *p)
 		       ? NULL : t;
 }
 
-/* the three lines of a capture file (any order, each once) */
+/* the three lines of a capture file (any order, each once), or its one line "unread ENODATA|ERANGE" */
 static int parse_capture(char *text, struct asios_pcie *out, const char **why)
 {
 	static const char *const line = "a line is not \"cap|devcap|devctl 0xHEX\", or its value does not fit";
 	unsigned seen = 0;
 	char *save = NULL;
+
+	if (!strcmp(text, "unread ENODATA\n"))
+		return -ENODATA;
+	if (!strcmp(text, "unread ERANGE\n"))
+		return -ERANGE;
 
 	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		static const char *const names[] = { "cap", "devcap", "devctl" };

@@ -10,7 +10,8 @@
  *
  * A capture holds no configuration space (its extended part has the device serial number; `asiosctl snapshot`
  * never copies it) but the three values read from it, as text: ASIOS_PCIE_CAPTURE/ADDR, lines "cap 0x60",
- * "devcap 0x00008022", "devctl 0x293e". On a root other than "/", reads and writes go to that file where it
+ * "devcap 0x00008022", "devctl 0x293e", or one line "unread ENODATA" (no PCI Express capability) or
+ * "unread ERANGE" (a configuration space cut at its header) for what the machine's read found. On a root other than "/", reads and writes go to that file where it
  * exists, else to the tree's config file (a test tree, hwloc's captures). ASIOS_FAULT_INJECT applies to the path
  * written.
  */
