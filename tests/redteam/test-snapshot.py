@@ -89,9 +89,14 @@ def arm(root):
     write(os.path.join(root, "sys/fs/cgroup/cgroup.procs"), "1\n4242\n")
     write(os.path.join(root, "sys/fs/cgroup/release_agent"), "/usr/bin/agent --key ReleaseSecret19\n")
     for fn in pci_functions(root):
-        # configuration space with a Device Serial Number capability, VPD with a serial number
-        with open(os.path.join(fn, "config"), "wb") as f:
-            f.write(bytes(range(256)) + b"\x03\x00\x01\x00" + b"SerialSecret17" + bytes(48))
+        # configuration space with a Device Serial Number capability in its extended part (after the function's
+        # own 256 standard bytes, whose registers the topology shows), VPD with a serial number
+        cfg = os.path.join(fn, "config")
+        std = open(cfg, "rb").read()[:256] if os.path.exists(cfg) else bytes(range(256))
+        if os.path.exists(cfg):
+            os.chmod(cfg, 0o644)
+        with open(cfg, "wb") as f:
+            f.write(std + b"\x03\x00\x01\x00" + b"SerialSecret17" + bytes(48))
         with open(os.path.join(fn, "vpd"), "wb") as f:
             f.write(b"\x82\x10GPU board\x90\x20SN\x0cVpdSecret18\x78")
         write(os.path.join(fn, "resource"), "0x00000000fb000000 0x00000000fbffffff 0x0000000000040200\n")
