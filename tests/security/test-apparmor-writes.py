@@ -4,8 +4,8 @@
 """The AppArmor profiles let each program write what its plans write, read without a kernel: every file and sysfs
 or procfs write of the golden plans (tests/golden/*-plan.json of the synthetic servers, sysfs paths resolved
 through their fixture trees, as the kernel resolves them before AppArmor looks) and every file ASIOS's domains
-write in /etc (the ASIOS_* paths of packages/libasios/include/asios/*.h) is granted `w` by asiosctl's profile, which
-applies plans of every domain; and the daemons' profiles grant their own domains' writes (asios-irqd: irq and
+write in /etc (the ASIOS_* paths of packages/libasios/include/asios/*.h), and the configuration space of each PCI
+function whose Device Control a plan sets, is granted `w` by asiosctl's profile, which applies plans of every domain; and the daemons' profiles grant their own domains' writes (asios-irqd: irq and
 nic, asios-numad: numa, asios-schedd: isolate). The rules are read from packages/apparmor with our abstractions
 included, AppArmor's globbing (*, **, ?, {a,b}, [..]) and the variables of tunables/global. A profile that lacks a
 rule fails here, not on a customer's machine with AppArmor enforcing. TAP."""
@@ -121,6 +121,11 @@ def plan_writes(tmp):
             for a in plan.get("actions", []):
                 if a.get("kind") in ("file", "write") and a.get("path", "").startswith(("/etc/", "/proc/", "/sys/")):
                     out.setdefault(domain, set()).add(resolved(root, a["path"]))
+                elif a.get("kind") == "pcie":
+                    # a PCI function's Device Control, in its configuration space; only asiosctl writes it
+                    # (asios-irqd lacks CAP_SYS_ADMIN, without which the registers cannot even be read)
+                    cfg = "/sys/bus/pci/devices/%s/config" % a["path"].split("/")[0]
+                    out.setdefault(domain + "-pcie", set()).add(resolved(root, cfg))
     return out
 
 
