@@ -181,6 +181,8 @@ int asios_plan_add_write(struct asios_plan *p, const char *object, const char *p
 
 /* an action of KIND between two numbers */
 static int add_numbers(struct asios_plan *p, enum asios_action_kind kind, const char *object, const char *path,
+		       long old_value, long new_value, const char *fmt, va_list ap) __attribute__((format(printf, 7, 0)));
+static int add_numbers(struct asios_plan *p, enum asios_action_kind kind, const char *object, const char *path,
 		       long old_value, long new_value, const char *fmt, va_list ap)
 {
 	char old[24], new[24];
