@@ -9,8 +9,8 @@
 # ($O/asiosctl, $O/asios-irqd: the sanitizer build under `make check`) and the host's ethtool, with their shared
 # libraries and loader copied in. TAP output, one line per guest check.
 # A virtio NIC behind a PCI Express root port (qemu-boot --device-node1 virtio-net) is a real PCI Express function:
-# nic.conf's pcie.read_request sets its read-request size, read back from its config bytes by the guest script,
-# and revert puts it back.
+# nic.conf's pcie.read_request is written to it; QEMU implements the field read-only, so the guest script reads
+# the config bytes back unchanged and the apply must report the write refused.
 # Then soft-RoCE (tests/vm/rdma-guest.sh): rxe devices on a veth pair, found by ASIOS's RDMA discovery, and
 # perftest's ib_write_bw and ib_send_lat between them across the pair.
 #   tests/vm/test-nic.sh   NIC_KERNEL= a bzImage to boot (default: the test kernel in $O/kernel, built when

@@ -341,6 +341,9 @@ static void skipped(struct run *x, const struct asios_action *a, int r, struct j
 	if (r == -ESRCH)
 		asios_apply_note(x->rep, "%s: %s, skipped", a->object,
 				 a->pid > 0 ? "the process has exited" : "it has gone (removed since the plan was made)");
+	else if (r == -EILSEQ) /* written, and read back unchanged: a field the device does not implement */
+		asios_apply_note(x->rep, "%s: the device kept its value for %s (\"%s\" was written and read back as "
+				 "before: a read-only field there), left as it is", a->object, a->path, a->new_value);
 	else
 		asios_apply_note(x->rep, "%s: the kernel refused \"%s\" for %s (%s), left as it is", a->object,
 				 a->new_value, a->path, strerror(-r));
