@@ -86,11 +86,6 @@ void asios_gpu_state_free(struct asios_gpu_state *st)
 	free(st);
 }
 
-static bool is_gpu(const struct asios_pci_device *d)
-{
-	return d->cls == ASIOS_DEV_GPU || d->cls == ASIOS_DEV_ACCEL;
-}
-
 /* the NIC nearest to pci[GPU], -1 when none */
 static int nearest_nic(const struct asios_snapshot *s, size_t gpu, enum asios_pci_distance *dist)
 {
@@ -181,7 +176,7 @@ static int pairs(struct asios_gpu_state *st, const struct asios_snapshot *s)
 		int nic;
 
 		st->nics += s->pci[i].cls == ASIOS_DEV_NIC;
-		if (!is_gpu(&s->pci[i]))
+		if (!asios_pci_is_gpu(&s->pci[i]))
 			continue;
 		st->gpus++;
 		st->nvidia_gpus += s->pci[i].vendor == 0x10de;

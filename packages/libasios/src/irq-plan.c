@@ -174,7 +174,7 @@ static int paired_gpu(const struct asios_snapshot *s, size_t d, enum asios_pci_d
 	for (size_t g = 0; g < s->n_pci; g++) {
 		enum asios_pci_distance x;
 
-		if (s->pci[g].cls != ASIOS_DEV_GPU && s->pci[g].cls != ASIOS_DEV_ACCEL)
+		if (!asios_pci_is_gpu(&s->pci[g]))
 			continue;
 		x = asios_pci_distance(s, d, g);
 		if (x <= ASIOS_PCI_PHB && x < *dist) {

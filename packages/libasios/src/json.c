@@ -217,7 +217,7 @@ static struct json_object *pairs_json(struct ctx *c, const struct asios_snapshot
 	for (size_t i = 0; i < s->n_pci; i++) {
 		if (s->pci[i].cls == ASIOS_DEV_NIC && nics)
 			push(c, nics, json_object_new_string(s->pci[i].addr));
-		if ((s->pci[i].cls == ASIOS_DEV_GPU || s->pci[i].cls == ASIOS_DEV_ACCEL) && gpus && rows) {
+		if (asios_pci_is_gpu(&s->pci[i]) && gpus && rows) {
 			struct json_object *row = chk(c, json_object_new_array());
 
 			push(c, gpus, json_object_new_string(s->pci[i].addr));

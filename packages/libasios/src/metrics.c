@@ -58,11 +58,6 @@ static void label_value(FILE *f, const char *v)
 	}
 }
 
-static bool is_gpu(const struct asios_pci_device *d)
-{
-	return d->cls == ASIOS_DEV_GPU || d->cls == ASIOS_DEV_ACCEL;
-}
-
 static void topology_metrics(const struct out *w)
 {
 	const struct asios_snapshot *s = w->s;
@@ -103,7 +98,7 @@ static void pairing_metrics(const struct out *w)
 	family(w, "asios_gpu_nic_distance_info", "gauge",
 	       "PCIe distance between an accelerator and a NIC as nvidia-smi topo names it (PIX, PXB, PHB, NODE, SYS).");
 	for (size_t i = 0; i < s->n_pci; i++)
-		for (size_t j = 0; is_gpu(&s->pci[i]) && j < s->n_pci; j++)
+		for (size_t j = 0; asios_pci_is_gpu(&s->pci[i]) && j < s->n_pci; j++)
 			if (s->pci[j].cls == ASIOS_DEV_NIC)
 				fprintf(w->f, "asios_gpu_nic_distance_info{device=\"%s\",nic=\"%s\",distance=\"%s\"} 1\n",
 					s->pci[i].addr, s->pci[j].addr,

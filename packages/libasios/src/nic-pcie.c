@@ -22,11 +22,6 @@
 #define VENDOR_MELLANOX 0x15b3
 #define READ_REQUEST_AUTO 4096
 
-static bool is_gpu(const struct asios_pci_device *d)
-{
-	return d->cls == ASIOS_DEV_GPU || d->cls == ASIOS_DEV_ACCEL;
-}
-
 int nic_read_pcie(const struct asios_snapshot *s, struct asios_nic_state *st, struct asios_nic *n)
 {
 	const struct asios_pci_device *d;
@@ -45,7 +40,7 @@ int nic_read_pcie(const struct asios_snapshot *s, struct asios_nic_state *st, st
 	n->pcie = d->pcie;
 	n->pcie_err = d->pcie_err;
 	for (size_t i = 0; i < s->n_pci && n->gpu < 0; i++)
-		if (is_gpu(&s->pci[i]) && asios_pci_distance(s, (size_t)n->device, i) <= ASIOS_PCI_PXB)
+		if (asios_pci_is_gpu(&s->pci[i]) && asios_pci_distance(s, (size_t)n->device, i) <= ASIOS_PCI_PXB)
 			n->gpu = (int)i;
 	return 0;
 }

@@ -260,6 +260,11 @@ static int load_device(struct asios_root *root, struct asios_snapshot *s, const 
 	return 0;
 }
 
+bool asios_pci_is_gpu(const struct asios_pci_device *d)
+{
+	return d->cls == ASIOS_DEV_GPU || d->cls == ASIOS_DEV_ACCEL;
+}
+
 void asios_pci_device_clear(struct asios_pci_device *d)
 {
 	free(d->pcie_fault);

@@ -211,6 +211,8 @@ const char *asios_pci_distance_name(enum asios_pci_distance d);
 const struct asios_node *asios_snapshot_node(const struct asios_snapshot *s, int id);
 int asios_snapshot_pci_index(const struct asios_snapshot *s, const char *addr);
 enum asios_pci_distance asios_pci_distance(const struct asios_snapshot *s, size_t a, size_t b);
+/* D is a GPU or another accelerator (the devices GPU↔NIC pairing and GPU placement are about) */
+bool asios_pci_is_gpu(const struct asios_pci_device *d);
 /* The upstream bridges of pci[I] (indices into pci[]), the root port first, at most MAX; returns the count. */
 size_t asios_pci_chain(const struct asios_snapshot *s, size_t i, int *out, size_t max);
 /* The value of CONFIG_NAME (NAME without the prefix), NULL when unset or no config was found. */
