@@ -17,7 +17,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib.sh
-kout=build/kernel
+kout=${O:-build}/kernel
 mkdir -p "$kout"
 unpatched=${ASIOS_KERNEL_UNPATCHED:-0}
 # at most this many local timer interrupts on the isolated CPU in the 10 s of a workload (HZ is 250).
