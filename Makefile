@@ -73,6 +73,8 @@ install: all ## Install programs, man pages, units and commented default configs
 	install -m 0644 packages/asiosctl/nic.conf $(DESTDIR)$(SYSCONFDIR)/asios/nic.conf
 	install -m 0644 packages/asiosctl/gpu.conf $(DESTDIR)$(SYSCONFDIR)/asios/gpu.conf
 	install -m 0644 packages/asiosctl/asios-net.service $(DESTDIR)$(UNITDIR)/asios-net.service
+	install -m 0644 packages/asiosctl/asios-pcie@.service $(DESTDIR)$(UNITDIR)/asios-pcie@.service
+	install -D -m 0644 packages/asiosctl/asios-pcie.rules $(DESTDIR)/lib/udev/rules.d/90-asios-pcie.rules
 	install -m 0644 packages/asiosctl/asios-tune-verify@.service $(DESTDIR)$(UNITDIR)/asios-tune-verify@.service
 	install -m 0644 packages/asiosctl/asios-tune-verify@.timer $(DESTDIR)$(UNITDIR)/asios-tune-verify@.timer
 	install -m 0644 packages/asiosctl/asios-workload@.service $(DESTDIR)$(UNITDIR)/asios-workload@.service

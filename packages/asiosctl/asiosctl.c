@@ -178,13 +178,26 @@ static int parse_measure(const char *verb, const char *arg, unsigned *ret)
 	return 0;
 }
 
+/* --only KIND,…: the kinds of change a plan keeps (asios_action_kinds_parse) */
+static int parse_only(const char *verb, const char *arg, struct plan_args *a)
+{
+	char *error = NULL;
+	int r = asios_action_kinds_parse(arg, &a->only_mask, &error);
+
+	if (r < 0)
+		log_error("%s: --only %s: %s", verb, arg, error ? error : strerror(-r));
+	free(error);
+	a->only = arg;
+	return r;
+}
+
 int parse_plan_args(const char *verb, int argc, char **argv, void (*verb_usage)(void), struct plan_args *a)
 {
 	static const struct option opts[] = {
 		{ "root", required_argument, NULL, 'r' },   { "config", required_argument, NULL, 'c' },
 		{ "config-dir", required_argument, NULL, 'd' }, { "json", no_argument, NULL, 'j' },
 		{ "dry-run", no_argument, NULL, 'n' },      { "help", no_argument, NULL, 'h' },
-		{ "measure", required_argument, NULL, 'm' }, {},
+		{ "measure", required_argument, NULL, 'm' }, { "only", required_argument, NULL, 'o' }, {},
 	};
 	int c;
 
@@ -218,6 +231,10 @@ int parse_plan_args(const char *verb, int argc, char **argv, void (*verb_usage)(
 			if (parse_measure(verb, optarg, &a->measure) < 0)
 				return 2;
 			break;
+		case 'o':
+			if (parse_only(verb, optarg, a) < 0)
+				return 2;
+			break;
 		case 'h':
 			verb_usage();
 			return 0;
@@ -232,6 +249,10 @@ int parse_plan_args(const char *verb, int argc, char **argv, void (*verb_usage)(
 	}
 	if (a->measure && (strcmp(a->cmd, "apply") || a->dry_run)) {
 		log_error("%s: --measure goes with apply (without --dry-run)", verb);
+		return 2;
+	}
+	if (a->only && (!strcmp(a->cmd, "revert") || !strcmp(a->cmd, "knobs"))) {
+		log_error("%s: --only goes with plan, explain and apply (revert restores the whole journal)", verb);
 		return 2;
 	}
 	return -1;

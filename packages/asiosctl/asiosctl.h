@@ -64,6 +64,8 @@ struct plan_args {
 	const char *cmd, *root, *conf, *conf_d;
 	bool json, dry_run;
 	unsigned measure;   /* apply --measure SECONDS: the window before the apply that its effect is compared with */
+	const char *only;   /* --only KIND,…: only changes of these kinds (asios_plan_keep_kinds), NULL: all */
+	unsigned only_mask;
 };
 /* Parse them; USAGE prints the verb's help. Returns -1 to go on, or the exit status (help shown, bad argument). */
 /* -r/-c/-d (--root, --config, --config-dir) with an empty ARG: said, and true (the caller exits 2) */

@@ -40,13 +40,15 @@ static void generic_usage(void)
 	const struct asios_domain *d = usage_domain;
 
 	printf("Usage: asiosctl %s plan|explain|apply|revert|knobs [--root DIR] [--config FILE] [--config-dir DIR]\n"
-	       "                [--json] [--dry-run] [--measure SECONDS]\n\n"
+	       "                [--json] [--dry-run] [--measure SECONDS] [--only KIND,...]\n\n"
 	       "  plan     the changes for %s, each with its reason\n"
 	       "  explain  the same with what is left alone and why\n"
 	       "  apply    make the changes, with an undo journal in %s (--dry-run: show only; --measure:\n"
 	       "           sample the domain's effect metric for SECONDS first, the window asiosctl status compares)\n"
 	       "  revert   restore what the journal recorded\n"
 	       "  knobs    the knobs of the domain, their value per class and why\n\n"
+	       "--only KIND,... keeps the changes of those kinds (write, affinity, migrate, file, ethtool, pcie) and\n"
+	       "leaves the others out, saying so.\n\n"
 	       "The policy is read from %s and %s/NAME.conf (under --root when one is given).\n"
 	       "See asiosctl(1).\n",
 	       d->name, d->summary, d->journal, d->conf, d->conf_d);
@@ -142,6 +144,8 @@ static int observe_and_plan(const struct domain_view *v, const struct plan_args 
 	r = asios_domain_plan(run, s);
 	if (r < 0)
 		log_error("planning failed: %s", strerror(-r));
+	else if (a->only && (r = asios_plan_keep_kinds(run->plan, a->only_mask, a->only)) < 0)
+		log_error("--only %s: %s", a->only, strerror(-r));
 	return r;
 }
 

@@ -18,7 +18,7 @@
 static void usage(void)
 {
 	printf("Usage: asiosctl irq plan|explain|apply|revert [--root DIR] [--config FILE] [--config-dir DIR]\n"
-	       "                  [--json] [--dry-run] [--measure SECONDS]\n\n"
+	       "                  [--json] [--dry-run] [--measure SECONDS] [--only KIND,...]\n\n"
 	       "  plan     the IRQ affinity changes asios-irqd would make, each with its reason\n"
 	       "  explain  every IRQ: where it is, where it goes and why, or why it is left alone\n"
 	       "  apply    make the changes, with an undo journal in " IRQD_JOURNAL " (--dry-run: show only)\n"

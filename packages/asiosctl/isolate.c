@@ -15,7 +15,7 @@
 static void usage(void)
 {
 	printf("Usage: asiosctl isolate plan|explain|apply|revert [--root DIR] [--config FILE] [--config-dir DIR]\n"
-	       "                      [--json] [--dry-run] [--measure SECONDS]\n\n"
+	       "                      [--json] [--dry-run] [--measure SECONDS] [--only KIND,...]\n\n"
 	       "  plan     the CPU isolation and scheduler changes asios-schedd would make, each with its reason:\n"
 	       "           the kernel command line (grub.d snippet), CPUAffinity of system services, workqueue,\n"
 	       "           writeback, IRQ and watchdog masks, kernel threads, the workload cpuset partition and\n"

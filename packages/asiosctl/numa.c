@@ -16,7 +16,7 @@
 static void usage(void)
 {
 	printf("Usage: asiosctl numa plan|explain|apply|revert [--root DIR] [--config FILE] [--config-dir DIR]\n"
-	       "                   [--json] [--dry-run] [--measure SECONDS]\n\n"
+	       "                   [--json] [--dry-run] [--measure SECONDS] [--only KIND,...]\n\n"
 	       "  plan     the placement asios-numad would make (CPU affinity, page migration, huge pages, AutoNUMA),\n"
 	       "           each change with its reason\n"
 	       "  explain  every workload: its accelerators, nodes, CPUs and memory, and what happens to it and why\n"

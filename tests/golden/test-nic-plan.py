@@ -18,7 +18,10 @@
   - PCIe read requests: 4096 bytes on exactly the ConnectX functions with a GPU behind their switch (found here
     from sysfs paths and config bytes), apply read back from the config bytes (only that field changed), revert
     byte-exact, a refused write (EPERM) skipped, a looping capability list warned with its file, a capture that
-    keeps 256 bytes of a 4096-byte config space, nic.conf sizes (a bad one said, one above 4096 failing).
+    keeps 256 bytes of a 4096-byte config space, nic.conf sizes (a bad one said, one above 4096 failing);
+  - `nic apply --only pcie` (asios-pcie@.service at boot): the three config spaces change and nothing else in the
+    tree, every other change left out with its kind; revert byte-exact; an unknown kind and --only with revert
+    refused (exit 2).
 TAP output.
 """
 import glob
@@ -547,6 +550,44 @@ def pcie(tmp):
           err)
 
 
+def only_pcie(tmp):
+    """--only pcie, as asios-pcie@.service runs it: the registers set, nothing else of the NIC domain"""
+    work = fixture_copy(tmp, "ai-2s8g", "only")
+    nics = {os.path.basename(n): os.path.basename(os.path.realpath(os.path.join(n, "device")))
+            for n in glob.glob(os.path.join(work, "sys/class/net/*")) if os.path.exists(os.path.join(n, "device"))}
+    rc, pl, err = plan_json("nic", work, "--only", "pcie")
+    kinds = sorted({a["kind"] for a in pl["actions"]}) if pl else []
+    out = [s["reason"] for s in pl["skipped"] if "left out (only pcie asked for)" in s["reason"]] if pl else []
+    check(rc == 0 and kinds == ["pcie"] and len(pl["actions"]) == 3 and len(out) > 14 and
+          any(r.startswith("a change of kind ethtool") for r in out) and
+          any(r.startswith("a change of kind write") for r in out),
+          "nic plan --only pcie: the 3 read-request changes; the ethtool and sysfs changes left out with their kind "
+          "(%d)" % len(out), pl or err)
+    before = tree_digest(work)
+    p = ctl("nic", "apply", "--root", work, "--only", "pcie")
+    changed = [c for c in tree_differs(before, tree_digest(work)) if not c.startswith("run/")]  # the journal
+    configs = sorted(os.path.relpath(os.path.realpath(config_path(work, nics[n])), work)
+                     for n in ("ens1np0", "ens2np0", "ens4np0"))
+    check(p.returncode == 0 and "applied 3, refused 0" in p.stdout and changed == configs and
+          all(read_request(work, nics[n]) == 4096 for n in ("ens1np0", "ens2np0", "ens4np0")),
+          "nic apply --only pcie: the three config spaces changed (4096-byte requests), nothing else in the tree", p.stdout + p.stderr +
+          "\nchanged: %s\nconfigs: %s" % (changed, configs))
+    rc, pl, err = plan_json("nic", work)
+    kinds = sorted({a["kind"] for a in pl["actions"]}) if pl else []
+    check(rc == 0 and kinds == ["ethtool", "write"], "after it, the full plan still has the ethtool and sysfs "
+          "changes and no pcie one (%s)" % ", ".join(kinds), pl or err)
+    p = ctl("nic", "revert", "--root", work)
+    check(p.returncode == 0 and not tree_differs(before, tree_digest(work)), "revert: the tree byte-exact",
+          p.stdout + p.stderr)
+    p = ctl("nic", "apply", "--root", work, "--only", "pcie,bogus")
+    check(p.returncode == 2 and "'bogus' is no kind of change (there are: write, affinity, migrate, file, ethtool, "
+          "pcie)" in p.stderr and not tree_differs(before, tree_digest(work)),
+          "--only with an unknown kind: exit 2 naming it and the kinds, nothing applied", p.stderr)
+    p = ctl("nic", "revert", "--root", work, "--only", "pcie")
+    check(p.returncode == 2 and "--only goes with plan, explain and apply" in p.stderr, "revert --only: exit 2",
+          p.stderr)
+
+
 def verbs():
     p = ctl("nic", "knobs")
     check(p.returncode == 0 and p.stdout.count("never auto-tuned") == 9, "nic knobs: nine knobs, none auto-tuned",
@@ -566,6 +607,7 @@ def main():
         policy(tmp)
         snapshot(tmp)
         pcie(tmp)
+        only_pcie(tmp)
         verbs()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -151,6 +151,9 @@ runcmd:
       say "denied-$d $(printf '%s\n' "$j" | grep -c -e 'rolled back' -e 'Operation not permitted' -e 'Permission denied')"
     done
     say "getty $(systemctl is-active serial-getty@ttyS0)"
+    # the PCI NIC's asios-pcie@ instance (90-asios-pcie.rules): started by udev, ran under its sandbox
+    j=$(journalctl -b -o cat --no-pager -u 'asios-pcie@*' 2>&1)
+    say "pcie $(systemctl list-units --all --no-legend --plain 'asios-pcie@*' | awk '{ print $1, $3, $4 }' | head -n 1) $(printf '%s\n' "$j" | grep -c '^applied 0, refused 0, left alone') $(printf '%s\n' "$j" | grep -c -e 'Operation not permitted' -e 'Permission denied' -e 'cannot')"
     # asios-healthd under its unit: an Xid line in the kernel log is read at once (CAP_SYSLOG, /dev/kmsg)
     echo "NVRM: Xid (PCI:0000:00:1f): 79, pid=0, injected by the ASIOS image test" > /dev/kmsg
     sleep 3
@@ -468,6 +471,8 @@ check "failed unit detected and restarted within 5 s of systemd giving up (${lat
 	awk "BEGIN { exit !(${lat% *} >= 0 && ${lat% *} < 5 && ${lat#* } > 0) }"
 check_eq "asios-net.service ran at boot; no link of 25 Gb/s: class standard, tcp_wmem's limit the kernel's" \
 	"active 4194304 1" "$(val net)"
+check "asios-pcie@IFNAME.service ran for the virtio NIC, started by udev, and applied its (empty) plan without a denial" \
+	grep -Eqx 'asios-pcie@[a-z0-9]+\.service active exited 1 0' <<<"$(val pcie)"
 check_eq "no failed systemd units" "" "$(tr -d '\r' <"$log" | sed -n 's/^ASIOSTEST: failed-unit //p')"
 # the in-guest suites: each one's TAP lines as checks of this test, its plan required
 for n in "${guest[@]}" auditd ssh; do

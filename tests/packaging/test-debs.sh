@@ -34,6 +34,7 @@ for f in /usr/bin/asiosctl /usr/sbin/asios-irqd /usr/sbin/asios-numad /usr/share
 	/usr/share/asios/health/signatures.conf /etc/asios/net.conf /lib/systemd/system/asios-net.service \
 	/lib/systemd/system/asios-tune-verify@.service /lib/systemd/system/asios-tune-verify@.timer \
 	/lib/systemd/system/asios-workload@.service /lib/systemd/system/asios-workload.slice \
+	/lib/systemd/system/asios-pcie@.service /lib/udev/rules.d/90-asios-pcie.rules \
 	/etc/apparmor.d/usr.bin.asiosctl /etc/apparmor.d/usr.sbin.asios-irqd /etc/apparmor.d/usr.sbin.asios-numad \
 	/etc/apparmor.d/usr.sbin.asios-schedd /etc/apparmor.d/usr.sbin.asios-healthd \
 	/etc/apparmor.d/abstractions/asios-observe /etc/apparmor.d/abstractions/asios-tune; do

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actuator.h"
 #include "asios/cpulist.h"
 #include "util.h"
 
@@ -17,21 +18,23 @@ struct asios_plan *asios_plan_new(void)
 	return calloc(1, sizeof(struct asios_plan));
 }
 
+static void action_clear(struct asios_action *a)
+{
+	free(a->object);
+	free(a->path);
+	free(a->old_value);
+	free(a->new_value);
+	free(a->reason);
+	hwloc_bitmap_free(a->from);
+	hwloc_bitmap_free(a->to);
+}
+
 void asios_plan_free(struct asios_plan *p)
 {
 	if (!p)
 		return;
-	for (size_t i = 0; i < p->n_actions; i++) {
-		struct asios_action *a = &p->actions[i];
-
-		free(a->object);
-		free(a->path);
-		free(a->old_value);
-		free(a->new_value);
-		free(a->reason);
-		hwloc_bitmap_free(a->from);
-		hwloc_bitmap_free(a->to);
-	}
+	for (size_t i = 0; i < p->n_actions; i++)
+		action_clear(&p->actions[i]);
 	free(p->actions);
 	for (size_t i = 0; i < p->n_skipped; i++) {
 		free(p->skipped[i].object);
@@ -298,4 +301,66 @@ int asios_plan_skip_object(struct asios_plan *p, const char *object, const char 
 	if (r < 0)
 		s->reason = NULL;
 	return s->object && s->reason ? 0 : -ENOMEM;
+}
+
+static int kind_of(const char *name, size_t len)
+{
+	for (int k = 0; k < ASIOS_ACTION_KINDS; k++) {
+		const char *n = asios_actuator_of(k)->name;
+
+		if (strlen(n) == len && !strncmp(n, name, len))
+			return k;
+	}
+	return -1;
+}
+
+int asios_action_kinds_parse(const char *kinds, unsigned *mask, char **error)
+{
+	const char *p = kinds;
+
+	*mask = 0;
+	*error = NULL;
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		int k = kind_of(p, len);
+
+		if (k < 0) {
+			char all[128] = "";
+
+			for (int i = 0; i < ASIOS_ACTION_KINDS; i++)
+				snprintf(all + strlen(all), sizeof(all) - strlen(all), "%s%s", i ? ", " : "",
+					 asios_actuator_of(i)->name);
+			if (asprintf(error, "'%.*s' is no kind of change (there are: %s)", (int)len, p, all) < 0)
+				*error = NULL;
+			return -EINVAL;
+		}
+		*mask |= 1u << k;
+		if (!p[len])
+			return 0;
+		p += len + 1;
+	}
+}
+
+int asios_plan_keep_kinds(struct asios_plan *p, unsigned mask, const char *kinds)
+{
+	size_t kept = 0;
+	int r = 0;
+
+	for (size_t i = 0; i < p->n_actions; i++) {
+		struct asios_action *a = &p->actions[i];
+		const char *kind = asios_actuator_of(a->kind)->name;
+
+		if (mask & (1u << a->kind)) {
+			p->actions[kept++] = *a;
+			continue;
+		}
+		if (r >= 0 && a->irq >= 0)
+			r = asios_plan_skip(p, a->irq, "a change of kind %s, left out (only %s asked for)", kind, kinds);
+		else if (r >= 0)
+			r = asios_plan_skip_object(p, a->object ? a->object : a->path, "a change of kind %s, left out (only %s "
+						   "asked for)", kind, kinds);
+		action_clear(a);
+	}
+	p->n_actions = kept;
+	return r;
 }

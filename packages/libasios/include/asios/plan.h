@@ -22,6 +22,7 @@ enum asios_action_kind {
 	ASIOS_ACTION_PCIE,      /* one field of a PCI function's Device Control (asios/pcie.h), path
 				 * "ADDR/max_read_request": old_value → new_value (bytes) */
 };
+#define ASIOS_ACTION_KINDS (ASIOS_ACTION_PCIE + 1) /* the number of kinds: the last one + 1 */
 
 struct asios_action {
 	enum asios_action_kind kind;
@@ -81,6 +82,18 @@ int asios_plan_add_file(struct asios_plan *p, const char *object, const char *pa
 /* A skipped object that is not an IRQ. */
 int asios_plan_skip_object(struct asios_plan *p, const char *object, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/*
+ * A set of action kinds from KINDS, their names separated by commas ("pcie", "ethtool,write"; the names are the
+ * undo journal's: write, affinity, migrate, file, ethtool, pcie), as a mask of 1 << kind. 0, or -EINVAL with
+ * *ERROR (malloc'ed) naming the unknown or empty name and listing the kinds there are.
+ */
+int asios_action_kinds_parse(const char *kinds, unsigned *mask, char **error);
+/*
+ * Keep only the actions of the kinds in MASK (asios_action_kinds_parse); every other one becomes an object
+ * left alone, saying which kind it is and which kinds were asked for (KINDS, as the user wrote them). For a
+ * privileged unit that applies only what a daemon cannot (asios-pcie.service). 0 or -ENOMEM.
+ */
+int asios_plan_keep_kinds(struct asios_plan *p, unsigned mask, const char *kinds);
 int asios_plan_note(struct asios_plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A note when SET (a configured CPU list; NULL: not set) names CPUs that are not in ONLINE; WHAT names the key
  * ("banned_cpus", "[workload train] cpus"). A fleet-wide configuration may name CPUs a smaller machine lacks:
