@@ -179,6 +179,13 @@ def untar(tarball, dest):
         raise RuntimeError("tar -x %s: %s" % (tarball, p.stderr.strip()))
 
 
+def unpack_root(tmp, tarball, label):
+    """TARBALL, a capture of one machine, unpacked at TMP/LABEL; the machine's root (the archive's one folder)"""
+    d = os.path.join(tmp, label)
+    untar(tarball, d)
+    return os.path.join(d, os.listdir(d)[0])
+
+
 def fixture_tree(tmp, name):
     """tests/fixtures/NAME.tar.gz unpacked once under TMP; the machine's root"""
     d = os.path.join(tmp, "x-" + name)

@@ -31,7 +31,7 @@ import xml.etree.ElementTree as ET
 import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from taplib import ASIOSCTL, FIXTURES, GOLDEN, SHARED, TOP, check, ctl, done, eq, export_files, golden, need, untar  # noqa: E402
+from taplib import ASIOSCTL, FIXTURES, GOLDEN, SHARED, TOP, check, ctl, done, eq, export_files, golden, need, unpack_root, untar  # noqa: E402
 
 MACHINES = ("ai-2s8g", "gh200", "ws-2g-iso")
 # real machines for the nccl export: hwloc's captures (../shared) and ours (tests/machines)
@@ -301,16 +301,10 @@ def bad_input(tmp, root):
     check(p.returncode == 0 and "slurm|kubernetes|nccl" in p.stdout, "export --help")
 
 
-def unpack(tmp, tarball, label):
-    d = os.path.join(tmp, label)
-    untar(tarball, d)
-    return os.path.join(d, os.listdir(d)[0])
-
-
 def nccl(tmp, roots, folder):
-    more = {n: unpack(tmp, os.path.join(SHARED, "fixtures", "hwloc-linux", n + ".tar.bz2"), "shared-" + n)
+    more = {n: unpack_root(tmp, os.path.join(SHARED, "fixtures", "hwloc-linux", n + ".tar.bz2"), "shared-" + n)
             for n in NCCL_REAL}
-    more.update({n: unpack(tmp, os.path.join(TOP, "tests", "machines", n + ".tar.gz"), "capture-" + n)
+    more.update({n: unpack_root(tmp, os.path.join(TOP, "tests", "machines", n + ".tar.gz"), "capture-" + n)
                  for n in NCCL_CAPTURES})
     for name, root in {**roots, **more}.items():
         t = topo(root)

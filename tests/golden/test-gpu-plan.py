@@ -29,7 +29,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from taplib import (SHARED, TOP, ASIOSCTL, capture, check, ctl, done, fixture_copy, fixture_tree, golden, need,  # noqa: E402
-                    plan_json, skip, tree_differs, tree_digest, untar, write)
+                    plan_json, skip, tree_differs, tree_digest, unpack_root, write)
 
 GRUB = "etc/default/grub.d/asios-gpu.cfg"
 MODULES = "etc/modules-load.d/asios-gpu.conf"
@@ -106,8 +106,8 @@ def with_grub(tmp, name, label):
 
 def goldens(tmp):
     roots = {n: fixture_tree(tmp, n) for n in ("ai-2s8g", "ai-2s8g-nopxm", "gh200", "ws-2g-iso")}
-    roots["h200-1g16c"] = unpack(tmp, os.path.join(TOP, "tests", "machines", "h200-1g16c.tar.gz"), "h200")
-    roots["32em64t-2n8c+dax+nvme+mic+dimms"] = unpack(tmp, os.path.join(
+    roots["h200-1g16c"] = unpack_root(tmp, os.path.join(TOP, "tests", "machines", "h200-1g16c.tar.gz"), "h200")
+    roots["32em64t-2n8c+dax+nvme+mic+dimms"] = unpack_root(tmp, os.path.join(
         SHARED, "fixtures", "hwloc-linux", "32em64t-2n8c+dax+nvme+mic+dimms.tar.bz2"), "ib")
     for name, root in roots.items():
         rc, pl, err = plan_json("gpu", root)
@@ -127,12 +127,6 @@ def goldens(tmp):
         check(acs_ports(skip) == ports and "iommu=pt" in skip.split(),
               "%s: without GRUB, the command line named: ACS redirect off on the %d switch ports the test finds "
               "(and only those), iommu=pt" % (name, len(ports)), {"plan": sorted(acs_ports(skip)), "test": sorted(ports)})
-
-
-def unpack(tmp, tarball, label):
-    d = os.path.join(tmp, label)
-    untar(tarball, d)
-    return os.path.join(d, os.listdir(d)[0])
 
 
 def snippet_value(path):

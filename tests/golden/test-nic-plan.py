@@ -33,7 +33,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from taplib import (SHARED, TOP, ASIOSCTL, capture, check, ctl, done, fixture_copy, fixture_tree, golden, need,  # noqa: E402
-                    plan_json, tree_differs, tree_digest, untar, write)
+                    plan_json, tree_differs, tree_digest, unpack_root, write)
 
 WANT = {"ai-2s8g": 14, "ai-2s8g-nopxm": 14, "gh200": 2, "ws-2g-iso": 2}
 
@@ -209,16 +209,10 @@ def goldens(tmp):
           "ai-2s8g: the igb has no adaptive moderation: skipped with the reason", skipped)
 
 
-def unpack(tmp, tarball, label):
-    d = os.path.join(tmp, label)
-    untar(tarball, d)
-    return os.path.join(d, os.listdir(d)[0])
-
-
 def real(tmp):
     roots = {
-        "h200-1g16c": unpack(tmp, os.path.join(TOP, "tests", "machines", "h200-1g16c.tar.gz"), "h200"),
-        "32em64t-2n8c+dax+nvme+mic+dimms": unpack(tmp, os.path.join(
+        "h200-1g16c": unpack_root(tmp, os.path.join(TOP, "tests", "machines", "h200-1g16c.tar.gz"), "h200"),
+        "32em64t-2n8c+dax+nvme+mic+dimms": unpack_root(tmp, os.path.join(
             SHARED, "fixtures", "hwloc-linux", "32em64t-2n8c+dax+nvme+mic+dimms.tar.bz2"), "ib"),
     }
     for name, root in roots.items():
