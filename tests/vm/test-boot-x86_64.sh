@@ -185,5 +185,5 @@ while read -r line; do
 	"not ok "*) _report 1 "numa: ${line#not ok * - }" ;;
 	"#"*) echo "$line" ;;
 	esac
-done < <(O=${O:-build} NUMA_KERNEL="$obj/arch/x86/boot/bzImage" tests/vm/numa.sh 2>&1)
+done < <(O=${O:-build} NUMA_KERNEL="$obj/arch/x86/boot/bzImage" NUMA_KERNEL_CONFIG="$obj/.config" tests/vm/numa.sh 2>&1)
 done_testing
