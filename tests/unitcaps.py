@@ -14,8 +14,10 @@ SOURCE = os.environ.get("ASIOS_SOURCE") or TOP
 
 
 def unit_path(daemon):
-    """packages/DAEMON/DAEMON.service of the source tree"""
-    return os.path.join(SOURCE, "packages", daemon, daemon + ".service")
+    """packages/DAEMON/DAEMON.service of the source tree; for a unit that runs asiosctl (asios-net,
+    asios-pcie@), packages/asiosctl/DAEMON.service"""
+    own = os.path.join(SOURCE, "packages", daemon, daemon + ".service")
+    return own if os.path.exists(own) else os.path.join(SOURCE, "packages", "asiosctl", daemon + ".service")
 
 
 def all_caps():

@@ -7,7 +7,8 @@ on this machine asios-numad's AutoNUMA write and asios-irqd's placement are not 
 force is put back after); every kind of write the plans hold is possible with the unit's capabilities (probed on
 this machine by writing back the value in force, and by setting the CPU affinity of a root process holding every
 capability, as kernel threads and root workloads do); the eBPF observer loads with asios-schedd's capabilities
-under a small locked-memory limit; a process merely named irqbalance or numad does not make them stand down, a
+under a small locked-memory limit; asios-pcie@.service's capabilities read this machine's NICs' PCI Express
+registers, asios-irqd's do not (the test fails with the pcie unit given irqd's bounding set); a process merely named irqbalance or numad does not make them stand down, a
 root one running that program does; --once exits 1 when the apply is rolled back or the machine cannot be read.
 TAP."""
 import glob
@@ -300,6 +301,28 @@ def irqd_live(tmp):
           r.stdout + r.stderr)
 
 
+def pcie_unit_live():
+    """asios-pcie@.service's capabilities read the PCI Express registers of this machine's NICs, asios-irqd's do
+    not: the reason the read-request size has a unit of its own"""
+    name = "this machine: asiosctl nic plan --only pcie reads the NICs' PCIe registers under asios-pcie@.service's " \
+           "capabilities, and not under asios-irqd's"
+    if not need_root(name):
+        return
+    plan = [ASIOSCTL, "nic", "plan", "--json", "--only", "pcie"]
+    reasons = {}
+    for unit in ("asios-pcie@", "asios-irqd"):
+        p = subprocess.run(unitcaps.command(unit, plan), capture_output=True, text=True)
+        pl = json.loads(p.stdout) if p.returncode == 0 else {"actions": [], "skipped": []}
+        reasons[unit] = [s["reason"] for s in pl["skipped"] if s["object"].endswith(" pcie.read_request")] + \
+            [a["reason"] for a in pl["actions"]]
+    if not reasons["asios-irqd"]:
+        skip(name, "no network interface of a PCI function here")
+        return
+    cut = "its configuration space ends at the 64-byte header"
+    check(not any(cut in r for r in reasons["asios-pcie@"]) and all(cut in r for r in reasons["asios-irqd"]),
+          name, json.dumps(reasons, indent=1))
+
+
 def observer_live():
     """the eBPF loader of asios-schedd (shared with asiosctl sched watch) with the unit's capabilities and a
     64 KiB locked-memory limit: CAP_SYS_RESOURCE is not needed"""
@@ -335,6 +358,7 @@ def main():
         irqd_live(tmp)
         for d in DAEMONS:
             capabilities_cover_plans(tmp, d)
+        pcie_unit_live()
         observer_live()
         for d in PEER:
             peers_live(tmp, d)
