@@ -334,8 +334,15 @@ cloud-image: deps image-repo ## qcow2 cloud image (cloud-init, growpart, serial 
 	$(Q)tools/build-image --base $(BASE) --arch $(ARCH) --variant cloud --repo $(O)/repo --out $(O)/images \
 		--size $(IMAGE_SIZE) --repo-url $(IMAGE_REPO_URL) $(if $(IMAGE_KERNEL_FLAVOUR),--kernel-flavour $(IMAGE_KERNEL_FLAVOUR))
 
+# the kernel the ISO boots and installs: generic (built and published first when missing, the way `make run` does
+# for virt; about an hour on two cores, cold) or stock (the repository as it is: the base's kernel unless the
+# repository holds linux-asios-generic)
+ISO_KERNEL ?= generic
+
 .PHONY: iso
-iso: deps image-repo ## Hybrid live ISO (BIOS + UEFI, USB) with asios-server and the unattended installer into $(O)/images, with manifest and SHA256SUMS (root)
+iso: deps image-repo ## Hybrid live ISO (BIOS + UEFI, USB) with asios-server, the unattended installer and our generic kernel (built when missing; ISO_KERNEL=stock: the repository as it is) into $(O)/images, with manifest and SHA256SUMS (root)
+	$(Q)$(if $(and $(filter generic,$(ISO_KERNEL)),$(filter amd64,$(ARCH))),tools/make-run --out $(O) --flavour generic \
+		--base $(BASE) --arch $(ARCH) --until repo)
 	$(Q)tools/build-image --base $(BASE) --arch $(ARCH) --variant iso --repo $(O)/repo --out $(O)/images \
 		--repo-url $(IMAGE_REPO_URL)
 
