@@ -188,8 +188,13 @@ unitlint:
 	$(call msg,UNITLINT,$(UNITS))
 	$(Q)out=$$(systemd-analyze verify --man=no $(UNITS) 2>&1 | grep -v -e 'Cannot find unit for notify-reload' -e 'is not executable: No such file' -e 'Command /usr/sbin/' ); \
 		[ -z "$$out" ] || { echo "$$out"; exit 1; }
-	$(Q)for u in $(filter %.service,$(UNITS)); do systemd-analyze security --offline=true --threshold=25 $$u >/dev/null || \
-		{ systemd-analyze security --offline=true $$u | tail -n 1; echo "$$u: exposure above 2.5"; exit 1; }; done
+	$(Q)# an early-boot unit (DefaultDependencies=no) is scored as systemd runs it: systemd-analyze security leaves its
+	$(Q)# ProtectSystem=, ProtectHome= and PrivateTmp= out ("special boot phase"), yet the service manager applies them
+	$(Q)# (tests/images/test-cloud-image.sh checks the read-only /usr of the running daemons)
+	$(Q)t=$$(mktemp -d); trap 'rm -rf "$$t"' EXIT; for u in $(filter %.service,$(UNITS)); do \
+		sed '/^DefaultDependencies=no$$/d' $$u >$$t/$${u##*/}; \
+		systemd-analyze security --offline=true --threshold=25 $$t/$${u##*/} >/dev/null || \
+		{ systemd-analyze security --offline=true $$t/$${u##*/} | tail -n 1; echo "$$u: exposure above 2.5"; exit 1; }; done
 
 .PHONY: reuse
 reuse:

@@ -151,9 +151,37 @@ runcmd:
       say "denied-$d $(printf '%s\n' "$j" | grep -c -e 'rolled back' -e 'Operation not permitted' -e 'Permission denied')"
     done
     say "getty $(systemctl is-active serial-getty@ttyS0)"
-    # the PCI NIC's asios-pcie@ instance (90-asios-pcie.rules): started by udev, ran under its sandbox
+    # asios-pcie@ (90-asios-pcie.rules): udev starts one for the NIC of a PCI Express function (behind the root
+    # port), none for the conventional one on the root bus; each ran under its sandbox
+    nics="" pe=""
+    for n in /sys/class/net/*; do
+      [ -e "$n/device" ] || continue
+      nics="$nics ${n##*/}"
+      d=$(readlink -f "$n/device")
+      while [ "$d" != /sys/devices ] && [ "$d" != / ]; do
+        if [ -e "$d/max_link_speed" ]; then pe="$pe ${n##*/}"; break; fi
+        d=${d%/*}
+      done
+    done
+    say "pcie-nics ${nics# }:${pe# }"
+    say "pcie-units $(systemctl list-units --all --no-legend --plain 'asios-pcie@*' | awk '{ printf "%s %s %s,", $1, $3, $4 }')"
     j=$(journalctl -b -o cat --no-pager -u 'asios-pcie@*' 2>&1)
-    say "pcie $(systemctl list-units --all --no-legend --plain 'asios-pcie@*' | awk '{ print $1, $3, $4 }' | head -n 1) $(printf '%s\n' "$j" | grep -c '^applied 0, refused 0, left alone') $(printf '%s\n' "$j" | grep -c -e 'Operation not permitted' -e 'Permission denied' -e 'cannot')"
+    say "pcie-journal $(printf '%s\n' "$j" | grep -c '^applied [0-9]*, refused 0') $(printf '%s\n' "$j" | grep -c -e 'Operation not permitted' -e 'Permission denied' -e 'cannot')"
+    # the tuning daemons in early boot: each exec'd after apparmor.service loaded the profiles, ready before
+    # basic.target (their units: DefaultDependencies=no, Before=basic.target)
+    ts() { systemctl show -p "$1" --value "$2"; }
+    aa=$(ts ActiveEnterTimestampMonotonic apparmor.service) bt=$(ts ActiveEnterTimestampMonotonic basic.target)
+    early="" ro=""
+    for d in irqd numad schedd healthd; do
+      x=$(ts ExecMainStartTimestampMonotonic asios-$d) r=$(ts ActiveEnterTimestampMonotonic asios-$d)
+      [ "${x:-0}" -ge "${aa:-0}" ] && [ "${r:-0}" -gt 0 ] && [ "$r" -le "${bt:-0}" ] && early="$early $d"
+      say "early-$d exec $x ready $r (apparmor $aa, basic.target $bt)"
+      # the sandbox holds in early boot too: ProtectSystem=strict made /usr read-only in its mount namespace
+      o=$(findmnt -N "$(systemctl show -p MainPID --value asios-$d)" -no OPTIONS -T /usr 2>&1 | cut -d, -f1)
+      ro="$ro $d:$o"
+    done
+    say "early ${early# }"
+    say "early-ro ${ro# }"
     # asios-healthd under its unit: an Xid line in the kernel log is read at once (CAP_SYSLOG, /dev/kmsg)
     echo "NVRM: Xid (PCI:0000:00:1f): 79, pid=0, injected by the ASIOS image test" > /dev/kmsg
     sleep 3
@@ -393,6 +421,7 @@ for accel in $accels; do
 	"${qemu[@]}" -accel "$accel" -smp 2 -m 1G "${fw[@]}" \
 		-drive "file=$run/disk.qcow2,if=virtio,format=qcow2" \
 		-drive "file=$run/seed.img,if=virtio,format=raw,readonly=on" \
+		-device pcie-root-port,id=asios-rp0,chassis=1 -netdev user,id=asios-pe -device virtio-net-pci,netdev=asios-pe,bus=asios-rp0 \
 		-nic user,model=virtio-net-pci -display none -serial "file:$log" -monitor none -no-reboot \
 		</dev/null 2>"$run/qemu.err" &
 	qpid=$!
@@ -471,8 +500,20 @@ check "failed unit detected and restarted within 5 s of systemd giving up (${lat
 	awk "BEGIN { exit !(${lat% *} >= 0 && ${lat% *} < 5 && ${lat#* } > 0) }"
 check_eq "asios-net.service ran at boot; no link of 25 Gb/s: class standard, tcp_wmem's limit the kernel's" \
 	"active 4194304 1" "$(val net)"
-check "asios-pcie@IFNAME.service ran for the virtio NIC, started by udev, and applied its (empty) plan without a denial" \
-	grep -Eqx 'asios-pcie@[a-z0-9]+\.service active exited 1 0' <<<"$(val pcie)"
+# two NICs (the qemu command above): one behind a PCI Express root port, one on the root bus
+pnics=$(val pcie-nics)
+echo "# NICs: ${pnics%%:*}; of PCI Express functions: ${pnics#*:}"
+check "the guest has two PCI NICs, one of them a PCI Express function" \
+	awk -v n="${pnics%%:*}" -v p="${pnics#*:}" 'BEGIN { exit !(split(n, a, " ") == 2 && split(p, b, " ") == 1) }'
+echo "# asios-pcie@ instances: $(val pcie-units)"
+check_eq "udev started asios-pcie@ for the PCI Express NIC alone (90-asios-pcie.rules), and it ran" \
+	"asios-pcie@${pnics#*:}.service active exited," "$(val pcie-units)"
+check_eq "asios-pcie@'s plan applied with nothing refused and no denial from its sandbox or AppArmor" "1 0" "$(val pcie-journal)"
+for d in irqd numad schedd healthd; do echo "# $(val "early-$d")"; done
+check_eq "the daemons started after apparmor.service and were ready before basic.target" \
+	"irqd numad schedd healthd" "$(val early)"
+check_eq "their sandbox in early boot: /usr read-only in each one's mount namespace (ProtectSystem=strict)" \
+	"irqd:ro numad:ro schedd:ro healthd:ro" "$(val early-ro)"
 check_eq "no failed systemd units" "" "$(tr -d '\r' <"$log" | sed -n 's/^ASIOSTEST: failed-unit //p')"
 # the in-guest suites: each one's TAP lines as checks of this test, its plan required
 for n in "${guest[@]}" auditd ssh; do
