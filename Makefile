@@ -129,6 +129,10 @@ deps: ## Install the build dependencies with apt (only what is missing; needs ro
 deps-arm64: ## Install what the arm64 cross build and its tests under qemu-user need (tools/cross-arm64.list; root)
 	$(Q)tools/deps.sh --foreign-arch arm64 tools/cross-arm64.list
 
+.PHONY: deps-riscv64
+deps-riscv64: ## Install what the riscv64 preview image needs: qemu-user, U-Boot for qemu (tools/cross-riscv64.list; root)
+	$(Q)tools/deps.sh tools/cross-riscv64.list
+
 .PHONY: topology
 topology: ## Install missing build deps, build, and show this machine as ASIOS sees it (ROOT= a capture)
 	$(Q)tools/deps.sh >/dev/null
@@ -357,13 +361,13 @@ run: deps ## Boot the cloud image with ASIOS's kernel in qemu, console here (bui
 
 .PHONY: check-images
 ifeq ($(ARCH),$(or $(BUILD_ARCH),$(ARCH)))
-check-images: cloud-image iso ## Fresh cloud image and ISO booted under BIOS and UEFI; unattended install from the ISO, the installed disk booted (ARCH=arm64: the arm64 cloud image under UEFI)
+check-images: cloud-image iso ## Fresh cloud image and ISO booted under BIOS and UEFI; unattended install from the ISO, the installed disk booted (ARCH=arm64: the arm64 cloud image under UEFI; ARCH=riscv64 BASE=trixie: the riscv64 preview)
 	$(Q)ASIOS_CHECK_IMAGES=1 ASIOS_IMAGE=$(CLOUD_IMAGE) ASIOS_ISO=$(ISO_IMAGE) FIRMWARE=bios O=$(O)/images-bios tests/run-tests images/
 	$(Q)ASIOS_CHECK_IMAGES=1 ASIOS_IMAGE=$(CLOUD_IMAGE) ASIOS_ISO=$(ISO_IMAGE) FIRMWARE=uefi O=$(O)/images-uefi tests/run-tests images/
 else
 # a foreign architecture: the cloud image test builds its image itself (our .debs cross-built, our kernel's
 # virt flavour for ARCH, the tree under qemu-user) and boots it under UEFI; the ISO is amd64 only
-check-images: deps $(if $(filter arm64,$(ARCH)),deps-arm64)
+check-images: deps $(if $(filter arm64,$(ARCH)),deps-arm64) $(if $(filter riscv64,$(ARCH)),deps-riscv64)
 	$(Q)ASIOS_CHECK_IMAGES=1 ARCH=$(ARCH) FIRMWARE=uefi O=$(O)/images-$(ARCH) tests/run-tests images/test-cloud-image
 endif
 

@@ -18,6 +18,9 @@
 #   ARCH=arm64               the arm64 image on an amd64 machine: our arm64 .debs cross-built (tools/build-debs
 #                            --arch), our arm64 kernel (virt flavour), the tree made under qemu-user, booted by
 #                            qemu-system-aarch64 -M virt under TCG (make deps-arm64; BOOT_TIMEOUT default 2400)
+#   ARCH=riscv64 BASE=trixie the riscv64 preview: the same, with the .debs cross-built in a trixie chroot (Debian 12 has
+#                            no riscv64 port), booted by qemu-system-riscv64 -M virt through OpenSBI and U-Boot's UEFI
+#                            (make deps-riscv64; BOOT_TIMEOUT default 3600)
 #   ASIOS_IMAGE_KERNEL=stock build the image with the base's stock kernel instead of ours: the checks that our
 #                            kernel runs must then fail (they prove it)
 #   ASIOS_IMAGE_KERNEL_FLAVOUR=virt
@@ -42,7 +45,12 @@ arm64)
 	# faster to emulate than the architected QARMA5
 	qemu=(qemu-system-aarch64 -M virt -cpu "max,pauth-impdef=on") firmware=${FIRMWARE:-uefi}
 	kflavour=${ASIOS_IMAGE_KERNEL_FLAVOUR:-virt} serial=ttyAMA0 timeout=${BOOT_TIMEOUT:-2400} ;;
-*) echo "1..0 # SKIP no cloud image for $arch (config/images/arch/ has amd64 and arm64)"; exit 0 ;;
+riscv64)
+	# a technology preview: Debian 13 has the first riscv64 port (BASE=trixie); OpenSBI (qemu's own) starts U-Boot
+	# in S-mode, whose UEFI runs the image's GRUB; the UART of qemu's virt machine is a 16550
+	qemu=(qemu-system-riscv64 -M virt) firmware=${FIRMWARE:-uefi}
+	kflavour=${ASIOS_IMAGE_KERNEL_FLAVOUR:-virt} serial=ttyS0 timeout=${BOOT_TIMEOUT:-3600} ;;
+*) echo "1..0 # SKIP no cloud image for $arch (config/images/arch/ has amd64, arm64 and riscv64)"; exit 0 ;;
 esac
 if [ "$arch" != "$host_arch" ] && [ "$host_arch" != amd64 ]; then
 	echo "1..0 # SKIP a foreign $arch image is built and booted from amd64 only (make deps-arm64)"; exit 0
@@ -70,7 +78,10 @@ if [ -z "$image" ]; then
 		changes+=("$work/debs-$arch/asios_${version}_$arch.changes")
 		if ! "$top/tools/debs-current" "${changes[1]}"; then
 			step "cross-building the $arch .debs"
-			"$top/tools/build-debs" --no-lintian --arch "$arch" "$work/debs-$arch" >"$work/debs-$arch.log" 2>&1 ||
+			# Debian 12 has no riscv64 libraries: riscv64's are built in a chroot of the image's base
+			bbase=()
+			[ "$arch" != riscv64 ] || bbase=(--base "$base")
+			"$top/tools/build-debs" --no-lintian --arch "$arch" "${bbase[@]}" "$work/debs-$arch" >"$work/debs-$arch.log" 2>&1 ||
 				{ tail -n 20 "$work/debs-$arch.log"; echo "not ok 1 - $arch .debs build"; exit 1; }
 		fi
 	fi
@@ -397,6 +408,10 @@ arm64/uefi)
 	[ -f "$aavmf/AAVMF_CODE.fd" ] || { echo "not ok 1 - $aavmf/AAVMF_CODE.fd is missing (make deps-arm64: qemu-efi-aarch64)"; exit 1; }
 	cp "$aavmf/AAVMF_VARS.fd" "$run/AAVMF_VARS.fd"
 	fw=(-drive "if=pflash,format=raw,readonly=on,file=$aavmf/AAVMF_CODE.fd" -drive "if=pflash,format=raw,file=$run/AAVMF_VARS.fd") ;;
+riscv64/uefi)
+	uboot=/usr/lib/u-boot/qemu-riscv64_smode/uboot.elf
+	[ -f "$uboot" ] || { echo "not ok 1 - $uboot is missing (make deps-riscv64: u-boot-qemu)"; exit 1; }
+	fw=(-bios default -kernel "$uboot") ;;
 *) echo "not ok 1 - FIRMWARE=$firmware: $arch images boot under $([ "$arch" = amd64 ] && echo "bios or uefi" || echo uefi)"; exit 1 ;;
 esac
 # KVM where /dev/kvm is usable, else TCG; a KVM that fails (nested virtualisation that cannot emulate an
