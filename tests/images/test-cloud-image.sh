@@ -248,7 +248,8 @@ runcmd:
     flap
     back flap-with-healthd
     sleep 2
-    say "flap-journal $(journalctl -b -o cat --no-pager -u asios-healthd | grep -c "^link up ($dev)")"
+    # since this flap: asios-healthd starts before the network is up, so it saw the boot's link-up too
+    say "flap-journal $(journalctl -b -o cat --no-pager -u asios-healthd --since "@${t0%.*}" | grep -c "^link up ($dev)")"
     # a device added (a synthetic add uevent of the NIC's PCI function, as `udevadm trigger` sends one) seconds
     # after the link-up re-apply, still awaiting its verification and within rate_limit: the drift pass the event
     # starts places its IRQ at once. asios-irqd, which replans on hotplug itself, is still stopped, so only
