@@ -6,8 +6,9 @@
 # (config/images/debian-cloud: Debian's packages and Debian's cloud kernel, built by the same builder),
 # booted in the same run under the same qemu (q35, 2 vCPUs, 2 GiB, the same NoCloud seed), ROUNDS times each in
 # ABBA order. In each guest a transient unit waits for the end of the boot (`systemctl is-system-running
-# --wait`) and prints systemd's timestamps, `systemd-analyze time`, the critical chain of multi-user.target
-# and `systemd-analyze blame`, then powers off. benchmarks/boot/report.py writes OUT/report.{md,json}: the
+# --wait`) and prints systemd's timestamps, `systemd-analyze time`, the critical chain of multi-user.target,
+# `systemd-analyze blame`, the CPU time of the whole boot (/proc/stat), of all services together and of each one
+# still running (cgroup v2's cpu.stat, which holds the time of removed children in the parent's), then powers off. benchmarks/boot/report.py writes OUT/report.{md,json}: the
 # medians of kernel, initrd, userspace and multi-user.target per image, the critical chains side by side, and
 # what ASIOS adds to its chain.
 #   benchmarks/boot/boot-compare.sh [--build O] [--rounds N] [--out DIR] [--accel tcg|kvm]
@@ -59,7 +60,7 @@ mkdir -p "$work"
 cat >"$work/user-data" <<'EOF'
 #cloud-config
 runcmd:
-  - [systemd-run, --no-block, --unit=bootcmp-report, --property=StandardOutput=file:/dev/ttyS0, /bin/sh, -c, "systemctl is-system-running --wait >/dev/null; p() { systemctl show $2 -p $1 --value; }; echo BOOTCMP: kernel $(uname -r); echo BOOTCMP: stamps initrd=$(p InitRDTimestampMonotonic) userspace=$(p UserspaceTimestampMonotonic) finish=$(p FinishTimestampMonotonic) multiuser=$(p ActiveEnterTimestampMonotonic multi-user.target); echo BOOTCMP: state $(systemctl is-system-running); systemd-analyze time | sed 's/^/BOOTCMP: time /'; systemd-analyze critical-chain --no-pager multi-user.target | sed 's/^/BOOTCMP: chain /'; systemd-analyze blame --no-pager | head -n 25 | sed 's/^/BOOTCMP: blame /'; systemctl --failed --plain --no-legend | sed 's/^/BOOTCMP: failed /'; echo BOOTCMP: done; systemctl poweroff"]
+  - [systemd-run, --no-block, --unit=bootcmp-report, --property=StandardOutput=file:/dev/ttyS0, /bin/sh, -c, "systemctl is-system-running --wait >/dev/null; p() { systemctl show $2 -p $1 --value; }; echo BOOTCMP: kernel $(uname -r); echo BOOTCMP: stamps initrd=$(p InitRDTimestampMonotonic) userspace=$(p UserspaceTimestampMonotonic) finish=$(p FinishTimestampMonotonic) multiuser=$(p ActiveEnterTimestampMonotonic multi-user.target); echo BOOTCMP: state $(systemctl is-system-running); systemd-analyze time | sed 's/^/BOOTCMP: time /'; systemd-analyze critical-chain --no-pager multi-user.target | sed 's/^/BOOTCMP: chain /'; systemd-analyze blame --no-pager | head -n 25 | sed 's/^/BOOTCMP: blame /'; for f in /sys/fs/cgroup/system.slice/cpu.stat /sys/fs/cgroup/init.scope/cpu.stat /sys/fs/cgroup/system.slice/*/cpu.stat; do c=${f%/cpu.stat}; echo BOOTCMP: cpu $(sed -n 's/^usage_usec //p' $f) ${c##*/}; done; echo BOOTCMP: stat $(head -n 1 /proc/stat); systemctl --failed --plain --no-legend | sed 's/^/BOOTCMP: failed /'; echo BOOTCMP: done; systemctl poweroff"]
 EOF
 printf 'instance-id: iid-bootcmp\nlocal-hostname: bootcmp\n' >"$work/meta-data"
 cloud-localds "$work/seed.img" "$work/user-data" "$work/meta-data"

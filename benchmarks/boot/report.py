@@ -15,7 +15,7 @@ UNIT = re.compile(r'([A-Za-z0-9@_.\\:-]+\.(?:service|target|socket|mount|device|
 
 def parse(path):
     """The BOOTCMP: lines of one console log, by kind."""
-    got = {'chain': [], 'blame': [], 'time': [], 'failed': []}
+    got = {'chain': [], 'blame': [], 'time': [], 'failed': [], 'cpu': []}
     with open(path, 'rb') as f:
         for raw in f.read().decode('utf-8', 'replace').replace('\r', '').split('\n'):
             if not raw.startswith('BOOTCMP: '):
@@ -70,6 +70,54 @@ def blame_of(lines):
     return res
 
 
+def cpu_of(got):
+    """{cgroup: CPU seconds} of the "cpu USEC CGROUP" lines (system.slice: every service, the stopped ones
+    included; init.scope: systemd itself; NAME.service: one still running), and the busy CPU seconds of the boot
+    from the /proc/stat line (user, nice, system, irq, softirq, steal; USER_HZ 100): None where none was printed."""
+    units_cpu = {}
+    for line in got['cpu']:
+        f = line.split()
+        if len(f) == 2 and f[0].isdigit():
+            units_cpu[f[1]] = int(f[0]) / 1e6
+    busy = None
+    f = got.get('stat', '').split() if isinstance(got.get('stat'), str) else []
+    if len(f) >= 9 and f[0] == 'cpu':
+        v = [int(x) for x in f[1:9]]
+        busy = (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / 100
+    return units_cpu, busy
+
+
+def cpu_section(runs):
+    """Medians over the rounds: the boot's busy CPU per image, and the units that cost the most CPU (ASIOS's own,
+    and any other one whose median differs by more than 0.5 s between the images)."""
+    med = {}
+    busy = {}
+    for k, v in runs.items():
+        per = [cpu_of(r) for _, r in v]
+        b = [x for _, x in per if x is not None]
+        busy[k] = round(statistics.median(b), 2) if b else None
+        names = set().union(*(u for u, _ in per))
+        med[k] = {u: round(statistics.median(d.get(u, 0.0) for d, _ in per), 2) for u in names}
+    keys = set(med['asios']) | set(med['debian'])
+    rows = sorted((u for u in keys if u in ('system.slice', 'init.scope') or u.startswith('asios') or
+                   abs(med['asios'].get(u, 0.0) - med['debian'].get(u, 0.0)) > 0.5),
+                  key=lambda u: (u != 'system.slice', u != 'init.scope',
+                                 -(med['asios'].get(u, 0.0) - med['debian'].get(u, 0.0))))
+    md = []
+    if busy['asios'] is not None and busy['debian'] is not None:
+        md += [f'CPU busy during the boot (all vCPUs, medians, /proc/stat at the end): Debian {busy["debian"]:.2f} s, '
+               f'ASIOS {busy["asios"]:.2f} s (+{busy["asios"] - busy["debian"]:.2f} s).', '']
+    if rows:
+        md += ['CPU time (cgroup cpu.stat at the end, medians, s): all services (`system.slice`), systemd '
+               "(`init.scope`), ASIOS's services still running and any other one differing by more than 0.5 s:", '', '| unit | Debian | ASIOS | ASIOS − Debian |', '|---|---|---|---|']
+        for u in rows:
+            d, a_ = med['debian'].get(u), med['asios'].get(u)
+            md.append(f'| `{u}` | {"–" if d is None else f"{d:.2f}"} | {"–" if a_ is None else f"{a_:.2f}"} | '
+                      f'{(a_ or 0.0) - (d or 0.0):+.2f} |')
+        md.append('')
+    return {'busy_s': busy, 'units_s': med}, md
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument('--work', required=True)
@@ -121,6 +169,7 @@ def main():
         'manifests': {'asios': a.asios_manifest, 'debian': a.debian_manifest},
         'goal_multi_user_asios_le_debian': med['asios']['multi_user'] <= med['debian']['multi_user'],
     }
+    res['cpu'], cpu_md = cpu_section(runs)
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, 'report.json'), 'w') as f:
         json.dump(res, f, indent=1, ensure_ascii=False)
@@ -144,6 +193,7 @@ def main():
            (', '.join(f'`{u}`' for u in added) or 'none'), '',
            'Units in ASIOS\'s blame (top 25) that Debian\'s lacks, with their start-up time: ' +
            (', '.join(f'`{u}` {t:.2f} s' for u, t in asios_units.items()) or 'none'), '']
+    md += cpu_md
     for k in ('debian', 'asios'):
         md += [f'Critical chain of multi-user.target, {k} (last round):', '', '```']
         md += last[k]['chain'] + ['```', '']
