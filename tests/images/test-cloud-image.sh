@@ -27,6 +27,8 @@
 #                            our kernel's flavour in the image (default test, the small one `make check` builds;
 #                            virt is what users get, a 38-minute cold build on two cores, minutes with ccache;
 #                            arm64's default is virt, its test flavour being a direct-boot kernel without modules)
+#   ASIOS_KERNEL_OUT=DIR     the kernel's build folder (tools/kernel-build --out; default build/kernel, shared with
+#                            the boot tests of tests/vm)
 # Work folder: ${ASIOS_IMAGES_TEST:-build/images-test} (build/images-test-ARCH for a foreign ARCH). Needs root for the build.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -87,11 +89,12 @@ if [ -z "$image" ]; then
 	fi
 	# our kernel: the test flavour unless told otherwise, packaged; the same build folder as the boot tests of
 	# tests/vm, so they find it built
-	kdebs=$top/build/kernel/deb/$kflavour-$arch kargs=()
+	kout=${ASIOS_KERNEL_OUT:-$top/build/kernel}
+	kdebs=$kout/deb/$kflavour-$arch kargs=()
 	if [ "${ASIOS_IMAGE_KERNEL:-asios}" != stock ]; then
 		step "building our kernel's .debs ($kflavour flavour)"
 		t0=$SECONDS
-		if "$top/tools/kernel-build" --out "$top/build/kernel" --flavour "$kflavour" --arch "$arch" --deb >"$work/kernel.log" 2>&1; then
+		if "$top/tools/kernel-build" --out "$kout" --flavour "$kflavour" --arch "$arch" --deb >"$work/kernel.log" 2>&1; then
 			_report 0 "tools/kernel-build --deb packages the $kflavour kernel ($((SECONDS - t0)) s)"
 		else
 			_report 1 "tools/kernel-build --deb packages the $kflavour kernel"
@@ -576,10 +579,10 @@ check "sched_ext is there (Debian's kernels lack it; state: $(val sched_ext))" \
 	sh -c "[ -n '$(val sched_ext)' ] && [ '$(val sched_ext)' != absent ]"
 # the running image is the one our build packaged, and that build had the whole series applied
 if [ -z "${ASIOS_IMAGE:-}" ]; then
-	kdeb=$(find "$top/build/kernel/deb/$kflavour-$arch" -name "linux-image-$(val kernel)_*.deb" ! -name '*-dbg_*' 2>/dev/null | head -n 1)
+	kdeb=$(find "$kout/deb/$kflavour-$arch" -name "linux-image-$(val kernel)_*.deb" ! -name '*-dbg_*' 2>/dev/null | head -n 1)
 	want=$([ -n "$kdeb" ] && dpkg-deb --fsys-tarfile "$kdeb" | tar -xOf - "./boot/vmlinuz-$(val kernel)" | sha256sum | cut -d' ' -f1)
 	check_eq "the running kernel is the image tools/kernel-build packaged (sha256 of /boot/vmlinuz)" "${want:-no package}" "$(val vmlinuz)"
-	ksrc=$top/build/kernel/src/linux-$(sed -n 's/^KERNEL_VERSION=//p' "$top/kernel/source.conf")
+	ksrc=$kout/src/linux-$(sed -n 's/^KERNEL_VERSION=//p' "$top/kernel/source.conf")
 	check_eq "that build's source had patches/series applied, all of it" \
 		"$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$top/patches/series" | awk '{print $1}')" \
 		"$(cat "$ksrc/.pc/applied-patches" 2>/dev/null)"
