@@ -265,7 +265,7 @@ runcmd:
     t1=$(date +%s.%N)
     say "added-with-healthd $(cat "/proc/irq/$irq/smp_affinity_list") $(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }")"
     sleep 1
-    say "added-journal $(journalctl -b -o cat --no-pager -u asios-healthd | grep -c "^device added (add@/devices/pci.*$pdev)")"
+    say "added-journal $(journalctl -b -o cat --no-pager -u asios-healthd | grep -c "^device added (add@/devices/.*/$pdev)")"
     say "added-heal $(journalctl -b -o cat --no-pager -u asios-healthd | grep -c "^drift on domain irq: .* → reapply: pending: after device added")"
     systemctl start asios-irqd
     sleep 2
@@ -426,6 +426,9 @@ accels=tcg
 [ -n "${ASIOS_QEMU_ACCEL:-}" ] && accels=$ASIOS_QEMU_ACCEL
 log=$run/console.log
 bad='\] (BUG: |WARNING: |Oops)|Kernel panic|grub> |emergency mode|Give root password|\[FAILED\]|Failed to start'
+# the riscv64 preview: a unit that fails is reported by the "no failed systemd units" check, not an end to the boot,
+# so that every check runs and says what works there and what does not
+[ "$arch" != riscv64 ] || bad='\] (BUG: |WARNING: |Oops)|Kernel panic|grub> |emergency mode|Give root password'
 # the console without systemd's own lines about asios-irqd during the crash loop: that failure is the fault injected
 console() { tr -d '\r' <"$log" | sed '/^ASIOSTEST: crash-loop start/,/^ASIOSTEST: crash-loop end/{/asios-irqd/d}'; }
 for accel in $accels; do
@@ -441,7 +444,7 @@ for accel in $accels; do
 		-drive "file=$run/disk.qcow2,if=virtio,format=qcow2" \
 		-drive "file=$run/seed.img,if=virtio,format=raw,readonly=on" \
 		-device pcie-root-port,id=asios-rp0,chassis=1 -netdev user,id=asios-pe -device virtio-net-pci,netdev=asios-pe,bus=asios-rp0 \
-		-nic user,model=virtio-net-pci -display none -serial "file:$log" -monitor none -no-reboot \
+		-netdev user,id=asios-pci -device virtio-net-pci,netdev=asios-pci -display none -serial "file:$log" -monitor none -no-reboot \
 		</dev/null 2>"$run/qemu.err" &
 	qpid=$!
 	verdict=timeout
