@@ -80,7 +80,7 @@ def cpu_of(got):
         if len(f) == 2 and f[0].isdigit():
             units_cpu[f[1]] = int(f[0]) / 1e6
     busy = None
-    f = got.get('stat', '').split() if isinstance(got.get('stat'), str) else []
+    f = got.get('stat', '').split()
     if len(f) >= 9 and f[0] == 'cpu':
         v = [int(x) for x in f[1:9]]
         busy = (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / 100
@@ -106,10 +106,11 @@ def cpu_section(runs):
     md = []
     if busy['asios'] is not None and busy['debian'] is not None:
         md += [f'CPU busy during the boot (all vCPUs, medians, /proc/stat at the end): Debian {busy["debian"]:.2f} s, '
-               f'ASIOS {busy["asios"]:.2f} s (+{busy["asios"] - busy["debian"]:.2f} s).', '']
+               f'ASIOS {busy["asios"]:.2f} s ({busy["asios"] - busy["debian"]:+.2f} s).', '']
     if rows:
         md += ['CPU time (cgroup cpu.stat at the end, medians, s): all services (`system.slice`), systemd '
-               "(`init.scope`), ASIOS's services still running and any other one differing by more than 0.5 s:", '', '| unit | Debian | ASIOS | ASIOS − Debian |', '|---|---|---|---|']
+               "(`init.scope`), ASIOS's services still running and any other one differing by more than 0.5 s:", '',
+               '| unit | Debian | ASIOS | ASIOS − Debian |', '|---|---|---|---|']
         for u in rows:
             d, a_ = med['debian'].get(u), med['asios'].get(u)
             md.append(f'| `{u}` | {"–" if d is None else f"{d:.2f}"} | {"–" if a_ is None else f"{a_:.2f}"} | '
