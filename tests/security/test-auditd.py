@@ -224,7 +224,41 @@ def run_checks(tmp, a, allowed):
           "a program on the allow list opens the accelerator node without an event", ev[-1200:])
 
 
+def syscall_names(path):
+    """(line number, name) of every system call a rule of PATH names with -S"""
+    names = []
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            words = line.split()
+            names += [(n, name) for i, w in enumerate(words[:-1]) if w == "-S" for name in words[i + 1].split(",")]
+    return names
+
+
+def portable_checks():
+    """the rules load on every architecture ASIOS ships: auditctl refuses a rule naming a system call the
+    architecture's table lacks (arm64 and riscv64 share the generic table: no open, readlink, rename...), and
+    augenrules stops at that line. audit 4.0 (Debian 13) turns a syscall rule's `-F perm=` into its read and write
+    classes' system calls by name, from one list for every architecture, so a perm= rule fails there too"""
+    with open(RULES) as f:
+        perm = [n for n, line in enumerate(f, 1) if line.startswith("-a") and " perm=" in line]
+    check(not perm, "audit.rules: no syscall rule filters on -F perm= (audit 4 names syscalls arm64/riscv64 lack)",
+          "%s: lines %s" % (RULES, perm))
+    names = syscall_names(RULES)
+    arches = ["x86_64", "aarch64"]
+    if sh("ausyscall", "riscv64", "openat", "--exact").returncode == 0:
+        arches.append("riscv64")  # audit >= 3.1 has riscv64's table; it is aarch64's generic one for these calls
+    for arch in arches:
+        bad = ["%s:%d: %s" % (os.path.basename(RULES), n, name) for n, name in names
+               if sh("ausyscall", arch, name, "--exact").returncode != 0]
+        check(names and not bad, "audit.rules: the %d system calls its rules name all exist on %s (ausyscall)" %
+              (len(names), arch), "unknown on %s: %s" % (arch, ", ".join(bad)))
+
+
 def main():
+    if shutil.which("ausyscall"):
+        portable_checks()
+    else:
+        skip("audit.rules names only system calls every architecture has", "ausyscall is not installed (auditd)")
     if os.geteuid() != 0:
         skip("auditd rules triggered and found", "needs root")
         return done()
