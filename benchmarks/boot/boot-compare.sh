@@ -80,11 +80,13 @@ boot() { # NAME IMAGE ROUND
 	qpid=$!
 	while [ $((SECONDS - t0)) -lt 900 ]; do
 		if grep -aq '^BOOTCMP: done' "$log"; then verdict=finished; break; fi
+		# a panicked guest never powers off: a failed round now, not after the timeout
+		if grep -aq 'Kernel panic - not syncing' "$log"; then verdict=panicked; break; fi
 		kill -0 $qpid 2>/dev/null || { verdict=exited; break; }
 		sleep 1
 	done
 	# the guest powers off after its report
-	for _ in $(seq 60); do kill -0 $qpid 2>/dev/null || break; sleep 1; done
+	[ "$verdict" = panicked ] || for _ in $(seq 60); do kill -0 $qpid 2>/dev/null || break; sleep 1; done
 	kill $qpid 2>/dev/null
 	wait $qpid 2>/dev/null
 	printf '  BOOT     %-7s round %d: %s (%ds of wall time)\n' "$name" "$r" "$verdict" $((SECONDS - t0))
