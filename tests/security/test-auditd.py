@@ -246,11 +246,11 @@ def portable_checks():
     names = syscall_names(RULES)
     arches = ["x86_64", "aarch64"]
     if sh("ausyscall", "riscv64", "openat", "--exact").returncode == 0:
-        arches.append("riscv64")  # audit >= 3.1 has riscv64's table; it is aarch64's generic one for these calls
+        arches.append("riscv64")  # where ausyscall has riscv64's table (Debian 13's does; Debian 12's not)
     for arch in arches:
         bad = ["%s:%d: %s" % (os.path.basename(RULES), n, name) for n, name in names
                if sh("ausyscall", arch, name, "--exact").returncode != 0]
-        check(names and not bad, "audit.rules: the %d system calls its rules name all exist on %s (ausyscall)" %
+        check(names and not bad, "audit.rules: the %d system-call names of its rules all exist on %s (ausyscall)" %
               (len(names), arch), "unknown on %s: %s" % (arch, ", ".join(bad)))
 
 
