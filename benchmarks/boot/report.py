@@ -73,18 +73,19 @@ def blame_of(lines):
 def cpu_of(got):
     """{cgroup: CPU seconds} of the "cpu USEC CGROUP" lines (system.slice: every service, the stopped ones
     included; init.scope: systemd itself; NAME.service: one still running), and the busy CPU seconds of the boot
-    from the /proc/stat line (user, nice, system, irq, softirq, steal; USER_HZ 100): None where none was printed."""
+    from the /proc/stat line (user, nice, system, irq, softirq, steal; USER_HZ 100) with its hard and soft interrupt
+    parts ({'busy', 'irq', 'softirq'}): None where none was printed."""
     units_cpu = {}
     for line in got['cpu']:
         f = line.split()
         if len(f) == 2 and f[0].isdigit():
             units_cpu[f[1]] = int(f[0]) / 1e6
-    busy = None
+    stat = None
     f = got.get('stat', '').split()
     if len(f) >= 9 and f[0] == 'cpu':
         v = [int(x) for x in f[1:9]]
-        busy = (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / 100
-    return units_cpu, busy
+        stat = {'busy': (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / 100, 'irq': v[5] / 100, 'softirq': v[6] / 100}
+    return units_cpu, stat
 
 
 def cpu_section(runs):
@@ -95,7 +96,7 @@ def cpu_section(runs):
     for k, v in runs.items():
         per = [cpu_of(r) for _, r in v]
         b = [x for _, x in per if x is not None]
-        busy[k] = round(statistics.median(b), 2) if b else None
+        busy[k] = {f: round(statistics.median(x[f] for x in b), 2) for f in ('busy', 'irq', 'softirq')} if b else None
         names = set().union(*(u for u, _ in per))
         med[k] = {u: round(statistics.median(d.get(u, 0.0) for d, _ in per), 2) for u in names}
     keys = set(med['asios']) | set(med['debian'])
@@ -105,8 +106,12 @@ def cpu_section(runs):
                                  -(med['asios'].get(u, 0.0) - med['debian'].get(u, 0.0))))
     md = []
     if busy['asios'] is not None and busy['debian'] is not None:
-        md += [f'CPU busy during the boot (all vCPUs, medians, /proc/stat at the end): Debian {busy["debian"]:.2f} s, '
-               f'ASIOS {busy["asios"]:.2f} s ({busy["asios"] - busy["debian"]:+.2f} s).', '']
+        d, a_ = busy['debian'], busy['asios']
+        md += [f'CPU busy during the boot (all vCPUs, medians, /proc/stat at the end): Debian {d["busy"]:.2f} s, '
+               f'ASIOS {a_["busy"]:.2f} s ({a_["busy"] - d["busy"]:+.2f} s); of it in hard interrupts Debian '
+               f'{d["irq"]:.2f} s, ASIOS {a_["irq"]:.2f} s, in soft interrupts Debian {d["softirq"]:.2f} s, ASIOS '
+               f'{a_["softirq"]:.2f} s (a kernel without IRQ_TIME_ACCOUNTING only samples these at its tick, and '
+               'charges most of them to what they interrupted).', '']
     if rows:
         md += ['CPU time (cgroup cpu.stat at the end, medians, s): all services (`system.slice`), systemd '
                "(`init.scope`), ASIOS's services still running and any other one differing by more than 0.5 s:", '',
